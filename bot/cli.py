@@ -1,0 +1,160 @@
+"""``kpi-bot``: the command line (demo, check-config, import, report, migrate)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from sqlmodel import select
+
+from bot.render import Renderer
+from bot.settings import Settings, load_settings
+from kpi_core.config import Config, load_config
+from kpi_core.db import make_engine, migrate, transaction
+from kpi_core.demo import DEMO_END, load_demo_data
+from kpi_core.errors import KpiError
+from kpi_core.imports import KINDS, import_csv
+from kpi_core.models import Submission
+from kpi_core.periods import Period, PeriodKind
+from kpi_core.reporting import CSV_COLUMNS, build_reports, rank_teams, report_rows
+
+
+@dataclass
+class Context:
+    settings: Settings
+
+    def config(self) -> Config:
+        return load_config(self.settings.config_path)
+
+    def engine(self) -> sa.Engine:
+        engine = make_engine(self.settings.database_url)
+        migrate(engine)
+        return engine
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Our own errors end the command with their message and exit code 1, not a traceback."""
+    try:
+        yield
+    except KpiError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group()
+@click.pass_context
+def main(context: click.Context) -> None:
+    """KPI Bot: collect, compute and report operations KPIs."""
+    context.obj = Context(settings=load_settings())
+
+
+@main.command("check-config")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.pass_obj
+def check_config(obj: Context, file: Path | None) -> None:
+    """Check a config file (default: $KPI_CONFIG) and report every problem."""
+    path = file or obj.settings.config_path
+    with _user_errors():
+        config = load_config(path)
+    click.echo(
+        f"{path}: OK ({len(config.teams)} teams, {len(config.measures)} measures, {len(config.kpis)} KPIs, "
+        f"{len(config.scorecards)} scorecards)"
+    )
+
+
+@main.command("migrate")
+@click.pass_obj
+def migrate_command(obj: Context) -> None:
+    """Create or upgrade the database schema."""
+    obj.engine()
+    click.echo("database is up to date")
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--by", "submitted_by", default="cli", show_default=True, help="Who submits the data.")
+@click.pass_obj
+def import_command(obj: Context, kind: str, file: Path, submitted_by: str) -> None:
+    """Import a CSV file of surveys, measures, cases or milestones (all rows or none)."""
+    with _user_errors():
+        config = obj.config()
+        with transaction(obj.engine()) as session:
+            summary = import_csv(
+                session, config=config, kind=kind, path=file, submitted_by=submitted_by, now=datetime.now(UTC)
+            )
+    click.echo(f"imported {summary.rows} {kind} rows from {file} (submission {summary.submission_id})")
+
+
+@main.command("report")
+@click.option("--team", "team", help="One team's key.")
+@click.option("--all", "all_teams", is_flag=True, help="Every team.")
+@click.option("--period", required=True, help="2026-W40, 2026-09 or 2026-Q3.")
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
+)
+@click.pass_obj
+def report(obj: Context, team: str | None, all_teams: bool, period: str, output_format: str) -> None:
+    """Compute every KPI for one team or all teams in a period."""
+    if bool(team) == all_teams:
+        raise click.UsageError("give either --team T or --all")
+    with _user_errors():
+        config = obj.config()
+        parsed = Period.parse(period)
+        with transaction(obj.engine()) as session:
+            reports = build_reports(session, config=config, period=parsed, teams=[team] if team else None)
+            previous = build_reports(
+                session, config=config, period=parsed.previous(), teams=[team] if team else None
+            )
+    if output_format == "json":
+        click.echo(json.dumps(reports[0] if team else reports, ensure_ascii=False, indent=2))
+    elif output_format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for team_report in reports:
+            writer.writerows(report_rows(team_report))
+    else:
+        renderer = Renderer(templates_dir=obj.settings.templates_dir, config=config)
+        for current, before in zip(reports, previous, strict=True):
+            team_config = config.team(current["team"])
+            click.echo(
+                renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n"
+            )
+
+
+@main.command("demo")
+@click.pass_obj
+def demo(obj: Context) -> None:
+    """Load six months of demo data and print each team's latest weekly digest and the quarterly scorecard."""
+    with _user_errors():
+        config = obj.config()
+        engine = obj.engine()
+        with transaction(engine) as session:
+            if session.exec(select(Submission).where(Submission.kind == "demo").limit(1)).first() is None:
+                rows = load_demo_data(session, config=config, now=datetime.now(UTC))
+                click.echo(
+                    f"loaded {rows} demo rows into {engine.url.render_as_string(hide_password=True)}\n"
+                )
+        week = Period.containing(PeriodKind.WEEK, DEMO_END).previous()
+        quarter = Period.containing(PeriodKind.QUARTER, DEMO_END).previous()
+        renderer = Renderer(templates_dir=obj.settings.templates_dir, config=config)
+        with transaction(engine) as session:
+            reports = build_reports(session, config=config, period=week)
+            previous = build_reports(session, config=config, period=week.previous())
+            for current, before in zip(reports, previous, strict=True):
+                click.echo(
+                    renderer.digest(team=config.team(current["team"]), report=current, previous=before) + "\n"
+                )
+            rankings = rank_teams(session, config=config, period=quarter)
+    for scheme_key, ranking in rankings.items():
+        click.echo(
+            renderer.scorecard(scheme_key=scheme_key, period=quarter.label, ranking=ranking, language="both")
+        )

@@ -1,0 +1,122 @@
+"""Jinja2 rendering of digests, reports and scorecards (one set of templates for Slack and the CLI)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from kpi_core.config import Config, Language, Team
+from kpi_core.scorecard import TeamScore
+
+STATUS_ICONS = {"met": "✅", "missed": "⚠️", "breach": "🔴", "no_data": "▫️", "info": "•"}
+MONEY_UNITS = {"CNY", "EUR", "USD"}
+
+
+class Renderer:
+    """Renders the message templates in ``templates_dir`` for one config."""
+
+    def __init__(self, *, templates_dir: Path, config: Config) -> None:
+        self.config = config
+        self.environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(templates_dir),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,  # plain text and Slack mrkdwn, never HTML
+            keep_trailing_newline=False,
+        )
+        self.strings: dict[str, Any] = yaml.safe_load(
+            (templates_dir / "strings.yaml").read_text(encoding="utf-8")
+        )
+
+    def render(self, name: str, *, language: Language, **context: Any) -> str:
+        template = self.environment.get_template(name)
+        return template.render(
+            t=lambda key: self._text(key, language),
+            value=lambda number, unit: format_value(number, unit, no_data=self._text("no_data", language)),
+            status_icon=STATUS_ICONS.__getitem__,
+            names={kpi.key: kpi.name.in_language(language) for kpi in self.config.kpis},
+            units={kpi.key: kpi.unit for kpi in self.config.kpis},
+            team_names={team.key: team.name.in_language(language) for team in self.config.teams},
+            goal=lambda key, kpi: self._goal(key, kpi, language),
+            language=language,
+            **context,
+        ).strip()
+
+    def digest(
+        self, *, team: Team, report: dict[str, Any], previous: dict[str, Any], title: str = "weekly_digest"
+    ) -> str:
+        """A team's KPIs for a period next to the previous period's (the weekly digest, or a report)."""
+        return self.render(
+            "digest.txt.j2",
+            language=team.language,
+            title=title,
+            team=team,
+            report={
+                **report,
+                "period_end_inclusive": _last_day(report["period_end"]),
+            },
+            previous=previous,
+            groups=self._groups,
+        )
+
+    def scorecard(self, *, scheme_key: str, period: str, ranking: list[TeamScore], language: Language) -> str:
+        return self.render(
+            "scorecard.txt.j2",
+            language=language,
+            scheme=self.config.scorecards[scheme_key],
+            period=period,
+            ranking=ranking,
+        )
+
+    @cached_property
+    def _groups(self) -> list[tuple[str, list[str]]]:
+        groups: dict[str, list[str]] = {}
+        for kpi in self.config.kpis:
+            groups.setdefault(kpi.group, []).append(kpi.key)
+        return list(groups.items())
+
+    def _text(self, key: str, language: Language) -> str:
+        if language == "both":
+            return f"{self._text(key, 'en')} / {self._text(key, 'zh')}"
+        node: Any = self.strings[language]
+        for part in key.split("."):
+            node = node.get(part, key) if isinstance(node, dict) else key
+        return str(node)
+
+    def _goal(self, key: str, kpi: dict[str, Any], language: Language) -> str:
+        definition = self.config.kpi_by_key[key]
+        if definition.band is not None:
+            low = format_value(definition.band.low, kpi["unit"], no_data="")
+            high = format_value(definition.band.high, kpi["unit"], no_data="")
+            return f"{self._text('band', language)} {low} – {high}"
+        if kpi["target"] is None:
+            return f"{self._text('target', language)} –"
+        sign = "≥" if kpi["better"] == "higher" else "≤"
+        return (
+            f"{self._text('target', language)} {sign} {format_value(kpi['target'], kpi['unit'], no_data='')}"
+        )
+
+
+def format_value(number: float | None, unit: str, *, no_data: str) -> str:
+    """A KPI value with its unit, sized for a chat line; ``no_data`` when there is none."""
+    if number is None:
+        return no_data
+    if unit in MONEY_UNITS:
+        return f"{number:,.0f} {unit}"
+    if unit == "%":
+        return f"{number:.1f} %"
+    if unit in {"h", "days"}:
+        return f"{number:.1f} {unit}"
+    if unit == "/5":
+        return f"{number:.2f}/5"
+    if unit == "×":
+        return f"{number:.2f}×"
+    return f"{number:,.2f} {unit}"
+
+
+def _last_day(end_exclusive: str) -> str:
+    return (date.fromisoformat(end_exclusive) - timedelta(days=1)).isoformat()

@@ -1,0 +1,274 @@
+"""Per-team aggregates of one period, computed in SQL: measures, survey scores, case durations, milestones.
+
+Instants (survey answers, cases) are cut by the period's UTC bounds in each team's time zone, so teams
+are queried in groups that share a time zone; calendar dates (measures, milestones) are local already.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from kpi_core.config import Config, Team
+from kpi_core.models import CustomerCase, MeasureValue, Milestone, SurveyResponse
+from kpi_core.periods import Period
+from kpi_core.sql import days_between, hours_between, interpolated_percentile
+
+CaseKey = tuple[str, str]  # (case kind, "first_response" | "resolved")
+PERCENTILES = {"median_hours": 0.5, "p90_hours": 0.9}
+
+
+@dataclass(frozen=True)
+class MeasureAggregate:
+    value: float
+    rows: int
+
+
+@dataclass(frozen=True)
+class SurveyStats:
+    responses: int
+    mean_score: float
+    top_answers: int  # scores of 4 or 5
+
+
+@dataclass(frozen=True)
+class CaseStats:
+    cases: int
+    open_cases: int  # raised in the period and still without the end event
+    mean_hours: float | None
+    median_hours: float | None
+    p90_hours: float | None
+    within: dict[float, int]  # within_hours -> cases that ended within that many hours
+
+
+@dataclass(frozen=True)
+class MilestoneStats:
+    due: int
+    completed: int
+    on_time: int
+    slip_days_total: float
+    costed: int
+    budget_total: float
+    actual_cost_total: float
+
+
+@dataclass
+class TeamAggregates:
+    measures: dict[str, MeasureAggregate]
+    survey: SurveyStats | None = None
+    cases: dict[CaseKey, CaseStats] | None = None
+    milestones: MilestoneStats | None = None
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    kind: str
+    until: str
+    within_hours: frozenset[float]
+
+
+def load_aggregates(
+    session: Session,
+    *,
+    config: Config,
+    teams: list[Team],
+    period: Period,
+    case_queries: Iterable[CaseQuery] = (),
+    survey: bool = True,
+    milestones: bool = True,
+) -> dict[str, TeamAggregates]:
+    """Every aggregate the KPIs need for ``teams`` in ``period``, keyed by team."""
+    keys = [team.key for team in teams]
+    result = {key: TeamAggregates(measures={}) for key in keys}
+    for team_key, measures in _measure_aggregates(session, config=config, teams=keys, period=period).items():
+        result[team_key].measures = measures
+    case_queries = list(case_queries)
+    for zone_teams in _by_timezone(teams).values():
+        start, end = period.utc_bounds(zone_teams[0].tz)
+        zone_keys = [team.key for team in zone_teams]
+        if survey:
+            for team_key, stats in _survey_stats(session, teams=zone_keys, start=start, end=end).items():
+                result[team_key].survey = stats
+        for query in case_queries:
+            stats_by_team = _case_stats(session, query=query, teams=zone_keys, start=start, end=end)
+            for team_key in zone_keys:
+                cases = result[team_key].cases = result[team_key].cases or {}
+                if team_key in stats_by_team:
+                    cases[(query.kind, query.until)] = stats_by_team[team_key]
+    if milestones:
+        for team_key, stats in _milestone_stats(session, teams=keys, period=period).items():
+            result[team_key].milestones = stats
+    return result
+
+
+def _by_timezone(teams: list[Team]) -> dict[str, list[Team]]:
+    groups: dict[str, list[Team]] = defaultdict(list)
+    for team in teams:
+        groups[team.timezone].append(team)
+    return groups
+
+
+def _measure_aggregates(
+    session: Session, *, config: Config, teams: list[str], period: Period
+) -> dict[str, dict[str, MeasureAggregate]]:
+    table = MeasureValue.__table__.c  # type: ignore[attr-defined]
+    in_period = sa.and_(table.team.in_(teams), table.on_date >= period.start, table.on_date < period.end)
+    totals = (
+        sa.select(
+            table.team, table.measure, sa.func.sum(table.value), sa.func.avg(table.value), sa.func.count()
+        )
+        .where(in_period)
+        .group_by(table.team, table.measure)
+    )
+    result: dict[str, dict[str, MeasureAggregate]] = defaultdict(dict)
+    last_measures = []
+    for team, measure_key, total, mean, rows in session.execute(totals):
+        measure = config.measure_by_key.get(measure_key)
+        if measure is None:
+            continue  # data for a measure the config no longer declares
+        if measure.aggregate == "last":
+            last_measures.append(measure_key)
+            result[team][measure_key] = MeasureAggregate(value=0.0, rows=rows)
+        else:
+            value = total if measure.aggregate == "sum" else mean
+            result[team][measure_key] = MeasureAggregate(value=float(value), rows=rows)
+    if last_measures:
+        ranked = (
+            sa.select(
+                table.team,
+                table.measure,
+                table.value,
+                sa.func.row_number()
+                .over(
+                    partition_by=(table.team, table.measure), order_by=(table.on_date.desc(), table.id.desc())
+                )
+                .label("recency"),
+            )
+            .where(in_period, table.measure.in_(set(last_measures)))
+            .subquery()
+        )
+        latest = sa.select(ranked.c.team, ranked.c.measure, ranked.c.value).where(ranked.c.recency == 1)
+        for team, measure_key, value in session.execute(latest):
+            rows = result[team][measure_key].rows
+            result[team][measure_key] = MeasureAggregate(value=float(value), rows=rows)
+    return result
+
+
+def _survey_stats(session: Session, *, teams: list[str], start: Any, end: Any) -> dict[str, SurveyStats]:
+    table = SurveyResponse.__table__.c  # type: ignore[attr-defined]
+    query = (
+        sa.select(
+            table.team,
+            sa.func.count(),
+            sa.func.avg(sa.cast(table.score, sa.Float)),
+            sa.func.sum(sa.case((table.score >= 4, 1), else_=0)),
+        )
+        .where(table.team.in_(teams), table.submitted_at >= start, table.submitted_at < end)
+        .group_by(table.team)
+    )
+    return {
+        team: SurveyStats(responses=count, mean_score=float(mean), top_answers=int(top))
+        for team, count, mean, top in session.execute(query)
+    }
+
+
+def _case_stats(
+    session: Session, *, query: CaseQuery, teams: list[str], start: Any, end: Any
+) -> dict[str, CaseStats]:
+    table = CustomerCase.__table__.c  # type: ignore[attr-defined]
+    end_column = table.first_response_at if query.until == "first_response" else table.resolved_at
+    where = (table.team.in_(teams), table.kind == query.kind, table.raised_at >= start, table.raised_at < end)
+    thresholds = sorted(query.within_hours)
+    if session.get_bind().dialect.name == "postgresql":
+        hours = hours_between(table.raised_at, end_column)
+        percentiles = [
+            sa.func.percentile_cont(fraction).within_group(hours) for fraction in PERCENTILES.values()
+        ]
+        source: Any = None
+    else:
+        ranked = (
+            sa.select(
+                table.team.label("team"),
+                hours_between(table.raised_at, end_column).label("hours"),
+            )
+            .where(*where)
+            .subquery()
+        )
+        windowed = sa.select(
+            ranked.c.team,
+            ranked.c.hours,
+            sa.func.row_number()
+            .over(partition_by=ranked.c.team, order_by=ranked.c.hours.asc().nulls_last())
+            .label("rank"),
+            sa.func.count(ranked.c.hours).over(partition_by=ranked.c.team).label("ranked"),
+        ).subquery()
+        source = windowed
+        hours = windowed.c.hours
+        percentiles = [
+            interpolated_percentile(fraction, value=hours, rank=windowed.c.rank, count=windowed.c.ranked)
+            for fraction in PERCENTILES.values()
+        ]
+    team_column = table.team if source is None else source.c.team
+    columns = [
+        team_column,
+        sa.func.count(),
+        sa.func.count(hours),
+        sa.func.avg(hours),
+        *percentiles,
+        *(sa.func.sum(sa.case((hours <= limit, 1), else_=0)) for limit in thresholds),
+    ]
+    statement = sa.select(*columns).group_by(team_column)
+    statement = statement.where(*where) if source is None else statement.select_from(source)
+    stats = {}
+    for team, cases, ended, mean, median, p90, *within in session.execute(statement):
+        stats[team] = CaseStats(
+            cases=cases,
+            open_cases=cases - ended,
+            mean_hours=_float(mean) if ended else None,
+            median_hours=_float(median) if ended else None,
+            p90_hours=_float(p90) if ended else None,
+            within={limit: int(count) for limit, count in zip(thresholds, within, strict=True)},
+        )
+    return stats
+
+
+def _milestone_stats(session: Session, *, teams: list[str], period: Period) -> dict[str, MilestoneStats]:
+    table = Milestone.__table__.c  # type: ignore[attr-defined]
+    done = table.completed_on.is_not(None)
+    costed = sa.and_(table.actual_cost.is_not(None), table.budget.is_not(None))
+    late_days = days_between(table.due_on, table.completed_on)
+    query = (
+        sa.select(
+            table.team,
+            sa.func.count(),
+            sa.func.count(table.completed_on),
+            sa.func.sum(sa.case((sa.and_(done, table.completed_on <= table.due_on), 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(done, table.completed_on > table.due_on), late_days), else_=0.0)),
+            sa.func.sum(sa.case((costed, 1), else_=0)),
+            sa.func.sum(sa.case((costed, table.budget), else_=0.0)),
+            sa.func.sum(sa.case((costed, table.actual_cost), else_=0.0)),
+        )
+        .where(table.team.in_(teams), table.due_on >= period.start, table.due_on < period.end)
+        .group_by(table.team)
+    )
+    return {
+        team: MilestoneStats(
+            due=due,
+            completed=completed,
+            on_time=int(on_time),
+            slip_days_total=float(slip),
+            costed=int(costed_count),
+            budget_total=float(budget),
+            actual_cost_total=float(actual),
+        )
+        for team, due, completed, on_time, slip, costed_count, budget, actual in session.execute(query)
+    }
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)

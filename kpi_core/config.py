@@ -1,0 +1,429 @@
+"""The YAML config as pydantic models, and ``load_config`` that names the file and field of every problem."""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kpi_core.errors import ConfigError, ConfigProblem, UnknownTeam
+from kpi_core.expressions import ExpressionSyntaxError, names_in
+from kpi_core.periods import PeriodKind
+
+Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+Language = Literal["en", "zh", "both"]
+Better = Literal["higher", "lower", "band"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Names(_Model):
+    en: str
+    zh: str
+
+    def in_language(self, language: Language) -> str:
+        if language == "both":
+            return f"{self.en} / {self.zh}"
+        return self.zh if language == "zh" else self.en
+
+
+class Team(_Model):
+    key: Key
+    name: Names
+    channel: str
+    timezone: str
+    language: Language = "en"
+    leads: list[str] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)"
+            ) from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Measure(_Model):
+    key: Key
+    name: Names
+    unit: str
+    aggregate: Literal["sum", "mean", "last"] = "sum"
+    minimum: float | None = 0
+    maximum: float | None = None
+    integer: bool = False
+    at_most: Key | None = Field(default=None, description="another measure this one cannot exceed")
+
+
+class RatioFormula(_Model):
+    kind: Literal["ratio"]
+    numerator: str
+    denominator: str
+    scale: float = 1
+
+    def expressions(self) -> list[tuple[str, str]]:
+        return [("numerator", self.numerator), ("denominator", self.denominator)]
+
+
+class ExpressionFormula(_Model):
+    kind: Literal["expression"]
+    expression: str
+
+    def expressions(self) -> list[tuple[str, str]]:
+        return [("expression", self.expression)]
+
+
+class GrowthFormula(_Model):
+    kind: Literal["growth"]
+    of: str
+    versus: Literal["previous", "year_ago"] = "previous"
+
+    def expressions(self) -> list[tuple[str, str]]:
+        return [("of", self.of)]
+
+
+class SurveyFormula(_Model):
+    kind: Literal["survey"]
+    statistic: Literal["mean", "share_top"] = "mean"
+
+    def expressions(self) -> list[tuple[str, str]]:
+        return []
+
+
+class CaseDurationFormula(_Model):
+    kind: Literal["case_duration"]
+    case_kind: Literal["after_sales", "feedback"]
+    until: Literal["first_response", "resolved"]
+    statistic: Literal["median", "p90", "mean", "share_within"] = "median"
+    within_hours: float | None = Field(default=None, gt=0)
+
+    def expressions(self) -> list[tuple[str, str]]:
+        return []
+
+
+class MilestoneFormula(_Model):
+    kind: Literal["milestones"]
+    statistic: Literal["on_time_share", "mean_slip_days", "cost_variance"]
+
+    def expressions(self) -> list[tuple[str, str]]:
+        return []
+
+
+Formula = Annotated[
+    RatioFormula | ExpressionFormula | GrowthFormula | SurveyFormula | CaseDurationFormula | MilestoneFormula,
+    Field(discriminator="kind"),
+]
+
+#: A target for every period, or one per period kind (a weekly sales target differs from a quarterly one).
+Target = float | dict[PeriodKind, float]
+
+
+class Band(_Model):
+    low: float
+    high: float
+
+
+class Alert(_Model):
+    threshold: float
+    recover_margin: float = Field(default=0, ge=0)
+    team_thresholds: dict[Key, float] = {}
+
+
+class Kpi(_Model):
+    key: Key
+    name: Names
+    group: str
+    unit: str
+    better: Better
+    formula: Formula
+    signed: bool = Field(default=False, description="values may be negative (growth, variance)")
+    target: Target | None = None
+    team_targets: dict[Key, Target] = {}
+    band: Band | None = None
+    alert: Alert | None = None
+    report_growth: list[Literal["previous", "year_ago"]] = []
+
+    def target_for(self, team: str, period_kind: PeriodKind) -> float | None:
+        target = self.team_targets.get(team, self.target)
+        if isinstance(target, dict):
+            return target.get(period_kind)
+        return target
+
+    def alert_threshold_for(self, team: str) -> float | None:
+        if self.alert is None:
+            return None
+        return self.alert.team_thresholds.get(team, self.alert.threshold)
+
+
+class ScorecardItem(_Model):
+    kpi: Key
+    weight: float = Field(gt=0)
+    full_at: float | None = None
+    zero_at: float | None = None
+
+
+class Scorecard(_Model):
+    name: Names
+    period: PeriodKind
+    items: list[ScorecardItem]
+
+
+class Schedule(_Model):
+    cron: str
+    timezone: str | None = Field(default=None, description="None: each team's own time zone")
+    channel: str | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as error:
+            raise ValueError(f"bad cron expression {value!r}: {error}") from None
+        return value
+
+
+class Roles(_Model):
+    admins: list[str] = []
+    management: list[str] = []
+
+
+class Form(_Model):
+    key: Key
+    kind: Literal["measures", "survey", "case", "milestone"]
+    title: Names
+    period: PeriodKind = PeriodKind.WEEK
+    measures: list[Key] = []
+
+
+class Config(_Model):
+    teams: list[Team]
+    measures: list[Measure]
+    kpis: list[Kpi]
+    scorecards: dict[Key, Scorecard] = {}
+    schedules: dict[Key, Schedule] = {}
+    roles: Roles = Roles()
+    forms: list[Form] = []
+
+    @cached_property
+    def team_by_key(self) -> dict[str, Team]:
+        return {team.key: team for team in self.teams}
+
+    @cached_property
+    def measure_by_key(self) -> dict[str, Measure]:
+        return {measure.key: measure for measure in self.measures}
+
+    @cached_property
+    def kpi_by_key(self) -> dict[str, Kpi]:
+        return {kpi.key: kpi for kpi in self.kpis}
+
+    def team(self, key: str) -> Team:
+        try:
+            return self.team_by_key[key]
+        except KeyError:
+            raise UnknownTeam(team=key) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, parse and check a config file; raises ConfigError naming the file and every bad field."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(file=file, problems=[ConfigProblem("", f"cannot read: {error.strerror}")]) from None
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        raise ConfigError(file=file, problems=[ConfigProblem("", f"not valid YAML: {error}")]) from None
+    return parse_config(raw, file=file)
+
+
+def parse_config(raw: Any, *, file: str = "<config>") -> Config:
+    if not isinstance(raw, dict):
+        raise ConfigError(file=file, problems=[ConfigProblem("", "the top level must be a mapping")])
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as error:
+        problems = [
+            ConfigProblem(_readable_path(raw, detail["loc"]), detail["msg"]) for detail in error.errors()
+        ]
+        raise ConfigError(file=file, problems=problems) from None
+    problems = check_consistency(config)
+    if problems:
+        raise ConfigError(file=file, problems=problems)
+    return config
+
+
+def check_consistency(config: Config) -> list[ConfigProblem]:
+    """Cross-references pydantic cannot see: keys, formulas, targets, weights."""
+    problems: list[ConfigProblem] = []
+    for section, keys in (
+        ("teams", [team.key for team in config.teams]),
+        ("measures", [measure.key for measure in config.measures]),
+        ("kpis", [kpi.key for kpi in config.kpis]),
+        ("forms", [form.key for form in config.forms]),
+    ):
+        for key, count in Counter(keys).items():
+            if count > 1:
+                problems.append(ConfigProblem(f"{section}.{key}", f"duplicate key {key!r} ({count} times)"))
+
+    measures = config.measure_by_key
+    for measure in config.measures:
+        if measure.at_most is not None and measure.at_most not in measures:
+            problems.append(
+                ConfigProblem(f"measures.{measure.key}.at_most", f"unknown measure {measure.at_most!r}")
+            )
+    for kpi in config.kpis:
+        problems += _check_kpi(kpi, config)
+    for name, scheme in config.scorecards.items():
+        problems += _check_scorecard(name, scheme, config)
+    for form in config.forms:
+        for measure_key in form.measures:
+            if measure_key not in measures:
+                problems.append(
+                    ConfigProblem(f"forms.{form.key}.measures", f"unknown measure {measure_key!r}")
+                )
+        if form.kind == "measures" and not form.measures:
+            problems.append(ConfigProblem(f"forms.{form.key}.measures", "a measures form needs measures"))
+    for name, schedule in config.schedules.items():
+        if schedule.timezone is not None and not _is_timezone(schedule.timezone):
+            problems.append(
+                ConfigProblem(f"schedules.{name}.timezone", f"unknown time zone {schedule.timezone!r}")
+            )
+    return problems
+
+
+def _check_kpi(kpi: Kpi, config: Config) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    where = f"kpis.{kpi.key}"
+    for field, expression in kpi.formula.expressions():
+        try:
+            used = names_in(expression)
+        except ExpressionSyntaxError as error:
+            problems.append(ConfigProblem(f"{where}.formula.{field}", str(error)))
+            continue
+        for name in sorted(used - config.measure_by_key.keys()):
+            problems.append(ConfigProblem(f"{where}.formula.{field}", f"unknown measure {name!r} in formula"))
+    formula = kpi.formula
+    if (
+        isinstance(formula, CaseDurationFormula)
+        and formula.statistic == "share_within"
+        and not formula.within_hours
+    ):
+        problems.append(ConfigProblem(f"{where}.formula.within_hours", "share_within needs within_hours"))
+    if kpi.better == "band" and kpi.band is None:
+        problems.append(ConfigProblem(f"{where}.band", "better: band needs a band with low and high"))
+    if kpi.band is not None and kpi.band.low > kpi.band.high:
+        problems.append(ConfigProblem(f"{where}.band", "low must not be above high"))
+    targets: list[tuple[str, Target]] = [("target", kpi.target)] if kpi.target is not None else []
+    targets += [(f"team_targets.{team}", target) for team, target in kpi.team_targets.items()]
+    for field, target in targets:
+        values = target.values() if isinstance(target, dict) else [target]
+        if not kpi.signed and any(value < 0 for value in values):
+            problems.append(
+                ConfigProblem(f"{where}.{field}", f"target must not be negative: {kpi.key} is never below 0")
+            )
+    unknown_teams = (set(kpi.team_targets) | set(kpi.alert.team_thresholds if kpi.alert else {})) - set(
+        config.team_by_key
+    )
+    for team in sorted(unknown_teams):
+        problems.append(ConfigProblem(where, f"override for unknown team {team!r}"))
+    return problems
+
+
+def _check_scorecard(name: str, scheme: Scorecard, config: Config) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    where = f"scorecards.{name}"
+    total = sum(item.weight for item in scheme.items)
+    if abs(total - 100) > 1e-6:
+        problems.append(
+            ConfigProblem(f"{where}.weights", f"weights sum to {total:g} %, they must sum to 100 %")
+        )
+    for key, count in Counter(item.kpi for item in scheme.items).items():
+        if count > 1:
+            problems.append(ConfigProblem(f"{where}.items.{key}", f"KPI {key!r} is weighted {count} times"))
+    for item in scheme.items:
+        kpi = config.kpi_by_key.get(item.kpi)
+        if kpi is None:
+            problems.append(ConfigProblem(f"{where}.items.{item.kpi}", f"unknown KPI {item.kpi!r}"))
+            continue
+        has_band = item.full_at is not None or item.zero_at is not None
+        if has_band:
+            if item.full_at is None or item.zero_at is None or item.full_at == item.zero_at:
+                problems.append(
+                    ConfigProblem(
+                        f"{where}.items.{item.kpi}",
+                        "a band needs both full_at and zero_at, and they must differ",
+                    )
+                )
+        elif kpi.signed or kpi.better == "band":
+            problems.append(
+                ConfigProblem(
+                    f"{where}.items.{item.kpi}",
+                    f"{item.kpi} can be negative or is a band: score it with full_at and zero_at",
+                )
+            )
+        elif kpi.target is None and not kpi.team_targets:
+            problems.append(
+                ConfigProblem(f"{where}.items.{item.kpi}", f"{item.kpi} has no target to score against")
+            )
+    return problems
+
+
+def _is_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _readable_path(raw: Any, loc: tuple[int | str, ...]) -> str:
+    """``('kpis', 3, 'target')`` -> ``kpis.on_time_delivery.target``: items are named by their key."""
+    parts: list[str] = []
+    node = raw
+    for step in loc:
+        if isinstance(step, int) and isinstance(node, list) and 0 <= step < len(node):
+            item = node[step]
+            key = item.get("key") if isinstance(item, dict) else None
+            parts.append(str(key) if isinstance(key, str) else f"[{step}]")
+            node = item
+            continue
+        if isinstance(step, str) and step.startswith(("function-", "float", "dict[")):
+            continue  # pydantic's union-branch markers say nothing to the reader
+        parts.append(str(step))
+        node = node.get(step) if isinstance(node, dict) else None
+    return ".".join(parts)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that rejects a mapping with the same key twice (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)

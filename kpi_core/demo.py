@@ -1,0 +1,192 @@
+"""Deterministic demo data: six months of measures, surveys, cases and milestones for every team."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlmodel import Session
+
+from kpi_core.config import Config, Team
+from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
+from kpi_core.periods import Period, PeriodKind
+
+DEMO_START = date(2026, 4, 1)
+DEMO_END = date(2026, 10, 1)  # exclusive: the demo data covers 2026-Q2 and 2026-Q3
+SEED = 20260401
+
+
+def load_demo_data(session: Session, *, config: Config, now: datetime) -> int:
+    """Adds the demo rows for every team in the caller's transaction; returns how many were added."""
+    added = 0
+    for index, team in enumerate(config.teams):
+        rng = random.Random(f"{SEED}:{team.key}")
+        skill = 0.85 + 0.05 * (index % 4)  # a stable per-team quality, so the ranking is not a coin toss
+        submission = Submission(
+            team=team.key, kind="demo", source="demo", submitted_by="demo", submitted_at=now
+        )
+        session.add(submission)
+        session.flush()
+        rows = [
+            *_weekly_measures(team, rng, skill),
+            *_monthly_measures(team, rng, skill),
+            *_surveys(team, rng, skill),
+            *_cases(team, rng, skill),
+            *_milestones(team, rng, skill),
+        ]
+        for row in rows:
+            row.submission_id = submission.id
+        session.add_all(rows)
+        submission.row_count = len(rows)
+        added += len(rows)
+    return added
+
+
+def _weeks() -> list[Period]:
+    week = Period.containing(PeriodKind.WEEK, DEMO_START)
+    weeks = []
+    while week.start < DEMO_END:
+        weeks.append(week)
+        week = week.next()
+    return weeks
+
+
+def _months() -> list[Period]:
+    month = Period.containing(PeriodKind.MONTH, DEMO_START)
+    months = []
+    while month.start < DEMO_END:
+        months.append(month)
+        month = month.next()
+    return months
+
+
+def _weekly_measures(team: Team, rng: random.Random, skill: float) -> list[MeasureValue]:
+    rows = []
+    headcount = rng.randint(25, 45)
+    for number, week in enumerate(_weeks()):
+        day = max(week.start + timedelta(days=4), DEMO_START)  # Friday, or the first demo day
+        if day >= DEMO_END:
+            continue
+        orders = rng.randint(120, 220)
+        on_time = min(orders, round(orders * rng.uniform(skill, min(1.0, skill + 0.13))))
+        output = headcount * rng.uniform(4600, 5600) * (1 + number * 0.004)
+        design = 1000.0
+        values = {
+            "orders": orders,
+            "on_time_orders": on_time,
+            "complaints": rng.randint(0, max(1, round(orders * (1.05 - skill) * 0.3))),
+            "output": round(output, 2),
+            "headcount": headcount + rng.randint(-1, 1),
+            "actual_capacity": round(design * min(1.0, rng.uniform(skill - 0.1, skill + 0.05)), 1),
+            "design_capacity": design,
+            "sales": round(rng.uniform(200_000, 260_000) * skill, 2),
+        }
+        rows += [
+            MeasureValue(team=team.key, measure=key, on_date=day, value=value)
+            for key, value in values.items()
+        ]
+    return rows
+
+
+def _monthly_measures(team: Team, rng: random.Random, skill: float) -> list[MeasureValue]:
+    rows = []
+    for month in _months():
+        revenue = rng.uniform(900_000, 1_100_000)
+        budget = rng.uniform(250_000, 300_000)
+        operating = budget * rng.uniform(1.08 - skill * 0.1, 1.12 - skill * 0.1)
+        values = {
+            "production_value": revenue * 0.9,
+            "production_cost": revenue * 0.9 * rng.uniform(0.6, 0.75),
+            "labor_cost": revenue * rng.uniform(0.2, 0.28),
+            "operating_revenue": revenue,
+            "cogs": revenue * 0.6,
+            "inventory": rng.uniform(600_000, 800_000),
+            "operating_cost": operating,
+            "total_cost": operating / rng.uniform(0.25, 0.33),
+            "operating_budget": budget,
+            "investment_return": rng.uniform(110_000, 140_000),
+            "investment_cost": 100_000.0,
+            "liabilities": rng.uniform(2_000_000, 3_200_000),
+            "assets": 5_000_000.0,
+        }
+        rows += [
+            MeasureValue(team=team.key, measure=key, on_date=month.start, value=round(value, 2))
+            for key, value in values.items()
+        ]
+    return rows
+
+
+def _local(team: Team, day: date, hours: float) -> datetime:
+    return (datetime.combine(day, time(0), team.tz) + timedelta(hours=hours)).astimezone(UTC)
+
+
+def _days() -> list[date]:
+    return [DEMO_START + timedelta(days=offset) for offset in range((DEMO_END - DEMO_START).days)]
+
+
+def _surveys(team: Team, rng: random.Random, skill: float) -> list[SurveyResponse]:
+    weights = [0.04, 0.06, 0.2 - (skill - 0.85), 0.4, 0.3 + (skill - 0.85)]
+    rows = []
+    for day in _days():
+        for _ in range(rng.randint(1, 4)):
+            score = rng.choices([1, 2, 3, 4, 5], weights=weights)[0]
+            rows.append(
+                SurveyResponse(team=team.key, submitted_at=_local(team, day, rng.uniform(8, 20)), score=score)
+            )
+    return rows
+
+
+def _cases(team: Team, rng: random.Random, skill: float) -> list[CustomerCase]:
+    rows = []
+    for day in _days():
+        for _ in range(rng.randint(1, 4)):
+            raised_at = _local(team, day, rng.uniform(7, 22))
+            response_hours = rng.lognormvariate(1.2, 0.6) / skill
+            resolve_hours = response_hours + rng.uniform(4, 90)
+            answered = day < DEMO_END - timedelta(days=2) or rng.random() < 0.5
+            rows.append(
+                CustomerCase(
+                    team=team.key,
+                    kind="after_sales",
+                    raised_at=raised_at,
+                    first_response_at=raised_at + timedelta(hours=response_hours) if answered else None,
+                    resolved_at=raised_at + timedelta(hours=resolve_hours) if answered else None,
+                )
+            )
+        if rng.random() < 0.6:
+            raised_at = _local(team, day, rng.uniform(8, 18))
+            rows.append(
+                CustomerCase(
+                    team=team.key,
+                    kind="feedback",
+                    raised_at=raised_at,
+                    first_response_at=raised_at + timedelta(hours=rng.uniform(1, 8)),
+                    resolved_at=raised_at + timedelta(hours=rng.uniform(8, 60) / skill),
+                )
+            )
+    return rows
+
+
+def _milestones(team: Team, rng: random.Random, skill: float) -> list[Milestone]:
+    rows = []
+    for month in _months():
+        for number in range(rng.randint(2, 4)):
+            due_on = month.start + timedelta(days=rng.randint(3, 27))
+            late_days = 0 if rng.random() < skill else rng.randint(1, 9)
+            early_days = rng.randint(0, 3) if late_days == 0 else 0
+            completed_on = due_on + timedelta(days=late_days - early_days)
+            budget = round(rng.uniform(40_000, 120_000), 2)
+            rows.append(
+                Milestone(
+                    team=team.key,
+                    project=f"{team.key.split('_')[0].title()} {month.start:%b} rollout",
+                    name=f"Phase {number + 1}",
+                    due_on=due_on,
+                    completed_on=completed_on if completed_on < DEMO_END else None,
+                    budget=budget,
+                    actual_cost=round(budget * rng.uniform(0.92, 1.1), 2)
+                    if completed_on < DEMO_END
+                    else None,
+                )
+            )
+    return rows

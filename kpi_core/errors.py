@@ -1,0 +1,77 @@
+"""Errors raised by kpi_core.
+
+KpiError
+├── ConfigError       the YAML config is unreadable or inconsistent (names the file and field paths)
+├── PeriodError       a period label such as ``2026-W54`` cannot be parsed
+├── ImportFileError   a CSV import was rejected (names the file, line and column); nothing was stored
+└── UnknownTeam       a team key that the config does not declare
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class KpiError(Exception):
+    """Root of every error kpi_core raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with a config: where (a dotted field path) and what."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ConfigError(KpiError):
+    """The config file cannot be used; lists every problem found."""
+
+    def __init__(self, *, file: str, problems: list[ConfigProblem]) -> None:
+        self.file = file
+        self.problems = problems
+        lines = "\n".join(f"  {file}: {problem}" for problem in problems)
+        super().__init__(f"invalid config {file} ({len(problems)} problem(s)):\n{lines}")
+
+
+class PeriodError(KpiError, ValueError):
+    """A period label that is not an ISO week, a month or a quarter."""
+
+    def __init__(self, *, label: str, reason: str) -> None:
+        self.label = label
+        super().__init__(f"bad period {label!r}: {reason} (expected e.g. 2026-W40, 2026-09 or 2026-Q3)")
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad cell (or row) of an import file."""
+
+    line: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+class ImportFileError(KpiError):
+    """A CSV file was rejected as a whole; nothing of it was stored."""
+
+    def __init__(self, *, file: str, problems: list[RowProblem], more: int = 0) -> None:
+        self.file = file
+        self.problems = problems
+        lines = "\n".join(f"  {file}: {problem}" for problem in problems)
+        tail = f"\n  ... and {more} more problem(s)" if more else ""
+        super().__init__(f"rejected {file}, nothing was stored:\n{lines}{tail}")
+
+
+class UnknownTeam(KpiError, LookupError):
+    """A team key that the config does not declare."""
+
+    def __init__(self, *, team: str) -> None:
+        self.team = team
+        super().__init__(f"unknown team {team!r}")

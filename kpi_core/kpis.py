@@ -1,0 +1,254 @@
+"""Computes every configured KPI for teams and a period, from the SQL aggregates of ``aggregates``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlmodel import Session
+
+from kpi_core.aggregates import CaseQuery, TeamAggregates, load_aggregates
+from kpi_core.config import (
+    CaseDurationFormula,
+    Config,
+    ExpressionFormula,
+    GrowthFormula,
+    Kpi,
+    MilestoneFormula,
+    RatioFormula,
+    SurveyFormula,
+    Team,
+)
+from kpi_core.expressions import evaluate, names_in
+from kpi_core.periods import Period, PeriodKind
+
+Status = Literal["no_data", "met", "missed", "breach", "info"]
+Detail = float | int | None
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    """One KPI for one team and period. ``value`` is None when there is no data (never 0 for 'nothing')."""
+
+    key: str
+    value: float | None
+    n: int  # how many records the value rests on
+    target: float | None
+    threshold: float | None
+    status: Status
+    details: dict[str, Detail] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TeamReport:
+    team: str
+    period: Period
+    results: dict[str, KpiResult]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    value: float | None
+    n: int
+    details: dict[str, Detail] = field(default_factory=dict)
+
+
+def compute_reports(
+    session: Session, *, config: Config, period: Period, teams: list[str] | None = None
+) -> dict[str, TeamReport]:
+    """Every KPI of ``config`` for ``teams`` (default: all) in ``period``, keyed by team, in config order."""
+    selected = [config.team(key) for key in teams] if teams is not None else list(config.teams)
+    current = _load(session, config, selected, period, config.kpis)
+    comparisons: dict[str, dict[str, TeamAggregates]] = {}
+    for versus in ("previous", "year_ago"):
+        kpis = [kpi for kpi in config.kpis if versus in _comparisons(kpi)]
+        if kpis:
+            comparisons[versus] = _load(session, config, selected, _shift(period, versus), kpis)
+
+    reports = {}
+    for team in selected:
+        results = {}
+        for kpi in config.kpis:
+            outcome = _evaluate(kpi, current[team.key], comparisons, team.key)
+            details = dict(outcome.details)
+            for versus in kpi.report_growth:
+                earlier = _evaluate(kpi, comparisons[versus][team.key], comparisons, team.key).value
+                details[f"growth_vs_{versus}_pct"] = _growth(outcome.value, earlier)
+            results[kpi.key] = _result(kpi, outcome, details, team.key, period.kind)
+        reports[team.key] = TeamReport(team=team.key, period=period, results=results)
+    return reports
+
+
+def status_of(kpi: Kpi, value: float | None, *, target: float | None, threshold: float | None) -> Status:
+    """Where ``value`` stands against the target and the alert threshold, honouring the KPI's direction."""
+    if value is None:
+        return "no_data"
+    lower_is_better = kpi.better != "higher"
+    if threshold is not None and (value > threshold if lower_is_better else value < threshold):
+        return "breach"
+    if kpi.better == "band" and kpi.band is not None:
+        return "met" if kpi.band.low <= value <= kpi.band.high else "missed"
+    if target is None:
+        return "info"
+    return "met" if (value <= target if lower_is_better else value >= target) else "missed"
+
+
+def _result(
+    kpi: Kpi, outcome: _Outcome, details: dict[str, Detail], team: str, kind: PeriodKind
+) -> KpiResult:
+    target = kpi.target_for(team, kind)
+    threshold = kpi.alert_threshold_for(team)
+    return KpiResult(
+        key=kpi.key,
+        value=outcome.value,
+        n=outcome.n,
+        target=target,
+        threshold=threshold,
+        status=status_of(kpi, outcome.value, target=target, threshold=threshold),
+        details=details,
+    )
+
+
+def _comparisons(kpi: Kpi) -> set[str]:
+    needed = set(kpi.report_growth)
+    if isinstance(kpi.formula, GrowthFormula):
+        needed.add(kpi.formula.versus)
+    return needed
+
+
+def _shift(period: Period, versus: str) -> Period:
+    return period.previous() if versus == "previous" else period.year_ago()
+
+
+def _load(
+    session: Session, config: Config, teams: list[Team], period: Period, kpis: list[Kpi]
+) -> dict[str, TeamAggregates]:
+    """Loads only the kinds of aggregate that ``kpis`` use."""
+    formulas = [kpi.formula for kpi in kpis]
+    thresholds: dict[tuple[str, str], set[float]] = {}
+    for formula in formulas:
+        if isinstance(formula, CaseDurationFormula):
+            limits = thresholds.setdefault((formula.case_kind, formula.until), set())
+            if formula.within_hours:
+                limits.add(formula.within_hours)
+    return load_aggregates(
+        session,
+        config=config,
+        teams=teams,
+        period=period,
+        case_queries=[
+            CaseQuery(kind, until, frozenset(limits)) for (kind, until), limits in thresholds.items()
+        ],
+        survey=any(isinstance(formula, SurveyFormula) for formula in formulas),
+        milestones=any(isinstance(formula, MilestoneFormula) for formula in formulas),
+    )
+
+
+def _evaluate(
+    kpi: Kpi, data: TeamAggregates, comparisons: dict[str, dict[str, TeamAggregates]], team: str
+) -> _Outcome:
+    formula = kpi.formula
+    if isinstance(formula, RatioFormula):
+        return _ratio(formula, data)
+    if isinstance(formula, ExpressionFormula):
+        return _expression(formula.expression, data)
+    if isinstance(formula, GrowthFormula):
+        now = _expression(formula.of, data)
+        before = _expression(formula.of, comparisons[formula.versus][team])
+        return _Outcome(
+            _growth(now.value, before.value), now.n, {"current": now.value, "previous": before.value}
+        )
+    if isinstance(formula, SurveyFormula):
+        return _survey(formula, data)
+    if isinstance(formula, CaseDurationFormula):
+        return _case_duration(formula, data)
+    return _milestones(formula, data)
+
+
+def _measure_values(expression: str, data: TeamAggregates) -> tuple[dict[str, float], int]:
+    values = {}
+    rows = 0
+    for name in names_in(expression):
+        aggregate = data.measures.get(name)
+        if aggregate is not None:
+            values[name] = aggregate.value
+            rows += aggregate.rows
+    return values, rows
+
+
+def _expression(expression: str, data: TeamAggregates) -> _Outcome:
+    values, rows = _measure_values(expression, data)
+    return _Outcome(evaluate(expression, values), rows)
+
+
+def _ratio(formula: RatioFormula, data: TeamAggregates) -> _Outcome:
+    numerator = _expression(formula.numerator, data)
+    denominator = _expression(formula.denominator, data)
+    value = None
+    if numerator.value is not None and denominator.value:
+        value = numerator.value / denominator.value * formula.scale
+    shared = names_in(formula.numerator) & names_in(formula.denominator)
+    rows = (
+        numerator.n
+        + denominator.n
+        - sum(data.measures[name].rows for name in shared if name in data.measures)
+    )
+    return _Outcome(value, rows, {"numerator": numerator.value, "denominator": denominator.value})
+
+
+def _growth(now: float | None, before: float | None) -> float | None:
+    if now is None or not before:
+        return None
+    return (now - before) / abs(before) * 100
+
+
+def _survey(formula: SurveyFormula, data: TeamAggregates) -> _Outcome:
+    stats = data.survey
+    if stats is None or stats.responses == 0:
+        return _Outcome(None, 0, {"responses": 0, "mean_score": None, "share_top_pct": None})
+    share_top = stats.top_answers / stats.responses * 100
+    value = stats.mean_score if formula.statistic == "mean" else share_top
+    return _Outcome(
+        value,
+        stats.responses,
+        {"responses": stats.responses, "mean_score": stats.mean_score, "share_top_pct": share_top},
+    )
+
+
+def _case_duration(formula: CaseDurationFormula, data: TeamAggregates) -> _Outcome:
+    stats = (data.cases or {}).get((formula.case_kind, formula.until))
+    if stats is None or stats.cases == 0:
+        return _Outcome(None, 0, {"cases": 0, "open_cases": 0})
+    details: dict[str, Detail] = {
+        "cases": stats.cases,
+        "open_cases": stats.open_cases,
+        "median_hours": stats.median_hours,
+        "p90_hours": stats.p90_hours,
+        "mean_hours": stats.mean_hours,
+    }
+    if formula.within_hours:
+        # An open case has not (yet) ended within the target: it counts in the denominator.
+        details["within_hours"] = formula.within_hours
+        details["share_within_pct"] = stats.within[formula.within_hours] / stats.cases * 100
+    value_key = {"median": "median_hours", "p90": "p90_hours", "mean": "mean_hours"}.get(
+        formula.statistic, "share_within_pct"
+    )
+    value = details[value_key]
+    return _Outcome(None if value is None else float(value), stats.cases, details)
+
+
+def _milestones(formula: MilestoneFormula, data: TeamAggregates) -> _Outcome:
+    stats = data.milestones
+    if stats is None or stats.due == 0:
+        return _Outcome(None, 0, {"due": 0})
+    details: dict[str, Detail] = {"due": stats.due, "completed": stats.completed, "on_time": stats.on_time}
+    if formula.statistic == "on_time_share":
+        return _Outcome(stats.on_time / stats.due * 100, stats.due, details)
+    if formula.statistic == "mean_slip_days":
+        value = stats.slip_days_total / stats.completed if stats.completed else None
+        return _Outcome(value, stats.completed, details)
+    value = None
+    if stats.costed and stats.budget_total:
+        value = (stats.actual_cost_total - stats.budget_total) / stats.budget_total * 100
+    details |= {"budget": stats.budget_total, "actual_cost": stats.actual_cost_total}
+    return _Outcome(value, stats.costed, details)

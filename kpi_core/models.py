@@ -1,0 +1,102 @@
+"""SQLModel tables. Every instant is an aware UTC datetime; every calendar date is local to the team."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and hands them back aware, on SQLite too (which drops the offset)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given; store aware datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_column(*, nullable: bool, index: bool = False) -> Any:
+    return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Submission(SQLModel, table=True):
+    """Who handed in a batch of data, when and how (a Slack form, a CSV file, the demo)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str | None = Field(default=None, max_length=64, index=True)
+    kind: str = Field(max_length=32)
+    source: str = Field(max_length=255)
+    submitted_by: str = Field(max_length=64)
+    submitted_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    row_count: int = 0
+
+
+class SurveyResponse(SQLModel, table=True):
+    __tablename__ = "survey_response"
+    __table_args__ = (
+        sa.Index("ix_survey_response_team_submitted_at", "team", "submitted_at"),
+        sa.CheckConstraint("score BETWEEN 1 AND 5", name="ck_survey_response_score"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=64)
+    submitted_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    score: int
+    submission_id: int | None = Field(default=None, foreign_key="submission.id")
+
+
+class MeasureValue(SQLModel, table=True):
+    __tablename__ = "measure_value"
+    __table_args__ = (sa.Index("ix_measure_value_team_on_date", "team", "on_date", "measure"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=64)
+    measure: str = Field(max_length=64)
+    on_date: date
+    value: float
+    submission_id: int | None = Field(default=None, foreign_key="submission.id")
+
+
+class CustomerCase(SQLModel, table=True):
+    __tablename__ = "customer_case"
+    __table_args__ = (
+        sa.Index("ix_customer_case_team_kind_raised_at", "team", "kind", "raised_at"),
+        sa.CheckConstraint("kind IN ('after_sales', 'feedback')", name="ck_customer_case_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    raised_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    first_response_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    resolved_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    submission_id: int | None = Field(default=None, foreign_key="submission.id")
+
+
+class Milestone(SQLModel, table=True):
+    __table_args__ = (sa.Index("ix_milestone_team_due_on", "team", "due_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=64)
+    project: str = Field(max_length=255)
+    name: str = Field(max_length=255)
+    due_on: date
+    completed_on: date | None = None
+    budget: float | None = None
+    actual_cost: float | None = None
+    submission_id: int | None = Field(default=None, foreign_key="submission.id")

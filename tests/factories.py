@@ -1,0 +1,68 @@
+"""Small builders of stored rows for tests: aware UTC times in, one transaction per call."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from kpi_core.db import transaction
+from kpi_core.models import CustomerCase, MeasureValue, Milestone, SurveyResponse
+
+
+def at(text: str, zone: str = "UTC") -> datetime:
+    """``at("2026-09-30 23:30", "Europe/Berlin")`` -> an aware datetime in UTC."""
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def add(engine: sa.Engine, *rows: Any) -> None:
+    with transaction(engine) as session:
+        session.add_all(rows)
+
+
+def measures(team: str, on: date, **values: float) -> list[MeasureValue]:
+    return [MeasureValue(team=team, measure=key, on_date=on, value=value) for key, value in values.items()]
+
+
+def surveys(team: str, when: datetime, *scores: int) -> list[SurveyResponse]:
+    return [SurveyResponse(team=team, submitted_at=when, score=score) for score in scores]
+
+
+def case(
+    team: str,
+    raised_at: datetime,
+    *,
+    response_hours: float | None = None,
+    resolve_hours: float | None = None,
+    kind: str = "after_sales",
+) -> CustomerCase:
+    return CustomerCase(
+        team=team,
+        kind=kind,
+        raised_at=raised_at,
+        first_response_at=None if response_hours is None else raised_at + timedelta(hours=response_hours),
+        resolved_at=None if resolve_hours is None else raised_at + timedelta(hours=resolve_hours),
+    )
+
+
+def milestone(
+    team: str,
+    due_on: date,
+    completed_on: date | None = None,
+    *,
+    budget: float | None = None,
+    actual_cost: float | None = None,
+    project: str = "Rollout",
+    name: str = "Phase 1",
+) -> Milestone:
+    return Milestone(
+        team=team,
+        project=project,
+        name=name,
+        due_on=due_on,
+        completed_on=completed_on,
+        budget=budget,
+        actual_cost=actual_cost,
+    )
