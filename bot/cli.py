@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlmodel import select
 
+from bot.app import SettingsError, build_app
 from bot.render import Renderer
+from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
+from bot.services import Services
 from bot.settings import Settings, load_settings
 from kpi_core.config import Config, load_config
 from kpi_core.db import make_engine, migrate, transaction
@@ -30,14 +36,22 @@ from kpi_core.reporting import CSV_COLUMNS, build_reports, rank_teams, report_ro
 @dataclass
 class Context:
     settings: Settings
+    engines: list[sa.Engine] = field(default_factory=list)
 
     def config(self) -> Config:
         return load_config(self.settings.config_path)
 
     def engine(self) -> sa.Engine:
         engine = make_engine(self.settings.database_url)
+        self.engines.append(engine)
         migrate(engine)
         return engine
+
+    def close(self) -> None:
+        """Closes the pooled connections (a command run in-process, as by tests, must not leak them)."""
+        for engine in self.engines:
+            engine.dispose()
+        self.engines.clear()
 
 
 @contextmanager
@@ -54,6 +68,7 @@ def _user_errors() -> Iterator[None]:
 def main(context: click.Context) -> None:
     """KPI Bot: collect, compute and report operations KPIs."""
     context.obj = Context(settings=load_settings())
+    context.call_on_close(context.obj.close)
 
 
 @main.command("check-config")
@@ -128,6 +143,38 @@ def report(obj: Context, team: str | None, all_teams: bool, period: str, output_
             click.echo(
                 renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n"
             )
+
+
+@main.command("serve")
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=3000, show_default=True, help="0 picks a free port (printed at start).")
+@click.option(
+    "--socket", "socket_mode", is_flag=True, help="Socket Mode (local development; needs SLACK_APP_TOKEN)."
+)
+@click.pass_obj
+def serve(obj: Context, host: str, port: int, socket_mode: bool) -> None:
+    """Run the Slack app: HTTP on /slack/events (health on /healthz), or Socket Mode."""
+    with _user_errors():
+        services = Services(
+            config=obj.config(),
+            engine=obj.engine(),
+            renderer=Renderer(templates_dir=obj.settings.templates_dir, config=obj.config()),
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        app = build_app(obj.settings, services)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    if socket_mode:
+        if obj.settings.slack_app_token is None:
+            raise click.ClickException("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")
+        SocketModeHandler(app, obj.settings.slack_app_token.get_secret_value()).start()
+        return
+    server = HttpServer(wsgi_app(app, health=lambda: health(services.engine)), host=host, port=port)
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: server.stop())
+    click.echo(f"listening on http://{host}:{server.port}{SLACK_PATH}", err=True)
+    server.serve_forever()
 
 
 @main.command("demo")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -35,8 +36,8 @@ class Renderer:
     def render(self, name: str, *, language: Language, **context: Any) -> str:
         template = self.environment.get_template(name)
         return template.render(
-            t=lambda key: self._text(key, language),
-            value=lambda number, unit: format_value(number, unit, no_data=self._text("no_data", language)),
+            t=lambda key, **params: self.text(key, language, **params),
+            value=lambda number, unit: format_value(number, unit, no_data=self.text("no_data", language)),
             status_icon=STATUS_ICONS.__getitem__,
             names={kpi.key: kpi.name.in_language(language) for kpi in self.config.kpis},
             units={kpi.key: kpi.unit for kpi in self.config.kpis},
@@ -79,25 +80,39 @@ class Renderer:
             groups.setdefault(kpi.group, []).append(kpi.key)
         return list(groups.items())
 
-    def _text(self, key: str, language: Language) -> str:
+    def view(self, name: str, *, language: Language, **context: Any) -> dict[str, Any]:
+        """A Block Kit view (modal or home tab) from ``templates/views/<name>.json.j2``."""
+        view: dict[str, Any] = json.loads(self.render(f"views/{name}.json.j2", language=language, **context))
+        return view
+
+    def blocks(self, name: str, *, language: Language, **context: Any) -> list[dict[str, Any]]:
+        """Message blocks from ``templates/blocks/<name>.json.j2``."""
+        blocks: list[dict[str, Any]] = json.loads(
+            self.render(f"blocks/{name}.json.j2", language=language, **context)
+        )
+        return blocks
+
+    def text(self, key: str, language: Language, **params: Any) -> str:
+        """An interface string from strings.yaml (dotted key), formatted with ``params``; both languages
+        joined by " / " when ``language`` is "both"."""
         if language == "both":
-            return f"{self._text(key, 'en')} / {self._text(key, 'zh')}"
+            return f"{self.text(key, 'en', **params)} / {self.text(key, 'zh', **params)}"
         node: Any = self.strings[language]
         for part in key.split("."):
             node = node.get(part, key) if isinstance(node, dict) else key
-        return str(node)
+        return str(node).format(**params) if params else str(node)
 
     def _goal(self, key: str, kpi: dict[str, Any], language: Language) -> str:
         definition = self.config.kpi_by_key[key]
         if definition.band is not None:
             low = format_value(definition.band.low, kpi["unit"], no_data="")
             high = format_value(definition.band.high, kpi["unit"], no_data="")
-            return f"{self._text('band', language)} {low} – {high}"
+            return f"{self.text('band', language)} {low} – {high}"
         if kpi["target"] is None:
-            return f"{self._text('target', language)} –"
+            return f"{self.text('target', language)} –"
         sign = "≥" if kpi["better"] == "higher" else "≤"
         return (
-            f"{self._text('target', language)} {sign} {format_value(kpi['target'], kpi['unit'], no_data='')}"
+            f"{self.text('target', language)} {sign} {format_value(kpi['target'], kpi['unit'], no_data='')}"
         )
 
 
@@ -120,3 +135,17 @@ def format_value(number: float | None, unit: str, *, no_data: str) -> str:
 
 def _last_day(end_exclusive: str) -> str:
     return (date.fromisoformat(end_exclusive) - timedelta(days=1)).isoformat()
+
+
+def text_blocks(text: str, *, limit: int = 2900) -> list[dict[str, Any]]:
+    """Mrkdwn text as section blocks, split between lines to stay under Slack's 3,000 characters a block."""
+    blocks: list[dict[str, Any]] = []
+    chunk = ""
+    for line in text.splitlines():
+        if chunk and len(chunk) + len(line) + 1 > limit:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    if chunk:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    return blocks

@@ -42,16 +42,13 @@ class Team(_Model):
     timezone: str
     language: Language = "en"
     leads: list[str] = []
+    members: list[str] = Field(default=[], description="users who may see the team's KPIs")
 
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)"
-            ) from None
+        if not _is_timezone(value):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)")
         return value
 
     @property
@@ -229,6 +226,10 @@ class Config(_Model):
         return {measure.key: measure for measure in self.measures}
 
     @cached_property
+    def form_by_key(self) -> dict[str, Form]:
+        return {form.key: form for form in self.forms}
+
+    @cached_property
     def kpi_by_key(self) -> dict[str, Kpi]:
         return {kpi.key: kpi for kpi in self.kpis}
 
@@ -248,8 +249,10 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(file=file, problems=[ConfigProblem("", f"cannot read: {error.strerror}")]) from None
     try:
         raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as error:
+        raise ConfigError(file=file, problems=[error.problem]) from None
     except yaml.YAMLError as error:
-        raise ConfigError(file=file, problems=[ConfigProblem("", f"not valid YAML: {error}")]) from None
+        raise ConfigError(file=file, problems=[ConfigProblem("", _yaml_message(error))]) from None
     return parse_config(raw, file=file)
 
 
@@ -260,7 +263,8 @@ def parse_config(raw: Any, *, file: str = "<config>") -> Config:
         config = Config.model_validate(raw)
     except ValidationError as error:
         problems = [
-            ConfigProblem(_readable_path(raw, detail["loc"]), detail["msg"]) for detail in error.errors()
+            ConfigProblem(_readable_path(raw, detail["loc"]), detail["msg"].removeprefix("Value error, "))
+            for detail in error.errors()
         ]
         raise ConfigError(file=file, problems=problems) from None
     problems = check_consistency(config)
@@ -338,11 +342,13 @@ def _check_kpi(kpi: Kpi, config: Config) -> list[ConfigProblem]:
             problems.append(
                 ConfigProblem(f"{where}.{field}", f"target must not be negative: {kpi.key} is never below 0")
             )
-    unknown_teams = (set(kpi.team_targets) | set(kpi.alert.team_thresholds if kpi.alert else {})) - set(
-        config.team_by_key
-    )
-    for team in sorted(unknown_teams):
-        problems.append(ConfigProblem(where, f"override for unknown team {team!r}"))
+    overrides = [(f"team_targets.{team}", team) for team in kpi.team_targets]
+    overrides += [
+        (f"alert.team_thresholds.{team}", team) for team in (kpi.alert.team_thresholds if kpi.alert else {})
+    ]
+    for field, team in overrides:
+        if team not in config.team_by_key:
+            problems.append(ConfigProblem(f"{where}.{field}", f"override for unknown team {team!r}"))
     return problems
 
 
@@ -388,42 +394,83 @@ def _check_scorecard(name: str, scheme: Scorecard, config: Config) -> list[Confi
 def _is_timezone(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a tzdata folder such as "Europe"
         return False
     return True
 
 
 def _readable_path(raw: Any, loc: tuple[int | str, ...]) -> str:
-    """``('kpis', 3, 'target')`` -> ``kpis.on_time_delivery.target``: items are named by their key."""
+    """``('kpis', 3, 'target')`` -> ``kpis.on_time_delivery.target``: items are named by their key (a
+    scorecard item by its kpi)."""
     parts: list[str] = []
     node = raw
+    tagged: Any = None
     for step in loc:
         if isinstance(step, int) and isinstance(node, list) and 0 <= step < len(node):
             item = node[step]
-            key = item.get("key") if isinstance(item, dict) else None
+            key = item.get("key", item.get("kpi")) if isinstance(item, dict) else None
             parts.append(str(key) if isinstance(key, str) else f"[{step}]")
             node = item
             continue
-        if isinstance(step, str) and step.startswith(("function-", "float", "dict[")):
+        if isinstance(step, str) and step.startswith(("function-", "float", "dict[", "[key]")):
             continue  # pydantic's union-branch markers say nothing to the reader
+        if isinstance(node, dict) and node is not tagged and step == node.get("kind"):
+            tagged = node
+            continue  # the branch of a discriminated union (a formula's kind), already in the YAML
         parts.append(str(step))
         node = node.get(step) if isinstance(node, dict) else None
     return ".".join(parts)
 
 
+def _yaml_message(error: yaml.YAMLError) -> str:
+    """``not valid YAML at line 3, column 5: <what>`` (PyYAML names the file "<unicode string>")."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
+    return f"not valid YAML: {error}"
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, problem: ConfigProblem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """A SafeLoader that rejects a mapping with the same key twice (PyYAML keeps the last silently)."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"found duplicate key {key!r}",
-                    key_node.start_mark,
+    def construct_document(self, node: yaml.Node) -> Any:
+        _reject_duplicate_keys(node, [], set())
+        return super().construct_document(node)
+
+
+def _reject_duplicate_keys(node: yaml.Node, path: list[str], seen_nodes: set[int]) -> None:
+    """Raises _DuplicateKey naming the mapping by its field path (list items by their key, as above)."""
+    if id(node) in seen_nodes:  # an alias of a node checked already (or a recursive one)
+        return
+    seen_nodes.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        lines: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # ``<<: *defaults`` may be overridden on purpose
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+            line = key_node.start_mark.line + 1
+            if key in lines:
+                raise _DuplicateKey(
+                    ConfigProblem(
+                        ".".join([*path, str(key)]),
+                        f"key {key!r} is given twice (lines {lines[key]} and {line}); only one may stay",
+                    )
                 )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+            lines[key] = line
+            _reject_duplicate_keys(value_node, [*path, str(key)], seen_nodes)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            name = f"[{index}]"
+            if isinstance(item, yaml.MappingNode):
+                for key_node, value_node in item.value:
+                    if key_node.value in ("key", "kpi") and isinstance(value_node, yaml.ScalarNode):
+                        name = value_node.value
+                        break
+            _reject_duplicate_keys(item, [*path, name], seen_nodes)

@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session
 
 from kpi_core.config import Config, Team
 from kpi_core.errors import ImportFileError, RowProblem
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
+from kpi_core.sql import bulk_insert
 
 BATCH_ROWS = 5000
 MAX_REPORTED_PROBLEMS = 20
@@ -201,7 +201,7 @@ def import_csv(
                 record["submission_id"] = submission.id
                 batch.append(record)
                 if len(batch) >= BATCH_ROWS:
-                    session.execute(sa.insert(table), batch)
+                    bulk_insert(session, table, batch)
                     batch.clear()
     except OSError as error:
         raise ImportFileError(
@@ -212,7 +212,7 @@ def import_csv(
     if problems:
         raise ImportFileError(file=file, problems=problems, more=problem_count - len(problems))
     if batch:
-        session.execute(sa.insert(table), batch)
+        bulk_insert(session, table, batch)
     submission.row_count = rows
     return ImportSummary(kind=kind, rows=rows, submission_id=submission.id or 0)
 
@@ -227,12 +227,15 @@ def _rows(handle: Any, spec: ImportKind, file: str) -> Iterator[tuple[int, dict[
     header = [name.strip() for name in header]
     missing = [column for column in spec.columns if column not in header]
     unknown = [column for column in header if column not in spec.columns]
-    if missing or unknown:
+    twice = [column for column in spec.columns if header.count(column) > 1]
+    if missing or unknown or twice:
         parts = []
         if missing:
             parts.append(f"missing column(s) {', '.join(missing)}")
         if unknown:
             parts.append(f"unknown column(s) {', '.join(unknown)}")
+        if twice:
+            parts.append(f"column(s) {', '.join(twice)} given twice")
         raise ImportFileError(
             file=file,
             problems=[RowProblem(1, None, f"{'; '.join(parts)} (expected {','.join(spec.columns)})")],

@@ -44,6 +44,8 @@ class Submission(SQLModel, table=True):
     submitted_by: str = Field(max_length=64)
     submitted_at: datetime = Field(sa_column=_utc_column(nullable=False))
     row_count: int = 0
+    withdrawn_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    withdrawn_by: str | None = Field(default=None, max_length=64)
 
 
 class SurveyResponse(SQLModel, table=True):
@@ -100,3 +102,30 @@ class Milestone(SQLModel, table=True):
     budget: float | None = None
     actual_cost: float | None = None
     submission_id: int | None = Field(default=None, foreign_key="submission.id")
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change to stored data: who, when, what it was and what it became (nothing changes silently)."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_utc_column(nullable=False))
+    user: str = Field(max_length=64)
+    team: str | None = Field(default=None, max_length=64, index=True)
+    action: str = Field(max_length=32)  # replace | update | withdraw
+    entity: str = Field(max_length=32)  # the table of the changed row
+    entity_id: int | None = None
+    submission_id: int | None = Field(default=None, index=True)
+    old: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+    new: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+
+
+class ProcessedRequest(SQLModel, table=True):
+    """A Slack request already handled (a view's id + hash, an event id): makes retries and double clicks
+    store once. Claimed in the same transaction as the data it produced."""
+
+    __tablename__ = "processed_request"
+
+    key: str = Field(primary_key=True, max_length=255)
+    at: datetime = Field(sa_column=_utc_column(nullable=False))

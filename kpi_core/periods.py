@@ -37,6 +37,15 @@ class Period:
 
     @classmethod
     def parse(cls, label: str) -> Period:
+        try:
+            return cls._parse(label)
+        except PeriodError:
+            raise
+        except (ValueError, OverflowError):  # year 0, or a period ending after year 9999
+            raise PeriodError(label=label, reason="the year is out of range") from None
+
+    @classmethod
+    def _parse(cls, label: str) -> Period:
         text = label.strip().upper()
         if match := _WEEK.match(text):
             year, week = int(match[1]), int(match[2])
@@ -75,10 +84,10 @@ class Period:
     def label(self) -> str:
         if self.kind is PeriodKind.WEEK:
             year, week, _ = self.start.isocalendar()
-            return f"{year}-W{week:02d}"
+            return f"{year:04d}-W{week:02d}"
         if self.kind is PeriodKind.MONTH:
-            return f"{self.start.year}-{self.start.month:02d}"
-        return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+            return f"{self.start.year:04d}-{self.start.month:02d}"
+        return f"{self.start.year:04d}-Q{(self.start.month - 1) // 3 + 1}"
 
     def __str__(self) -> str:
         return self.label

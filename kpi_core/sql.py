@@ -1,4 +1,5 @@
-"""Portable SQL pieces: durations between timestamps or dates, and percentiles with linear interpolation.
+"""Portable SQL pieces: durations between timestamps or dates, percentiles with linear interpolation,
+and bulk inserts.
 
 SQLite has neither interval arithmetic nor ``percentile_cont``; these constructs compile to the native
 form on PostgreSQL and to an equivalent on SQLite, so the aggregation always runs in the database.
@@ -10,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -72,3 +74,62 @@ def interpolated_percentile(
     return sa.func.sum(sa.case((rank == lower + 1, value * (1 - weight_upper)), else_=0.0)) + sa.func.sum(
         sa.case((rank == lower + 2, value * weight_upper), else_=0.0)
     )
+
+
+def bulk_insert(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Inserts ``rows`` (dicts keyed by column, all with the same keys) in the session's transaction.
+
+    On PostgreSQL with psycopg this is one COPY: an executemany INSERT there costs a statement and a
+    round trip per row, which made a 1,000,000-row CSV import take over 30 s. The COPY stores the same
+    values as the INSERT would: each column's bind processing (UTCDateTime's checks) and scalar Python
+    default are applied, and a database error surfaces as the same SQLAlchemy exception class.
+    """
+    if not rows:
+        return
+    if session.autoflush:
+        session.flush()  # as session.execute would: pending ORM changes reach the database first
+    connection = session.connection()
+    dialect = connection.dialect
+    defaults = _copy_defaults(table, rows[0])
+    if dialect.name != "postgresql" or dialect.driver != "psycopg" or defaults is None:
+        session.execute(sa.insert(table), rows)
+        return
+    keys = list(rows[0])
+    columns = [table.c[key] for key in [*keys, *defaults]]
+    processors = [column.type.bind_processor(dialect) or _unchanged for column in columns]
+    default_values = [
+        process(value) for process, value in zip(processors[len(keys) :], defaults.values(), strict=True)
+    ]
+    fields = list(zip(keys, processors, strict=False))  # the row's own keys; defaults follow
+    quote = dialect.identifier_preparer
+    statement = (
+        f"COPY {quote.format_table(table)} ({', '.join(quote.quote(column.name) for column in columns)}) "
+        "FROM STDIN"
+    )
+    driver_connection = connection.connection.driver_connection
+    assert driver_connection is not None
+    try:
+        with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([process(row[key]) for key, process in fields] + default_values)
+    except dialect.loaded_dbapi.Error as error:  # reported as the INSERT's error would have been
+        raise sa.exc.DBAPIError.instance(
+            statement, None, error, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from error
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _copy_defaults(table: sa.Table, row: dict[str, Any]) -> dict[str, Any] | None:
+    """Scalar Python-side defaults of the columns ``row`` leaves out (an INSERT would send them); None
+    when one of them is computed in Python, which only an INSERT does."""
+    defaults = {}
+    for column in table.columns:
+        if column.key in row or column.default is None:
+            continue
+        if not isinstance(column.default, sa.ColumnDefault) or not column.default.is_scalar:
+            return None
+        defaults[column.key] = column.default.arg
+    return defaults

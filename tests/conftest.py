@@ -15,6 +15,8 @@ from sqlmodel import SQLModel
 from kpi_core import models  # noqa: F401  (registers the tables whose rows each test clears)
 from kpi_core.config import Config, load_config
 from kpi_core.db import make_engine, migrate
+from tests.bot_harness import Bot, running_bot
+from tests.fake_slack import FakeSlack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = REPO_ROOT / "config" / "example.yaml"
@@ -77,3 +79,20 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def bot(
+    example_config: Config, sqlite_template: Path, tmp_path: Path, fake_slack: FakeSlack
+) -> Iterator[Bot]:
+    """The Slack app over HTTP on a fresh SQLite database (storage itself is tested on both backends)."""
+    path = tmp_path / "bot.db"
+    shutil.copyfile(sqlite_template, path)
+    with running_bot(config=example_config, database_url=f"sqlite:///{path}", fake=fake_slack) as running:
+        yield running

@@ -1,0 +1,249 @@
+"""Benchmark: ``kpi_core.imports.import_csv`` of a large cases CSV: rows/s, wall time, peak memory.
+
+    python bench/import_cases.py [--database-url URL] [--rows 1000000] [--teams 200] [--checkpoint 100000]
+                                 [--keep]
+
+Writes (once; reused while it exists) a seeded CSV of ``--rows`` customer cases under bench/out/ (ISO 8601
+times with offsets in each team's zone, a few in UTC with Z, open cases with empty cells), then imports it
+the way ``kpi-bot import cases`` does: one ``kpi_core.db.transaction``, committed at the end. While the
+import runs, a sampler thread reads how far the importer is into the file (Linux /proc) and notes the
+resident and peak memory at every ``--checkpoint`` rows, so a flat line shows that memory does not grow
+with the file. The imported rows are deleted afterwards unless --keep. Prints figures, asserts nothing.
+Target (issue): 1,000,000 cases under 30 s with flat memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from common import OUT, bench_config, current_rss_mib, default_url, describe_url, peak_rss_mib, table
+from kpi_core.config import Config
+from kpi_core.db import make_engine, migrate, transaction
+from kpi_core.imports import import_csv
+
+SEED = 20261001
+START = datetime(2025, 10, 1, tzinfo=UTC)
+SPAN_SECONDS = 365 * 86400
+
+
+# --- the CSV -----------------------------------------------------------------------------------------
+
+
+def csv_path(rows: int, teams: int) -> Path:
+    return OUT / f"cases_{rows}_{teams}teams.csv"
+
+
+def write_csv(path: Path, rows: int, config: Config) -> None:
+    """Streams the rows to disk (memory stays small however many): a tmp file renamed when complete."""
+    rng = random.Random(SEED)
+    teams = [(team.key, team.tz) for team in config.teams]
+    partial = path.with_suffix(".partial")
+    with partial.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("team,kind,raised_at,first_response_at,resolved_at\n")
+        for _ in range(rows):
+            key, zone = teams[rng.randrange(len(teams))]
+            raised = START + timedelta(seconds=rng.randrange(SPAN_SECONDS))
+            first = raised + timedelta(seconds=round(rng.lognormvariate(9.3, 1.0)))  # median ~3 h
+            resolved = first + timedelta(seconds=round(rng.lognormvariate(11.4, 1.0)))  # median ~1 day
+            in_utc = rng.random() < 0.05  # a few exports write UTC with Z instead of the local offset
+            cells = [
+                key,
+                "after_sales" if rng.random() < 0.6 else "feedback",
+                _stamp(raised, zone, in_utc),
+                "" if rng.random() < 0.05 else _stamp(first, zone, in_utc),
+                "" if rng.random() < 0.13 else _stamp(resolved, zone, in_utc),
+            ]
+            if not cells[3]:
+                cells[4] = ""  # a case nobody answered is not resolved either
+            handle.write(",".join(cells) + "\n")
+    partial.replace(path)
+
+
+def _stamp(instant: datetime, zone: object, in_utc: bool) -> str:
+    if in_utc:
+        return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return instant.astimezone(zone).isoformat()  # type: ignore[arg-type]
+
+
+def line_offsets(path: Path, every: int) -> list[tuple[int, int]]:
+    """(rows, byte offset just past that row) for every ``every`` data rows, and the last row."""
+    offsets = []
+    rows = 0
+    position = 0
+    with path.open("rb") as handle:
+        position = len(handle.readline())  # the header
+        for line in handle:
+            rows += 1
+            position += len(line)
+            if rows % every == 0:
+                offsets.append((rows, position))
+    if not offsets or offsets[-1][0] != rows:
+        offsets.append((rows, position))
+    return offsets
+
+
+# --- the sampler -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    rows: int
+    seconds: float
+    rss_mib: float
+    peak_mib: float
+
+
+class Sampler(threading.Thread):
+    """Every few milliseconds: where the importer's handle on ``path`` is, read from /proc/self/fdinfo;
+    notes the time and memory when it passes each checkpoint offset (rows read, give or take one buffer)."""
+
+    def __init__(self, path: Path, offsets: list[tuple[int, int]], started: float) -> None:
+        super().__init__(daemon=True)
+        self.path = path.resolve()
+        self.pending = list(offsets)
+        self.started = started
+        self.checkpoints: list[Checkpoint] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        descriptor = None
+        while not self.stop.wait(0.005) and self.pending:
+            descriptor = descriptor or self._find_descriptor()
+            position = self._position(descriptor) if descriptor else None
+            if position is None:
+                descriptor = None
+                continue
+            while self.pending and position >= self.pending[0][1]:
+                rows, _ = self.pending.pop(0)
+                self._note(rows)
+
+    def finish(self) -> None:
+        """Called when import_csv has returned: whatever is left was read since the last sample."""
+        self.stop.set()
+        self.join()
+        for rows, _ in self.pending:
+            self._note(rows)
+        self.pending = []
+
+    def _note(self, rows: int) -> None:
+        seconds = time.perf_counter() - self.started
+        self.checkpoints.append(Checkpoint(rows, seconds, current_rss_mib(), peak_rss_mib()))
+
+    def _find_descriptor(self) -> str | None:
+        try:
+            for name in os.listdir("/proc/self/fd"):
+                try:
+                    if Path(os.readlink(f"/proc/self/fd/{name}")) == self.path:
+                        return name
+                except OSError:
+                    continue
+        except OSError:
+            return None
+        return None
+
+    @staticmethod
+    def _position(descriptor: str) -> int | None:
+        try:
+            with open(f"/proc/self/fdinfo/{descriptor}") as info:
+                for line in info:
+                    if line.startswith("pos:"):
+                        return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
+
+# --- the run -----------------------------------------------------------------------------------------
+
+
+def run_import(engine: sa.Engine, config: Config, path: Path, offsets: list[tuple[int, int]]) -> int:
+    print(f"memory before the import: {current_rss_mib():.0f} MiB resident, {peak_rss_mib():.0f} MiB peak")
+    started = time.perf_counter()
+    sampler = Sampler(path, offsets, started)
+    sampler.start()
+    with transaction(engine) as session:
+        summary = import_csv(
+            session, config=config, kind="cases", path=path, submitted_by="bench", now=datetime.now(UTC)
+        )
+        parsed = time.perf_counter() - started
+    wall = time.perf_counter() - started
+    sampler.finish()
+
+    print(
+        f"imported {summary.rows:,} rows (submission {summary.submission_id}) in {wall:.1f} s "
+        f"= {summary.rows / wall:,.0f} rows/s (commit included; {wall - parsed:.1f} s of it the commit)"
+    )
+    print(f"peak RSS: {peak_rss_mib():.0f} MiB")
+    print(
+        table(
+            [
+                (f"{point.rows:,}", f"{point.seconds:.1f}", f"{point.rss_mib:.0f}", f"{point.peak_mib:.0f}")
+                for point in sampler.checkpoints
+            ],
+            ("rows read (~)", "seconds", "RSS MiB", "peak RSS MiB"),
+        )
+    )
+    return summary.submission_id
+
+
+def delete_import(engine: sa.Engine, submission_id: int) -> None:
+    """Removes the imported rows, and on PostgreSQL their dead tuples too, so a rerun starts alike."""
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM customer_case WHERE submission_id = :id"), {"id": submission_id})
+        connection.execute(sa.text("DELETE FROM submission WHERE id = :id"), {"id": submission_id})
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(sa.text("VACUUM customer_case"))
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=None, help="default: $KPI_DATABASE_URL or bench/out/import.db")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--teams", type=int, default=200)
+    parser.add_argument("--checkpoint", type=int, default=100_000, help="note memory every this many rows")
+    parser.add_argument("--keep", action="store_true", help="keep the imported rows (default: delete them)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str]) -> None:
+    args = parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    url = args.database_url or default_url("import.db")
+    config = bench_config(args.teams)
+    path = csv_path(args.rows, args.teams)
+    if path.exists():
+        print(f"CSV: reusing {path}")
+    else:
+        started = time.perf_counter()
+        write_csv(path, args.rows, config)
+        print(f"CSV: wrote {path} in {time.perf_counter() - started:.1f} s")
+    print(f"CSV: {args.rows:,} rows, {path.stat().st_size / 2**20:.0f} MiB, {len(config.teams)} teams")
+    offsets = line_offsets(path, args.checkpoint)
+
+    engine = make_engine(url)
+    print(f"database: {describe_url(url)} ({engine.dialect.name})")
+    migrate(engine)
+    with engine.connect() as connection:
+        before = connection.execute(sa.text("SELECT count(*) FROM customer_case")).scalar_one()
+    print(f"customer_case rows already stored: {before:,}")
+    submission_id = run_import(engine, config, path, offsets)
+    if not args.keep:
+        delete_import(engine, submission_id)
+        print("deleted the imported rows again (--keep keeps them)")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

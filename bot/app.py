@@ -1,0 +1,59 @@
+"""Builds the Bolt app: signature verification on, the Web API client with retry handlers, listeners."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+
+from bot.listeners import register
+from bot.services import Services
+from bot.settings import Settings
+from kpi_core.access import access_for
+
+logger = logging.getLogger(__name__)
+
+
+class SettingsError(ValueError):
+    """A setting the Slack app cannot run without."""
+
+
+def build_client(settings: Settings) -> WebClient:
+    if settings.slack_bot_token is None:
+        raise SettingsError("SLACK_BOT_TOKEN is not set")
+    options: dict[str, Any] = {"token": settings.slack_bot_token.get_secret_value()}
+    if settings.slack_api_url:
+        options["base_url"] = settings.slack_api_url
+    client = WebClient(**options)
+    # Retries sleep; they run in listener threads and jobs, never before an ack.
+    client.retry_handlers.extend([RateLimitErrorRetryHandler(max_retry_count=3), ServerErrorRetryHandler()])
+    return client
+
+
+def build_app(settings: Settings, services: Services) -> App:
+    if settings.slack_signing_secret is None:
+        raise SettingsError("SLACK_SIGNING_SECRET is not set")
+    app = App(
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        client=build_client(settings),
+        request_verification_enabled=True,
+        token_verification_enabled=False,
+        raise_error_for_unhandled_request=False,
+    )
+
+    @app.middleware
+    def attach_services(context: BoltContext, next: Any) -> None:  # noqa: A002 - Bolt's argument name
+        context["services"] = services
+        if context.user_id:
+            context["access"] = access_for(services.config, context.user_id)
+        next()
+
+    @app.error
+    def log_unexpected(error: Exception, body: dict[str, Any]) -> None:
+        logger.exception("unhandled error in a Slack listener (type=%s)", body.get("type"), exc_info=error)
+
+    register(app)
+    return app

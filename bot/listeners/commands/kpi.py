@@ -1,0 +1,221 @@
+"""``/kpi <subcommand>``: help, submit, case, milestone, report, scorecard, history, undo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.listeners.context import access_of, localizer, services_of
+from bot.modals import case_update_modal, form_modal, milestone_completion_modal
+from bot.render import text_blocks
+from bot.services import Services
+from kpi_core.access import Access
+from kpi_core.db import transaction
+from kpi_core.errors import PeriodError
+from kpi_core.periods import Period, PeriodKind
+from kpi_core.reporting import build_reports, rank_teams
+from kpi_core.store import latest_submission_by, open_cases, open_milestones, recent_submissions
+
+
+@dataclass(frozen=True)
+class Invocation:
+    ack: Ack
+    respond: Respond
+    client: WebClient
+    services: Services
+    access: Access
+    args: list[str]
+    trigger_id: str
+    localize: Callable[..., str]
+
+    def reply(self, text: str) -> None:
+        """Acknowledge with a message only the user sees."""
+        self.ack(text=text, response_type="ephemeral")
+
+
+def handle_kpi(
+    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
+) -> None:
+    words = (command.get("text") or "").split()
+    name = words[0].lower() if words else "help"
+    services = services_of(context)
+    access = access_of(context)
+    invocation = Invocation(
+        ack, respond, client, services, access, words[1:], command.get("trigger_id", ""), localizer(context)
+    )
+    subcommand = SUBCOMMANDS.get(name)
+    if subcommand is None:
+        invocation.reply(invocation.localize("unknown_subcommand", word=name) + "\n" + _help(invocation))
+    elif subcommand is not _show_help and access.role == "none":
+        invocation.reply(invocation.localize("refused"))
+    else:
+        subcommand(invocation)
+
+
+def _help(invocation: Invocation) -> str:
+    return invocation.services.renderer.render(
+        "help.txt.j2", language="both", forms=invocation.services.config.forms
+    )
+
+
+def _show_help(invocation: Invocation) -> None:
+    invocation.reply(_help(invocation))
+
+
+def _submit(invocation: Invocation) -> None:
+    config, access = invocation.services.config, invocation.access
+    key = invocation.args[0] if invocation.args else config.forms[0].key
+    form = config.form_by_key.get(key)
+    if form is None:
+        invocation.ack(
+            text=invocation.localize("unknown_form", form=key, forms=", ".join(config.form_by_key))
+        )
+        return
+    if not access.submit_teams:
+        invocation.reply(invocation.localize("refused_submit", team=", ".join(access.view_teams) or "-"))
+        return
+    invocation.ack()  # trigger_id lives 3 s and the modal needs nothing slow: open it at once
+    invocation.client.views_open(
+        trigger_id=invocation.trigger_id, view=form_modal(invocation.services, access, form)
+    )
+
+
+def _update_case(invocation: Invocation) -> None:
+    with transaction(invocation.services.engine) as session:
+        cases = open_cases(session, teams=invocation.access.submit_teams)
+    if not cases:
+        invocation.reply(invocation.localize("nothing_open_cases"))
+        return
+    invocation.ack()
+    invocation.client.views_open(
+        trigger_id=invocation.trigger_id,
+        view=case_update_modal(invocation.services, invocation.access, cases),
+    )
+
+
+def _complete_milestone(invocation: Invocation) -> None:
+    with transaction(invocation.services.engine) as session:
+        milestones = open_milestones(session, teams=invocation.access.submit_teams)
+    if not milestones:
+        invocation.reply(invocation.localize("nothing_open_milestones"))
+        return
+    invocation.ack()
+    invocation.client.views_open(
+        trigger_id=invocation.trigger_id,
+        view=milestone_completion_modal(invocation.services, invocation.access, milestones),
+    )
+
+
+def _parse_args(invocation: Invocation) -> tuple[str | None, Period | None, str | None]:
+    """``[team] [period]`` in any order -> (team, period, error message)."""
+    config = invocation.services.config
+    team = period = None
+    for word in invocation.args:
+        if word in config.team_by_key:
+            team = word
+            continue
+        try:
+            period = Period.parse(word)
+        except PeriodError:
+            if any(character.isdigit() for character in word):
+                return None, None, invocation.localize("bad_period", text=word)
+            return (
+                None,
+                None,
+                invocation.localize("unknown_team", team=word, teams=", ".join(config.team_by_key)),
+            )
+    return team, period, None
+
+
+def _report(invocation: Invocation) -> None:
+    team, period, error = _parse_args(invocation)
+    access, services = invocation.access, invocation.services
+    if error:
+        invocation.reply(error)
+        return
+    team = team or (access.view_teams[0] if access.view_teams else None)
+    if team is None or not access.may_view(team):
+        invocation.reply(invocation.localize("refused_view", team=team or "-"))
+        return
+    invocation.ack()  # computing can take longer than Slack's 3 s: answer through response_url
+    team_config = services.config.team(team)
+    period = period or Period.current(PeriodKind.WEEK, now=services.clock(), tz=team_config.tz)
+    with transaction(services.engine) as session:
+        current = build_reports(session, config=services.config, period=period, teams=[team])[0]
+        previous = build_reports(session, config=services.config, period=period.previous(), teams=[team])[0]
+    text = services.renderer.digest(team=team_config, report=current, previous=previous, title="report")
+    invocation.respond(text=text.splitlines()[0], blocks=text_blocks(text), response_type="ephemeral")
+
+
+def _scorecard(invocation: Invocation) -> None:
+    _, period, error = _parse_args(invocation)
+    services = invocation.services
+    if error:
+        invocation.reply(error)
+        return
+    invocation.ack()
+    zone = services.config.team(invocation.access.view_teams[0]).tz if invocation.access.view_teams else None
+    period = period or Period.current(
+        PeriodKind.QUARTER, now=services.clock(), tz=zone or services.config.teams[0].tz
+    )
+    with transaction(services.engine) as session:
+        rankings = rank_teams(session, config=services.config, period=period)
+    texts = [
+        services.renderer.scorecard(
+            scheme_key=key, period=period.label, ranking=ranking, language=invocation.access.language
+        )
+        for key, ranking in rankings.items()
+    ]
+    text = "\n\n".join(texts) or invocation.localize("no_data")
+    invocation.respond(text=text.splitlines()[0], blocks=text_blocks(text), response_type="ephemeral")
+
+
+def _history(invocation: Invocation) -> None:
+    access = invocation.access
+    teams = [word for word in invocation.args if access.may_submit(word)] or list(access.submit_teams)
+    if not teams:
+        invocation.reply(invocation.localize("refused_submit", team=", ".join(invocation.args) or "-"))
+        return
+    invocation.ack()
+    with transaction(invocation.services.engine) as session:
+        submissions = recent_submissions(session, teams=teams)
+    title = invocation.localize("history_title", teams=", ".join(teams))
+    _respond_with_submissions(invocation, title, submissions)
+
+
+def _undo(invocation: Invocation) -> None:
+    invocation.ack()
+    with transaction(invocation.services.engine) as session:
+        latest = latest_submission_by(session, user=invocation.access.user)
+    if latest is None:
+        invocation.respond(text=invocation.localize("nothing_to_undo"), response_type="ephemeral")
+        return
+    _respond_with_submissions(invocation, invocation.localize("undo_title"), [latest])
+
+
+def _respond_with_submissions(invocation: Invocation, title: str, submissions: list[Any]) -> None:
+    services, access = invocation.services, invocation.access
+    blocks = services.renderer.blocks(
+        "submissions",
+        language=access.language,
+        title=title,
+        submissions=submissions,
+        tz={team.key: team.tz for team in services.config.teams},
+    )
+    invocation.respond(text=title, blocks=blocks, response_type="ephemeral")
+
+
+SUBCOMMANDS: dict[str, Callable[[Invocation], None]] = {
+    "help": _show_help,
+    "submit": _submit,
+    "case": _update_case,
+    "milestone": _complete_milestone,
+    "report": _report,
+    "scorecard": _scorecard,
+    "history": _history,
+    "undo": _undo,
+}

@@ -1,0 +1,26 @@
+"""Typed access to what the middleware puts in Bolt's context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import BoltContext
+
+from bot.services import Services
+from kpi_core.access import Access
+
+
+def services_of(context: BoltContext) -> Services:
+    services: Services = context["services"]
+    return services
+
+
+def access_of(context: BoltContext) -> Access:
+    access: Access = context["access"]
+    return access
+
+
+def localizer(context: BoltContext) -> Any:
+    """``localize(key, **params)`` in the user's language."""
+    services, access = services_of(context), access_of(context)
+    return lambda key, **params: services.renderer.text(key, access.language, **params)

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.listeners.views import submissions, updates
+
+
+def register(app: App) -> None:
+    app.view("submit_measures")(submissions.handle_measures)
+    app.view("confirm_replace")(submissions.handle_confirm_replace)
+    app.view("submit_survey")(submissions.handle_survey)
+    app.view("submit_case")(submissions.handle_case)
+    app.view("submit_milestone")(submissions.handle_milestone)
+    app.view("update_case")(updates.handle_case_update)
+    app.view("complete_milestone")(updates.handle_milestone_completion)

@@ -1,0 +1,80 @@
+"""Closing open items without retyping them: a case's response or resolution, a milestone's completion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from bot.forms import State, parse_case_update, parse_milestone_completion
+from bot.listeners.context import access_of, localizer, services_of
+from bot.listeners.views.submissions import acknowledge, view_key
+from kpi_core.db import transaction
+from kpi_core.models import CustomerCase, Milestone
+from kpi_core.store import claim_request, complete_milestone, update_case
+
+
+def _selected_id(view: dict[str, Any], block_id: str) -> int | None:
+    selected = State(view).selected(block_id)
+    return int(selected) if selected and selected.isdigit() else None
+
+
+def handle_case_update(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    services, access = services_of(context), access_of(context)
+    now = services.clock()
+    stored = None
+    with transaction(services.engine) as session:
+        case = _owned(session, CustomerCase, _selected_id(view, "case"), access.submit_teams)
+        parsed, errors = parse_case_update(
+            view, raised_at=case.raised_at if case else None, now=now, localize=localizer(context)
+        )
+        if case is not None and parsed is not None and claim_request(session, key=view_key(view), now=now):
+            first_response_at, resolved_at = parsed
+            update_case(
+                session,
+                case=case,
+                first_response_at=first_response_at,
+                resolved_at=resolved_at,
+                user=access.user,
+                now=now,
+            )
+            stored = f"{case.team} #{case.id}"
+    acknowledge(ack, client, context, errors, stored)
+
+
+def handle_milestone_completion(
+    ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    services, access = services_of(context), access_of(context)
+    now = services.clock()
+    stored = None
+    with transaction(services.engine) as session:
+        milestone = _owned(session, Milestone, _selected_id(view, "milestone"), access.submit_teams)
+        today = now.astimezone(services.config.team(milestone.team).tz).date() if milestone else now.date()
+        parsed, errors = parse_milestone_completion(
+            view, exists=milestone is not None, today=today, localize=localizer(context)
+        )
+        if (
+            milestone is not None
+            and parsed is not None
+            and claim_request(session, key=view_key(view), now=now)
+        ):
+            completed_on, actual_cost = parsed
+            complete_milestone(
+                session,
+                milestone=milestone,
+                completed_on=completed_on,
+                actual_cost=actual_cost,
+                user=access.user,
+                now=now,
+            )
+            stored = f"{milestone.team} {milestone.project} · {milestone.name}"
+    acknowledge(ack, client, context, errors, stored)
+
+
+def _owned(session: Session, table: Any, row_id: int | None, teams: tuple[str, ...]) -> Any:
+    """The row, if it exists and belongs to one of ``teams`` (roles are enforced here, not only in the UI)."""
+    row = session.get(table, row_id) if row_id is not None else None
+    return row if row is not None and row.team in teams else None

@@ -1,0 +1,108 @@
+"""The modals users fill in, built from the config's forms and rendered from templates/views/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.services import Services
+from kpi_core.access import Access
+from kpi_core.config import Form
+from kpi_core.models import CustomerCase, Milestone
+from kpi_core.periods import Period
+
+PERIOD_CHOICES = 6  # the current period and the five before it
+
+
+def form_modal(
+    services: Services,
+    access: Access,
+    form: Form,
+    *,
+    team: str | None = None,
+    period: Period | None = None,
+    initial: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """The modal of one of the config's forms, for the teams ``access`` may submit for."""
+    config = services.config
+    team = team or access.submit_teams[0]
+    now = services.clock()
+    context: dict[str, Any] = {
+        "form": form,
+        "metadata": {"form": form.key},
+        "team": team,
+        "team_options": [
+            (key, config.team(key).name.in_language(access.language)) for key in access.submit_teams
+        ],
+        "today": now.astimezone(config.team(team).tz).date().isoformat(),
+    }
+    if form.kind == "measures":
+        current = Period.current(form.period, now=now, tz=config.team(team).tz)
+        choices = [current]
+        while len(choices) < PERIOD_CHOICES:
+            choices.append(choices[-1].previous())
+        if period is not None and period not in choices:
+            choices.append(period)
+        context |= {
+            "period": (period or current).label,
+            "period_options": [(choice.label, choice.label) for choice in choices],
+            "measures": [config.measure_by_key[key] for key in form.measures],
+            "initial": {key: f"{value:g}" for key, value in (initial or {}).items()},
+        }
+    return services.renderer.view(form.kind, language=access.language, **context)
+
+
+def case_update_modal(services: Services, access: Access, cases: list[CustomerCase]) -> dict[str, Any]:
+    config = services.config
+    options = []
+    for case in cases:
+        team = config.team(case.team)
+        raised = case.raised_at.astimezone(team.tz).strftime("%Y-%m-%d %H:%M")
+        kind = services.renderer.text(case.kind, access.language)
+        options.append(
+            (str(case.id), f"#{case.id} {team.name.in_language(access.language)} · {kind} · {raised}"[:75])
+        )
+    return services.renderer.view("update_case", language=access.language, metadata={}, case_options=options)
+
+
+def milestone_completion_modal(
+    services: Services, access: Access, milestones: list[Milestone]
+) -> dict[str, Any]:
+    config = services.config
+    options = [
+        (
+            str(milestone.id),
+            f"#{milestone.id} {milestone.project} · {milestone.name} · {milestone.due_on}"[:75],
+        )
+        for milestone in milestones
+    ]
+    team = config.team(milestones[0].team)
+    today = services.clock().astimezone(team.tz).date().isoformat()
+    return services.renderer.view(
+        "complete_milestone", language=access.language, metadata={}, milestone_options=options, today=today
+    )
+
+
+def confirm_replace_modal(
+    services: Services,
+    access: Access,
+    *,
+    form: Form,
+    team: str,
+    period: Period,
+    values: dict[str, float],
+    stored: dict[str, float],
+) -> dict[str, Any]:
+    config = services.config
+    changes = [
+        f"• {config.measure_by_key[key].name.in_language(access.language)}: {stored[key]:g} → {values[key]:g}"
+        for key in values
+        if key in stored
+    ]
+    return services.renderer.view(
+        "confirm_replace",
+        language=access.language,
+        metadata={"form": form.key, "team": team, "period": period.label, "values": values},
+        team_name=config.team(team).name.in_language(access.language),
+        period=period.label,
+        changes=changes,
+    )

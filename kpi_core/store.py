@@ -1,0 +1,339 @@
+"""Writes and reads for interactive submissions; keyword-only functions run in the caller's transaction.
+Every replacement, update and withdrawal leaves an AuditEntry with the old and new values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, select
+
+from kpi_core.models import (
+    AuditEntry,
+    CustomerCase,
+    MeasureValue,
+    Milestone,
+    ProcessedRequest,
+    Submission,
+    SurveyResponse,
+)
+from kpi_core.periods import Period
+
+DATA_TABLES: tuple[type[SQLModel], ...] = (MeasureValue, SurveyResponse, CustomerCase, Milestone)
+
+
+def claim_request(session: Session, *, key: str, now: datetime) -> bool:
+    """True the first time ``key`` is seen; False for a retry or double click (already handled)."""
+    try:
+        with session.begin_nested():
+            session.add(ProcessedRequest(key=key, at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _submission(
+    session: Session, *, team: str, kind: str, user: str, now: datetime, rows: int, source: str = "slack"
+) -> Submission:
+    submission = Submission(
+        team=team, kind=kind, source=source, submitted_by=user, submitted_at=now, row_count=rows
+    )
+    session.add(submission)
+    session.flush()
+    return submission
+
+
+def stored_measures(
+    session: Session, *, team: str, period: Period, measures: Sequence[str]
+) -> dict[str, float]:
+    """The total already stored per measure for ``team`` in ``period`` (only measures that have rows)."""
+    query = (
+        select(MeasureValue.measure, sa.func.sum(MeasureValue.value))
+        .where(
+            MeasureValue.team == team,
+            col(MeasureValue.measure).in_(measures),
+            MeasureValue.on_date >= period.start,
+            MeasureValue.on_date < period.end,
+        )
+        .group_by(MeasureValue.measure)
+    )
+    return {measure: float(total) for measure, total in session.exec(query)}
+
+
+def submit_measures(
+    session: Session,
+    *,
+    team: str,
+    form: str,
+    period: Period,
+    values: dict[str, float],
+    user: str,
+    now: datetime,
+) -> Submission:
+    """Stores one value per measure for ``period`` (dated its first day); a measure that already has
+    values in the period is replaced, and the replacement is audited."""
+    submission = _submission(
+        session, team=team, kind="measures", user=user, now=now, rows=len(values), source=f"slack:{form}"
+    )
+    for measure, value in values.items():
+        previous = session.exec(
+            select(MeasureValue).where(
+                MeasureValue.team == team,
+                MeasureValue.measure == measure,
+                MeasureValue.on_date >= period.start,
+                MeasureValue.on_date < period.end,
+            )
+        ).all()
+        for row in previous:
+            session.delete(row)
+        row = MeasureValue(
+            team=team, measure=measure, on_date=period.start, value=value, submission_id=submission.id
+        )
+        session.add(row)
+        session.flush()
+        if previous:
+            session.add(
+                AuditEntry(
+                    at=now,
+                    user=user,
+                    team=team,
+                    action="replace",
+                    entity="measure_value",
+                    entity_id=row.id,
+                    submission_id=submission.id,
+                    old={
+                        "period": period.label,
+                        "measure": measure,
+                        "rows": [_as_dict(old) for old in previous],
+                    },
+                    new={"period": period.label, "measure": measure, "value": value},
+                )
+            )
+    return submission
+
+
+def submit_survey(
+    session: Session, *, team: str, scores: Sequence[int], submitted_at: datetime, user: str, now: datetime
+) -> Submission:
+    submission = _submission(session, team=team, kind="survey", user=user, now=now, rows=len(scores))
+    session.add_all(
+        SurveyResponse(team=team, submitted_at=submitted_at, score=score, submission_id=submission.id)
+        for score in scores
+    )
+    return submission
+
+
+def record_case(
+    session: Session,
+    *,
+    team: str,
+    kind: str,
+    raised_at: datetime,
+    first_response_at: datetime | None,
+    resolved_at: datetime | None,
+    user: str,
+    now: datetime,
+) -> CustomerCase:
+    submission = _submission(session, team=team, kind="case", user=user, now=now, rows=1)
+    case = CustomerCase(
+        team=team,
+        kind=kind,
+        raised_at=raised_at,
+        first_response_at=first_response_at,
+        resolved_at=resolved_at,
+        submission_id=submission.id,
+    )
+    session.add(case)
+    session.flush()
+    return case
+
+
+def record_milestone(
+    session: Session,
+    *,
+    team: str,
+    project: str,
+    name: str,
+    due_on: date,
+    completed_on: date | None,
+    budget: float | None,
+    actual_cost: float | None,
+    user: str,
+    now: datetime,
+) -> Milestone:
+    submission = _submission(session, team=team, kind="milestone", user=user, now=now, rows=1)
+    milestone = Milestone(
+        team=team,
+        project=project,
+        name=name,
+        due_on=due_on,
+        completed_on=completed_on,
+        budget=budget,
+        actual_cost=actual_cost,
+        submission_id=submission.id,
+    )
+    session.add(milestone)
+    session.flush()
+    return milestone
+
+
+def open_cases(session: Session, *, teams: Sequence[str], limit: int = 100) -> list[CustomerCase]:
+    """Cases still waiting for their first response or their resolution, oldest first."""
+    query = (
+        select(CustomerCase)
+        .where(
+            col(CustomerCase.team).in_(teams),
+            sa.or_(col(CustomerCase.first_response_at).is_(None), col(CustomerCase.resolved_at).is_(None)),
+        )
+        .order_by(col(CustomerCase.raised_at), col(CustomerCase.id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def open_milestones(session: Session, *, teams: Sequence[str], limit: int = 100) -> list[Milestone]:
+    query = (
+        select(Milestone)
+        .where(col(Milestone.team).in_(teams), col(Milestone.completed_on).is_(None))
+        .order_by(col(Milestone.due_on), col(Milestone.id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def update_case(
+    session: Session,
+    *,
+    case: CustomerCase,
+    first_response_at: datetime | None,
+    resolved_at: datetime | None,
+    user: str,
+    now: datetime,
+) -> CustomerCase:
+    """Records a case's first response and/or resolution (a value already set is kept unless given)."""
+    old = _as_dict(case)
+    if first_response_at is not None:
+        case.first_response_at = first_response_at
+    if resolved_at is not None:
+        case.resolved_at = resolved_at
+    session.add(case)
+    session.add(
+        AuditEntry(
+            at=now,
+            user=user,
+            team=case.team,
+            action="update",
+            entity="customer_case",
+            entity_id=case.id,
+            submission_id=case.submission_id,
+            old=old,
+            new=_as_dict(case),
+        )
+    )
+    session.flush()
+    return case
+
+
+def complete_milestone(
+    session: Session,
+    *,
+    milestone: Milestone,
+    completed_on: date,
+    actual_cost: float | None,
+    user: str,
+    now: datetime,
+) -> Milestone:
+    old = _as_dict(milestone)
+    milestone.completed_on = completed_on
+    if actual_cost is not None:
+        milestone.actual_cost = actual_cost
+    session.add(milestone)
+    session.add(
+        AuditEntry(
+            at=now,
+            user=user,
+            team=milestone.team,
+            action="update",
+            entity="milestone",
+            entity_id=milestone.id,
+            submission_id=milestone.submission_id,
+            old=old,
+            new=_as_dict(milestone),
+        )
+    )
+    session.flush()
+    return milestone
+
+
+def recent_submissions(session: Session, *, teams: Sequence[str], limit: int = 10) -> list[Submission]:
+    """The latest submissions of ``teams`` that are not withdrawn, newest first."""
+    query = (
+        select(Submission)
+        .where(col(Submission.team).in_(teams), col(Submission.withdrawn_at).is_(None))
+        .order_by(col(Submission.submitted_at).desc(), col(Submission.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def withdraw_submission(session: Session, *, submission: Submission, user: str, now: datetime) -> int:
+    """Deletes every row of ``submission``, auditing each; returns how many rows were withdrawn."""
+    withdrawn = 0
+    for table in DATA_TABLES:
+        rows = session.exec(select(table).where(table.submission_id == submission.id)).all()  # type: ignore[attr-defined]
+        for row in rows:
+            session.add(
+                AuditEntry(
+                    at=now,
+                    user=user,
+                    team=submission.team,
+                    action="withdraw",
+                    entity=table.__tablename__,  # type: ignore[arg-type]
+                    entity_id=row.id,
+                    submission_id=submission.id,
+                    old=_as_dict(row),
+                    new=None,
+                )
+            )
+            session.delete(row)
+            withdrawn += 1
+    submission.withdrawn_at = now
+    submission.withdrawn_by = user
+    session.add(submission)
+    session.flush()
+    return withdrawn
+
+
+def audit_trail(session: Session, *, team: str, limit: int = 50) -> list[AuditEntry]:
+    query = select(AuditEntry).where(AuditEntry.team == team).order_by(col(AuditEntry.id).desc()).limit(limit)
+    return list(session.exec(query))
+
+
+def _as_dict(row: SQLModel) -> dict[str, Any]:
+    """A row as JSON-safe values, for the audit trail."""
+    values = row.model_dump()
+    return {
+        key: value.isoformat() if isinstance(value, date | datetime) else value
+        for key, value in values.items()
+    }
+
+
+def latest_submission_by(session: Session, *, user: str) -> Submission | None:
+    query = (
+        select(Submission)
+        .where(
+            Submission.submitted_by == user,
+            col(Submission.withdrawn_at).is_(None),
+            col(Submission.team).is_not(None),
+        )
+        .order_by(col(Submission.submitted_at).desc(), col(Submission.id).desc())
+        .limit(1)
+    )
+    return session.exec(query).first()
+
+
+def measures_of(session: Session, *, submission_id: int) -> list[MeasureValue]:
+    return list(session.exec(select(MeasureValue).where(MeasureValue.submission_id == submission_id)))

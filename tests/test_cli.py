@@ -1,0 +1,333 @@
+"""``kpi-bot`` end to end through click's test runner: check-config, demo, report and import."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+from sqlmodel import func, select
+
+from bot.cli import main
+from kpi_core.db import make_engine, transaction
+from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
+from kpi_core.reporting import CSV_COLUMNS
+from tests.conftest import EXAMPLE_CONFIG
+from tests.test_config import CATALOGUE
+
+TEAMS = ["shanghai_ops", "beijing_service", "berlin_ops", "newyork_delivery"]
+KPI_FIELDS = {"value", "unit", "target", "status", "n"}
+Env = dict[str, str]
+
+
+def invoke(env: Env, *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def succeeded(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
+    return result.output
+
+
+def failed(result: Result, code: int = 1) -> str:
+    """The output of a command that ended with a message: exit ``code``, no traceback."""
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def row_counts(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    try:
+        with transaction(engine) as session:
+            return {
+                model.__name__: session.exec(select(func.count()).select_from(model)).one()
+                for model in (Submission, MeasureValue, SurveyResponse, CustomerCase, Milestone)
+            }
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def cli_env(database_url: str) -> Env:
+    return {"KPI_DATABASE_URL": database_url, "KPI_CONFIG": str(EXAMPLE_CONFIG)}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Env, str]:
+    """A fresh SQLite file (not migrated yet: the CLI does that) with the demo loaded; its env and output."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'kpi.db'}"
+    env = {"KPI_DATABASE_URL": url, "KPI_CONFIG": str(EXAMPLE_CONFIG)}
+    return env, succeeded(invoke(env, "demo"))
+
+
+def report_json(env: Env, *args: str) -> Any:
+    return json.loads(succeeded(invoke(env, "report", *args, "--format", "json")))
+
+
+# check-config
+
+
+def test_check_config_ok() -> None:
+    output = succeeded(invoke({"KPI_CONFIG": str(EXAMPLE_CONFIG)}, "check-config"))
+    assert output == f"{EXAMPLE_CONFIG}: OK (4 teams, 21 measures, 19 KPIs, 2 scorecards)\n"
+
+
+def test_check_config_names_file_and_field(tmp_path: Path) -> None:
+    file = tmp_path / "bad.yaml"
+    file.write_text(
+        EXAMPLE_CONFIG.read_text(encoding="utf-8").replace(
+            "timezone: Europe/Berlin", "timezone: Europe/Berlln"
+        ),
+        encoding="utf-8",
+    )
+    for result in (
+        invoke({"KPI_CONFIG": str(EXAMPLE_CONFIG)}, "check-config", str(file)),
+        invoke({"KPI_CONFIG": str(file)}, "check-config"),
+    ):
+        output = failed(result)
+        assert f"invalid config {file} (1 problem(s))" in output
+        assert f"{file}: teams.berlin_ops.timezone: unknown time zone 'Europe/Berlln'" in output
+
+
+def test_check_config_missing_file(tmp_path: Path) -> None:
+    file = tmp_path / "missing.yaml"
+    output = failed(invoke({"KPI_CONFIG": str(file)}, "check-config"))
+    assert f"{file}: cannot read: No such file or directory" in output
+
+
+def test_report_with_a_bad_config_fails_cleanly(cli_env: Env, tmp_path: Path) -> None:
+    file = tmp_path / "bad.yaml"
+    file.write_text(
+        EXAMPLE_CONFIG.read_text(encoding="utf-8").replace(
+            "      - {kpi: sales, weight: 40}", "      - {kpi: sales, weight: 30}"
+        ),
+        encoding="utf-8",
+    )
+    output = failed(invoke({**cli_env, "KPI_CONFIG": str(file)}, "report", "--all", "--period", "2026-Q3"))
+    assert f"{file}: scorecards.quarterly.weights: weights sum to 90 %, they must sum to 100 %" in output
+
+
+# demo
+
+
+def test_demo_prints_every_teams_digest_and_the_quarterly_scorecard(demo: tuple[Env, str]) -> None:
+    _, output = demo
+    assert re.match(r"loaded \d+ demo rows into sqlite:///", output)
+    headers = re.findall(r"^\*(?:Weekly KPI digest|每周KPI摘要)[^\n]*", output, flags=re.MULTILINE)
+    assert headers == [
+        "*Weekly KPI digest / 每周KPI摘要 · Shanghai Operations / 上海运营中心 · 2026-W39* "
+        "(2026-09-21 – 2026-09-27)",
+        "*每周KPI摘要 · 北京客户服务部 · 2026-W39* (2026-09-21 – 2026-09-27)",
+        "*Weekly KPI digest · Berlin Operations · 2026-W39* (2026-09-21 – 2026-09-27)",
+        "*Weekly KPI digest · New York Delivery · 2026-W39* (2026-09-21 – 2026-09-27)",
+    ]
+    assert "On-time delivery rate / 准时交付率" in output  # the team that reads both languages
+    assert "\n⚠️ 准时交付率: " in output or "\n✅ 准时交付率: " in output or "\n🔴 准时交付率: " in output
+    assert re.search(r"^\S+ On-time delivery rate: ", output, flags=re.MULTILINE)
+
+    scorecard = output[
+        output.index("*Quarterly operations scorecard / 季度绩效考核 · 2026-Q3* (4 teams / 个团队)") :
+    ]
+    ranked = re.findall(r"^(\d)\. \*([^*]+)\*: (\d+\.\d) / 100$", scorecard, flags=re.MULTILINE)
+    assert [rank for rank, _, _ in ranked] == ["1", "2", "3", "4"]
+    scores = [float(score) for _, _, score in ranked]
+    assert scores == sorted(scores, reverse=True)
+    assert {name for _, name, _ in ranked} == {
+        "Shanghai Operations / 上海运营中心",
+        "Beijing Customer Service / 北京客户服务部",
+        "Berlin Operations / 柏林运营部",
+        "New York Delivery / 纽约交付部",
+    }
+    assert "Sales / 销售额 (40 %): " in scorecard
+
+
+def test_demo_twice_does_not_duplicate_data(cli_env: Env) -> None:
+    first = succeeded(invoke(cli_env, "demo"))
+    counts = row_counts(cli_env["KPI_DATABASE_URL"])
+    assert counts["Submission"] == len(TEAMS)
+    assert min(counts.values()) > 0
+    second = succeeded(invoke(cli_env, "demo"))
+    assert row_counts(cli_env["KPI_DATABASE_URL"]) == counts
+    assert not second.startswith("loaded")
+    assert first.split("\n\n", 1)[1] == second  # the same digests and scorecard, from the same data
+
+
+# report
+
+
+def test_report_all_teams_as_json(demo: tuple[Env, str]) -> None:
+    env, _ = demo
+    reports = report_json(env, "--all", "--period", "2026-Q3")
+    assert isinstance(reports, list)
+    assert [report["team"] for report in reports] == TEAMS
+    for report in reports:
+        assert report["period"] == "2026-Q3"
+        assert list(report["kpis"]) == CATALOGUE
+        for key, kpi in report["kpis"].items():
+            assert kpi.keys() >= KPI_FIELDS, key
+            assert kpi["status"] in {"met", "missed", "breach", "info"}, key  # the demo covers every KPI
+            assert kpi["value"] is not None and kpi["n"] > 0, key
+        assert set(report["scorecard"]) == {"quarterly"}  # the monthly scheme is not a quarter's
+        assert 0 <= report["scorecard"]["quarterly"]["score"] <= 100
+    ranking = sorted(reports, key=lambda report: report["scorecard"]["quarterly"]["rank"])
+    assert [report["scorecard"]["quarterly"]["rank"] for report in ranking] == [1, 2, 3, 4]
+    scores = [report["scorecard"]["quarterly"]["score"] for report in ranking]
+    assert scores == sorted(scores, reverse=True)
+    assert reports[2]["kpis"]["sales"]["target"] == 2_300_000  # berlin_ops's own quarterly target
+
+
+def test_report_one_team_as_json_is_ranked_among_all(demo: tuple[Env, str]) -> None:
+    env, _ = demo
+    everyone = report_json(env, "--all", "--period", "2026-Q3")
+    berlin = report_json(env, "--team", "berlin_ops", "--period", "2026-Q3")
+    assert isinstance(berlin, dict)
+    assert berlin == everyone[TEAMS.index("berlin_ops")]
+    assert berlin["scorecard"]["quarterly"]["teams"] == 4
+
+
+def test_report_as_csv(demo: tuple[Env, str]) -> None:
+    env, _ = demo
+    output = succeeded(invoke(env, "report", "--all", "--period", "2026-Q3", "--format", "csv"))
+    reader = csv.DictReader(io.StringIO(output))
+    assert tuple(reader.fieldnames or ()) == CSV_COLUMNS
+    rows = list(reader)
+    assert len(rows) == 19 * len(TEAMS)
+    for team in TEAMS:
+        assert [row["kpi"] for row in rows if row["team"] == team] == CATALOGUE
+    assert {row["period"] for row in rows} == {"2026-Q3"}
+
+    one = succeeded(
+        invoke(env, "report", "--team", "beijing_service", "--period", "2026-09", "--format", "csv")
+    )
+    lines = one.splitlines()
+    assert lines[0] == ",".join(CSV_COLUMNS)
+    assert len(lines) == 1 + 19
+
+
+def test_report_period_without_data_is_no_data_not_zero(demo: tuple[Env, str]) -> None:
+    env, _ = demo
+    reports = report_json(env, "--all", "--period", "2025-Q1")
+    assert len(reports) == len(TEAMS)
+    for report in reports:
+        for key, kpi in report["kpis"].items():
+            assert kpi["value"] is None, key
+            assert kpi["status"] == "no_data", key
+            assert kpi["n"] == 0, key
+        assert report["scorecard"]["quarterly"]["score"] == 0
+
+    output = succeeded(
+        invoke(env, "report", "--team", "berlin_ops", "--period", "2025-Q1", "--format", "csv")
+    )
+    rows = list(csv.DictReader(io.StringIO(output)))
+    assert len(rows) == 19
+    assert {row["value"] for row in rows} == {""}
+    assert {row["status"] for row in rows} == {"no_data"}
+
+    text = succeeded(invoke(env, "report", "--team", "berlin_ops", "--period", "2025-Q1"))
+    assert "On-time delivery rate: *no data*" in text
+    assert "*0.0 %*" not in text
+
+
+def test_report_as_text_in_the_teams_language(demo: tuple[Env, str]) -> None:
+    env, _ = demo
+    text = succeeded(invoke(env, "report", "--team", "beijing_service", "--period", "2026-Q3"))
+    assert text.startswith("*KPI报告 · 北京客户服务部 · 2026-Q3* (2026-07-01 – 2026-09-30)")
+    assert "准时交付率" in text and "上季度" in text
+    assert "On-time delivery rate" not in text
+
+
+def test_weekly_report_has_no_scorecard(demo: tuple[Env, str]) -> None:
+    env, _ = demo
+    report = report_json(env, "--team", "berlin_ops", "--period", "2026-W39")
+    assert report["period"] == "2026-W39"
+    assert report["scorecard"] == {}
+    monthly = report_json(env, "--team", "berlin_ops", "--period", "2026-09")
+    assert set(monthly["scorecard"]) == {"service_monthly"}
+
+
+@pytest.mark.parametrize("label", ["2026-Q5", "2026-W54", "2026-13", "Q3-2026", "last week"])
+def test_report_bad_period(demo: tuple[Env, str], label: str) -> None:
+    env, _ = demo
+    output = failed(invoke(env, "report", "--all", "--period", label))
+    assert f"Error: bad period {label!r}: " in output
+    assert "(expected e.g. 2026-W40, 2026-09 or 2026-Q3)" in output
+
+
+def test_report_unknown_team(demo: tuple[Env, str]) -> None:
+    env, _ = demo
+    output = failed(invoke(env, "report", "--team", "paris_ops", "--period", "2026-Q3"))
+    assert "Error: unknown team 'paris_ops'" in output
+
+
+@pytest.mark.parametrize(
+    "selection", [pytest.param([], id="neither"), pytest.param(["--team", "berlin_ops", "--all"], id="both")]
+)
+def test_report_needs_team_or_all(demo: tuple[Env, str], selection: list[str]) -> None:
+    env, _ = demo
+    output = failed(invoke(env, "report", *selection, "--period", "2026-Q3"), code=2)
+    assert "Usage:" in output
+    assert "give either --team T or --all" in output
+
+
+# import
+
+
+def test_import_then_report(cli_env: Env, tmp_path: Path) -> None:
+    file = tmp_path / "measures.csv"
+    file.write_text(
+        "team,measure,date,value\nberlin_ops,orders,2026-09-04,200\nberlin_ops,on_time_orders,2026-09-04,190\n",
+        encoding="utf-8",
+    )
+    output = succeeded(invoke(cli_env, "import", "measures", str(file), "--by", "U0LEADBE"))
+    assert output == f"imported 2 measures rows from {file} (submission 1)\n"
+    report = report_json(cli_env, "--team", "berlin_ops", "--period", "2026-09")
+    assert report["kpis"]["on_time_delivery"]["value"] == 95.0
+    assert report["kpis"]["on_time_delivery"]["status"] == "met"
+    assert report["kpis"]["csat"]["value"] is None
+
+
+def test_import_bad_file_names_file_line_and_column(cli_env: Env, tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text("team,submitted_at,score\nberlin_ops,2026-09-01T10:00:00,5\n", encoding="utf-8")
+    succeeded(invoke(cli_env, "import", "surveys", str(good)))
+    counts = row_counts(cli_env["KPI_DATABASE_URL"])
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "team,submitted_at,score\nberlin_ops,2026-09-01T10:00:00,4\nberlin_ops,2026-09-01T11:00:00,six\n",
+        encoding="utf-8",
+    )
+    output = failed(invoke(cli_env, "import", "surveys", str(bad)))
+    assert f"Error: rejected {bad}, nothing was stored:" in output
+    assert f"{bad}: line 3, column score: 'six' is not a score from 1 to 5" in output
+    assert row_counts(cli_env["KPI_DATABASE_URL"]) == counts
+
+
+def test_import_missing_file(cli_env: Env, tmp_path: Path) -> None:
+    file = tmp_path / "nowhere.csv"
+    output = failed(invoke(cli_env, "import", "cases", str(file)))
+    assert f"{file}: line 0: cannot read: No such file or directory" in output
+    assert row_counts(cli_env["KPI_DATABASE_URL"])["Submission"] == 0
+
+
+def test_import_unknown_kind_is_a_usage_error(cli_env: Env, tmp_path: Path) -> None:
+    output = failed(invoke(cli_env, "import", "invoices", str(tmp_path / "x.csv")), code=2)
+    assert "'invoices' is not one of 'cases', 'measures', 'milestones', 'surveys'" in output
+
+
+def test_migrate(cli_env: Env) -> None:
+    assert succeeded(invoke(cli_env, "migrate")) == "database is up to date\n"
+    engine = make_engine(cli_env["KPI_DATABASE_URL"])
+    try:
+        assert {"submission", "measure_value", "survey_response"} <= set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()

@@ -1,0 +1,374 @@
+"""The shipped example config, and every kind of rejection: each names the file, the field path and what."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kpi_core import expressions
+from kpi_core.config import Config, load_config, parse_config
+from kpi_core.errors import ConfigError, ConfigProblem
+from tests.conftest import EXAMPLE_CONFIG
+
+CATALOGUE = [
+    "on_time_delivery",
+    "csat",
+    "complaint_rate",
+    "response_time",
+    "feedback_handling",
+    "production_cost_rate",
+    "labor_cost_rate",
+    "inventory_turnover",
+    "opex_share",
+    "budget_variance",
+    "output_per_head",
+    "productivity_growth",
+    "resource_utilization",
+    "milestone_on_time",
+    "schedule_slip",
+    "project_cost_variance",
+    "roi",
+    "debt_to_asset",
+    "sales",
+]
+
+Writer = Callable[[Path], None]
+
+
+def _example() -> dict[str, Any]:
+    return yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+
+
+def _item(items: list[dict[str, Any]], key: str, field: str = "key") -> dict[str, Any]:
+    return next(item for item in items if item[field] == key)
+
+
+def mutated(change: Callable[[dict[str, Any]], object]) -> Writer:
+    """The example config with ``change`` applied to its parsed dict, written back as YAML."""
+
+    def write(path: Path) -> None:
+        raw = _example()
+        change(raw)
+        path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+    return write
+
+
+def edited(old: str, new: str) -> Writer:
+    """The example config's text with ``old`` (which must occur once) replaced by ``new``."""
+
+    def write(path: Path) -> None:
+        text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+        assert text.count(old) == 1, old
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+    return write
+
+
+def no_file(path: Path) -> None:
+    pass
+
+
+def kpi(key: str, **fields: Any) -> Callable[[dict[str, Any]], object]:
+    return lambda raw: _item(raw["kpis"], key).update(fields)
+
+
+def team(key: str, **fields: Any) -> Callable[[dict[str, Any]], object]:
+    return lambda raw: _item(raw["teams"], key).update(fields)
+
+
+def test_example_config_loads_and_covers_the_catalogue(example_config: Config) -> None:
+    assert [kpi.key for kpi in example_config.kpis] == CATALOGUE
+    for kpi in example_config.kpis:
+        assert kpi.name.en.strip() and kpi.name.zh.strip(), kpi.key
+        assert kpi.name.en != kpi.name.zh
+    assert example_config.kpi_by_key["on_time_delivery"].name.zh == "准时交付率"
+    assert example_config.kpi_by_key["on_time_delivery"].name.en == "On-time delivery rate"
+
+
+def test_example_config_has_teams_in_several_time_zones(example_config: Config) -> None:
+    assert len(example_config.teams) >= 3
+    assert len({team.timezone for team in example_config.teams}) >= 2
+    assert example_config.team("berlin_ops").timezone == "Europe/Berlin"
+    assert {team.language for team in example_config.teams} == {"en", "zh", "both"}
+
+
+def test_example_config_quarterly_scorecard_weights(example_config: Config) -> None:
+    scheme = example_config.scorecards["quarterly"]
+    assert scheme.period == "quarter"
+    assert {item.kpi: item.weight for item in scheme.items} == {
+        "sales": 40,
+        "csat": 20,
+        "response_time": 15,
+        "budget_variance": 15,
+        "milestone_on_time": 10,
+    }
+
+
+def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config: Config) -> None:
+    """The mutation tests below rely on a dump of the parsed example being accepted unchanged."""
+    path = tmp_path / "copy.yaml"
+    mutated(lambda raw: None)(path)
+    assert load_config(path) == example_config
+
+
+@pytest.mark.parametrize(
+    ("write", "path", "message"),
+    [
+        pytest.param(
+            mutated(
+                lambda raw: _item(raw["kpis"], "on_time_delivery")["formula"].update(
+                    numerator="on_time_orderz"
+                )
+            ),
+            "kpis.on_time_delivery.formula.numerator",
+            "unknown measure 'on_time_orderz' in formula",
+            id="unknown-measure-in-formula",
+        ),
+        pytest.param(
+            mutated(kpi("sales", formula={"kind": "expression", "expression": "sales + refunds"})),
+            "kpis.sales.formula.expression",
+            "unknown measure 'refunds' in formula",
+            id="unknown-measure-in-expression",
+        ),
+        pytest.param(
+            mutated(
+                lambda raw: _item(raw["scorecards"]["quarterly"]["items"], "sales", "kpi").update(weight=35)
+            ),
+            "scorecards.quarterly.weights",
+            "weights sum to 95 %, they must sum to 100 %",
+            id="weights-not-100",
+        ),
+        pytest.param(
+            mutated(
+                lambda raw: _item(raw["scorecards"]["quarterly"]["items"], "csat", "kpi").update(weight=-5)
+            ),
+            "scorecards.quarterly.items.csat.weight",
+            "Input should be greater than 0",
+            id="negative-weight",
+        ),
+        pytest.param(
+            mutated(team("berlin_ops", timezone="Europe/Berlln")),
+            "teams.berlin_ops.timezone",
+            "unknown time zone 'Europe/Berlln' (use an IANA name such as Asia/Shanghai)",
+            id="unknown-time-zone",
+        ),
+        pytest.param(
+            mutated(team("berlin_ops", timezone="Europe")),
+            "teams.berlin_ops.timezone",
+            "unknown time zone 'Europe' (use an IANA name such as Asia/Shanghai)",
+            id="time-zone-folder",
+        ),
+        pytest.param(
+            mutated(lambda raw: raw["schedules"]["management_summary"].update(timezone="Asia/Peking")),
+            "schedules.management_summary.timezone",
+            "unknown time zone 'Asia/Peking'",
+            id="unknown-schedule-time-zone",
+        ),
+        pytest.param(
+            mutated(
+                lambda raw: raw["teams"].append({**_item(raw["teams"], "berlin_ops"), "channel": "C0OTHER"})
+            ),
+            "teams.berlin_ops",
+            "duplicate key 'berlin_ops' (2 times)",
+            id="duplicate-team-key",
+        ),
+        pytest.param(
+            mutated(lambda raw: raw["kpis"].append(_item(raw["kpis"], "roi"))),
+            "kpis.roi",
+            "duplicate key 'roi' (2 times)",
+            id="duplicate-kpi-key",
+        ),
+        pytest.param(
+            edited(
+                "    timezone: Europe/Berlin\n", "    timezone: Europe/Berlin\n    timezone: Europe/Paris\n"
+            ),
+            "teams.berlin_ops.timezone",
+            "key 'timezone' is given twice (lines 21 and 22); only one may stay",
+            id="yaml-key-given-twice",
+        ),
+        pytest.param(
+            edited("    target: 95\n", "    target: 95\n    target: 98\n"),
+            "kpis.on_time_delivery.target",
+            "key 'target' is given twice (lines 67 and 68); only one may stay",
+            id="yaml-kpi-field-given-twice",
+        ),
+        pytest.param(
+            mutated(kpi("on_time_delivery", target=-95)),
+            "kpis.on_time_delivery.target",
+            "target must not be negative: on_time_delivery is never below 0",
+            id="negative-target",
+        ),
+        pytest.param(
+            mutated(kpi("inventory_turnover", target={"week": 0.2, "month": -0.8})),
+            "kpis.inventory_turnover.target",
+            "target must not be negative: inventory_turnover is never below 0",
+            id="negative-target-per-period",
+        ),
+        pytest.param(
+            mutated(kpi("on_time_delivery", team_targets={"berlin_ops": -1})),
+            "kpis.on_time_delivery.team_targets.berlin_ops",
+            "target must not be negative: on_time_delivery is never below 0",
+            id="negative-team-target",
+        ),
+        pytest.param(
+            mutated(kpi("sales", formula={"kind": "expression", "expression": "__import__('os')"})),
+            "kpis.sales.formula.expression",
+            "\"__import__('os')\" may only use + - * / ( ), numbers and measure keys",
+            id="call-in-expression",
+        ),
+        pytest.param(
+            mutated(kpi("sales", formula={"kind": "expression", "expression": "orders.__class__"})),
+            "kpis.sales.formula.expression",
+            "'orders.__class__' may only use + - * / ( ), numbers and measure keys",
+            id="attribute-in-expression",
+        ),
+        pytest.param(
+            mutated(
+                lambda raw: _item(raw["kpis"], "roi")["formula"].update(denominator="investment_cost ** 2")
+            ),
+            "kpis.roi.formula.denominator",
+            "'investment_cost ** 2' may only use + - * / ( ), numbers and measure keys",
+            id="power-in-ratio",
+        ),
+        pytest.param(
+            mutated(kpi("sales", formula={"kind": "expression", "expression": "sales +"})),
+            "kpis.sales.formula.expression",
+            "cannot parse 'sales +': invalid syntax",
+            id="unparsable-expression",
+        ),
+        pytest.param(
+            mutated(lambda raw: raw["schedules"]["weekly_digest"].update(cron="0 25 * * mon")),
+            "schedules.weekly_digest.cron",
+            "bad cron expression '0 25 * * mon'",
+            id="bad-cron-hour",
+        ),
+        pytest.param(
+            mutated(lambda raw: raw["schedules"]["weekly_digest"].update(cron="0 9 * *")),
+            "schedules.weekly_digest.cron",
+            "bad cron expression '0 9 * *': Wrong number of fields; got 4, expected 5",
+            id="bad-cron-fields",
+        ),
+        pytest.param(
+            mutated(
+                lambda raw: _item(raw["scorecards"]["quarterly"]["items"], "csat", "kpi").update(kpi="nps")
+            ),
+            "scorecards.quarterly.items.nps",
+            "unknown KPI 'nps'",
+            id="unknown-kpi-in-scorecard",
+        ),
+        pytest.param(
+            mutated(kpi("on_time_delivery", team_targets={"paris_ops": 97})),
+            "kpis.on_time_delivery.team_targets.paris_ops",
+            "override for unknown team 'paris_ops'",
+            id="unknown-team-in-team-targets",
+        ),
+        pytest.param(
+            mutated(
+                lambda raw: _item(raw["kpis"], "response_time")["alert"]["team_thresholds"].update(
+                    paris_ops=3
+                )
+            ),
+            "kpis.response_time.alert.team_thresholds.paris_ops",
+            "override for unknown team 'paris_ops'",
+            id="unknown-team-in-alert",
+        ),
+        pytest.param(
+            mutated(lambda raw: _item(raw["kpis"], "on_time_delivery")["formula"].pop("denominator")),
+            "kpis.on_time_delivery.formula.denominator",
+            "Field required",
+            id="missing-formula-field",
+        ),
+        pytest.param(
+            mutated(team("berlin_ops", colour="red")),
+            "teams.berlin_ops.colour",
+            "Extra inputs are not permitted",
+            id="unknown-field",
+        ),
+        pytest.param(
+            no_file,
+            "",
+            "cannot read: No such file or directory",
+            id="missing-file",
+        ),
+        pytest.param(
+            edited("    channel: C0BERLIN\n", "    channel: [C0BERLIN\n"),
+            "",
+            "not valid YAML at line 21, column 13: expected ',' or ']', but got ':'",
+            id="invalid-yaml",
+        ),
+        pytest.param(
+            lambda path: path.write_text("- just\n- a list\n", encoding="utf-8"),
+            "",
+            "the top level must be a mapping",
+            id="not-a-mapping",
+        ),
+    ],
+)
+def test_config_rejected(tmp_path: Path, write: Writer, path: str, message: str) -> None:
+    file = tmp_path / "bad.yaml"
+    write(file)
+    with pytest.raises(ConfigError) as caught:
+        load_config(file)
+    error = caught.value
+    assert error.file == str(file)
+    assert len(error.problems) == 1, error.problems
+    [problem] = error.problems
+    assert problem.path == path
+    assert problem.message.startswith(message), problem.message
+    assert f"{file}: {path}" in str(error)
+
+
+def test_non_arithmetic_expression_is_never_evaluated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_evaluator(*args: object, **kwargs: object) -> None:
+        raise AssertionError("checking a config must not evaluate an expression")
+
+    monkeypatch.setattr(expressions, "SimpleEval", no_evaluator)
+    monkeypatch.chdir(tmp_path)
+    file = tmp_path / "bad.yaml"
+    mutated(
+        kpi("sales", formula={"kind": "expression", "expression": "__import__('os').system('touch pwned')"})
+    )(file)
+    with pytest.raises(ConfigError) as caught:
+        load_config(file)
+    assert [problem.path for problem in caught.value.problems] == ["kpis.sales.formula.expression"]
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    def two_mistakes(raw: dict[str, Any]) -> None:
+        _item(raw["teams"], "newyork_delivery")["timezone"] = "America/NewYork"
+        _item(raw["kpis"], "csat")["target"] = -4
+
+    file = tmp_path / "bad.yaml"
+    mutated(two_mistakes)(file)
+    with pytest.raises(ConfigError) as caught:
+        load_config(file)
+    # pydantic's problems come first; the cross-reference checks only run on a config that parses.
+    assert [problem.path for problem in caught.value.problems] == ["teams.newyork_delivery.timezone"]
+
+    mutated(lambda raw: (kpi("csat", target=-4)(raw), kpi("roi", team_targets={"lisbon": 1})(raw)))(file)
+    with pytest.raises(ConfigError) as caught:
+        load_config(file)
+    assert caught.value.problems == [
+        ConfigProblem("kpis.csat.target", "target must not be negative: csat is never below 0"),
+        ConfigProblem("kpis.roi.team_targets.lisbon", "override for unknown team 'lisbon'"),
+    ]
+    assert str(caught.value).startswith(f"invalid config {file} (2 problem(s)):")
+
+
+def test_parse_config_names_the_given_file() -> None:
+    raw = _example()
+    _item(raw["teams"], "berlin_ops")["language"] = "de"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, file="inline.yaml")
+    assert caught.value.file == "inline.yaml"
+    assert caught.value.problems == [
+        ConfigProblem("teams.berlin_ops.language", "Input should be 'en', 'zh' or 'both'")
+    ]

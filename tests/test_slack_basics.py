@@ -1,0 +1,63 @@
+import json
+import time
+import urllib.request
+
+import pytest
+
+from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, STRANGER
+from tests.slack_requests import FORM, slash_command_body
+
+
+def test_health_reports_the_database(bot):
+    with urllib.request.urlopen(bot.url + "/healthz") as response:
+        assert response.status == 200
+        assert json.loads(response.read()) == {"ok": True, "database": "ok"}
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        pytest.param({"signed": False}, id="unsigned"),
+        pytest.param({"signature": "v0=" + "0" * 64}, id="wrong-signature"),
+        pytest.param({"timestamp": int(time.time()) - 301}, id="stale-over-5-minutes"),
+    ],
+)
+def test_requests_not_from_slack_are_rejected(bot, how):
+    body = slash_command_body("submit weekly", user_id=LEAD_BEIJING, response_url=bot.fake.response_url("x"))
+    reply = bot.slack.post(body, content_type=FORM, **how)
+    assert reply.status == 401
+    time.sleep(0.2)  # nothing may happen afterwards either
+    assert bot.fake.calls("views.open") == []
+
+
+def test_help_lists_every_subcommand_in_both_languages(bot):
+    status, body = bot.command("help", user_id=LEAD_BEIJING)
+    assert status == 200
+    for word in ("submit", "case", "milestone", "report", "scorecard", "history", "undo", "命令列表"):
+        assert word in body["text"]
+
+
+def test_unknown_subcommand_gets_help_not_an_error(bot):
+    status, body = bot.command("frobnicate", user_id=LEAD_BEIJING)
+    assert status == 200
+    assert "frobnicate" in body["text"] and "submit" in body["text"]
+
+
+def test_submit_opens_the_form_modal(bot):
+    status, _ = bot.command("submit weekly", user_id=LEAD_SHANGHAI_AND_BERLIN)
+    assert status == 200
+    view = bot.opened_view()
+    assert view["callback_id"] == "submit_measures"
+    block_ids = [block["block_id"] for block in view["blocks"]]
+    assert block_ids[:2] == ["team", "period"]
+    assert "measure:orders" in block_ids
+    team_options = [option["value"] for option in view["blocks"][0]["element"]["options"]]
+    assert team_options == ["shanghai_ops", "berlin_ops"]
+
+
+def test_someone_without_a_role_is_refused_politely(bot):
+    status, body = bot.command("submit weekly", user_id=STRANGER)
+    assert status == 200
+    assert "Sorry" in body["text"]
+    time.sleep(0.2)
+    assert bot.fake.calls("views.open") == []
