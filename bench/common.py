@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
+
 from kpi_core.config import Config, check_consistency, load_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +68,8 @@ def peak_rss_mib() -> float:
 
 
 def current_rss_mib() -> float:
-    """The resident set right now (Linux only; falls back to the peak elsewhere)."""
+    """The resident set right now (Linux /proc; falls back to the peak elsewhere). The kernel updates
+    ru_maxrss lazily, so this may read up to a MiB or so above the peak noted at the same moment."""
     try:
         pages = int(Path("/proc/self/statm").read_text().split()[1])
     except (OSError, IndexError, ValueError):
@@ -81,8 +84,6 @@ def timed(function: Callable[[], T]) -> tuple[float, T]:
 
 
 def describe_url(url: str) -> str:
-    import sqlalchemy as sa
-
     return sa.make_url(url).render_as_string(hide_password=True)
 
 
@@ -92,6 +93,8 @@ def table(rows: list[tuple[Any, ...]], headers: tuple[str, ...]) -> str:
     widths = [max(len(row[column]) for row in cells) for column in range(len(headers))]
     lines = []
     for row in cells:
-        parts = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
+        parts = [row[0].ljust(widths[0])] + [
+            cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)
+        ]
         lines.append("  ".join(parts))
     return "\n".join(lines)

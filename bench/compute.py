@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-
 from common import OUT, bench_config, default_url, describe_url, table, timed
+
 from kpi_core.config import CaseDurationFormula, Config
 from kpi_core.db import make_engine, migrate, transaction
 from kpi_core.kpis import TeamReport, compute_reports
@@ -81,10 +81,8 @@ class Generator:
 
     def _instants(self, seconds: np.ndarray, missing: np.ndarray | None = None) -> list[Any]:
         text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="us")
-        if self.dialect == "sqlite":
-            text = np.char.replace(text, "T", " ")
-        else:
-            text = np.char.add(text, "+00")
+        # SQLite: naive UTC text as SQLAlchemy writes it; PostgreSQL: ISO 8601 with the UTC offset.
+        text = np.char.replace(text, "T", " ") if self.dialect == "sqlite" else np.char.add(text, "+00")
         values = text.astype(object)
         if missing is not None:
             values[missing] = None
@@ -222,7 +220,7 @@ def generate(engine: sa.Engine, config: Config, sizes: Sizes) -> None:
     dialect = engine.dialect.name
     with engine.begin() as connection:
         if dialect == "postgresql":
-            connection.execute(sa.text(f"TRUNCATE {', '.join(TABLES)}, submission RESTART IDENTITY"))
+            connection.execute(sa.text(f"TRUNCATE {', '.join(TABLES)}, submission RESTART IDENTITY CASCADE"))
         else:
             for name in (*TABLES, "submission"):
                 connection.execute(sa.text(f"DELETE FROM {name}"))
@@ -245,12 +243,13 @@ def generate(engine: sa.Engine, config: Config, sizes: Sizes) -> None:
     try:
         cursor = raw.cursor()
         for name, source in sources.items():
-            seconds, _ = timed(lambda name=name, source=source: _load(cursor, dialect, name, source(submission_id)))
+            seconds, _ = timed(
+                lambda name=name, source=source: _load(cursor, dialect, name, source(submission_id))
+            )
             print(f"  generated {sizes.rows()[name]:>9,} {name} rows in {seconds:6.1f} s", flush=True)
+        mark = "?" if dialect == "sqlite" else "%s"
         cursor.execute(
-            "UPDATE submission SET source = %s, row_count = %s WHERE id = %s".replace(
-                "%s", "?" if dialect == "sqlite" else "%s"
-            ),
+            f"UPDATE submission SET source = {mark}, row_count = {mark} WHERE id = {mark}",
             (sizes.signature(), sum(sizes.rows().values()), submission_id),
         )
         raw.commit()
@@ -386,12 +385,15 @@ class RawSql:
         return f"bounds (team, lo, hi) AS (VALUES {self._values(len(self.config.teams), 3)})"
 
     def _cases(self, cursor: Any) -> dict[tuple[str, str], tuple[Any, ...]]:
-        end = "CASE c.kind " + " ".join(f"WHEN '{kind}' THEN c.{column}" for kind, (column, _) in self.case_ends.items())
-        within = "CASE kind " + " ".join(f"WHEN '{kind}' THEN {hours!r}" for kind, (_, hours) in self.case_ends.items())
+        # Each case kind has its own end event and within-hours limit: one scan serves both kinds.
+        end = " ".join(f"WHEN '{kind}' THEN c.{column}" for kind, (column, _) in self.case_ends.items())
+        end = f"CASE c.kind {end} END"
+        within = " ".join(f"WHEN '{kind}' THEN {hours!r}" for kind, (_, hours) in self.case_ends.items())
+        within = f"CASE kind {within} END"
         kinds = ", ".join(f"'{kind}'" for kind in self.case_ends)
         hours_cte = f"""
             hours AS (
-                SELECT c.team, c.kind, {self._hours("c.raised_at", end + " END")} AS hours
+                SELECT c.team, c.kind, {self._hours("c.raised_at", end)} AS hours
                 FROM bounds b
                 JOIN customer_case c ON c.team = b.team AND c.raised_at >= b.lo AND c.raised_at < b.hi
                 WHERE c.kind IN ({kinds})
@@ -402,7 +404,7 @@ class RawSql:
                 SELECT team, kind, count(*), count(hours), avg(hours),
                        percentile_cont(0.5) WITHIN GROUP (ORDER BY hours),
                        percentile_cont(0.9) WITHIN GROUP (ORDER BY hours),
-                       count(*) FILTER (WHERE hours <= {within} END)
+                       count(*) FILTER (WHERE hours <= {within})
                 FROM hours GROUP BY team, kind"""
         else:
             sql = f"""
@@ -415,7 +417,7 @@ class RawSql:
                 )
                 SELECT team, kind, count(*), count(hours), avg(hours),
                        {self._sqlite_percentile(0.5)}, {self._sqlite_percentile(0.9)},
-                       sum(CASE WHEN hours <= {within} END THEN 1 ELSE 0 END)
+                       sum(CASE WHEN hours <= {within} THEN 1 ELSE 0 END)
                 FROM ranked GROUP BY team, kind"""
         cursor.execute(sql, self.bounds)
         return {(row[0], row[1]): tuple(row[2:]) for row in cursor.fetchall()}
@@ -520,7 +522,9 @@ def agreement(reports: dict[str, TeamReport], raw: RawResults, config: Config) -
         for key, kind in (("response_time", "after_sales"), ("feedback_handling", "feedback")):
             row = raw.cases.get((team.key, kind))
             check(team.key, f"{key} cases", results[key].details.get("cases"), row[0] if row else 0)
-            check(team.key, f"{key} median", results[key].details.get("median_hours"), row[3] if row else None)
+            check(
+                team.key, f"{key} median", results[key].details.get("median_hours"), row[3] if row else None
+            )
             check(team.key, f"{key} p90", results[key].details.get("p90_hours"), row[4] if row else None)
         survey = raw.survey.get(team.key)
         check(team.key, "csat", results["csat"].value, survey[1] if survey else None)
@@ -552,7 +556,7 @@ def time_both(engine: sa.Engine, config: Config, repeat: int) -> tuple[list[floa
 
     first_compute, reports = timed(compute)
     first_raw, raw_results = timed(raw)
-    print(f"first (cold) run: compute {first_compute:.3f} s, raw SQL {first_raw:.3f} s")
+    print(f"first run (warm-up, not counted): compute {first_compute:.3f} s, raw SQL {first_raw:.3f} s")
     compute_times, raw_times = [], []
     for _ in range(repeat):  # interleaved, so drift in the machine's load hits both alike
         compute_times.append(timed(compute)[0])
@@ -572,8 +576,12 @@ def profile(engine: sa.Engine, config: Config) -> None:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=None, help="default: $KPI_DATABASE_URL or bench/out/compute.db")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url", default=None, help="default: $KPI_DATABASE_URL or bench/out/compute.db"
+    )
     parser.add_argument("--teams", type=int, default=200)
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--measures", type=int, default=200_000)
@@ -594,7 +602,9 @@ def main(argv: Sequence[str]) -> None:
     engine = make_engine(url)
     zones = len({team.timezone for team in config.teams})
     print(f"database: {describe_url(url)} ({engine.dialect.name})")
-    print(f"config: {len(config.teams)} teams in {zones} time zones, {len(config.kpis)} KPIs; period {PERIOD}")
+    print(
+        f"config: {len(config.teams)} teams in {zones} time zones, {len(config.kpis)} KPIs; period {PERIOD}"
+    )
     migrate(engine)
     if data_is_there(engine, sizes):
         print("data: already generated for these sizes, reusing it")

@@ -24,10 +24,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-
 from common import OUT, bench_config, current_rss_mib, default_url, describe_url, peak_rss_mib, table
+
 from kpi_core.config import Config
 from kpi_core.db import make_engine, migrate, transaction
 from kpi_core.imports import import_csv
@@ -41,7 +42,7 @@ SPAN_SECONDS = 365 * 86400
 
 
 def csv_path(rows: int, teams: int) -> Path:
-    return OUT / f"cases_{rows}_{teams}teams.csv"
+    return OUT / f"cases_{rows}_{teams}teams_seed{SEED}.csv"
 
 
 def write_csv(path: Path, rows: int, config: Config) -> None:
@@ -70,10 +71,10 @@ def write_csv(path: Path, rows: int, config: Config) -> None:
     partial.replace(path)
 
 
-def _stamp(instant: datetime, zone: object, in_utc: bool) -> str:
+def _stamp(instant: datetime, zone: ZoneInfo, in_utc: bool) -> str:
     if in_utc:
         return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return instant.astimezone(zone).isoformat()  # type: ignore[arg-type]
+    return instant.astimezone(zone).isoformat()
 
 
 def line_offsets(path: Path, every: int) -> list[tuple[int, int]]:
@@ -200,7 +201,9 @@ def run_import(engine: sa.Engine, config: Config, path: Path, offsets: list[tupl
 def delete_import(engine: sa.Engine, submission_id: int) -> None:
     """Removes the imported rows, and on PostgreSQL their dead tuples too, so a rerun starts alike."""
     with engine.begin() as connection:
-        connection.execute(sa.text("DELETE FROM customer_case WHERE submission_id = :id"), {"id": submission_id})
+        connection.execute(
+            sa.text("DELETE FROM customer_case WHERE submission_id = :id"), {"id": submission_id}
+        )
         connection.execute(sa.text("DELETE FROM submission WHERE id = :id"), {"id": submission_id})
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -208,8 +211,12 @@ def delete_import(engine: sa.Engine, submission_id: int) -> None:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=None, help="default: $KPI_DATABASE_URL or bench/out/import.db")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url", default=None, help="default: $KPI_DATABASE_URL or bench/out/import.db"
+    )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--teams", type=int, default=200)
     parser.add_argument("--checkpoint", type=int, default=100_000, help="note memory every this many rows")

@@ -205,3 +205,7 @@ def demo(obj: Context) -> None:
         click.echo(
             renderer.scorecard(scheme_key=scheme_key, period=quarter.label, ranking=ranking, language="both")
         )
+
+
+if __name__ == "__main__":
+    main()

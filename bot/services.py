@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from bot.render import Renderer
 from kpi_core.config import Config
+from kpi_core.reporting import ReportCache
 
 
 def utc_now() -> datetime:
@@ -22,3 +23,4 @@ class Services:
     engine: sa.Engine
     renderer: Renderer
     clock: Callable[[], datetime] = utc_now
+    reports: ReportCache = field(default_factory=ReportCache)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import time
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,6 +36,18 @@ class Names(_Model):
         return self.zh if language == "zh" else self.en
 
 
+class QuietHours(_Model):
+    """Local times between which alerts are held (may wrap midnight, e.g. 22:00 to 07:00)."""
+
+    start: time
+    end: time
+
+    def contains(self, moment: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
 class Team(_Model):
     key: Key
     name: Names
@@ -43,6 +56,7 @@ class Team(_Model):
     language: Language = "en"
     leads: list[str] = []
     members: list[str] = Field(default=[], description="users who may see the team's KPIs")
+    quiet_hours: QuietHours | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -137,6 +151,7 @@ class Band(_Model):
 
 class Alert(_Model):
     threshold: float
+    period: PeriodKind = Field(default=PeriodKind.WEEK, description="the period a KPI is watched over")
     recover_margin: float = Field(default=0, ge=0)
     team_thresholds: dict[Key, float] = {}
 
@@ -247,6 +262,9 @@ def load_config(path: str | Path) -> Config:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(file=file, problems=[ConfigProblem("", f"cannot read: {error.strerror}")]) from None
+    except UnicodeDecodeError as error:
+        message = f"not UTF-8 text (byte {error.start + 1} cannot be decoded)"
+        raise ConfigError(file=file, problems=[ConfigProblem("", message)]) from None
     try:
         raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except _DuplicateKey as error:

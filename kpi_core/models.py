@@ -129,3 +129,51 @@ class ProcessedRequest(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=255)
     at: datetime = Field(sa_column=_utc_column(nullable=False))
+
+
+class Delivery(SQLModel, table=True):
+    """The delivery ledger: one row per message that must reach Slack exactly once (a digest, a summary,
+    a scorecard, a reminder, an alert). Claimed (pending) and committed before sending, then marked sent
+    with the Slack ts; the unique key makes a second claimant, in this process or another, back off."""
+
+    __table_args__ = (sa.Index("ix_delivery_state_claimed_at", "state", "claimed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)
+    kind: str = Field(max_length=32)
+    team: str | None = Field(default=None, max_length=64)
+    subject: str = Field(max_length=128)  # a period label, an alert id, ...
+    state: str = Field(max_length=16)  # pending | sent | failed
+    attempts: int = 1
+    claimed_by: str = Field(max_length=128)
+    claimed_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    channel: str | None = Field(default=None, max_length=64)
+    ts: str | None = Field(default=None, max_length=32)
+    error: str | None = Field(default=None, max_length=255)
+
+
+class Alert(SQLModel, table=True):
+    """One breach episode of a team's KPI or of a single case: opened when it crosses into breach,
+    resolved when it recovers. At most one open alert per team and subject (a partial unique index)."""
+
+    __table_args__ = (
+        sa.Index(
+            "ux_alert_open_subject",
+            "team",
+            "subject",
+            unique=True,
+            sqlite_where=sa.text("resolved_at IS NULL"),
+            postgresql_where=sa.text("resolved_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=64)
+    subject: str = Field(max_length=64)  # a KPI key, or "case:<id>"
+    kpi: str = Field(max_length=64)
+    value: float | None = None
+    threshold: float
+    opened_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    resolved_value: float | None = None

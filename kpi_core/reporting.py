@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from sqlmodel import Session
@@ -10,6 +12,7 @@ from kpi_core.config import Config
 from kpi_core.kpis import TeamReport, compute_reports
 from kpi_core.periods import Period
 from kpi_core.scorecard import TeamScore, score_teams
+from kpi_core.store import data_version
 
 CSV_COLUMNS = ("team", "period", "kpi", "value", "unit", "target", "status", "n")
 
@@ -109,3 +112,29 @@ def build_reports(
 def rank_teams(session: Session, *, config: Config, period: Period) -> dict[str, list[TeamScore]]:
     """Every scorecard scheme of the period's kind, ranking all teams."""
     return schemes_for(config, compute_reports(session, config=config, period=period))
+
+
+class ReportCache:
+    """Team reports computed once per (teams, period, data version). Every write through kpi_core adds a
+    submission or an audit row, which moves the version, so a cached report is never stale; the version
+    is read from the database, so replicas agree on it."""
+
+    def __init__(self, *, max_entries: int = 512) -> None:
+        self._entries: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+
+    def build(
+        self, session: Session, *, config: Config, period: Period, teams: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        key = (tuple(teams) if teams is not None else None, period, data_version(session))
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        reports = build_reports(session, config=config, period=period, teams=teams)
+        with self._lock:
+            self._entries[key] = reports
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+        return reports

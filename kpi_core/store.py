@@ -337,3 +337,14 @@ def latest_submission_by(session: Session, *, user: str) -> Submission | None:
 
 def measures_of(session: Session, *, submission_id: int) -> list[MeasureValue]:
     return list(session.exec(select(MeasureValue).where(MeasureValue.submission_id == submission_id)))
+
+
+def data_version(session: Session) -> tuple[int, int]:
+    """Moves with every write made through kpi_core: the newest submission and the newest audit entry."""
+    version = session.execute(
+        sa.select(
+            sa.select(sa.func.coalesce(sa.func.max(Submission.id), 0)).scalar_subquery(),
+            sa.select(sa.func.coalesce(sa.func.max(AuditEntry.id), 0)).scalar_subquery(),
+        )
+    ).one()
+    return int(version[0]), int(version[1])

@@ -105,6 +105,7 @@ class FakeSlack:
         self._condition = threading.Condition()
         self._calls: list[Call] = []
         self._failures: dict[str, list[_Failure]] = {}
+        self._delays: dict[str, list[float]] = {}
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._views: dict[str, dict[str, Any]] = {}
         self._users: dict[str, dict[str, Any]] = {}
@@ -197,6 +198,7 @@ class FakeSlack:
         with self._condition:
             self._calls.clear()
             self._failures.clear()
+            self._delays.clear()
             self._messages.clear()
             self._views.clear()
             self._users.clear()
@@ -217,6 +219,12 @@ class FakeSlack:
             self._failures.setdefault(method, []).extend(
                 _Failure(status, retry_after, error) for _ in range(times)
             )
+
+    def hang_next(self, method: str, seconds: float) -> None:
+        """Handle the next call of `method` (the message is posted) but answer only after `seconds`:
+        a sender killed meanwhile never learns that Slack has its message."""
+        with self._condition:
+            self._delays.setdefault(method, []).append(seconds)
 
     def set_user(self, user_id: str, **fields: Any) -> None:
         """Override fields of the user users.info answers for `user_id` (tz, locale, real_name...)."""
@@ -240,6 +248,10 @@ class FakeSlack:
             call = Call(method, url.path, headers, params, body, time.time(), failed=failure is not None)
             self._calls.append(call)
             self._condition.notify_all()
+            delays = self._delays.get(method)
+            delay = delays.pop(0) if delays else 0.0
+        if delay:
+            time.sleep(delay)
         return answer
 
     def _failure_answer(self, failure: _Failure) -> Answer:

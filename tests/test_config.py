@@ -302,6 +302,26 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
             id="invalid-yaml",
         ),
         pytest.param(
+            lambda path: path.write_bytes(
+                EXAMPLE_CONFIG.read_bytes().replace("上海".encode(), "上海".encode("gbk"))
+            ),
+            "",
+            "not UTF-8 text (byte ",
+            id="not-utf8",
+        ),
+        pytest.param(
+            lambda path: path.write_text("", encoding="utf-8"),
+            "",
+            "the top level must be a mapping",
+            id="empty-file",
+        ),
+        pytest.param(
+            mutated(kpi("debt_to_asset", band={"low": 60, "high": 30})),
+            "kpis.debt_to_asset.band",
+            "low must not be above high",
+            id="band-upside-down",
+        ),
+        pytest.param(
             lambda path: path.write_text("- just\n- a list\n", encoding="utf-8"),
             "",
             "the top level must be a mapping",
@@ -339,6 +359,12 @@ def test_non_arithmetic_expression_is_never_evaluated(
         load_config(file)
     assert [problem.path for problem in caught.value.problems] == ["kpis.sales.formula.expression"]
     assert not (tmp_path / "pwned").exists()
+
+
+def test_negative_target_is_fine_for_a_signed_kpi(tmp_path: Path) -> None:
+    file = tmp_path / "signed.yaml"
+    mutated(kpi("budget_variance", target=-2))(file)
+    assert load_config(file).kpi_by_key["budget_variance"].target == -2
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:

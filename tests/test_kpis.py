@@ -749,7 +749,7 @@ def test_sales_target_per_team_and_period_kind(engine, example_config, team, lab
     result = compute(engine, example_config, label, team=team)["sales"]
     assert result.value == pytest.approx(200_000)
     assert result.target == target
-    assert result.status == ("met" if 200_000 >= target else "missed")
+    assert result.status == ("met" if target <= 200_000 else "missed")
 
 
 def test_sales_growth_without_earlier_data_is_none(engine, example_config):
@@ -776,9 +776,11 @@ def test_weekly_sales_growth_year_ago_of_week_53(engine, example_config):
 # --- No data, zero denominators, statuses --------------------------------------------------------
 
 
-def test_no_data_is_none_and_no_data_for_every_kpi_and_team(engine, example_config):
+@pytest.mark.parametrize("label", ["2026-W40", SEPTEMBER, "2026-Q3"])
+def test_no_data_is_none_and_no_data_for_every_kpi_and_team(engine, example_config, label):
+    add(engine, *measures(BERLIN, date(2025, 1, 1), orders=10, on_time_orders=10, sales=5))  # long before
     with transaction(engine) as session:
-        reports = compute_reports(session, config=example_config, period=Period.parse(SEPTEMBER))
+        reports = compute_reports(session, config=example_config, period=Period.parse(label))
     assert set(reports) == {team.key for team in example_config.teams}
     for report in reports.values():
         assert list(report.results) == [kpi.key for kpi in example_config.kpis]  # config order
@@ -910,6 +912,10 @@ def test_several_teams_in_one_call_keep_their_own_data(engine, example_config):
         case("shanghai_ops", at("2026-09-10 10:00", "Asia/Shanghai"), response_hours=10),
         case("beijing_service", at("2026-09-10 10:00", "Asia/Shanghai"), response_hours=5),
         *surveys("newyork_delivery", at("2026-09-10 10:00", "America/New_York"), 3),
+        # "last" values are the latest per team, not the latest of all teams
+        *measures(BERLIN, date(2026, 9, 20), liabilities=400, assets=1000),
+        *measures("shanghai_ops", date(2026, 9, 10), liabilities=500, assets=1000),
+        *measures("shanghai_ops", date(2026, 9, 5), liabilities=900, assets=1000),
     )
     with transaction(engine) as session:
         reports = compute_reports(session, config=example_config, period=Period.parse(SEPTEMBER))
@@ -923,3 +929,38 @@ def test_several_teams_in_one_call_keep_their_own_data(engine, example_config):
     assert results["newyork_delivery"]["response_time"].value is None
     assert results["newyork_delivery"]["csat"].value == pytest.approx(3.0)
     assert results[BERLIN]["csat"].value is None
+    assert results[BERLIN]["debt_to_asset"].value == pytest.approx(40.0)  # 400 / 1000 * 100
+    assert results["shanghai_ops"]["debt_to_asset"].value == pytest.approx(50.0)  # 500 / 1000 * 100, 10 Sep
+
+
+def test_percentiles_per_team_within_one_time_zone(engine, example_config):
+    # shanghai_ops and beijing_service share Asia/Shanghai, so one query ranks both teams' cases
+    raised = at("2026-09-10 10:00", "Asia/Shanghai")
+    add(
+        engine,
+        *[case("shanghai_ops", raised, response_hours=hours) for hours in (10, 1, 3, 2)],
+        *[case("beijing_service", raised, response_hours=hours) for hours in (7, 5)],
+        case("beijing_service", raised),  # open
+    )
+    with transaction(engine) as session:
+        reports = compute_reports(
+            session,
+            config=example_config,
+            period=Period.parse(SEPTEMBER),
+            teams=["shanghai_ops", "beijing_service"],
+        )
+    shanghai = reports["shanghai_ops"].results["response_time"]
+    beijing = reports["beijing_service"].results["response_time"]
+    # shanghai 1 2 3 10: median (2 + 3) / 2 = 2.5; p90 at 2.7: 3 + 0.7 * (10 - 3) = 7.9
+    assert shanghai.value == pytest.approx(2.5)
+    assert shanghai.details["p90_hours"] == pytest.approx(7.9)
+    assert shanghai.details["open_cases"] == 0
+    # beijing 5 7: median (5 + 7) / 2 = 6; p90 at 0.9: 5 + 0.9 * (7 - 5) = 6.8
+    assert beijing.value == pytest.approx(6.0)
+    assert beijing.details["p90_hours"] == pytest.approx(6.8)
+    assert beijing.details["open_cases"] == 1
+    # within 4 h: shanghai 1 2 3 of 4 -> 75 %; beijing none of 3 -> 0 %
+    assert shanghai.details["share_within_pct"] == pytest.approx(75.0)
+    assert beijing.details["share_within_pct"] == 0.0
+    # beijing: a median of 6 h is at its own 6 h threshold, not past it
+    assert (beijing.threshold, beijing.status) == (6, "missed")

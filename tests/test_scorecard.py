@@ -113,8 +113,8 @@ def test_score_teams_weights_ranks_and_ties(example_config):
         report.team: report
         for report in (
             # sales 3.3M / 3M -> 100 * 40 % = 40; csat 3.78 / 4.2 -> 90 * 20 % = 18;
-            # response 4 / 5 -> 80 * 15 % = 12; budget 2.5 % -> 75 * 15 % = 11.25; milestones 45 / 90 -> 50 * 10 % = 5
-            # 40 + 18 + 12 + 11.25 + 5 = 86.25
+            # response 4 / 5 -> 80 * 15 % = 12; budget 2.5 % -> 75 * 15 % = 11.25;
+            # milestones 45 / 90 -> 50 * 10 % = 5;  40 + 18 + 12 + 11.25 + 5 = 86.25
             _report(
                 example_config,
                 "shanghai_ops",
@@ -124,8 +124,9 @@ def test_score_teams_weights_ranks_and_ties(example_config):
                 budget_variance=2.5,
                 milestone_on_time=45,
             ),
-            # sales 2.7M / 3M -> 90 * 40 % = 36; csat 4.2 -> 20; response 4 h -> 15; budget 5 % -> 50 * 15 % = 7.5;
-            # milestones 69.75 / 90 -> 77.5 * 10 % = 7.75;  36 + 20 + 15 + 7.5 + 7.75 = 86.25: a tie
+            # sales 2.7M / 3M -> 90 * 40 % = 36; csat 4.2 -> 20; response 4 h -> 15;
+            # budget 5 % -> 50 * 15 % = 7.5; milestones 69.75 / 90 -> 77.5 * 10 % = 7.75;
+            # 36 + 20 + 15 + 7.5 + 7.75 = 86.25: a tie
             _report(
                 example_config,
                 "beijing_service",
@@ -172,6 +173,39 @@ def test_score_teams_weights_ranks_and_ties(example_config):
     assert sales.points == pytest.approx(20.0)
     assert sales.has_data
     assert all(not item.has_data and item.points == 0 for item in ranking[3].items)
+
+
+def test_equal_scores_tie_despite_float_noise(example_config):
+    reports = {
+        # sales 1920000 / 3000000 -> 64 * 40 % = 25.6; csat 2.898 / 4.2 -> 69 * 20 % = 13.8;
+        # response 4 / 8 -> 50 * 15 % = 7.5; budget (2.7 - 10) / -10 -> 73 * 15 % = 10.95;
+        # milestones 57.6 / 90 -> 64 * 10 % = 6.4;  25.6 + 13.8 + 7.5 + 10.95 + 6.4 = 64.25
+        "shanghai_ops": _report(
+            example_config,
+            "shanghai_ops",
+            sales=1_920_000,
+            csat=2.898,
+            response_time=8,
+            budget_variance=2.7,
+            milestone_on_time=57.6,
+        ),
+        # sales 1290000 / 3000000 -> 43 * 40 % = 17.2; csat 2.646 / 4.2 -> 63 * 20 % = 12.6;
+        # response 4 / 4 -> 15; budget (2.9 - 10) / -10 -> 71 * 15 % = 10.65;
+        # milestones 79.2 / 90 -> 88 * 10 % = 8.8;  17.2 + 12.6 + 15 + 10.65 + 8.8 = 64.25
+        "beijing_service": _report(
+            example_config,
+            "beijing_service",
+            sales=1_290_000,
+            csat=2.646,
+            response_time=4,
+            budget_variance=2.9,
+            milestone_on_time=79.2,
+        ),
+    }
+    ranking = score_teams(example_config, "quarterly", reports)
+    # in floating point the two sums differ in the last bit; they must still tie
+    assert [(row.team, row.rank) for row in ranking] == [("beijing_service", 1), ("shanghai_ops", 1)]
+    assert ranking[0].score == ranking[1].score == pytest.approx(64.25)
 
 
 def test_score_teams_three_way_tie_and_after(example_config):

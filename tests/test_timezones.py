@@ -1,7 +1,9 @@
 """Periods are cut in each team's own time zone, across daylight-saving changes.
 
-DST changes in 2026: Europe/Berlin 29 March (02:00 CET -> 03:00 CEST) and 25 October (03:00 CEST -> 02:00 CET);
-America/New_York 8 March (02:00 EST -> 03:00 EDT) and 1 November (02:00 EDT -> 01:00 EST); Asia/Shanghai has none.
+DST changes in 2026:
+- Europe/Berlin: 29 March (02:00 CET -> 03:00 CEST) and 25 October (03:00 CEST -> 02:00 CET);
+- America/New_York: 8 March (02:00 EST -> 03:00 EDT) and 1 November (02:00 EDT -> 01:00 EST);
+- Asia/Shanghai: none (UTC+8 all year).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -112,6 +114,10 @@ def _case_count(engine, config, team: str, label: str) -> int:
         ),
         pytest.param(
             "berlin_ops", "2026-10-01 00:30", "2026-10", "2026-09", id="berlin-first-half-hour-of-october"
+        ),
+        pytest.param("berlin_ops", "2026-10-01 00:00", "2026-10", "2026-09", id="berlin-exactly-midnight"),
+        pytest.param(
+            "berlin_ops", "2026-09-30 23:59:59", "2026-09", "2026-10", id="berlin-last-second-of-september"
         ),
         # 16:30 UTC on 30 September: still September in Berlin, but October in Shanghai
         pytest.param(

@@ -17,7 +17,7 @@ from kpi_core.access import Access
 from kpi_core.db import transaction
 from kpi_core.errors import PeriodError
 from kpi_core.periods import Period, PeriodKind
-from kpi_core.reporting import build_reports, rank_teams
+from kpi_core.reporting import rank_teams
 from kpi_core.store import latest_submission_by, open_cases, open_milestones, recent_submissions
 
 
@@ -145,8 +145,10 @@ def _report(invocation: Invocation) -> None:
     team_config = services.config.team(team)
     period = period or Period.current(PeriodKind.WEEK, now=services.clock(), tz=team_config.tz)
     with transaction(services.engine) as session:
-        current = build_reports(session, config=services.config, period=period, teams=[team])[0]
-        previous = build_reports(session, config=services.config, period=period.previous(), teams=[team])[0]
+        current = services.reports.build(session, config=services.config, period=period, teams=[team])[0]
+        previous = services.reports.build(
+            session, config=services.config, period=period.previous(), teams=[team]
+        )[0]
     text = services.renderer.digest(team=team_config, report=current, previous=previous, title="report")
     invocation.respond(text=text.splitlines()[0], blocks=text_blocks(text), response_type="ephemeral")
 

@@ -10,7 +10,6 @@ from slack_sdk import WebClient
 from bot.listeners.context import access_of, services_of
 from kpi_core.db import transaction
 from kpi_core.periods import Period, PeriodKind
-from kpi_core.reporting import build_reports
 
 HOME_TEAMS = 12  # a management user sees the first dozen teams; the tab has a 100-block limit
 
@@ -24,6 +23,6 @@ def handle_app_home_opened(event: dict[str, Any], client: WebClient, context: Bo
     with transaction(services.engine) as session:
         for key in teams:
             period = Period.current(PeriodKind.WEEK, now=services.clock(), tz=services.config.team(key).tz)
-            reports += build_reports(session, config=services.config, period=period, teams=[key])
+            reports += services.reports.build(session, config=services.config, period=period, teams=[key])
     view = services.renderer.view("home", language=access.language, reports=reports, role=access.role)
     client.views_publish(user_id=access.user, view=view)

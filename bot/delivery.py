@@ -1,0 +1,209 @@
+"""Sends messages through the delivery ledger: claim, post (with the delivery key in the message's
+metadata), mark sent. A permanent Slack error is recorded and shown to the admins; a transient one
+leaves the claim pending, to be retried once it goes stale."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.services import Services
+from kpi_core import delivery
+
+logger = logging.getLogger(__name__)
+
+METADATA_EVENT = "kpi_bot_delivery"
+#: Errors that no retry can fix: the message is marked failed and the admins are told.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "account_inactive",
+        "invalid_auth",
+        "missing_scope",
+        "not_authed",
+        "restricted_action",
+        "msg_too_long",
+        "invalid_blocks",
+        "no_text",
+        "user_not_found",
+        "cannot_dm_bot",
+        "token_revoked",
+    }
+)
+Outcome = Literal["sent", "found", "skipped", "failed", "retry"]
+
+
+@dataclass(frozen=True)
+class Chart:
+    png: bytes
+    filename: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to deliver exactly once: ``kind``, ``team`` and ``subject`` make its ledger key."""
+
+    kind: str
+    team: str | None
+    subject: str
+    channel: str
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    thread_ts: str | None = None
+    chart: Chart | None = None
+
+
+@dataclass
+class Sender:
+    services: Services
+    client: WebClient
+    owner: str
+    stale_after: timedelta = timedelta(minutes=5)
+
+    def send(self, message: Outgoing) -> Outcome:
+        now = self.services.clock()
+        claim = delivery.claim(
+            self.services.engine,
+            kind=message.kind,
+            team=message.team,
+            subject=message.subject,
+            owner=self.owner,
+            now=now,
+            stale_after=self.stale_after,
+        )
+        log = {
+            "key": delivery.delivery_key(message.kind, message.team, message.subject),
+            "team": message.team,
+        }
+        if claim is None:
+            logger.info("delivery already claimed or sent %s", log)
+            return "skipped"
+        if claim.taken_over:
+            found = self._find_posted(message.channel, claim.key)
+            if found is not None:
+                # The crashed sender's message did reach Slack: record it instead of posting it again.
+                delivery.mark_sent(
+                    self.services.engine, key=claim.key, now=now, channel=message.channel, ts=found
+                )
+                logger.info("delivery found in channel history %s", log)
+                return "found"
+        try:
+            posted = self.client.chat_postMessage(
+                channel=message.channel,
+                text=message.text,
+                blocks=message.blocks or None,
+                thread_ts=message.thread_ts,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": claim.key}},
+                unfurl_links=False,
+            )
+        except SlackApiError as error:
+            return self._failed(claim.key, message, error)
+        ts = str(posted["ts"])
+        delivery.mark_sent(
+            self.services.engine, key=claim.key, now=now, channel=str(posted["channel"]), ts=ts
+        )
+        logger.info("delivered %s ts=%s", log, ts)
+        if message.chart is not None:
+            self._upload_chart(message, claim.key, ts)
+        return "sent"
+
+    def sent_ts(self, kind: str, team: str | None, subject: str) -> tuple[str, str] | None:
+        """The channel and ts of a delivered message, e.g. to reply in an alert's thread."""
+        row = delivery.find(self.services.engine, key=delivery.delivery_key(kind, team, subject))
+        if row is None or row.state != delivery.SENT or row.ts is None or row.channel is None:
+            return None
+        return row.channel, row.ts
+
+    def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        """Edits a posted message (idempotent, so it needs no ledger entry)."""
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks or None)
+        except SlackApiError as error:
+            logger.warning("could not update message %s in %s: %s", ts, channel, error.response.get("error"))
+
+    def _upload_chart(self, message: Outgoing, key: str, ts: str) -> None:
+        assert message.chart is not None
+        chart = message.chart
+        if (
+            delivery.claim(
+                self.services.engine,
+                kind=f"{message.kind}_chart",
+                team=message.team,
+                subject=message.subject,
+                owner=self.owner,
+                now=self.services.clock(),
+                stale_after=self.stale_after,
+            )
+            is None
+        ):
+            return
+        chart_key = delivery.delivery_key(f"{message.kind}_chart", message.team, message.subject)
+        try:
+            self.client.files_upload_v2(
+                channel=message.channel,
+                content=chart.png,
+                filename=chart.filename,
+                title=chart.title,
+                thread_ts=ts,
+            )
+        except SlackApiError as error:
+            self._failed(chart_key, message, error)
+            return
+        delivery.mark_sent(
+            self.services.engine, key=chart_key, now=self.services.clock(), channel=message.channel, ts=ts
+        )
+
+    def _find_posted(self, channel: str, key: str) -> str | None:
+        """The ts of a message carrying ``key`` in its metadata among the channel's recent messages."""
+        oldest = (self.services.clock() - timedelta(days=2)).timestamp()
+        try:
+            history = self.client.conversations_history(
+                channel=channel, oldest=f"{oldest:.6f}", limit=200, include_all_metadata=True
+            )
+        except SlackApiError as error:
+            logger.warning(
+                "cannot read %s history to check %s: %s", channel, key, error.response.get("error")
+            )
+            return None
+        for posted in history.get("messages", []):
+            metadata = posted.get("metadata") or {}
+            if (
+                metadata.get("event_type") == METADATA_EVENT
+                and metadata.get("event_payload", {}).get("key") == key
+            ):
+                return str(posted["ts"])
+        return None
+
+    def _failed(self, key: str, message: Outgoing, error: SlackApiError) -> Outcome:
+        code = str(error.response.get("error", "unknown_error"))
+        if code not in PERMANENT_ERRORS:
+            logger.warning(
+                "delivery %s to %s failed (%s); it is retried when its claim expires",
+                key,
+                message.channel,
+                code,
+            )
+            return "retry"
+        delivery.mark_failed(self.services.engine, key=key, error=code)
+        logger.error(
+            "delivery %s for team %s to %s failed for good: %s", key, message.team, message.channel, code
+        )
+        if message.kind != "notice":
+            self.notify_admins(
+                subject=key,
+                text=f":warning: KPI Bot could not post `{key}` to <#{message.channel}>: `{code}`",
+            )
+        return "failed"
+
+    def notify_admins(self, *, subject: str, text: str) -> None:
+        """A DM to every admin, once per subject."""
+        for admin in self.services.config.roles.admins:
+            self.send(Outgoing(kind="notice", team=admin, subject=subject, channel=admin, text=text))

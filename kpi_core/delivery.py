@@ -1,0 +1,112 @@
+"""The delivery ledger: claim a message before sending it, mark it sent after, so nothing goes out twice.
+
+A claim is an INSERT that does nothing when the key exists, committed before the message is sent; a
+second sender (a retry, a restarted process, another replica) finds the row and backs off. A claim left
+pending longer than ``stale_after`` belongs to a sender that died: it may be taken over, once, by an
+UPDATE that only one claimant can win; the taker must first check whether the message reached Slack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+
+from kpi_core.db import transaction
+from kpi_core.models import Delivery
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+@dataclass(frozen=True)
+class Claim:
+    key: str
+    taken_over: bool  # True: a crashed sender's claim; look for its message before sending again
+
+
+def delivery_key(kind: str, team: str | None, subject: str) -> str:
+    return f"{kind}:{team or '*'}:{subject}"
+
+
+def claim(
+    engine: sa.Engine,
+    *,
+    kind: str,
+    team: str | None,
+    subject: str,
+    owner: str,
+    now: datetime,
+    stale_after: timedelta,
+) -> Claim | None:
+    """Claims the delivery (committed on return), or None when it is sent, failed, or being sent."""
+    key = delivery_key(kind, team, subject)
+    values = {
+        "key": key,
+        "kind": kind,
+        "team": team,
+        "subject": subject,
+        "state": PENDING,
+        "attempts": 1,
+        "claimed_by": owner,
+        "claimed_at": now,
+    }
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    with transaction(engine) as session:
+        dialect = session.get_bind().dialect.name
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        inserted = session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["key"]))
+        if inserted.rowcount == 1:
+            return Claim(key, taken_over=False)
+        taken = session.execute(
+            sa.update(table)
+            .where(table.c.key == key, table.c.state == PENDING, table.c.claimed_at < now - stale_after)
+            .values(claimed_by=owner, claimed_at=now, attempts=table.c.attempts + 1)
+        )
+        return Claim(key, taken_over=True) if taken.rowcount == 1 else None
+
+
+def mark_sent(engine: sa.Engine, *, key: str, now: datetime, channel: str | None, ts: str | None) -> None:
+    with transaction(engine) as session:
+        session.execute(
+            sa.update(Delivery)
+            .where(col(Delivery.key) == key)
+            .values(state=SENT, sent_at=now, channel=channel, ts=ts)
+        )
+
+
+def mark_failed(engine: sa.Engine, *, key: str, error: str) -> None:
+    """A permanent failure (a deleted channel, a missing scope): never retried, shown to the admins."""
+    with transaction(engine) as session:
+        session.execute(
+            sa.update(Delivery).where(col(Delivery.key) == key).values(state=FAILED, error=error[:255])
+        )
+
+
+def find(engine: sa.Engine, *, key: str) -> Delivery | None:
+    with transaction(engine) as session:
+        return session.exec(select(Delivery).where(Delivery.key == key)).first()
+
+
+def stale_claims(
+    engine: sa.Engine, *, now: datetime, stale_after: timedelta, limit: int = 100
+) -> list[Delivery]:
+    """Pending deliveries whose sender has not finished in time: candidates for a retry."""
+    with transaction(engine) as session:
+        query = (
+            select(Delivery)
+            .where(Delivery.state == PENDING, col(Delivery.claimed_at) < now - stale_after)
+            .order_by(col(Delivery.claimed_at))
+            .limit(limit)
+        )
+        return list(session.exec(query))
+
+
+def failed_deliveries(engine: sa.Engine, *, limit: int = 20) -> list[Delivery]:
+    with transaction(engine) as session:
+        query = (
+            select(Delivery).where(Delivery.state == FAILED).order_by(col(Delivery.id).desc()).limit(limit)
+        )
+        return list(session.exec(query))
