@@ -74,9 +74,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--requests", type=int, default=1000)
     args = parser.parse_args()
@@ -103,13 +101,9 @@ def main() -> None:
             finally:
                 process.terminate()
                 process.wait(timeout=30)
-        print(
-            f"{args.requests} signed /kpi report requests, {args.concurrency} concurrent, ack latency in ms"
-        )
+        print(f"{args.requests} signed /kpi report requests, {args.concurrency} concurrent, ack latency in ms")
         for name, latencies in results.items():
-            print(
-                f"  {name:14} p50 {percentile(latencies, 0.5):7.1f}   p99 {percentile(latencies, 0.99):7.1f}"
-            )
+            print(f"  {name:14} p50 {percentile(latencies, 0.5):7.1f}   p99 {percentile(latencies, 0.99):7.1f}")
         bare, real = results["bare Bolt app"], results["kpi-bot serve"]
         print(
             f"  ratio          p50 {percentile(real, 0.5) / percentile(bare, 0.5):7.2f}x  "

@@ -243,9 +243,7 @@ def generate(engine: sa.Engine, config: Config, sizes: Sizes) -> None:
     try:
         cursor = raw.cursor()
         for name, source in sources.items():
-            seconds, _ = timed(
-                lambda name=name, source=source: _load(cursor, dialect, name, source(submission_id))
-            )
+            seconds, _ = timed(lambda name=name, source=source: _load(cursor, dialect, name, source(submission_id)))
             print(f"  generated {sizes.rows()[name]:>9,} {name} rows in {seconds:6.1f} s", flush=True)
         mark = "?" if dialect == "sqlite" else "%s"
         cursor.execute(
@@ -304,9 +302,7 @@ def row_counts(engine: sa.Engine, config: Config) -> list[tuple[str, str, str]]:
     with engine.connect() as connection:
         for name, condition in in_period.items():
             total = connection.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one()
-            quarter = connection.execute(
-                sa.text(f"SELECT count(*) FROM {name} WHERE {condition}"), params
-            ).scalar_one()
+            quarter = connection.execute(sa.text(f"SELECT count(*) FROM {name} WHERE {condition}"), params).scalar_one()
             rows.append((name, f"{total:,}", f"{quarter:,}"))
     return rows
 
@@ -522,9 +518,7 @@ def agreement(reports: dict[str, TeamReport], raw: RawResults, config: Config) -
         for key, kind in (("response_time", "after_sales"), ("feedback_handling", "feedback")):
             row = raw.cases.get((team.key, kind))
             check(team.key, f"{key} cases", results[key].details.get("cases"), row[0] if row else 0)
-            check(
-                team.key, f"{key} median", results[key].details.get("median_hours"), row[3] if row else None
-            )
+            check(team.key, f"{key} median", results[key].details.get("median_hours"), row[3] if row else None)
             check(team.key, f"{key} p90", results[key].details.get("p90_hours"), row[4] if row else None)
         survey = raw.survey.get(team.key)
         check(team.key, "csat", results["csat"].value, survey[1] if survey else None)
@@ -576,12 +570,8 @@ def profile(engine: sa.Engine, config: Config) -> None:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--database-url", default=None, help="default: $KPI_DATABASE_URL or bench/out/compute.db"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=None, help="default: $KPI_DATABASE_URL or bench/out/compute.db")
     parser.add_argument("--teams", type=int, default=200)
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--measures", type=int, default=200_000)
@@ -602,9 +592,7 @@ def main(argv: Sequence[str]) -> None:
     engine = make_engine(url)
     zones = len({team.timezone for team in config.teams})
     print(f"database: {describe_url(url)} ({engine.dialect.name})")
-    print(
-        f"config: {len(config.teams)} teams in {zones} time zones, {len(config.kpis)} KPIs; period {PERIOD}"
-    )
+    print(f"config: {len(config.teams)} teams in {zones} time zones, {len(config.kpis)} KPIs; period {PERIOD}")
     migrate(engine)
     if data_is_there(engine, sizes):
         print("data: already generated for these sizes, reusing it")

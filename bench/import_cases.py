@@ -201,9 +201,7 @@ def run_import(engine: sa.Engine, config: Config, path: Path, offsets: list[tupl
 def delete_import(engine: sa.Engine, submission_id: int) -> None:
     """Removes the imported rows, and on PostgreSQL their dead tuples too, so a rerun starts alike."""
     with engine.begin() as connection:
-        connection.execute(
-            sa.text("DELETE FROM customer_case WHERE submission_id = :id"), {"id": submission_id}
-        )
+        connection.execute(sa.text("DELETE FROM customer_case WHERE submission_id = :id"), {"id": submission_id})
         connection.execute(sa.text("DELETE FROM submission WHERE id = :id"), {"id": submission_id})
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -211,12 +209,8 @@ def delete_import(engine: sa.Engine, submission_id: int) -> None:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--database-url", default=None, help="default: $KPI_DATABASE_URL or bench/out/import.db"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=None, help="default: $KPI_DATABASE_URL or bench/out/import.db")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--teams", type=int, default=200)
     parser.add_argument("--checkpoint", type=int, default=100_000, help="note memory every this many rows")

@@ -9,6 +9,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
+from bot.alerting import Alerting
 from bot.listeners import register
 from bot.services import Services
 from bot.settings import Settings
@@ -33,12 +34,19 @@ def build_client(settings: Settings) -> WebClient:
     return client
 
 
-def build_app(settings: Settings, services: Services) -> App:
+def build_app(
+    settings: Settings,
+    services: Services,
+    *,
+    client: WebClient | None = None,
+    alerting: Alerting | None = None,
+) -> App:
+    """The Bolt app; ``alerting`` (when given) checks thresholds after every write a listener makes."""
     if settings.slack_signing_secret is None:
         raise SettingsError("SLACK_SIGNING_SECRET is not set")
     app = App(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
-        client=build_client(settings),
+        client=client or build_client(settings),
         request_verification_enabled=True,
         token_verification_enabled=False,
         raise_error_for_unhandled_request=False,
@@ -47,6 +55,7 @@ def build_app(settings: Settings, services: Services) -> App:
     @app.middleware
     def attach_services(context: BoltContext, next: Any) -> None:  # noqa: A002 - Bolt's argument name
         context["services"] = services
+        context["alerting"] = alerting
         if context.user_id:
             context["access"] = access_for(services.config, context.user_id)
         next()

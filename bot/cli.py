@@ -10,18 +10,22 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlmodel import select
 
-from bot.app import SettingsError, build_app
+from bot.app import SettingsError, build_app, build_client
+from bot.digests import weekly_digests
 from bot.render import Renderer
+from bot.runtime import Runtime, build_runtime, build_services
 from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
-from bot.services import Services
 from bot.settings import Settings, load_settings
 from kpi_core.config import Config, load_config
 from kpi_core.db import make_engine, migrate, transaction
@@ -126,9 +130,7 @@ def report(obj: Context, team: str | None, all_teams: bool, period: str, output_
         parsed = Period.parse(period)
         with transaction(obj.engine()) as session:
             reports = build_reports(session, config=config, period=parsed, teams=[team] if team else None)
-            previous = build_reports(
-                session, config=config, period=parsed.previous(), teams=[team] if team else None
-            )
+            previous = build_reports(session, config=config, period=parsed.previous(), teams=[team] if team else None)
     if output_format == "json":
         click.echo(json.dumps(reports[0] if team else reports, ensure_ascii=False, indent=2))
     elif output_format == "csv":
@@ -140,41 +142,105 @@ def report(obj: Context, team: str | None, all_teams: bool, period: str, output_
         renderer = Renderer(templates_dir=obj.settings.templates_dir, config=config)
         for current, before in zip(reports, previous, strict=True):
             team_config = config.team(current["team"])
-            click.echo(
-                renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n"
-            )
+            click.echo(renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n")
 
 
 @main.command("serve")
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=3000, show_default=True, help="0 picks a free port (printed at start).")
-@click.option(
-    "--socket", "socket_mode", is_flag=True, help="Socket Mode (local development; needs SLACK_APP_TOKEN)."
-)
+@click.option("--socket", "socket_mode", is_flag=True, help="Socket Mode (local development; needs SLACK_APP_TOKEN).")
+@click.option("--no-scheduler", is_flag=True, help="Leave digests and alerts to a separate `kpi-bot worker`.")
 @click.pass_obj
-def serve(obj: Context, host: str, port: int, socket_mode: bool) -> None:
-    """Run the Slack app: HTTP on /slack/events (health on /healthz), or Socket Mode."""
+def serve(obj: Context, host: str, port: int, socket_mode: bool, no_scheduler: bool) -> None:
+    """Run the Slack app: HTTP on /slack/events (health on /healthz), or Socket Mode; plus the scheduler."""
+    _log_to_stderr()
     with _user_errors():
-        services = Services(
-            config=obj.config(),
-            engine=obj.engine(),
-            renderer=Renderer(templates_dir=obj.settings.templates_dir, config=obj.config()),
-        )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        services = build_services(obj.settings)
     try:
-        app = build_app(obj.settings, services)
+        client = build_client(obj.settings)
+        runtime = build_runtime(obj.settings, services, client)
+        app = build_app(obj.settings, services, client=client, alerting=runtime.alerting)
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
-    if socket_mode:
-        if obj.settings.slack_app_token is None:
-            raise click.ClickException("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")
-        SocketModeHandler(app, obj.settings.slack_app_token.get_secret_value()).start()
-        return
-    server = HttpServer(wsgi_app(app, health=lambda: health(services.engine)), host=host, port=port)
+    scheduler = None if no_scheduler else _start_scheduler(BackgroundScheduler(timezone=UTC), runtime, obj.settings)
+    try:
+        if socket_mode:
+            if obj.settings.slack_app_token is None:
+                raise click.ClickException("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")
+            SocketModeHandler(app, obj.settings.slack_app_token.get_secret_value()).start()
+            return
+        server = HttpServer(wsgi_app(app, health=lambda: health(services.engine)), host=host, port=port)
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop_signal, lambda *_: server.stop())
+        click.echo(f"listening on http://{host}:{server.port}{SLACK_PATH}", err=True)
+        server.serve_forever()
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+@main.command("worker")
+@click.pass_obj
+def worker(obj: Context) -> None:
+    """Run only the scheduler (digests, summary, scorecard, reminders, alerts), apart from `serve`."""
+    _log_to_stderr()
+    with _user_errors():
+        services = build_services(obj.settings)
+    try:
+        runtime = build_runtime(obj.settings, services, build_client(obj.settings))
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    scheduler = BlockingScheduler(timezone=UTC)
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, lambda *_: server.stop())
-    click.echo(f"listening on http://{host}:{server.port}{SLACK_PATH}", err=True)
-    server.serve_forever()
+        signal.signal(stop_signal, lambda *_: scheduler.shutdown(wait=False))
+    click.echo("worker started", err=True)
+    _start_scheduler(scheduler, runtime, obj.settings)
+
+
+def _start_scheduler(scheduler: BaseScheduler, runtime: Runtime, settings: Settings) -> BaseScheduler:
+    """Installs every job, then runs a catch-up and an alert check at once (runs missed while down)."""
+    runtime.jobs.install(scheduler, alert_sweep_every=timedelta(seconds=settings.alert_sweep_seconds))
+    scheduler.add_job(runtime.jobs.catch_up, id="startup_catch_up", replace_existing=True)
+    scheduler.add_job(runtime.alerting.check, id="startup_alert_check", replace_existing=True)
+    scheduler.start()
+    return scheduler
+
+
+@main.command("digest")
+@click.option("--team", "team", help="One team's key.")
+@click.option("--all", "all_teams", is_flag=True, help="Every team.")
+@click.option("--period", help="The ISO week (default: each team's last complete week).")
+@click.option("--dry-run", "mode", flag_value="dry-run", default=True, help="Print what would be posted (default).")
+@click.option("--send", "mode", flag_value="send", help="Post it now (once: the delivery ledger remembers).")
+@click.pass_obj
+def digest(obj: Context, team: str | None, all_teams: bool, period: str | None, mode: str) -> None:
+    """Build the weekly digest of one team or all teams; print it, or post it to Slack."""
+    if bool(team) == all_teams:
+        raise click.UsageError("give either --team T or --all")
+    with _user_errors():
+        services = build_services(obj.settings)
+        week = Period.parse(period) if period else None
+        if week is not None and week.kind is not PeriodKind.WEEK:
+            raise click.UsageError("--period must be an ISO week such as 2026-W39")
+        teams = [services.config.team(team)] if team else list(services.config.teams)
+        messages = weekly_digests(services, teams=teams, period=week)
+    if mode == "dry-run":
+        for message in messages:
+            text = "\n".join(block["text"]["text"] for block in message.blocks)
+            chart = f"[chart {message.chart.filename}, {len(message.chart.png):,} bytes]" if message.chart else ""
+            click.echo(f"--- to {message.channel} ({message.kind} {message.team} {message.subject})\n{text}\n{chart}")
+        return
+    _log_to_stderr()
+    try:
+        sender = build_runtime(obj.settings, services, build_client(obj.settings)).sender
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    for message in messages:
+        click.echo(f"{message.team} {message.subject}: {sender.send(message)}")
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 @main.command("demo")
@@ -187,9 +253,7 @@ def demo(obj: Context) -> None:
         with transaction(engine) as session:
             if session.exec(select(Submission).where(Submission.kind == "demo").limit(1)).first() is None:
                 rows = load_demo_data(session, config=config, now=datetime.now(UTC))
-                click.echo(
-                    f"loaded {rows} demo rows into {engine.url.render_as_string(hide_password=True)}\n"
-                )
+                click.echo(f"loaded {rows} demo rows into {engine.url.render_as_string(hide_password=True)}\n")
         week = Period.containing(PeriodKind.WEEK, DEMO_END).previous()
         quarter = Period.containing(PeriodKind.QUARTER, DEMO_END).previous()
         renderer = Renderer(templates_dir=obj.settings.templates_dir, config=config)
@@ -197,14 +261,10 @@ def demo(obj: Context) -> None:
             reports = build_reports(session, config=config, period=week)
             previous = build_reports(session, config=config, period=week.previous())
             for current, before in zip(reports, previous, strict=True):
-                click.echo(
-                    renderer.digest(team=config.team(current["team"]), report=current, previous=before) + "\n"
-                )
+                click.echo(renderer.digest(team=config.team(current["team"]), report=current, previous=before) + "\n")
             rankings = rank_teams(session, config=config, period=quarter)
     for scheme_key, ranking in rankings.items():
-        click.echo(
-            renderer.scorecard(scheme_key=scheme_key, period=quarter.label, ranking=ranking, language="both")
-        )
+        click.echo(renderer.scorecard(scheme_key=scheme_key, period=quarter.label, ranking=ranking, language="both"))
 
 
 if __name__ == "__main__":

@@ -90,9 +90,7 @@ class Sender:
             found = self._find_posted(message.channel, claim.key)
             if found is not None:
                 # The crashed sender's message did reach Slack: record it instead of posting it again.
-                delivery.mark_sent(
-                    self.services.engine, key=claim.key, now=now, channel=message.channel, ts=found
-                )
+                delivery.mark_sent(self.services.engine, key=claim.key, now=now, channel=message.channel, ts=found)
                 logger.info("delivery found in channel history %s", log)
                 return "found"
         try:
@@ -107,9 +105,7 @@ class Sender:
         except SlackApiError as error:
             return self._failed(claim.key, message, error)
         ts = str(posted["ts"])
-        delivery.mark_sent(
-            self.services.engine, key=claim.key, now=now, channel=str(posted["channel"]), ts=ts
-        )
+        delivery.mark_sent(self.services.engine, key=claim.key, now=now, channel=str(posted["channel"]), ts=ts)
         logger.info("delivered %s ts=%s", log, ts)
         if message.chart is not None:
             self._upload_chart(message, claim.key, ts)
@@ -169,16 +165,11 @@ class Sender:
                 channel=channel, oldest=f"{oldest:.6f}", limit=200, include_all_metadata=True
             )
         except SlackApiError as error:
-            logger.warning(
-                "cannot read %s history to check %s: %s", channel, key, error.response.get("error")
-            )
+            logger.warning("cannot read %s history to check %s: %s", channel, key, error.response.get("error"))
             return None
         for posted in history.get("messages", []):
             metadata = posted.get("metadata") or {}
-            if (
-                metadata.get("event_type") == METADATA_EVENT
-                and metadata.get("event_payload", {}).get("key") == key
-            ):
+            if metadata.get("event_type") == METADATA_EVENT and metadata.get("event_payload", {}).get("key") == key:
                 return str(posted["ts"])
         return None
 
@@ -193,9 +184,7 @@ class Sender:
             )
             return "retry"
         delivery.mark_failed(self.services.engine, key=key, error=code)
-        logger.error(
-            "delivery %s for team %s to %s failed for good: %s", key, message.team, message.channel, code
-        )
+        logger.error("delivery %s for team %s to %s failed for good: %s", key, message.team, message.channel, code)
         if message.kind != "notice":
             self.notify_admins(
                 subject=key,

@@ -39,9 +39,7 @@ def weekly_digests(services: Services, *, teams: list[Team], period: Period | No
         while len(weeks) < TREND_WEEKS:
             weeks.insert(0, weeks[0].previous())
         with transaction(services.engine) as session:
-            history = [
-                build_reports(session, config=services.config, period=week, teams=keys) for week in weeks
-            ]
+            history = [build_reports(session, config=services.config, period=week, teams=keys) for week in weeks]
         for index, team in enumerate(group):
             series = [reports[index] for reports in history]
             messages.append(_digest(services, team, series))
@@ -106,9 +104,7 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
         rankings = rank_teams(session, config=services.config, period=period)
     messages = []
     for scheme_key, ranking in rankings.items():
-        text = services.renderer.scorecard(
-            scheme_key=scheme_key, period=period.label, ranking=ranking, language="both"
-        )
+        text = services.renderer.scorecard(scheme_key=scheme_key, period=period.label, ranking=ranking, language="both")
         png = score_bars(
             title=f"{services.config.scorecards[scheme_key].name.en} {period.label}",
             teams=[services.config.team(row.team).name.en for row in ranking],

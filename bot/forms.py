@@ -228,9 +228,7 @@ def parse_survey(
     if check.errors or team is None or survey_date is None:
         return None, check.errors
     # Answers of an earlier day are dated at its local noon: safely inside that day's periods.
-    submitted_at = (
-        now if survey_date == today else datetime.combine(survey_date, time(12), team.tz).astimezone(UTC)
-    )
+    submitted_at = now if survey_date == today else datetime.combine(survey_date, time(12), team.tz).astimezone(UTC)
     return SurveyInput(team=team.key, submitted_at=submitted_at, scores=scores), {}
 
 

@@ -30,9 +30,7 @@ def form_modal(
         "form": form,
         "metadata": {"form": form.key},
         "team": team,
-        "team_options": [
-            (key, config.team(key).name.in_language(access.language)) for key in access.submit_teams
-        ],
+        "team_options": [(key, config.team(key).name.in_language(access.language)) for key in access.submit_teams],
         "today": now.astimezone(config.team(team).tz).date().isoformat(),
     }
     if form.kind == "measures":
@@ -58,15 +56,11 @@ def case_update_modal(services: Services, access: Access, cases: list[CustomerCa
         team = config.team(case.team)
         raised = case.raised_at.astimezone(team.tz).strftime("%Y-%m-%d %H:%M")
         kind = services.renderer.text(case.kind, access.language)
-        options.append(
-            (str(case.id), f"#{case.id} {team.name.in_language(access.language)} · {kind} · {raised}"[:75])
-        )
+        options.append((str(case.id), f"#{case.id} {team.name.in_language(access.language)} · {kind} · {raised}"[:75]))
     return services.renderer.view("update_case", language=access.language, metadata={}, case_options=options)
 
 
-def milestone_completion_modal(
-    services: Services, access: Access, milestones: list[Milestone]
-) -> dict[str, Any]:
+def milestone_completion_modal(services: Services, access: Access, milestones: list[Milestone]) -> dict[str, Any]:
     config = services.config
     options = [
         (

@@ -29,9 +29,7 @@ class Renderer:
             autoescape=False,  # plain text and Slack mrkdwn, never HTML
             keep_trailing_newline=False,
         )
-        self.strings: dict[str, Any] = yaml.safe_load(
-            (templates_dir / "strings.yaml").read_text(encoding="utf-8")
-        )
+        self.strings: dict[str, Any] = yaml.safe_load((templates_dir / "strings.yaml").read_text(encoding="utf-8"))
 
     def render(self, name: str, *, language: Language, **context: Any) -> str:
         template = self.environment.get_template(name)
@@ -87,9 +85,7 @@ class Renderer:
 
     def blocks(self, name: str, *, language: Language, **context: Any) -> list[dict[str, Any]]:
         """Message blocks from ``templates/blocks/<name>.json.j2``."""
-        blocks: list[dict[str, Any]] = json.loads(
-            self.render(f"blocks/{name}.json.j2", language=language, **context)
-        )
+        blocks: list[dict[str, Any]] = json.loads(self.render(f"blocks/{name}.json.j2", language=language, **context))
         return blocks
 
     def text(self, key: str, language: Language, **params: Any) -> str:
@@ -111,9 +107,7 @@ class Renderer:
         if kpi["target"] is None:
             return f"{self.text('target', language)} –"
         sign = "≥" if kpi["better"] == "higher" else "≤"
-        return (
-            f"{self.text('target', language)} {sign} {format_value(kpi['target'], kpi['unit'], no_data='')}"
-        )
+        return f"{self.text('target', language)} {sign} {format_value(kpi['target'], kpi['unit'], no_data='')}"
 
 
 def format_value(number: float | None, unit: str, *, no_data: str) -> str:

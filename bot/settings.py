@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -19,6 +21,16 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    claim_timeout_seconds: float = Field(
+        default=300,
+        gt=0,
+        validation_alias="KPI_CLAIM_TIMEOUT_SECONDS",
+        description="a pending delivery older than this belongs to a dead sender and is retried",
+    )
+    alert_sweep_seconds: float = Field(default=30, gt=0, validation_alias="KPI_ALERT_SWEEP_SECONDS")
+    instance: str = Field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}", validation_alias="KPI_INSTANCE"
+    )
     slack_api_url: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_API_URL"), description="Web API base URL (tests)"
     )

@@ -119,9 +119,7 @@ def _measure_aggregates(
     table = MeasureValue.__table__.c  # type: ignore[attr-defined]
     in_period = sa.and_(table.team.in_(teams), table.on_date >= period.start, table.on_date < period.end)
     totals = (
-        sa.select(
-            table.team, table.measure, sa.func.sum(table.value), sa.func.avg(table.value), sa.func.count()
-        )
+        sa.select(table.team, table.measure, sa.func.sum(table.value), sa.func.avg(table.value), sa.func.count())
         .where(in_period)
         .group_by(table.team, table.measure)
     )
@@ -144,9 +142,7 @@ def _measure_aggregates(
                 table.measure,
                 table.value,
                 sa.func.row_number()
-                .over(
-                    partition_by=(table.team, table.measure), order_by=(table.on_date.desc(), table.id.desc())
-                )
+                .over(partition_by=(table.team, table.measure), order_by=(table.on_date.desc(), table.id.desc()))
                 .label("recency"),
             )
             .where(in_period, table.measure.in_(set(last_measures)))
@@ -177,18 +173,14 @@ def _survey_stats(session: Session, *, teams: list[str], start: Any, end: Any) -
     }
 
 
-def _case_stats(
-    session: Session, *, query: CaseQuery, teams: list[str], start: Any, end: Any
-) -> dict[str, CaseStats]:
+def _case_stats(session: Session, *, query: CaseQuery, teams: list[str], start: Any, end: Any) -> dict[str, CaseStats]:
     table = CustomerCase.__table__.c  # type: ignore[attr-defined]
     end_column = table.first_response_at if query.until == "first_response" else table.resolved_at
     where = (table.team.in_(teams), table.kind == query.kind, table.raised_at >= start, table.raised_at < end)
     thresholds = sorted(query.within_hours)
     if session.get_bind().dialect.name == "postgresql":
         hours = hours_between(table.raised_at, end_column)
-        percentiles = [
-            sa.func.percentile_cont(fraction).within_group(hours) for fraction in PERCENTILES.values()
-        ]
+        percentiles = [sa.func.percentile_cont(fraction).within_group(hours) for fraction in PERCENTILES.values()]
         source: Any = None
     else:
         ranked = (

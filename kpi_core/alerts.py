@@ -67,14 +67,10 @@ def evaluate_kpis(session: Session, *, config: Config, teams: list[Team], now: d
         for team in teams:
             by_period.setdefault(Period.current(kind, now=now, tz=team.tz), []).append(team)
         for period, group in by_period.items():
-            reports = compute_reports(
-                session, config=config, period=period, teams=[team.key for team in group]
-            )
+            reports = compute_reports(session, config=config, period=period, teams=[team.key for team in group])
             for team in group:
                 for kpi in (kpi for kpi in watched if kpi.alert and kpi.alert.period == kind):
-                    transition = _step(
-                        session, kpi, team, reports[team.key].results[kpi.key].value, current, now
-                    )
+                    transition = _step(session, kpi, team, reports[team.key].results[kpi.key].value, current, now)
                     if transition is not None:
                         transitions.append(transition)
     session.flush()
@@ -96,9 +92,7 @@ def _step(
     if alert is None and is_breach(kpi, value, threshold):
         opened = _open(
             session,
-            Alert(
-                team=team.key, subject=kpi.key, kpi=kpi.key, value=value, threshold=threshold, opened_at=now
-            ),
+            Alert(team=team.key, subject=kpi.key, kpi=kpi.key, value=value, threshold=threshold, opened_at=now),
         )
         return Transition("breach", opened) if opened is not None else None
     if alert is not None and has_recovered(kpi, value, threshold, kpi.alert.recover_margin):
@@ -154,14 +148,10 @@ def evaluate_cases(session: Session, *, config: Config, now: datetime) -> list[T
             )
         ).all():
             case = session.get(CustomerCase, int(alert.subject.removeprefix("case:")))
-            ended_at = getattr(
-                case, "first_response_at" if formula.until == "first_response" else "resolved_at", None
-            )
+            ended_at = getattr(case, "first_response_at" if formula.until == "first_response" else "resolved_at", None)
             if case is None or ended_at is not None:
                 alert.resolved_at = now
-                alert.resolved_value = (
-                    (ended_at - case.raised_at).total_seconds() / 3600 if case and ended_at else None
-                )
+                alert.resolved_value = (ended_at - case.raised_at).total_seconds() / 3600 if case and ended_at else None
                 session.add(alert)
                 transitions.append(Transition("recovered", alert))
     session.flush()

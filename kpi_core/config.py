@@ -307,9 +307,7 @@ def check_consistency(config: Config) -> list[ConfigProblem]:
     measures = config.measure_by_key
     for measure in config.measures:
         if measure.at_most is not None and measure.at_most not in measures:
-            problems.append(
-                ConfigProblem(f"measures.{measure.key}.at_most", f"unknown measure {measure.at_most!r}")
-            )
+            problems.append(ConfigProblem(f"measures.{measure.key}.at_most", f"unknown measure {measure.at_most!r}"))
     for kpi in config.kpis:
         problems += _check_kpi(kpi, config)
     for name, scheme in config.scorecards.items():
@@ -317,16 +315,12 @@ def check_consistency(config: Config) -> list[ConfigProblem]:
     for form in config.forms:
         for measure_key in form.measures:
             if measure_key not in measures:
-                problems.append(
-                    ConfigProblem(f"forms.{form.key}.measures", f"unknown measure {measure_key!r}")
-                )
+                problems.append(ConfigProblem(f"forms.{form.key}.measures", f"unknown measure {measure_key!r}"))
         if form.kind == "measures" and not form.measures:
             problems.append(ConfigProblem(f"forms.{form.key}.measures", "a measures form needs measures"))
     for name, schedule in config.schedules.items():
         if schedule.timezone is not None and not _is_timezone(schedule.timezone):
-            problems.append(
-                ConfigProblem(f"schedules.{name}.timezone", f"unknown time zone {schedule.timezone!r}")
-            )
+            problems.append(ConfigProblem(f"schedules.{name}.timezone", f"unknown time zone {schedule.timezone!r}"))
     return problems
 
 
@@ -342,11 +336,7 @@ def _check_kpi(kpi: Kpi, config: Config) -> list[ConfigProblem]:
         for name in sorted(used - config.measure_by_key.keys()):
             problems.append(ConfigProblem(f"{where}.formula.{field}", f"unknown measure {name!r} in formula"))
     formula = kpi.formula
-    if (
-        isinstance(formula, CaseDurationFormula)
-        and formula.statistic == "share_within"
-        and not formula.within_hours
-    ):
+    if isinstance(formula, CaseDurationFormula) and formula.statistic == "share_within" and not formula.within_hours:
         problems.append(ConfigProblem(f"{where}.formula.within_hours", "share_within needs within_hours"))
     if kpi.better == "band" and kpi.band is None:
         problems.append(ConfigProblem(f"{where}.band", "better: band needs a band with low and high"))
@@ -361,9 +351,7 @@ def _check_kpi(kpi: Kpi, config: Config) -> list[ConfigProblem]:
                 ConfigProblem(f"{where}.{field}", f"target must not be negative: {kpi.key} is never below 0")
             )
     overrides = [(f"team_targets.{team}", team) for team in kpi.team_targets]
-    overrides += [
-        (f"alert.team_thresholds.{team}", team) for team in (kpi.alert.team_thresholds if kpi.alert else {})
-    ]
+    overrides += [(f"alert.team_thresholds.{team}", team) for team in (kpi.alert.team_thresholds if kpi.alert else {})]
     for field, team in overrides:
         if team not in config.team_by_key:
             problems.append(ConfigProblem(f"{where}.{field}", f"override for unknown team {team!r}"))
@@ -375,9 +363,7 @@ def _check_scorecard(name: str, scheme: Scorecard, config: Config) -> list[Confi
     where = f"scorecards.{name}"
     total = sum(item.weight for item in scheme.items)
     if abs(total - 100) > 1e-6:
-        problems.append(
-            ConfigProblem(f"{where}.weights", f"weights sum to {total:g} %, they must sum to 100 %")
-        )
+        problems.append(ConfigProblem(f"{where}.weights", f"weights sum to {total:g} %, they must sum to 100 %"))
     for key, count in Counter(item.kpi for item in scheme.items).items():
         if count > 1:
             problems.append(ConfigProblem(f"{where}.items.{key}", f"KPI {key!r} is weighted {count} times"))
@@ -403,9 +389,7 @@ def _check_scorecard(name: str, scheme: Scorecard, config: Config) -> list[Confi
                 )
             )
         elif kpi.target is None and not kpi.team_targets:
-            problems.append(
-                ConfigProblem(f"{where}.items.{item.kpi}", f"{item.kpi} has no target to score against")
-            )
+            problems.append(ConfigProblem(f"{where}.items.{item.kpi}", f"{item.kpi} has no target to score against"))
     return problems
 
 

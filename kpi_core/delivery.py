@@ -71,18 +71,14 @@ def claim(
 def mark_sent(engine: sa.Engine, *, key: str, now: datetime, channel: str | None, ts: str | None) -> None:
     with transaction(engine) as session:
         session.execute(
-            sa.update(Delivery)
-            .where(col(Delivery.key) == key)
-            .values(state=SENT, sent_at=now, channel=channel, ts=ts)
+            sa.update(Delivery).where(col(Delivery.key) == key).values(state=SENT, sent_at=now, channel=channel, ts=ts)
         )
 
 
 def mark_failed(engine: sa.Engine, *, key: str, error: str) -> None:
     """A permanent failure (a deleted channel, a missing scope): never retried, shown to the admins."""
     with transaction(engine) as session:
-        session.execute(
-            sa.update(Delivery).where(col(Delivery.key) == key).values(state=FAILED, error=error[:255])
-        )
+        session.execute(sa.update(Delivery).where(col(Delivery.key) == key).values(state=FAILED, error=error[:255]))
 
 
 def find(engine: sa.Engine, *, key: str) -> Delivery | None:
@@ -90,9 +86,7 @@ def find(engine: sa.Engine, *, key: str) -> Delivery | None:
         return session.exec(select(Delivery).where(Delivery.key == key)).first()
 
 
-def stale_claims(
-    engine: sa.Engine, *, now: datetime, stale_after: timedelta, limit: int = 100
-) -> list[Delivery]:
+def stale_claims(engine: sa.Engine, *, now: datetime, stale_after: timedelta, limit: int = 100) -> list[Delivery]:
     """Pending deliveries whose sender has not finished in time: candidates for a retry."""
     with transaction(engine) as session:
         query = (
@@ -106,7 +100,5 @@ def stale_claims(
 
 def failed_deliveries(engine: sa.Engine, *, limit: int = 20) -> list[Delivery]:
     with transaction(engine) as session:
-        query = (
-            select(Delivery).where(Delivery.state == FAILED).order_by(col(Delivery.id).desc()).limit(limit)
-        )
+        query = select(Delivery).where(Delivery.state == FAILED).order_by(col(Delivery.id).desc()).limit(limit)
         return list(session.exec(query))

@@ -22,9 +22,7 @@ def load_demo_data(session: Session, *, config: Config, now: datetime) -> int:
     for index, team in enumerate(config.teams):
         rng = random.Random(f"{SEED}:{team.key}")
         skill = 0.85 + 0.05 * (index % 4)  # a stable per-team quality, so the ranking is not a coin toss
-        submission = Submission(
-            team=team.key, kind="demo", source="demo", submitted_by="demo", submitted_at=now
-        )
+        submission = Submission(team=team.key, kind="demo", source="demo", submitted_by="demo", submitted_at=now)
         session.add(submission)
         session.flush()
         rows = [
@@ -81,10 +79,7 @@ def _weekly_measures(team: Team, rng: random.Random, skill: float) -> list[Measu
             "design_capacity": design,
             "sales": round(rng.uniform(200_000, 260_000) * skill, 2),
         }
-        rows += [
-            MeasureValue(team=team.key, measure=key, on_date=day, value=value)
-            for key, value in values.items()
-        ]
+        rows += [MeasureValue(team=team.key, measure=key, on_date=day, value=value) for key, value in values.items()]
     return rows
 
 
@@ -130,9 +125,7 @@ def _surveys(team: Team, rng: random.Random, skill: float) -> list[SurveyRespons
     for day in _days():
         for _ in range(rng.randint(1, 4)):
             score = rng.choices([1, 2, 3, 4, 5], weights=weights)[0]
-            rows.append(
-                SurveyResponse(team=team.key, submitted_at=_local(team, day, rng.uniform(8, 20)), score=score)
-            )
+            rows.append(SurveyResponse(team=team.key, submitted_at=_local(team, day, rng.uniform(8, 20)), score=score))
     return rows
 
 
@@ -184,9 +177,7 @@ def _milestones(team: Team, rng: random.Random, skill: float) -> list[Milestone]
                     due_on=due_on,
                     completed_on=completed_on if completed_on < DEMO_END else None,
                     budget=budget,
-                    actual_cost=round(budget * rng.uniform(0.92, 1.1), 2)
-                    if completed_on < DEMO_END
-                    else None,
+                    actual_cost=round(budget * rng.uniform(0.92, 1.1), 2) if completed_on < DEMO_END else None,
                 )
             )
     return rows

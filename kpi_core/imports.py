@@ -57,9 +57,7 @@ def _instant(row: dict[str, str], column: str, team: Team) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise CellError(
-            column, f"{text!r} is not an ISO 8601 time such as 2026-09-30T23:30:00+02:00"
-        ) from None
+        raise CellError(column, f"{text!r} is not an ISO 8601 time such as 2026-09-30T23:30:00+02:00") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=team.tz)  # naive means the team's local time
     return value.astimezone(UTC)
@@ -204,9 +202,7 @@ def import_csv(
                     bulk_insert(session, table, batch)
                     batch.clear()
     except OSError as error:
-        raise ImportFileError(
-            file=file, problems=[RowProblem(0, None, f"cannot read: {error.strerror}")]
-        ) from None
+        raise ImportFileError(file=file, problems=[RowProblem(0, None, f"cannot read: {error.strerror}")]) from None
     except UnicodeDecodeError:
         raise ImportFileError(file=file, problems=[RowProblem(0, None, "not UTF-8 text")]) from None
     if problems:
@@ -221,9 +217,7 @@ def _rows(handle: Any, spec: ImportKind, file: str) -> Iterator[tuple[int, dict[
     reader = csv.reader(handle)
     header = next(reader, None)
     if header is None:
-        raise ImportFileError(
-            file=file, problems=[RowProblem(1, None, "the file is empty; a header row is required")]
-        )
+        raise ImportFileError(file=file, problems=[RowProblem(1, None, "the file is empty; a header row is required")])
     header = [name.strip() for name in header]
     missing = [column for column in spec.columns if column not in header]
     unknown = [column for column in header if column not in spec.columns]

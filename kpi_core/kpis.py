@@ -93,9 +93,7 @@ def status_of(kpi: Kpi, value: float | None, *, target: float | None, threshold:
     return "met" if (value <= target if lower_is_better else value >= target) else "missed"
 
 
-def _result(
-    kpi: Kpi, outcome: _Outcome, details: dict[str, Detail], team: str, kind: PeriodKind
-) -> KpiResult:
+def _result(kpi: Kpi, outcome: _Outcome, details: dict[str, Detail], team: str, kind: PeriodKind) -> KpiResult:
     target = kpi.target_for(team, kind)
     threshold = kpi.alert_threshold_for(team)
     return KpiResult(
@@ -136,17 +134,13 @@ def _load(
         config=config,
         teams=teams,
         period=period,
-        case_queries=[
-            CaseQuery(kind, until, frozenset(limits)) for (kind, until), limits in thresholds.items()
-        ],
+        case_queries=[CaseQuery(kind, until, frozenset(limits)) for (kind, until), limits in thresholds.items()],
         survey=any(isinstance(formula, SurveyFormula) for formula in formulas),
         milestones=any(isinstance(formula, MilestoneFormula) for formula in formulas),
     )
 
 
-def _evaluate(
-    kpi: Kpi, data: TeamAggregates, comparisons: dict[str, dict[str, TeamAggregates]], team: str
-) -> _Outcome:
+def _evaluate(kpi: Kpi, data: TeamAggregates, comparisons: dict[str, dict[str, TeamAggregates]], team: str) -> _Outcome:
     formula = kpi.formula
     if isinstance(formula, RatioFormula):
         return _ratio(formula, data)
@@ -155,9 +149,7 @@ def _evaluate(
     if isinstance(formula, GrowthFormula):
         now = _expression(formula.of, data)
         before = _expression(formula.of, comparisons[formula.versus][team])
-        return _Outcome(
-            _growth(now.value, before.value), now.n, {"current": now.value, "previous": before.value}
-        )
+        return _Outcome(_growth(now.value, before.value), now.n, {"current": now.value, "previous": before.value})
     if isinstance(formula, SurveyFormula):
         return _survey(formula, data)
     if isinstance(formula, CaseDurationFormula):
@@ -188,11 +180,7 @@ def _ratio(formula: RatioFormula, data: TeamAggregates) -> _Outcome:
     if numerator.value is not None and denominator.value:
         value = numerator.value / denominator.value * formula.scale
     shared = names_in(formula.numerator) & names_in(formula.denominator)
-    rows = (
-        numerator.n
-        + denominator.n
-        - sum(data.measures[name].rows for name in shared if name in data.measures)
-    )
+    rows = numerator.n + denominator.n - sum(data.measures[name].rows for name in shared if name in data.measures)
     return _Outcome(value, rows, {"numerator": numerator.value, "denominator": denominator.value})
 
 

@@ -23,9 +23,7 @@ def schemes_for(config: Config, reports: dict[str, TeamReport]) -> dict[str, lis
         return {}
     kind = next(iter(reports.values())).period.kind
     return {
-        key: score_teams(config, key, reports)
-        for key, scheme in config.scorecards.items()
-        if scheme.period == kind
+        key: score_teams(config, key, reports) for key, scheme in config.scorecards.items() if scheme.period == kind
     }
 
 

@@ -56,9 +56,7 @@ def score_teams(config: Config, scheme_key: str, reports: dict[str, TeamReport])
             result = report.results[item.kpi]
             score = item_score(config.kpi_by_key[item.kpi], item, value=result.value, target=result.target)
             items.append(
-                ItemScore(
-                    item.kpi, item.weight, result.value, result.target, score, score * item.weight / 100
-                )
+                ItemScore(item.kpi, item.weight, result.value, result.target, score, score * item.weight / 100)
             )
         unranked.append((round(sum(item.points for item in items), 6), team, items))
     unranked.sort(key=lambda row: (-row[0], row[1]))

@@ -97,14 +97,11 @@ def bulk_insert(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -
     keys = list(rows[0])
     columns = [table.c[key] for key in [*keys, *defaults]]
     processors = [column.type.bind_processor(dialect) or _unchanged for column in columns]
-    default_values = [
-        process(value) for process, value in zip(processors[len(keys) :], defaults.values(), strict=True)
-    ]
+    default_values = [process(value) for process, value in zip(processors[len(keys) :], defaults.values(), strict=True)]
     fields = list(zip(keys, processors, strict=False))  # the row's own keys; defaults follow
     quote = dialect.identifier_preparer
     statement = (
-        f"COPY {quote.format_table(table)} ({', '.join(quote.quote(column.name) for column in columns)}) "
-        "FROM STDIN"
+        f"COPY {quote.format_table(table)} ({', '.join(quote.quote(column.name) for column in columns)}) FROM STDIN"
     )
     driver_connection = connection.connection.driver_connection
     assert driver_connection is not None
@@ -113,9 +110,7 @@ def bulk_insert(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -
             for row in rows:
                 copy.write_row([process(row[key]) for key, process in fields] + default_values)
     except dialect.loaded_dbapi.Error as error:  # reported as the INSERT's error would have been
-        raise sa.exc.DBAPIError.instance(
-            statement, None, error, dialect.loaded_dbapi.Error, dialect=dialect
-        ) from error
+        raise sa.exc.DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
 
 
 def _unchanged(value: Any) -> Any:

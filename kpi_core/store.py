@@ -38,17 +38,13 @@ def claim_request(session: Session, *, key: str, now: datetime) -> bool:
 def _submission(
     session: Session, *, team: str, kind: str, user: str, now: datetime, rows: int, source: str = "slack"
 ) -> Submission:
-    submission = Submission(
-        team=team, kind=kind, source=source, submitted_by=user, submitted_at=now, row_count=rows
-    )
+    submission = Submission(team=team, kind=kind, source=source, submitted_by=user, submitted_at=now, row_count=rows)
     session.add(submission)
     session.flush()
     return submission
 
 
-def stored_measures(
-    session: Session, *, team: str, period: Period, measures: Sequence[str]
-) -> dict[str, float]:
+def stored_measures(session: Session, *, team: str, period: Period, measures: Sequence[str]) -> dict[str, float]:
     """The total already stored per measure for ``team`` in ``period`` (only measures that have rows)."""
     query = (
         select(MeasureValue.measure, sa.func.sum(MeasureValue.value))
@@ -89,9 +85,7 @@ def submit_measures(
         ).all()
         for row in previous:
             session.delete(row)
-        row = MeasureValue(
-            team=team, measure=measure, on_date=period.start, value=value, submission_id=submission.id
-        )
+        row = MeasureValue(team=team, measure=measure, on_date=period.start, value=value, submission_id=submission.id)
         session.add(row)
         session.flush()
         if previous:
@@ -315,10 +309,7 @@ def audit_trail(session: Session, *, team: str, limit: int = 50) -> list[AuditEn
 def _as_dict(row: SQLModel) -> dict[str, Any]:
     """A row as JSON-safe values, for the audit trail."""
     values = row.model_dump()
-    return {
-        key: value.isoformat() if isinstance(value, date | datetime) else value
-        for key, value in values.items()
-    }
+    return {key: value.isoformat() if isinstance(value, date | datetime) else value for key, value in values.items()}
 
 
 def latest_submission_by(session: Session, *, user: str) -> Submission | None:

@@ -88,18 +88,14 @@ def running_bot(*, config: Config, database_url: str, fake: FakeSlack, now: date
     from kpi_core.db import make_engine
 
     engine = make_engine(database_url)
-    settings = Settings(
-        SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake.base_url
-    )
+    settings = Settings(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake.base_url)
     services = Services(
         config=config,
         engine=engine,
         renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=config),
         clock=lambda: now,
     )
-    server = HttpServer(
-        wsgi_app(build_app(settings, services), health=lambda: health(engine)), port=0, threads=4
-    )
+    server = HttpServer(wsgi_app(build_app(settings, services), health=lambda: health(engine)), port=0, threads=4)
     thread = threading.Thread(target=server.serve_forever, name="bot-http", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.port}"

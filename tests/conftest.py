@@ -88,9 +88,7 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-def bot(
-    example_config: Config, sqlite_template: Path, tmp_path: Path, fake_slack: FakeSlack
-) -> Iterator[Bot]:
+def bot(example_config: Config, sqlite_template: Path, tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Bot]:
     """The Slack app over HTTP on a fresh SQLite database (storage itself is tested on both backends)."""
     path = tmp_path / "bot.db"
     shutil.copyfile(sqlite_template, path)

@@ -216,9 +216,7 @@ class FakeSlack:
         if status == 200 and error is None:
             raise ValueError("a failure with status 200 needs an error code")
         with self._condition:
-            self._failures.setdefault(method, []).extend(
-                _Failure(status, retry_after, error) for _ in range(times)
-            )
+            self._failures.setdefault(method, []).extend(_Failure(status, retry_after, error) for _ in range(times))
 
     def hang_next(self, method: str, seconds: float) -> None:
         """Handle the next call of `method` (the message is posted) but answer only after `seconds`:
@@ -342,8 +340,7 @@ class FakeSlack:
         found = [
             message if with_metadata else {k: v for k, v in message.items() if k != "metadata"}
             for message in reversed(self._messages.get(params.get("channel", ""), []))
-            if oldest < float(message["ts"]) < latest
-            and message.get("thread_ts", message["ts"]) == message["ts"]
+            if oldest < float(message["ts"]) < latest and message.get("thread_ts", message["ts"]) == message["ts"]
         ]
         return {
             "messages": found[:limit],
@@ -378,9 +375,7 @@ class FakeSlack:
 
     def _complete_upload(self, params: Params) -> dict[str, Any]:
         files = params.get("files", [])
-        return {
-            "files": [{"id": f["id"], "title": f.get("title", ""), "name": f.get("title", "")} for f in files]
-        }
+        return {"files": [{"id": f["id"], "title": f.get("title", ""), "name": f.get("title", "")} for f in files]}
 
 
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:

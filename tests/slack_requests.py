@@ -276,9 +276,7 @@ def app_home_opened_body(*, user_id: str, event_id: str = "Ev0001", team_id: str
 
 def url_verification_body(challenge: str) -> bytes:
     """The url_verification handshake Slack sends when the Request URL is set."""
-    return json.dumps(
-        {"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
-    ).encode()
+    return json.dumps({"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}).encode()
 
 
 # the client
@@ -341,9 +339,7 @@ class SlackClient:
         """Send a block_actions click (see `block_actions_body`)."""
         return self.post(block_actions_body(**fields), content_type=FORM)
 
-    def event(
-        self, body: bytes, *, retry_num: int | None = None, retry_reason: str = "http_timeout"
-    ) -> Reply:
+    def event(self, body: bytes, *, retry_num: int | None = None, retry_reason: str = "http_timeout") -> Reply:
         """Send an Events API body, as a retry when `retry_num` is given."""
         headers = {}
         if retry_num is not None:

@@ -84,9 +84,7 @@ def test_check_config_ok() -> None:
 def test_check_config_names_file_and_field(tmp_path: Path) -> None:
     file = tmp_path / "bad.yaml"
     file.write_text(
-        EXAMPLE_CONFIG.read_text(encoding="utf-8").replace(
-            "timezone: Europe/Berlin", "timezone: Europe/Berlln"
-        ),
+        EXAMPLE_CONFIG.read_text(encoding="utf-8").replace("timezone: Europe/Berlin", "timezone: Europe/Berlln"),
         encoding="utf-8",
     )
     for result in (
@@ -124,8 +122,7 @@ def test_demo_prints_every_teams_digest_and_the_quarterly_scorecard(demo: tuple[
     assert re.match(r"loaded \d+ demo rows into sqlite:///", output)
     headers = re.findall(r"^\*(?:Weekly KPI digest|每周KPI摘要)[^\n]*", output, flags=re.MULTILINE)
     assert headers == [
-        "*Weekly KPI digest / 每周KPI摘要 · Shanghai Operations / 上海运营中心 · 2026-W39* "
-        "(2026-09-21 – 2026-09-27)",
+        "*Weekly KPI digest / 每周KPI摘要 · Shanghai Operations / 上海运营中心 · 2026-W39* (2026-09-21 – 2026-09-27)",
         "*每周KPI摘要 · 北京客户服务部 · 2026-W39* (2026-09-21 – 2026-09-27)",
         "*Weekly KPI digest · Berlin Operations · 2026-W39* (2026-09-21 – 2026-09-27)",
         "*Weekly KPI digest · New York Delivery · 2026-W39* (2026-09-21 – 2026-09-27)",
@@ -134,9 +131,7 @@ def test_demo_prints_every_teams_digest_and_the_quarterly_scorecard(demo: tuple[
     assert re.search(r"^\S+ 准时交付率: \*", output, flags=re.MULTILINE)  # the team that reads Chinese
     assert re.search(r"^\S+ On-time delivery rate: ", output, flags=re.MULTILINE)
 
-    scorecard = output[
-        output.index("*Quarterly operations scorecard / 季度绩效考核 · 2026-Q3* (4 teams / 个团队)") :
-    ]
+    scorecard = output[output.index("*Quarterly operations scorecard / 季度绩效考核 · 2026-Q3* (4 teams / 个团队)") :]
     ranked = re.findall(r"^(\d)\. \*([^*]+)\*: (\d+\.\d) / 100$", scorecard, flags=re.MULTILINE)
     assert [rank for rank, _, _ in ranked] == ["1", "2", "3", "4"]
     scores = [float(score) for _, _, score in ranked]
@@ -205,9 +200,7 @@ def test_report_as_csv(demo: tuple[Env, str]) -> None:
         assert [row["kpi"] for row in rows if row["team"] == team] == CATALOGUE
     assert {row["period"] for row in rows} == {"2026-Q3"}
 
-    one = succeeded(
-        invoke(env, "report", "--team", "beijing_service", "--period", "2026-09", "--format", "csv")
-    )
+    one = succeeded(invoke(env, "report", "--team", "beijing_service", "--period", "2026-09", "--format", "csv"))
     lines = one.splitlines()
     assert lines[0] == ",".join(CSV_COLUMNS)
     assert len(lines) == 1 + 19
@@ -224,9 +217,7 @@ def test_report_period_without_data_is_no_data_not_zero(demo: tuple[Env, str]) -
             assert kpi["n"] == 0, key
         assert report["scorecard"]["quarterly"]["score"] == 0
 
-    output = succeeded(
-        invoke(env, "report", "--team", "berlin_ops", "--period", "2025-Q1", "--format", "csv")
-    )
+    output = succeeded(invoke(env, "report", "--team", "berlin_ops", "--period", "2025-Q1", "--format", "csv"))
     rows = list(csv.DictReader(io.StringIO(output)))
     assert len(rows) == 19
     assert {row["value"] for row in rows} == {""}

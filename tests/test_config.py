@@ -120,11 +120,7 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
     ("write", "path", "message"),
     [
         pytest.param(
-            mutated(
-                lambda raw: _item(raw["kpis"], "on_time_delivery")["formula"].update(
-                    numerator="on_time_orderz"
-                )
-            ),
+            mutated(lambda raw: _item(raw["kpis"], "on_time_delivery")["formula"].update(numerator="on_time_orderz")),
             "kpis.on_time_delivery.formula.numerator",
             "unknown measure 'on_time_orderz' in formula",
             id="unknown-measure-in-formula",
@@ -136,17 +132,13 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
             id="unknown-measure-in-expression",
         ),
         pytest.param(
-            mutated(
-                lambda raw: _item(raw["scorecards"]["quarterly"]["items"], "sales", "kpi").update(weight=35)
-            ),
+            mutated(lambda raw: _item(raw["scorecards"]["quarterly"]["items"], "sales", "kpi").update(weight=35)),
             "scorecards.quarterly.weights",
             "weights sum to 95 %, they must sum to 100 %",
             id="weights-not-100",
         ),
         pytest.param(
-            mutated(
-                lambda raw: _item(raw["scorecards"]["quarterly"]["items"], "csat", "kpi").update(weight=-5)
-            ),
+            mutated(lambda raw: _item(raw["scorecards"]["quarterly"]["items"], "csat", "kpi").update(weight=-5)),
             "scorecards.quarterly.items.csat.weight",
             "Input should be greater than 0",
             id="negative-weight",
@@ -170,9 +162,7 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
             id="unknown-schedule-time-zone",
         ),
         pytest.param(
-            mutated(
-                lambda raw: raw["teams"].append({**_item(raw["teams"], "berlin_ops"), "channel": "C0OTHER"})
-            ),
+            mutated(lambda raw: raw["teams"].append({**_item(raw["teams"], "berlin_ops"), "channel": "C0OTHER"})),
             "teams.berlin_ops",
             "duplicate key 'berlin_ops' (2 times)",
             id="duplicate-team-key",
@@ -184,9 +174,7 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
             id="duplicate-kpi-key",
         ),
         pytest.param(
-            edited(
-                "    timezone: Europe/Berlin\n", "    timezone: Europe/Berlin\n    timezone: Europe/Paris\n"
-            ),
+            edited("    timezone: Europe/Berlin\n", "    timezone: Europe/Berlin\n    timezone: Europe/Paris\n"),
             "teams.berlin_ops.timezone",
             "key 'timezone' is given twice (lines 21 and 22); only one may stay",
             id="yaml-key-given-twice",
@@ -228,9 +216,7 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
             id="attribute-in-expression",
         ),
         pytest.param(
-            mutated(
-                lambda raw: _item(raw["kpis"], "roi")["formula"].update(denominator="investment_cost ** 2")
-            ),
+            mutated(lambda raw: _item(raw["kpis"], "roi")["formula"].update(denominator="investment_cost ** 2")),
             "kpis.roi.formula.denominator",
             "'investment_cost ** 2' may only use + - * / ( ), numbers and measure keys",
             id="power-in-ratio",
@@ -254,9 +240,7 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
             id="bad-cron-fields",
         ),
         pytest.param(
-            mutated(
-                lambda raw: _item(raw["scorecards"]["quarterly"]["items"], "csat", "kpi").update(kpi="nps")
-            ),
+            mutated(lambda raw: _item(raw["scorecards"]["quarterly"]["items"], "csat", "kpi").update(kpi="nps")),
             "scorecards.quarterly.items.nps",
             "unknown KPI 'nps'",
             id="unknown-kpi-in-scorecard",
@@ -268,11 +252,7 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
             id="unknown-team-in-team-targets",
         ),
         pytest.param(
-            mutated(
-                lambda raw: _item(raw["kpis"], "response_time")["alert"]["team_thresholds"].update(
-                    paris_ops=3
-                )
-            ),
+            mutated(lambda raw: _item(raw["kpis"], "response_time")["alert"]["team_thresholds"].update(paris_ops=3)),
             "kpis.response_time.alert.team_thresholds.paris_ops",
             "override for unknown team 'paris_ops'",
             id="unknown-team-in-alert",
@@ -302,9 +282,7 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
             id="invalid-yaml",
         ),
         pytest.param(
-            lambda path: path.write_bytes(
-                EXAMPLE_CONFIG.read_bytes().replace("上海".encode(), "上海".encode("gbk"))
-            ),
+            lambda path: path.write_bytes(EXAMPLE_CONFIG.read_bytes().replace("上海".encode(), "上海".encode("gbk"))),
             "",
             "not UTF-8 text (byte ",
             id="not-utf8",
@@ -343,18 +321,14 @@ def test_config_rejected(tmp_path: Path, write: Writer, path: str, message: str)
     assert f"{file}: {path}" in str(error)
 
 
-def test_non_arithmetic_expression_is_never_evaluated(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_non_arithmetic_expression_is_never_evaluated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_evaluator(*args: object, **kwargs: object) -> None:
         raise AssertionError("checking a config must not evaluate an expression")
 
     monkeypatch.setattr(expressions, "SimpleEval", no_evaluator)
     monkeypatch.chdir(tmp_path)
     file = tmp_path / "bad.yaml"
-    mutated(
-        kpi("sales", formula={"kind": "expression", "expression": "__import__('os').system('touch pwned')"})
-    )(file)
+    mutated(kpi("sales", formula={"kind": "expression", "expression": "__import__('os').system('touch pwned')"}))(file)
     with pytest.raises(ConfigError) as caught:
         load_config(file)
     assert [problem.path for problem in caught.value.problems] == ["kpis.sales.formula.expression"]
@@ -395,6 +369,4 @@ def test_parse_config_names_the_given_file() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(raw, file="inline.yaml")
     assert caught.value.file == "inline.yaml"
-    assert caught.value.problems == [
-        ConfigProblem("teams.berlin_ops.language", "Input should be 'en', 'zh' or 'both'")
-    ]
+    assert caught.value.problems == [ConfigProblem("teams.berlin_ops.language", "Input should be 'en', 'zh' or 'both'")]

@@ -225,10 +225,7 @@ def test_built_requests_pass_bolt(fake: FakeSlack, client: WebClient) -> None:
         200,
         {"response_action": "errors", "errors": {"volume": "Not a number"}},
     )
-    assert (
-        dispatch(sr.block_actions_body(action_id="refresh", value="1", user_id="U1", channel_id="C1"))[0]
-        == 200
-    )
+    assert dispatch(sr.block_actions_body(action_id="refresh", value="1", user_id="U1", channel_id="C1"))[0] == 200
     assert dispatch(sr.app_home_opened_body(user_id="U1"))[0] == 200
     assert dispatch(sr.url_verification_body("xyz")) == (200, '{"challenge": "xyz"}')
     assert dispatch(sr.app_home_opened_body(user_id="U1"), timestamp=int(time.time()) - 600)[0] == 401

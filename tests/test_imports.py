@@ -252,9 +252,7 @@ def _bad_file_leaves_nothing(
             "'yesterday' is not an ISO 8601 time such as 2026-09-30T23:30:00+02:00",
             id="bad-time",
         ),
-        pytest.param(
-            "surveys", "berlin_ops,2026-09-01T10:00:00,", "score", "a value is required", id="missing-score"
-        ),
+        pytest.param("surveys", "berlin_ops,2026-09-01T10:00:00,", "score", "a value is required", id="missing-score"),
         pytest.param(
             "measures",
             "berlin_ops,ordres,2026-09-04,10",
@@ -276,12 +274,8 @@ def _bad_file_leaves_nothing(
             "'04.09.2026' is not a date such as 2026-09-30",
             id="local-date-format",
         ),
-        pytest.param(
-            "measures", "berlin_ops,sales,2026-09-04,12k", "value", "'12k' is not a number", id="bad-number"
-        ),
-        pytest.param(
-            "measures", "berlin_ops,sales,2026-09-04,nan", "value", "'nan' is not a finite number", id="nan"
-        ),
+        pytest.param("measures", "berlin_ops,sales,2026-09-04,12k", "value", "'12k' is not a number", id="bad-number"),
+        pytest.param("measures", "berlin_ops,sales,2026-09-04,nan", "value", "'nan' is not a finite number", id="nan"),
         pytest.param(
             "measures",
             "berlin_ops,orders,2026-09-04,-3",
@@ -339,9 +333,7 @@ def _bad_file_leaves_nothing(
             "'complaint' is not after_sales or feedback",
             id="unknown-case-kind",
         ),
-        pytest.param(
-            "cases", "berlin_ops,after_sales,,,", "raised_at", "a value is required", id="missing-raised"
-        ),
+        pytest.param("cases", "berlin_ops,after_sales,,,", "raised_at", "a value is required", id="missing-raised"),
         pytest.param(
             "milestones",
             "berlin_ops,Rollout,Phase 9,2026-09-10,,-1000,",
@@ -448,9 +440,7 @@ def test_missing_file_is_reported(engine: sa.Engine, example_config: Config, tmp
     with pytest.raises(ImportFileError) as caught:
         run_import(engine, example_config, "surveys", path)
     assert caught.value.file == str(path)
-    assert [problem.message for problem in caught.value.problems] == [
-        "cannot read: No such file or directory"
-    ]
+    assert [problem.message for problem in caught.value.problems] == ["cannot read: No such file or directory"]
     with transaction(engine) as session:
         assert count(session, Submission) == 0
 

@@ -324,9 +324,7 @@ def test_feedback_handling_runs_to_resolution(engine, example_config):
             kind="feedback",
         ),
         case(BERLIN, at("2026-09-04 09:00", "Europe/Berlin"), resolve_hours=30, kind="feedback"),
-        case(
-            BERLIN, at("2026-09-05 09:00", "Europe/Berlin"), response_hours=1, kind="feedback"
-        ),  # unresolved
+        case(BERLIN, at("2026-09-05 09:00", "Europe/Berlin"), response_hours=1, kind="feedback"),  # unresolved
         # an after-sales case is response_time's, not feedback_handling's
         case(BERLIN, at("2026-09-05 09:00", "Europe/Berlin"), response_hours=1, resolve_hours=1),
     )
@@ -558,14 +556,10 @@ def test_resource_utilization_below_alert_threshold(engine, example_config):
 def _september_milestones():
     return [
         milestone(BERLIN, date(2026, 9, 10), date(2026, 9, 8), budget=100, actual_cost=90, name="A"),  # early
-        milestone(
-            BERLIN, date(2026, 9, 15), date(2026, 9, 15), budget=200, actual_cost=230, name="B"
-        ),  # on time
+        milestone(BERLIN, date(2026, 9, 15), date(2026, 9, 15), budget=200, actual_cost=230, name="B"),  # on time
         milestone(BERLIN, date(2026, 9, 20), date(2026, 9, 23), budget=100, name="C"),  # 3 days late, no cost
         milestone(BERLIN, date(2026, 9, 25), name="D"),  # not completed
-        milestone(
-            BERLIN, date(2026, 9, 30), date(2026, 10, 7), actual_cost=50, name="E"
-        ),  # 7 late, no budget
+        milestone(BERLIN, date(2026, 9, 30), date(2026, 10, 7), actual_cost=50, name="E"),  # 7 late, no budget
         # due in October, done in September: October's
         milestone(BERLIN, date(2026, 10, 2), date(2026, 9, 30), budget=1000, actual_cost=5000, name="F"),
         # due in August, done in September: August's

@@ -12,15 +12,11 @@ from kpi_core.periods import Period, PeriodKind
 @pytest.mark.parametrize(
     ("label", "kind", "start", "end"),
     [
-        pytest.param(
-            "2026-W01", PeriodKind.WEEK, date(2025, 12, 29), date(2026, 1, 5), id="week-1-starts-in-2025"
-        ),
+        pytest.param("2026-W01", PeriodKind.WEEK, date(2025, 12, 29), date(2026, 1, 5), id="week-1-starts-in-2025"),
         pytest.param("2026-W40", PeriodKind.WEEK, date(2026, 9, 28), date(2026, 10, 5), id="week-40"),
         pytest.param("2026-W53", PeriodKind.WEEK, date(2026, 12, 28), date(2027, 1, 4), id="week-53-of-2026"),
         pytest.param("2020-W53", PeriodKind.WEEK, date(2020, 12, 28), date(2021, 1, 4), id="week-53-of-2020"),
-        pytest.param(
-            "2025-W52", PeriodKind.WEEK, date(2025, 12, 22), date(2025, 12, 29), id="last-week-of-2025"
-        ),
+        pytest.param("2025-W52", PeriodKind.WEEK, date(2025, 12, 22), date(2025, 12, 29), id="last-week-of-2025"),
         pytest.param("2026-01", PeriodKind.MONTH, date(2026, 1, 1), date(2026, 2, 1), id="january"),
         pytest.param("2026-02", PeriodKind.MONTH, date(2026, 2, 1), date(2026, 3, 1), id="february"),
         pytest.param("2028-02", PeriodKind.MONTH, date(2028, 2, 1), date(2028, 3, 1), id="leap-february"),
@@ -204,12 +200,8 @@ def test_utc_bounds_in_utc_and_a_zone_without_dst():
 @pytest.mark.parametrize(
     ("now", "zone", "kind", "label"),
     [
-        pytest.param(
-            datetime(2026, 9, 30, 21, 30, tzinfo=UTC), "Europe/Berlin", "month", "2026-09", id="berlin"
-        ),
-        pytest.param(
-            datetime(2026, 9, 30, 21, 30, tzinfo=UTC), "Asia/Shanghai", "month", "2026-10", id="shanghai"
-        ),
+        pytest.param(datetime(2026, 9, 30, 21, 30, tzinfo=UTC), "Europe/Berlin", "month", "2026-09", id="berlin"),
+        pytest.param(datetime(2026, 9, 30, 21, 30, tzinfo=UTC), "Asia/Shanghai", "month", "2026-10", id="shanghai"),
         pytest.param(
             datetime(2026, 12, 31, 23, 30, tzinfo=UTC),
             "Asia/Shanghai",

@@ -101,9 +101,7 @@ def test_zero_is_a_value_and_none_is_no_data(renderer: Renderer, example_config:
         values={"complaint_rate": 0.0, "schedule_slip": 0.0},
         previous={"complaint_rate": 1.5},
     )
-    assert kpi_line(text, "Complaint rate").startswith(
-        "✅ Complaint rate: *0.0 %* (last week 1.5 %, target ≤ 2.0 %)"
-    )
+    assert kpi_line(text, "Complaint rate").startswith("✅ Complaint rate: *0.0 %* (last week 1.5 %, target ≤ 2.0 %)")
     assert kpi_line(text, "Schedule slip").startswith("✅ Schedule slip: *0.0 days* (last week no data, ")
     assert kpi_line(text, "On-time delivery rate").startswith("▫️ On-time delivery rate: *no data*")
 
@@ -154,9 +152,7 @@ def test_goal_band_target_and_open_cases(renderer: Renderer, example_config: Con
         values={"response_time": 3.2},
         details={"response_time": {"open_cases": 2}},
     )
-    assert kpi_line(text, "资产负债率").startswith(
-        "▫️ 资产负债率: *无数据* (上周 无数据, 区间 30.0 % – 60.0 %)"
-    )
+    assert kpi_line(text, "资产负债率").startswith("▫️ 资产负债率: *无数据* (上周 无数据, 区间 30.0 % – 60.0 %)")
     assert (
         kpi_line(text, "售后服务响应时间")
         == "✅ 售后服务响应时间: *3.2 h* (上周 无数据, 目标 ≤ 4.0 h) · 样本=3 · 未处理 2"
@@ -172,9 +168,7 @@ def test_goal_band_target_and_open_cases(renderer: Renderer, example_config: Con
 def test_report_title_and_previous_period_word(renderer: Renderer, example_config: Config) -> None:
     current = report_as_dict(example_config, team_report(example_config, "berlin_ops", QUARTER), {})
     before = report_as_dict(example_config, team_report(example_config, "berlin_ops", QUARTER.previous()), {})
-    text = renderer.digest(
-        team=example_config.team("berlin_ops"), report=current, previous=before, title="report"
-    )
+    text = renderer.digest(team=example_config.team("berlin_ops"), report=current, previous=before, title="report")
     assert text.startswith("*KPI report · Berlin Operations · 2026-Q3* (2026-07-01 – 2026-09-30)")
     assert "(last quarter no data, " in text
 
@@ -188,9 +182,7 @@ def test_report_title_and_previous_period_word(renderer: Renderer, example_confi
             "    Customer satisfaction (20 %): no data → 0.0",
             id="en",
         ),
-        pytest.param(
-            "zh", "*季度绩效考核 · 2026-Q3* (2 个团队)", "    客户满意度 (20 %): 无数据 → 0.0", id="zh"
-        ),
+        pytest.param("zh", "*季度绩效考核 · 2026-Q3* (2 个团队)", "    客户满意度 (20 %): 无数据 → 0.0", id="zh"),
         pytest.param(
             "both",
             "*Quarterly operations scorecard / 季度绩效考核 · 2026-Q3* (2 teams / 个团队)",

@@ -233,25 +233,16 @@ def test_quarterly_scorecard_end_to_end(engine, example_config):
     add(
         engine,
         # berlin_ops (Europe/Berlin), quarterly sales target 2300000
-        *measures(
-            "berlin_ops", date(2026, 7, 15), sales=1_000_000, operating_cost=50_000, operating_budget=50_000
-        ),
-        *measures(
-            "berlin_ops", date(2026, 9, 15), sales=1_070_000, operating_cost=53_000, operating_budget=50_000
-        ),
+        *measures("berlin_ops", date(2026, 7, 15), sales=1_000_000, operating_cost=50_000, operating_budget=50_000),
+        *measures("berlin_ops", date(2026, 9, 15), sales=1_070_000, operating_cost=53_000, operating_budget=50_000),
         *surveys("berlin_ops", at("2026-08-10 10:00", "Europe/Berlin"), 5, 4, 4, 3),
-        *[
-            case("berlin_ops", at("2026-08-03 09:00", "Europe/Berlin"), response_hours=hours)
-            for hours in (4, 5, 6)
-        ],
+        *[case("berlin_ops", at("2026-08-03 09:00", "Europe/Berlin"), response_hours=hours) for hours in (4, 5, 6)],
         milestone("berlin_ops", date(2026, 7, 10), date(2026, 7, 10), name="A"),
         milestone("berlin_ops", date(2026, 8, 10), date(2026, 8, 1), name="B"),
         milestone("berlin_ops", date(2026, 9, 10), date(2026, 9, 9), name="C"),
         milestone("berlin_ops", date(2026, 9, 20), date(2026, 9, 25), name="D"),
         # shanghai_ops (Asia/Shanghai), default quarterly sales target 3000000; no survey answers
-        *measures(
-            "shanghai_ops", date(2026, 8, 1), sales=3_300_000, operating_cost=95_000, operating_budget=100_000
-        ),
+        *measures("shanghai_ops", date(2026, 8, 1), sales=3_300_000, operating_cost=95_000, operating_budget=100_000),
         case("shanghai_ops", at("2026-08-03 09:00", "Asia/Shanghai"), response_hours=2),
         milestone("shanghai_ops", date(2026, 8, 10), date(2026, 8, 20), name="A"),
         # outside the quarter: must not count

@@ -116,9 +116,7 @@ def test_serve_answers_the_health_check(served):
 
 def test_serve_handles_a_signed_command_and_rejects_an_unsigned_one(served, fake_slack):
     slack = SlackClient(served.url + "/slack/events", SECRET)
-    reply = slack.command(
-        "submit weekly", user_id=LEAD_SHANGHAI_AND_BERLIN, response_url=fake_slack.response_url("s")
-    )
+    reply = slack.command("submit weekly", user_id=LEAD_SHANGHAI_AND_BERLIN, response_url=fake_slack.response_url("s"))
     assert reply.status == 200
     (call,) = fake_slack.wait_for("views.open")
     assert call.token == "xoxb-serve-test"
@@ -130,9 +128,7 @@ def test_serve_handles_a_signed_command_and_rejects_an_unsigned_one(served, fake
     assert len(fake_slack.calls("views.open")) == 1
 
 
-@pytest.mark.parametrize(
-    "sig", [pytest.param(signal.SIGTERM, id="sigterm"), pytest.param(signal.SIGINT, id="sigint")]
-)
+@pytest.mark.parametrize("sig", [pytest.param(signal.SIGTERM, id="sigterm"), pytest.param(signal.SIGINT, id="sigint")])
 def test_serve_stops_cleanly_on_a_signal(served, sig):
     assert _get(served.url + "/healthz")[0] == 200
     started = time.monotonic()

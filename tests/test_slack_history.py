@@ -22,9 +22,7 @@ def submit(bot, form, answers, *, user, view_id):
         return session.exec(select(Submission).order_by(col(Submission.id).desc())).first()
 
 
-def submit_weekly(
-    bot, *, user=LEAD_SHANGHAI_AND_BERLIN, team="shanghai_ops", period="2026-W40", view_id="V0W"
-):
+def submit_weekly(bot, *, user=LEAD_SHANGHAI_AND_BERLIN, team="shanghai_ops", period="2026-W40", view_id="V0W"):
     return submit(bot, "weekly", weekly_answers(team, period), user=user, view_id=view_id)
 
 
@@ -176,6 +174,17 @@ def test_history_is_refused_to_someone_who_submits_for_no_team(bot):
     assert bot.fake.calls("response") == []
 
 
+@pytest.mark.parametrize("text", [pytest.param("history", id="history"), pytest.param("undo", id="undo")])
+def test_a_stranger_sees_no_submissions(bot, text):
+    submit_weekly(bot)
+    bot.fake.reset()
+    status, body = bot.command(text, user_id="U0NOBODY")
+    assert status == 200
+    assert body["response_type"] == "ephemeral" and body["text"].startswith("Sorry, you have no KPI Bot role")
+    time.sleep(0.2)
+    assert bot.fake.calls("response") == []
+
+
 # Withdraw
 
 
@@ -276,9 +285,7 @@ def test_another_lead_of_the_team_or_an_admin_may_withdraw(bot, user):
 def test_undo_shows_only_the_users_own_latest_submission(bot):
     submit_weekly(bot, view_id="V0A")
     latest = submit_weekly(bot, team="berlin_ops", view_id="V0B")
-    submit_weekly(
-        bot, user=LEAD_BERLIN, team="berlin_ops", period="2026-W39", view_id="V0C"
-    )  # someone else's
+    submit_weekly(bot, user=LEAD_BERLIN, team="berlin_ops", period="2026-W39", view_id="V0C")  # someone else's
     message = listing(bot, "undo", user=LEAD_SHANGHAI_AND_BERLIN)
     assert message["text"] == "Your latest submission / 您最近的提交"
     assert listed_ids(message) == [latest.id]
@@ -393,9 +400,7 @@ def test_a_corrected_submission_can_still_be_corrected_through_its_replacement(b
     assert clicked_response(bot)["text"].startswith("This item no longer exists")
     # while the correction opens with the corrected values
     (correction,) = [
-        number
-        for number in listed_ids(listing(bot, "history", user=LEAD_SHANGHAI_AND_BERLIN))
-        if number != original.id
+        number for number in listed_ids(listing(bot, "history", user=LEAD_SHANGHAI_AND_BERLIN)) if number != original.id
     ]
     click(bot, "correct_submission", correction, user=LEAD_SHANGHAI_AND_BERLIN, trigger_id=TRIGGER_ID)
     (call,) = bot.fake.wait_for("views.open")

@@ -44,9 +44,7 @@ def team_sections(view):
 def test_home_lists_the_team_kpis_with_values_and_status_icons(bot):
     factories.add(
         bot.engine,
-        *factories.measures(
-            "beijing_service", W40, orders=200, on_time_orders=190, complaints=10, sales=250000
-        ),
+        *factories.measures("beijing_service", W40, orders=200, on_time_orders=190, complaints=10, sales=250000),
     )
     view = home_of(bot, LEAD_BEIJING)
     assert view["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "您的团队本周概况"}}

@@ -88,9 +88,7 @@ def test_a_lead_of_two_teams_sees_the_open_cases_of_both(bot, cases):
     labels = [label for _, label in options(view, "case")]
     assert len(labels) == 2
     assert all(len(label) <= 75 for label in labels)  # Slack's limit for an option's text
-    assert labels[0].startswith(
-        f"#{shanghai} Shanghai Operations / 上海运营中心 · Customer feedback / 客户反馈"
-    )
+    assert labels[0].startswith(f"#{shanghai} Shanghai Operations / 上海运营中心 · Customer feedback / 客户反馈")
     assert "Berlin Operations / 柏林运营部 · After-sales issue / 售后问题" in labels[1]
 
 
@@ -131,9 +129,7 @@ def test_a_resolution_keeps_the_first_response_and_closes_the_case(bot, cases):
     case = load(bot, CustomerCase, answered)
     assert (case.first_response_at, case.resolved_at) == (RAISED + timedelta(hours=1), resolved)
     (entry,) = audit(bot)
-    assert (
-        entry.old["resolved_at"] is None and entry.new["first_response_at"] == entry.old["first_response_at"]
-    )
+    assert entry.old["resolved_at"] is None and entry.new["first_response_at"] == entry.old["first_response_at"]
     # the closed case is no longer offered
     view = open_modal(bot, "case", LEAD_BEIJING)
     assert str(answered) not in [value for value, _ in options(view, "case")]
@@ -236,13 +232,9 @@ def milestones(bot):
     """Two open Beijing milestones, a completed one, and an open one of Shanghai."""
     return store(
         bot,
-        factories.milestone(
-            "beijing_service", date(2026, 10, 20), project="CRM", name="Go-live", budget=9000
-        ),
+        factories.milestone("beijing_service", date(2026, 10, 20), project="CRM", name="Go-live", budget=9000),
         factories.milestone("beijing_service", date(2026, 9, 25), project="CRM", name="Pilot", budget=5000),
-        factories.milestone(
-            "beijing_service", date(2026, 9, 1), date(2026, 9, 2), project="CRM", name="Plan"
-        ),
+        factories.milestone("beijing_service", date(2026, 9, 1), date(2026, 9, 2), project="CRM", name="Plan"),
         factories.milestone("shanghai_ops", date(2026, 9, 20), project="WMS", name="Pilot"),
     )
 
@@ -307,9 +299,7 @@ def test_a_milestone_completed_without_a_cost_keeps_no_cost(bot, milestones):
             {"completed_on": "不能是将来的时间。"},
             id="in-future",
         ),
-        pytest.param(
-            {"completed_on": datepicker_value(None)}, {"completed_on": "请填写此项。"}, id="missing-date"
-        ),
+        pytest.param({"completed_on": datepicker_value(None)}, {"completed_on": "请填写此项。"}, id="missing-date"),
         pytest.param({"actual_cost": text_value("-5")}, {"actual_cost": "不能小于 0。"}, id="negative-cost"),
         pytest.param(
             {"actual_cost": text_value("lots")},

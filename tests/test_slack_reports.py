@@ -73,16 +73,13 @@ def assert_nothing_posted(bot):
             "shanghai_ops",
             LEAD_SHANGHAI_AND_BERLIN,
             "*KPI report / KPI报告 · Shanghai Operations / 上海运营中心 · 2026-W40*",
-            "✅ On-time delivery rate / 准时交付率: *95.0 %* "
-            "(last week / 上周 90.0 %, target / 目标 ≥ 95.0 %)",
+            "✅ On-time delivery rate / 准时交付率: *95.0 %* (last week / 上周 90.0 %, target / 目标 ≥ 95.0 %)",
             "✅ Sales / 销售额: *250,000 CNY*",
             id="shanghai-in-both",
         ),
     ],
 )
-def test_report_defaults_to_the_users_team_and_current_week_in_its_language(
-    bot, team, user, title, line, sales
-):
+def test_report_defaults_to_the_users_team_and_current_week_in_its_language(bot, team, user, title, line, sales):
     store_weeks(bot, team)
     message = report_of(bot, "report", user_id=user)
     assert message["text"].startswith(title)
@@ -116,9 +113,7 @@ def test_a_report_shows_new_and_withdrawn_data_at_once(bot):
     )
 
     view = open_form(bot, "weekly", LEAD_SHANGHAI_AND_BERLIN)
-    _, body = bot.submit(
-        view, weekly_answers(orders="100", on_time_orders="80"), user_id=LEAD_SHANGHAI_AND_BERLIN
-    )
+    _, body = bot.submit(view, weekly_answers(orders="100", on_time_orders="80"), user_id=LEAD_SHANGHAI_AND_BERLIN)
     assert bot.submit(body["view"] | {"id": "V0CONFIRM"}, {}, user_id=LEAD_SHANGHAI_AND_BERLIN) == (200, "")
     bot.fake.reset()
     assert "🔴 On-time delivery rate / 准时交付率: *80.0 %*" in report_text(
@@ -209,8 +204,7 @@ def test_a_period_at_the_edge_of_the_calendar_gets_a_clear_message(bot):
         pytest.param(
             "report paris",
             LEAD_BERLIN,
-            "There is no team called `paris`. Teams: shanghai_ops, beijing_service, berlin_ops, "
-            "newyork_delivery.",
+            "There is no team called `paris`. Teams: shanghai_ops, beijing_service, berlin_ops, newyork_delivery.",
             id="unknown-team",
         ),
     ],

@@ -154,9 +154,7 @@ def test_a_milestone_is_stored(bot):
         pytest.param({"orders": "many"}, "measure:orders", "Enter a number", id="not-a-number"),
         pytest.param({"orders": "-5"}, "measure:orders", "at least 0", id="negative"),
         pytest.param({"orders": "12.5"}, "measure:orders", "whole number", id="count-not-whole"),
-        pytest.param(
-            {"on_time_orders": "121"}, "measure:on_time_orders", "Orders (120)", id="part-above-total"
-        ),
+        pytest.param({"on_time_orders": "121"}, "measure:on_time_orders", "Orders (120)", id="part-above-total"),
         pytest.param({"sales": ""}, "measure:sales", "fill this in", id="required"),
         pytest.param({"actual_capacity": "1200"}, "measure:actual_capacity", "more than", id="above-design"),
     ],
@@ -222,9 +220,7 @@ def test_bad_cases_come_back_as_field_errors(bot, answers, errors):
 @pytest.mark.parametrize(
     ("answers", "errors"),
     [
-        pytest.param(
-            {"completed_on": datepicker_value("2026-10-02")}, {"completed_on"}, id="completed-in-future"
-        ),
+        pytest.param({"completed_on": datepicker_value("2026-10-02")}, {"completed_on"}, id="completed-in-future"),
         pytest.param({"project": text_value(None)}, {"project"}, id="project-missing"),
         pytest.param({"budget": text_value("-1")}, {"budget"}, id="negative-budget"),
         pytest.param({"due_on": datepicker_value(None)}, {"due_on"}, id="due-missing"),

@@ -25,9 +25,7 @@ def handle_withdraw(ack: Ack, body: dict[str, Any], respond: Respond, context: B
     with transaction(services.engine) as session:
         submission = session.get(Submission, _submission_id(body))
         if submission is None or submission.team is None or not access.may_submit(submission.team):
-            respond(
-                text=localize("refused_submit", team=getattr(submission, "team", "-")), replace_original=False
-            )
+            respond(text=localize("refused_submit", team=getattr(submission, "team", "-")), replace_original=False)
             return
         if submission.withdrawn_at is not None:
             respond(text=localize("errors.gone"), replace_original=False)
@@ -37,21 +35,15 @@ def handle_withdraw(ack: Ack, body: dict[str, Any], respond: Respond, context: B
     respond(text=localize("withdrawn", what=what, rows=rows), replace_original=True)
 
 
-def handle_correct(
-    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
-) -> None:
+def handle_correct(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
     ack()
     services, access, localize = services_of(context), access_of(context), localizer(context)
     with transaction(services.engine) as session:
         submission = session.get(Submission, _submission_id(body))
-        allowed = (
-            submission is not None and submission.team is not None and access.may_submit(submission.team)
-        )
+        allowed = submission is not None and submission.team is not None and access.may_submit(submission.team)
         rows = measures_of(session, submission_id=submission.id or 0) if allowed and submission else []
     if submission is None or not allowed:
-        respond(
-            text=localize("refused_submit", team=getattr(submission, "team", "-")), replace_original=False
-        )
+        respond(text=localize("refused_submit", team=getattr(submission, "team", "-")), replace_original=False)
         return
     form = services.config.form_by_key.get(submission.source.removeprefix("slack:"))
     if form is None or not rows:  # withdrawn, or every value replaced since: say so rather than do nothing

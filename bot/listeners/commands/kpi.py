@@ -37,9 +37,7 @@ class Invocation:
         self.ack(text=text, response_type="ephemeral")
 
 
-def handle_kpi(
-    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
-) -> None:
+def handle_kpi(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext) -> None:
     words = (command.get("text") or "").split()
     name = words[0].lower() if words else "help"
     services = services_of(context)
@@ -57,9 +55,7 @@ def handle_kpi(
 
 
 def _help(invocation: Invocation) -> str:
-    return invocation.services.renderer.render(
-        "help.txt.j2", language="both", forms=invocation.services.config.forms
-    )
+    return invocation.services.renderer.render("help.txt.j2", language="both", forms=invocation.services.config.forms)
 
 
 def _show_help(invocation: Invocation) -> None:
@@ -71,17 +67,13 @@ def _submit(invocation: Invocation) -> None:
     key = invocation.args[0] if invocation.args else config.forms[0].key
     form = config.form_by_key.get(key)
     if form is None:
-        invocation.ack(
-            text=invocation.localize("unknown_form", form=key, forms=", ".join(config.form_by_key))
-        )
+        invocation.ack(text=invocation.localize("unknown_form", form=key, forms=", ".join(config.form_by_key)))
         return
     if not access.submit_teams:
         invocation.reply(invocation.localize("refused_submit", team=", ".join(access.view_teams) or "-"))
         return
     invocation.ack()  # trigger_id lives 3 s and the modal needs nothing slow: open it at once
-    invocation.client.views_open(
-        trigger_id=invocation.trigger_id, view=form_modal(invocation.services, access, form)
-    )
+    invocation.client.views_open(trigger_id=invocation.trigger_id, view=form_modal(invocation.services, access, form))
 
 
 def _update_case(invocation: Invocation) -> None:
@@ -146,9 +138,7 @@ def _report(invocation: Invocation) -> None:
     period = period or Period.current(PeriodKind.WEEK, now=services.clock(), tz=team_config.tz)
     with transaction(services.engine) as session:
         current = services.reports.build(session, config=services.config, period=period, teams=[team])[0]
-        previous = services.reports.build(
-            session, config=services.config, period=period.previous(), teams=[team]
-        )[0]
+        previous = services.reports.build(session, config=services.config, period=period.previous(), teams=[team])[0]
     text = services.renderer.digest(team=team_config, report=current, previous=previous, title="report")
     invocation.respond(text=text.splitlines()[0], blocks=text_blocks(text), response_type="ephemeral")
 
@@ -161,9 +151,7 @@ def _scorecard(invocation: Invocation) -> None:
         return
     invocation.ack()
     zone = services.config.team(invocation.access.view_teams[0]).tz if invocation.access.view_teams else None
-    period = period or Period.current(
-        PeriodKind.QUARTER, now=services.clock(), tz=zone or services.config.teams[0].tz
-    )
+    period = period or Period.current(PeriodKind.QUARTER, now=services.clock(), tz=zone or services.config.teams[0].tz)
     with transaction(services.engine) as session:
         rankings = rank_teams(session, config=services.config, period=period)
     texts = [

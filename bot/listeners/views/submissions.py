@@ -38,18 +38,14 @@ def store_once(context: BoltContext, view: dict[str, Any], write: Callable[[Sess
         return write(session)
 
 
-def acknowledge(
-    ack: Ack, client: WebClient, context: BoltContext, errors: Errors, stored: str | None
-) -> None:
+def acknowledge(ack: Ack, client: WebClient, context: BoltContext, errors: Errors, stored: str | None) -> None:
     """Closes the modal (or shows the field errors) and thanks the user by DM."""
     if errors:
         ack(response_action="errors", errors=errors)
         return
     ack()
     if stored is not None:
-        client.chat_postMessage(
-            channel=access_of(context).user, text=localizer(context)("stored", what=stored)
-        )
+        client.chat_postMessage(channel=access_of(context).user, text=localizer(context)("stored", what=stored))
 
 
 def handle_measures(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -62,9 +58,7 @@ def handle_measures(ack: Ack, view: dict[str, Any], client: WebClient, context: 
         return
     form = services.config.form_by_key[State(view).metadata["form"]]
     with transaction(services.engine) as session:
-        stored = stored_measures(
-            session, team=parsed.team, period=parsed.period, measures=list(parsed.values)
-        )
+        stored = stored_measures(session, team=parsed.team, period=parsed.period, measures=list(parsed.values))
     if stored:
         modal = confirm_replace_modal(
             services,
@@ -78,7 +72,7 @@ def handle_measures(ack: Ack, view: dict[str, Any], client: WebClient, context: 
         ack(response_action="update", view=modal)
         return
     what = _store_measures(context, view, form.key, parsed.team, parsed.period, parsed.values)
-    acknowledge(ack, client, context, {}, what)
+    acknowledge(ack, client, context, {}, what, team=parsed.team)
 
 
 def handle_confirm_replace(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -88,10 +82,8 @@ def handle_confirm_replace(ack: Ack, view: dict[str, Any], client: WebClient, co
         ack(response_action="errors", errors={"replace": localizer(context)("errors.not_yours")})
         return
     values = {key: float(value) for key, value in metadata["values"].items()}
-    what = _store_measures(
-        context, view, metadata["form"], metadata["team"], Period.parse(metadata["period"]), values
-    )
-    acknowledge(ack, client, context, {}, what)
+    what = _store_measures(context, view, metadata["form"], metadata["team"], Period.parse(metadata["period"]), values)
+    acknowledge(ack, client, context, {}, what, team=metadata["team"])
 
 
 def _store_measures(
@@ -134,7 +126,7 @@ def handle_survey(ack: Ack, view: dict[str, Any], client: WebClient, context: Bo
             return f"{parsed.team}, {len(parsed.scores)}"
 
         stored = store_once(context, view, write)
-    acknowledge(ack, client, context, errors, stored)
+    acknowledge(ack, client, context, errors, stored, team=parsed.team if parsed else None)
 
 
 def handle_case(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -159,7 +151,7 @@ def handle_case(ack: Ack, view: dict[str, Any], client: WebClient, context: Bolt
             return f"{parsed.team} #{case.id}"
 
         stored = store_once(context, view, write)
-    acknowledge(ack, client, context, errors, stored)
+    acknowledge(ack, client, context, errors, stored, team=parsed.team if parsed else None)
 
 
 def handle_milestone(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -186,4 +178,4 @@ def handle_milestone(ack: Ack, view: dict[str, Any], client: WebClient, context:
             return f"{parsed.team} {parsed.project} · {parsed.name} #{milestone.id}"
 
         stored = store_once(context, view, write)
-    acknowledge(ack, client, context, errors, stored)
+    acknowledge(ack, client, context, errors, stored, team=parsed.team if parsed else None)

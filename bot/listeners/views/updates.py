@@ -41,12 +41,10 @@ def handle_case_update(ack: Ack, view: dict[str, Any], client: WebClient, contex
                 now=now,
             )
             stored = f"{case.team} #{case.id}"
-    acknowledge(ack, client, context, errors, stored)
+    acknowledge(ack, client, context, errors, stored, team=case.team if case else None)
 
 
-def handle_milestone_completion(
-    ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-) -> None:
+def handle_milestone_completion(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     services, access = services_of(context), access_of(context)
     now = services.clock()
     stored = None
@@ -56,11 +54,7 @@ def handle_milestone_completion(
         parsed, errors = parse_milestone_completion(
             view, exists=milestone is not None, today=today, localize=localizer(context)
         )
-        if (
-            milestone is not None
-            and parsed is not None
-            and claim_request(session, key=view_key(view), now=now)
-        ):
+        if milestone is not None and parsed is not None and claim_request(session, key=view_key(view), now=now):
             completed_on, actual_cost = parsed
             complete_milestone(
                 session,
@@ -71,7 +65,7 @@ def handle_milestone_completion(
                 now=now,
             )
             stored = f"{milestone.team} {milestone.project} · {milestone.name}"
-    acknowledge(ack, client, context, errors, stored)
+    acknowledge(ack, client, context, errors, stored, team=milestone.team if milestone else None)
 
 
 def _owned(session: Session, table: Any, row_id: int | None, teams: tuple[str, ...]) -> Any:

@@ -52,9 +52,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("customer_case", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_customer_case_team_kind_raised_at", ["team", "kind", "raised_at"], unique=False
-        )
+        batch_op.create_index("ix_customer_case_team_kind_raised_at", ["team", "kind", "raised_at"], unique=False)
 
     op.create_table(
         "measure_value",

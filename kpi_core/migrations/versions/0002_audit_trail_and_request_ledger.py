@@ -46,12 +46,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key"),
     )
     with op.batch_alter_table("submission", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("withdrawn_at", kpi_core.models.UTCDateTime(timezone=True), nullable=True)
-        )
-        batch_op.add_column(
-            sa.Column("withdrawn_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
-        )
+        batch_op.add_column(sa.Column("withdrawn_at", kpi_core.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("withdrawn_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
 
     # ### end Alembic commands ###
 

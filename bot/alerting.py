@@ -1,0 +1,156 @@
+"""Real-time alerts: evaluate thresholds after writes and on the case timer, then post what changed.
+
+An alert goes to the team channel when it opens; its recovery is a reply in the alert's thread, and the
+alert message is edited to show it is resolved. During a team's quiet hours messages are held and go
+out at the next check after the quiet hours end; an alert that opened and resolved while held posts
+nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.delivery import Outgoing, Sender
+from bot.render import format_value
+from kpi_core.alerts import evaluate_cases, evaluate_kpis, in_quiet_hours, next_case_deadline, recent_alerts
+from kpi_core.db import transaction
+from kpi_core.models import Alert, CustomerCase
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Alerting:
+    sender: Sender
+    #: called with the next case deadline, so the scheduler can fire exactly then (None: no scheduler)
+    on_next_deadline: Callable[[datetime | None], None] | None = None
+
+    def check(self, teams: list[str] | None = None) -> None:
+        """Evaluates the KPI thresholds of ``teams`` (default all) and every case timer; posts changes."""
+        services = self.sender.services
+        config = services.config
+        now = services.clock()
+        selected = [config.team(key) for key in teams] if teams is not None else list(config.teams)
+        with transaction(services.engine) as session:
+            transitions = evaluate_kpis(session, config=config, teams=selected, now=now)
+            transitions += evaluate_cases(session, config=config, now=now)
+            deadline = next_case_deadline(session, config=config, now=now)
+        for transition in transitions:
+            alert = transition.alert
+            logger.info("alert %s team=%s subject=%s", transition.change, alert.team, alert.subject)
+        self.flush()
+        if self.on_next_deadline is not None:
+            self.on_next_deadline(deadline)
+
+    def flush(self) -> None:
+        """Posts every alert or recovery that is due and not yet posted (outside quiet hours)."""
+        services = self.sender.services
+        now = services.clock()
+        with transaction(services.engine) as session:
+            alerts = recent_alerts(session, now=now)
+            cases = {
+                alert.id: session.get(CustomerCase, int(alert.subject.removeprefix("case:")))
+                for alert in alerts
+                if alert.subject.startswith("case:")
+            }
+        for alert in alerts:
+            team = services.config.team(alert.team)
+            if in_quiet_hours(team, now):
+                continue
+            posted = self.sender.sent_ts("alert", alert.team, str(alert.id))
+            if alert.resolved_at is None:
+                if posted is None:
+                    self.sender.send(self._alert_message(alert, cases.get(alert.id)))
+                continue
+            if posted is None:
+                continue  # opened and resolved while held: nothing worth posting now
+            channel, ts = posted
+            outcome = self.sender.send(self._recovery_message(alert, cases.get(alert.id), thread_ts=ts))
+            if outcome in ("sent", "found"):
+                text = "✅ " + self._alert_text(alert, cases.get(alert.id), resolved=True)
+                self.sender.update(channel=channel, ts=ts, text=text, blocks=_section(text))
+
+    def _alert_text(self, alert: Alert, case: CustomerCase | None, *, resolved: bool = False) -> str:
+        services = self.sender.services
+        team = services.config.team(alert.team)
+        language = team.language
+        renderer = services.renderer
+        kpi = services.config.kpi_by_key[alert.kpi]
+        if case is not None:
+            text = renderer.text(
+                "alert_case",
+                language,
+                team=team.name.in_language(language),
+                case=case.id,
+                kind=renderer.text(case.kind, language),
+                raised=case.raised_at.astimezone(team.tz).strftime("%Y-%m-%d %H:%M"),
+                event=renderer.text(_event(kpi.formula), language),
+                hours=f"{alert.threshold:g}",
+            )
+        else:
+            text = renderer.text(
+                "alert_kpi",
+                language,
+                team=team.name.in_language(language),
+                kpi=kpi.name.in_language(language),
+                value=_number(alert.value, kpi.unit),
+                threshold=_number(alert.threshold, kpi.unit),
+            )
+        return f"~{text}~ ({renderer.text('resolved', language)})" if resolved else text
+
+    def _alert_message(self, alert: Alert, case: CustomerCase | None) -> Outgoing:
+        team = self.sender.services.config.team(alert.team)
+        text = "🔴 " + self._alert_text(alert, case)
+        return Outgoing(
+            kind="alert",
+            team=alert.team,
+            subject=str(alert.id),
+            channel=team.channel,
+            text=text,
+            blocks=_section(text),
+        )
+
+    def _recovery_message(self, alert: Alert, case: CustomerCase | None, *, thread_ts: str) -> Outgoing:
+        services = self.sender.services
+        team = services.config.team(alert.team)
+        kpi = services.config.kpi_by_key[alert.kpi]
+        language = team.language
+        if case is not None:
+            text = services.renderer.text(
+                "recovered_case",
+                language,
+                case=case.id,
+                event=services.renderer.text(_event(kpi.formula), language),
+                taken=_number(alert.resolved_value, ""),
+            )
+        else:
+            text = services.renderer.text(
+                "recovered_kpi",
+                language,
+                kpi=kpi.name.in_language(language),
+                value=_number(alert.resolved_value, kpi.unit),
+                threshold=_number(alert.threshold, kpi.unit),
+            )
+        return Outgoing(
+            kind="recovery",
+            team=alert.team,
+            subject=str(alert.id),
+            channel=team.channel,
+            text="✅ " + text,
+            thread_ts=thread_ts,
+        )
+
+
+def _event(formula: object) -> str:
+    return "first_response" if getattr(formula, "until", "") == "first_response" else "resolution"
+
+
+def _number(value: float | None, unit: str) -> str:
+    return format_value(value, unit, no_data="–")
+
+
+def _section(text: str) -> list[dict[str, object]]:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]

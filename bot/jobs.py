@@ -1,0 +1,176 @@
+"""Every schedule, declared in one place: weekly digests and reminders in each team's time zone, the
+management summary, the quarterly scorecard, the alert sweep and the case timer.
+
+Job bodies are idempotent through the delivery ledger, so running one again (a retry, a catch-up after
+downtime, a second replica) never posts twice. ``catch_up`` runs each job whose fire time in its current
+cycle has passed: at start-up that recovers runs missed while the process was down, and every few minutes
+it retries deliveries whose sender died.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.alerting import Alerting
+from bot.delivery import Sender
+from bot.digests import management_summary, quarterly_scorecards, reminders, weekly_digests
+from kpi_core.periods import Period, PeriodKind
+
+logger = logging.getLogger(__name__)
+
+CATCH_UP_EVERY = timedelta(minutes=5)
+CASE_TIMER_ID = "case_timer"
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    id: str
+    trigger: CronTrigger
+    cycle: PeriodKind  # the run in each such period (in the trigger's zone) is the one that counts
+    run: Callable[[], None]
+
+
+@dataclass
+class Jobs:
+    sender: Sender
+    alerting: Alerting
+
+    # job bodies: plain functions of the clock, the database and Slack
+
+    def weekly_digest(self, team_key: str) -> None:
+        team = self.sender.services.config.team(team_key)
+        for message in weekly_digests(self.sender.services, teams=[team]):
+            self.sender.send(message)
+
+    def management_summary(self, channel: str, zone: ZoneInfo) -> None:
+        services = self.sender.services
+        period = Period.current(PeriodKind.WEEK, now=services.clock(), tz=zone).previous()
+        self.sender.send(management_summary(services, channel=channel, period=period))
+
+    def quarterly_scorecard(self, channel: str, zone: ZoneInfo) -> None:
+        services = self.sender.services
+        period = Period.current(PeriodKind.QUARTER, now=services.clock(), tz=zone).previous()
+        for message in quarterly_scorecards(services, channel=channel, period=period):
+            self.sender.send(message)
+
+    def submission_reminder(self, team_key: str) -> None:
+        team = self.sender.services.config.team(team_key)
+        for message in reminders(self.sender.services, team=team):
+            self.sender.send(message)
+
+    # the schedule
+
+    def scheduled(self) -> list[ScheduledJob]:
+        """The cron jobs the config asks for, with stable ids."""
+        config = self.sender.services.config
+        jobs = []
+        schedules = config.schedules
+        for team in config.teams:
+            if "weekly_digest" in schedules:
+                jobs.append(
+                    ScheduledJob(
+                        f"weekly_digest:{team.key}",
+                        CronTrigger.from_crontab(schedules["weekly_digest"].cron, timezone=team.tz),
+                        PeriodKind.WEEK,
+                        lambda key=team.key: self.weekly_digest(key),
+                    )
+                )
+            if "submission_reminder" in schedules:
+                jobs.append(
+                    ScheduledJob(
+                        f"submission_reminder:{team.key}",
+                        CronTrigger.from_crontab(schedules["submission_reminder"].cron, timezone=team.tz),
+                        PeriodKind.WEEK,
+                        lambda key=team.key: self.submission_reminder(key),
+                    )
+                )
+        for name, body, cycle in (
+            ("management_summary", self.management_summary, PeriodKind.WEEK),
+            ("quarterly_scorecard", self.quarterly_scorecard, PeriodKind.QUARTER),
+        ):
+            schedule = schedules.get(name)
+            if schedule is None or schedule.channel is None:
+                continue
+            zone = ZoneInfo(schedule.timezone or "UTC")
+            jobs.append(
+                ScheduledJob(
+                    name,
+                    CronTrigger.from_crontab(schedule.cron, timezone=zone),
+                    cycle,
+                    lambda body=body, channel=schedule.channel, zone=zone: body(channel, zone),
+                )
+            )
+        return jobs
+
+    def catch_up(self) -> list[str]:
+        """Runs every job whose fire time in its current cycle has passed; returns their ids."""
+        now = self.sender.services.clock()
+        ran = []
+        for job in self.scheduled():
+            if due_in_cycle(job, now):
+                self._run_reporting_errors(job.id, job.run)
+                ran.append(job.id)
+        return ran
+
+    def install(self, scheduler: BaseScheduler, *, alert_sweep_every: timedelta) -> None:
+        """Adds every job to ``scheduler`` (which must use the real clock) and the admin error report."""
+        defaults: dict[str, Any] = {
+            "replace_existing": True,
+            "misfire_grace_time": 6 * 3600,
+            "coalesce": True,
+        }
+        for job in self.scheduled():
+            scheduler.add_job(self._run_reporting_errors, job.trigger, args=(job.id, job.run), id=job.id, **defaults)
+        scheduler.add_job(
+            self.catch_up, IntervalTrigger(seconds=CATCH_UP_EVERY.total_seconds()), id="catch_up", **defaults
+        )
+        scheduler.add_job(
+            self.alerting.check,
+            IntervalTrigger(seconds=alert_sweep_every.total_seconds()),
+            id="alert_sweep",
+            **defaults,
+        )
+
+        def reschedule_case_timer(deadline: datetime | None) -> None:
+            if deadline is None:
+                if scheduler.get_job(CASE_TIMER_ID):
+                    scheduler.remove_job(CASE_TIMER_ID)
+                return
+            scheduler.add_job(self.alerting.check, DateTrigger(deadline), id=CASE_TIMER_ID, **defaults)
+
+        self.alerting.on_next_deadline = reschedule_case_timer
+        scheduler.add_listener(self._report_missed, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
+
+    def _run_reporting_errors(self, job_id: str, run: Callable[[], None]) -> None:
+        try:
+            run()
+        except Exception as error:
+            logger.exception("scheduled job %s failed", job_id)
+            self.sender.notify_admins(
+                subject=f"job_error:{job_id}:{self.sender.services.clock():%Y-%m-%dT%H}",
+                text=f":warning: KPI Bot job `{job_id}` failed: `{type(error).__name__}: {error}`",
+            )
+
+    def _report_missed(self, event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            logger.warning("job %s missed its run at %s; catch_up will run it", event.job_id, event.scheduled_run_time)
+
+
+def due_in_cycle(job: ScheduledJob, now: datetime) -> bool:
+    """Whether the job's first fire time in the current cycle (week or quarter, in its zone) has passed."""
+    zone = job.trigger.timezone
+    cycle = Period.current(job.cycle, now=now, tz=zone)
+    cycle_start = datetime.combine(cycle.start, time(0), zone)
+    first_fire = job.trigger.get_next_fire_time(None, cycle_start)
+    return first_fire is not None and first_fire <= now

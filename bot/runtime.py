@@ -1,0 +1,45 @@
+"""Wires a running process together: services from settings, then the sender, alerting and jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from slack_sdk import WebClient
+
+from bot.alerting import Alerting
+from bot.delivery import Sender
+from bot.jobs import Jobs
+from bot.render import Renderer
+from bot.services import Services
+from bot.settings import Settings
+from kpi_core.config import load_config
+from kpi_core.db import make_engine, migrate
+
+
+def build_services(settings: Settings) -> Services:
+    """Loads the config (ConfigError names the file and field) and brings the schema up to date."""
+    config = load_config(settings.config_path)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return Services(
+        config=config, engine=engine, renderer=Renderer(templates_dir=settings.templates_dir, config=config)
+    )
+
+
+@dataclass(frozen=True)
+class Runtime:
+    sender: Sender
+    alerting: Alerting
+    jobs: Jobs
+
+
+def build_runtime(settings: Settings, services: Services, client: WebClient) -> Runtime:
+    sender = Sender(
+        services=services,
+        client=client,
+        owner=settings.instance,
+        stale_after=timedelta(seconds=settings.claim_timeout_seconds),
+    )
+    alerting = Alerting(sender=sender)
+    return Runtime(sender=sender, alerting=alerting, jobs=Jobs(sender=sender, alerting=alerting))
