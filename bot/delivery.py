@@ -92,6 +92,8 @@ class Sender:
                 # The crashed sender's message did reach Slack: record it instead of posting it again.
                 delivery.mark_sent(self.services.engine, key=claim.key, now=now, channel=message.channel, ts=found)
                 logger.info("delivery found in channel history %s", log)
+                if message.chart is not None:  # it may have died before the upload (the chart has its own claim)
+                    self._upload_chart(message, claim.key, found)
                 return "found"
         try:
             posted = self.client.chat_postMessage(

@@ -84,6 +84,7 @@ def management_summary(services: Services, *, channel: str, period: Period) -> O
                 "report": report,
                 "breaches": [key for key, status in statuses.items() if status == "breach"],
                 "misses": [key for key, status in statuses.items() if status == "missed"],
+                "reported": any(status != "no_data" for status in statuses.values()),
             }
         )
     rows.sort(key=lambda row: (-len(row["breaches"]), -len(row["misses"]), row["team"]))

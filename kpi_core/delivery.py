@@ -57,8 +57,11 @@ def claim(
     with transaction(engine) as session:
         dialect = session.get_bind().dialect.name
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-        inserted = session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["key"]))
-        if inserted.rowcount == 1:
+        # RETURNING, not rowcount: with an implicit RETURNING (PostgreSQL) an INSERT's rowcount is -1
+        inserted = session.execute(
+            insert.values(**values).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+        )
+        if inserted.first() is not None:
             return Claim(key, taken_over=False)
         taken = session.execute(
             sa.update(table)

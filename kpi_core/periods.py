@@ -17,6 +17,8 @@ class PeriodKind(StrEnum):
     QUARTER = "quarter"
 
 
+MIN_YEAR, MAX_YEAR = 1900, 9990
+
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -38,11 +40,16 @@ class Period:
     @classmethod
     def parse(cls, label: str) -> Period:
         try:
-            return cls._parse(label)
+            period = cls._parse(label)
         except PeriodError:
             raise
         except (ValueError, OverflowError):  # year 0, or a period ending after year 9999
-            raise PeriodError(label=label, reason="the year is out of range") from None
+            raise PeriodError(label=label, reason=f"the year must be between {MIN_YEAR} and {MAX_YEAR}") from None
+        # Reports also look at the previous period and the year before, so keep a year of room on
+        # both sides of what ``date`` can hold.
+        if not MIN_YEAR <= period.start.year <= MAX_YEAR:
+            raise PeriodError(label=label, reason=f"the year must be between {MIN_YEAR} and {MAX_YEAR}")
+        return period
 
     @classmethod
     def _parse(cls, label: str) -> Period:

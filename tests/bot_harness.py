@@ -14,8 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
-from bot.app import build_app
+from bot.app import build_app, build_client
 from bot.render import Renderer
+from bot.runtime import build_runtime
 from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.services import Services
 from bot.settings import Settings
@@ -84,7 +85,11 @@ def _json_or_text(body: str) -> dict[str, Any] | str:
 
 
 @contextmanager
-def running_bot(*, config: Config, database_url: str, fake: FakeSlack, now: datetime = NOW) -> Iterator[Bot]:
+def running_bot(
+    *, config: Config, database_url: str, fake: FakeSlack, now: datetime = NOW, alerting: bool = False
+) -> Iterator[Bot]:
+    """``alerting``: wire the runtime's alerting into the app, as `kpi-bot serve` does, so every write a
+    listener makes checks the team's alert thresholds."""
     from kpi_core.db import make_engine
 
     engine = make_engine(database_url)
@@ -95,7 +100,13 @@ def running_bot(*, config: Config, database_url: str, fake: FakeSlack, now: date
         renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=config),
         clock=lambda: now,
     )
-    server = HttpServer(wsgi_app(build_app(settings, services), health=lambda: health(engine)), port=0, threads=4)
+    if alerting:
+        client = build_client(settings)
+        runtime = build_runtime(settings, services, client)
+        app = build_app(settings, services, client=client, alerting=runtime.alerting)
+    else:
+        app = build_app(settings, services)
+    server = HttpServer(wsgi_app(app, health=lambda: health(engine)), port=0, threads=4)
     thread = threading.Thread(target=server.serve_forever, name="bot-http", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.port}"

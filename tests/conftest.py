@@ -65,7 +65,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         path = tmp_path / "kpi.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    url: str = request.getfixturevalue("postgres_url")
+    return _emptied(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def postgres_database_url(postgres_url: str) -> str:
+    """An empty, migrated PostgreSQL database (for tests that need real concurrency)."""
+    return _emptied(postgres_url)
+
+
+def _emptied(url: str) -> str:
     engine = make_engine(url)
     tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
     with engine.begin() as connection:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +27,6 @@ TEAM_NAME = "Demo"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 APP_ID = "A0KPIBOT"
-FIRST_TS = 1_700_000_000
 
 Params = dict[str, Any]
 Answer = tuple[int, dict[str, str], bytes]
@@ -99,8 +99,9 @@ def _json_answer(status: int, payload: dict[str, Any], headers: dict[str, str] |
 class FakeSlack:
     """A threaded HTTP server on 127.0.0.1:0 that plays the Slack Web API and response_url endpoints."""
 
-    def __init__(self, *, first_ts: int = FIRST_TS, user_tz: str = "UTC") -> None:
-        self._first_ts = first_ts
+    def __init__(self, *, first_ts: int | None = None, user_tz: str = "UTC") -> None:
+        # Message ts start at the real time, as Slack's do, so "the last two days of history" finds them.
+        self._first_ts = int(time.time()) if first_ts is None else first_ts
         self._user_tz = user_tz
         self._condition = threading.Condition()
         self._calls: list[Call] = []
@@ -134,7 +135,7 @@ class FakeSlack:
         """Bind a free port and serve in a daemon thread."""
         if self._server is not None:
             raise RuntimeError("FakeSlack is already started")
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _make_handler(self))
         # a short poll interval keeps shutdown() (and so each test's teardown) fast
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-slack", daemon=True
@@ -399,3 +400,11 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             """Keep test output quiet."""
 
     return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (a sender killed mid-request) is part of the tests, not an error to print."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)

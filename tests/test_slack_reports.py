@@ -178,11 +178,6 @@ def test_a_stranger_sees_no_report(bot, text):
     assert_nothing_posted(bot)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: Period.parse accepts year 1, whose previous period overflows after the ack, "
-    "so the user never gets an answer (the fix belongs in kpi_core/periods.py)",
-)
 def test_a_period_at_the_edge_of_the_calendar_gets_a_clear_message(bot):
     status, body = bot.command("report 0001-01", user_id=LEAD_BERLIN)
     assert status == 200

@@ -38,14 +38,20 @@ def store_once(context: BoltContext, view: dict[str, Any], write: Callable[[Sess
         return write(session)
 
 
-def acknowledge(ack: Ack, client: WebClient, context: BoltContext, errors: Errors, stored: str | None) -> None:
-    """Closes the modal (or shows the field errors) and thanks the user by DM."""
+def acknowledge(
+    ack: Ack, client: WebClient, context: BoltContext, errors: Errors, stored: str | None, *, team: str | None = None
+) -> None:
+    """Closes the modal (or shows the field errors), thanks the user by DM, then checks ``team``'s alert
+    thresholds (when the app runs with alerting) so a breach is posted right after the write."""
     if errors:
         ack(response_action="errors", errors=errors)
         return
     ack()
     if stored is not None:
         client.chat_postMessage(channel=access_of(context).user, text=localizer(context)("stored", what=stored))
+        alerting = context.get("alerting")
+        if alerting is not None and team is not None:
+            alerting.check(teams=[team])
 
 
 def handle_measures(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:

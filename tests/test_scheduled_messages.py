@@ -1,0 +1,521 @@
+"""Scheduled messages end to end: the real jobs, sender and Slack client (with production's retry handlers)
+against the fake Slack, on a fresh SQLite database, with a fake clock the tests move.
+
+Weekly digests with their trend charts, the management summary, the quarterly scorecard, reminders, Slack
+failures (rate limits, server errors, permanent errors, a broken job) and a sender that died mid-delivery.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from slack_sdk import WebClient
+
+from bot.app import build_client
+from bot.delivery import METADATA_EVENT
+from bot.render import Renderer
+from bot.runtime import Runtime, build_runtime
+from bot.services import Services
+from bot.settings import Settings
+from kpi_core import delivery, store
+from kpi_core.config import Config
+from kpi_core.db import make_engine, transaction
+from kpi_core.periods import Period
+from tests.factories import add, at, measures
+from tests.fake_slack import Call, FakeSlack
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+#: A Monday, 14:00 UTC: every team's 09:00 digest of 2026-W40 is due (New York: 10:00), for 2026-W39.
+MONDAY = at("2026-09-28 14:00")
+CLAIM_TIMEOUT = timedelta(seconds=60)
+CHANNELS = {
+    "shanghai_ops": "C0SHANGHAI",
+    "beijing_service": "C0BEIJING",
+    "berlin_ops": "C0BERLIN",
+    "newyork_delivery": "C0NEWYORK",
+}
+LEADS = {"U0LEADSH", "U0LEADBJ", "U0LEADBE", "U0LEADNY"}
+ADMIN = "U0ADMIN"
+
+
+class Clock:
+    """The services' clock: it only moves when a test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, text: str, zone: str = "UTC") -> None:
+        self.now = at(text, zone)
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@dataclass
+class World:
+    config: Config
+    database_url: str
+    fake: FakeSlack
+    clock: Clock
+    runtime: Runtime = field(init=False)
+    engine: sa.Engine = field(init=False)
+    engines: list[sa.Engine] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.start("instance-1")
+
+    def start(self, instance: str) -> Runtime:
+        """A process starting: its own engine, services, Slack client and runtime on the shared database."""
+        self.engine = make_engine(self.database_url)
+        self.engines.append(self.engine)
+        settings = Settings(
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_API_URL=self.fake.base_url,
+            KPI_CLAIM_TIMEOUT_SECONDS=CLAIM_TIMEOUT.total_seconds(),
+            KPI_INSTANCE=instance,
+        )
+        services = Services(
+            config=self.config,
+            engine=self.engine,
+            renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=self.config),
+            clock=self.clock,
+        )
+        self.runtime = build_runtime(settings, services, build_client(settings))
+        return self.runtime
+
+    def ledger(self, kind: str, team: str | None, subject: str) -> Any:
+        return delivery.find(self.engine, key=delivery.delivery_key(kind, team, subject))
+
+
+@pytest.fixture
+def world(example_config: Config, sqlite_template: Path, tmp_path: Path) -> Iterator[World]:
+    path = tmp_path / "kpi.db"
+    shutil.copyfile(sqlite_template, path)
+    # message ts near the pinned clock, so the sender's look-back over recent channel history finds them
+    with FakeSlack(first_ts=int(MONDAY.timestamp())) as fake:
+        world = World(example_config, f"sqlite:///{path}", fake, Clock(MONDAY))
+        yield world
+        for engine in world.engines:
+            engine.dispose()
+
+
+def posts(fake: FakeSlack, channel: str | None = None) -> list[Call]:
+    """The chat.postMessage calls Slack accepted, optionally to one channel."""
+    return [
+        call
+        for call in fake.calls("chat.postMessage")
+        if not call.failed and (channel is None or call.params["channel"] == channel)
+    ]
+
+
+def text_of(call: Call) -> str:
+    return "\n".join(block["text"]["text"] for block in call.params["blocks"])
+
+
+def key_of(call: Call) -> str:
+    metadata = call.params["metadata"]
+    assert metadata["event_type"] == METADATA_EVENT
+    key: str = metadata["event_payload"]["key"]
+    return key
+
+
+def uploads(fake: FakeSlack, channel: str) -> list[tuple[Call, bytes, str]]:
+    """files_upload_v2 to ``channel``: (completeUploadExternal call, uploaded bytes, requested filename)."""
+    bodies = {call.path.rsplit("/", 1)[-1]: call.body for call in fake.calls("upload")}
+    names = [call.params["filename"] for call in fake.calls("files.getUploadURLExternal")]
+    done = fake.calls("files.completeUploadExternal")
+    assert len(names) == len(done), "every upload started must be completed"
+    return [
+        (call, bodies[call.params["files"][0]["id"]], name)
+        for call, name in zip(done, names, strict=True)
+        if call.params["channel_id"] == channel
+    ]
+
+
+def history(fake: FakeSlack, channel: str) -> list[dict[str, Any]]:
+    answer = WebClient(token="xoxb-test", base_url=fake.base_url).conversations_history(
+        channel=channel, include_all_metadata=True
+    )
+    messages: list[dict[str, Any]] = answer["messages"]
+    return messages
+
+
+def weekly_data(engine: sa.Engine) -> None:
+    """2026-W39 (Sep 21-27) and W38 for three teams; New York has no data at all."""
+    add(
+        engine,
+        *measures("shanghai_ops", date(2026, 9, 23), orders=200, on_time_orders=190),
+        *measures("shanghai_ops", date(2026, 9, 16), orders=100, on_time_orders=80),
+        *measures("beijing_service", date(2026, 9, 23), orders=100, on_time_orders=85),
+        *measures("beijing_service", date(2026, 9, 16), orders=100, on_time_orders=92),
+        *measures("berlin_ops", date(2026, 9, 23), orders=100, on_time_orders=93),
+    )
+
+
+# weekly digests
+
+
+def test_each_team_gets_one_digest_in_its_language_with_this_week_last_week_and_target(world):
+    weekly_data(world.engine)
+    for team in CHANNELS:
+        world.runtime.jobs.weekly_digest(team)
+
+    digests = {team: posts(world.fake, channel) for team, channel in CHANNELS.items()}
+    assert {team: len(calls) for team, calls in digests.items()} == dict.fromkeys(CHANNELS, 1)
+    text = {team: text_of(calls[0]) for team, calls in digests.items()}
+
+    # this week, last week, the target, the status icon and n, in the team's language
+    shanghai = text["shanghai_ops"].splitlines()
+    assert shanghai[0].startswith("*Weekly KPI digest / 每周KPI摘要 · Shanghai Operations / 上海运营中心 · 2026-W39*")
+    assert (
+        "✅ On-time delivery rate / 准时交付率: *95.0 %* (last week / 上周 80.0 %, target / 目标 ≥ 95.0 %) · n / 样本=2"
+    ) in shanghai
+    beijing = text["beijing_service"].splitlines()
+    assert beijing[0] == "*每周KPI摘要 · 北京客户服务部 · 2026-W39* (2026-09-21 – 2026-09-27)"
+    assert "🔴 准时交付率: *85.0 %* (上周 92.0 %, 目标 ≥ 95.0 %) · 样本=2" in beijing
+    assert "Weekly" not in text["beijing_service"] and "last week" not in text["beijing_service"]
+    berlin = text["berlin_ops"].splitlines()
+    assert berlin[0] == "*Weekly KPI digest · Berlin Operations · 2026-W39* (2026-09-21 – 2026-09-27)"
+    assert "⚠️ On-time delivery rate: *93.0 %* (last week no data, target ≥ 95.0 %) · n=2" in berlin
+    assert not any("\u4e00" <= char <= "\u9fff" for char in text["berlin_ops"])  # no Chinese for Berlin
+
+    # a KPI without data says so; it is never shown as 0
+    assert "▫️ Customer satisfaction: *no data* (last week no data, target ≥ 4.20/5) · n=0" in berlin
+    assert "▫️ 客户满意度: *无数据* (上周 无数据, 目标 ≥ 4.20/5) · 样本=0" in beijing
+    assert (
+        "▫️ Customer satisfaction / 客户满意度: *no data / 无数据* "
+        "(last week / 上周 no data / 无数据, target / 目标 ≥ 4.20/5) · n / 样本=0"
+    ) in shanghai
+    # New York's own target (97 %) shows even without data
+    assert "▫️ On-time delivery rate: *no data* (last week no data, target ≥ 97.0 %) · n=0" in text["newyork_delivery"]
+
+    # the message carries its delivery key, and the notification text is the heading
+    for team, calls in digests.items():
+        assert key_of(calls[0]) == f"weekly_digest:{team}:2026-W39"
+        assert calls[0].params["text"] == text[team].splitlines()[0]
+
+
+def test_the_trend_chart_goes_up_in_the_digest_thread_and_not_for_a_team_without_data(world):
+    weekly_data(world.engine)
+    for team in CHANNELS:
+        world.runtime.jobs.weekly_digest(team)
+
+    for team in ("shanghai_ops", "beijing_service", "berlin_ops"):
+        row = world.ledger("weekly_digest", team, "2026-W39")
+        assert (row.state, row.channel) == ("sent", CHANNELS[team])
+        [(complete, png, filename)] = uploads(world.fake, CHANNELS[team])
+        assert complete.params["thread_ts"] == row.ts
+        assert filename == f"kpi-trend-{team}-2026-W39.png"
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        assert world.ledger("weekly_digest_chart", team, "2026-W39").state == "sent"
+        # Slack holds the digest at that ts, with the delivery key in its metadata
+        [message] = [message for message in history(world.fake, CHANNELS[team]) if message["ts"] == row.ts]
+        assert message["metadata"]["event_payload"] == {"key": f"weekly_digest:{team}:2026-W39"}
+
+    assert uploads(world.fake, "C0NEWYORK") == []
+    assert world.ledger("weekly_digest", "newyork_delivery", "2026-W39").state == "sent"
+    assert world.ledger("weekly_digest_chart", "newyork_delivery", "2026-W39") is None
+
+
+def test_the_digest_runs_at_nine_in_the_teams_own_time_zone(world):
+    world.clock.set("2026-09-28 08:59", "Europe/Berlin")
+    world.runtime.jobs.catch_up()
+    assert posts(world.fake, "C0BERLIN") == []
+
+    world.clock.set("2026-09-28 09:00", "Europe/Berlin")
+    assert "weekly_digest:berlin_ops" in world.runtime.jobs.catch_up()
+    [digest] = posts(world.fake, "C0BERLIN")
+    assert key_of(digest) == "weekly_digest:berlin_ops:2026-W39"
+
+
+def test_running_again_or_restarting_posts_nothing_more_until_next_week(world):
+    weekly_data(world.engine)
+    ran = world.runtime.jobs.catch_up()
+    assert set(ran) >= {f"weekly_digest:{team}" for team in CHANNELS} | {"management_summary"}
+    first = [key_of(call) for call in posts(world.fake)]
+    assert sorted(first) == sorted(set(first))  # nothing twice
+    assert {f"weekly_digest:{team}:2026-W39" for team in CHANNELS} <= set(first)
+    charts = len(world.fake.calls("files.completeUploadExternal"))
+
+    world.runtime.jobs.catch_up()
+    for team in CHANNELS:
+        world.runtime.jobs.weekly_digest(team)
+    world.clock.advance(timedelta(hours=5))
+    world.start("instance-2").jobs.catch_up()  # a restart: a new process on the same database
+    assert [key_of(call) for call in posts(world.fake)] == first
+    assert len(world.fake.calls("files.completeUploadExternal")) == charts
+
+    world.clock.advance(timedelta(weeks=1))
+    world.runtime.jobs.catch_up()
+    later = [key_of(call) for call in posts(world.fake)][len(first) :]
+    assert {f"weekly_digest:{team}:2026-W40" for team in CHANNELS} <= set(later)
+    assert "management_summary:*:2026-W40" in later
+
+
+# management summary and scorecard
+
+
+def test_the_management_summary_lists_the_worst_breaches_first_once(world):
+    add(
+        world.engine,
+        # New York: on-time 80 % and complaints 10 %, two breaches
+        *measures("newyork_delivery", date(2026, 9, 23), orders=100, on_time_orders=80, complaints=10),
+        # Shanghai: on-time 85 %, one breach; complaints 1 % on target
+        *measures("shanghai_ops", date(2026, 9, 23), orders=100, on_time_orders=85, complaints=1),
+        # Beijing: all on target
+        *measures("beijing_service", date(2026, 9, 23), orders=100, on_time_orders=99, complaints=1),
+        # Berlin: nothing at all
+    )
+    world.runtime.jobs.catch_up()
+    world.runtime.jobs.catch_up()
+
+    summaries = [call for call in posts(world.fake, "C0MANAGEMENT") if key_of(call).startswith("management_summary")]
+    assert len(summaries) == 1
+    assert key_of(summaries[0]) == "management_summary:*:2026-W39"
+    lines = text_of(summaries[0]).splitlines()
+    assert lines[0] == "*Weekly management summary / 管理层周报 · 2026-W39*"
+    ranked = [line for line in lines if line[:1].isdigit()]
+    assert [line.split("*")[1] for line in ranked] == [
+        "New York Delivery / 纽约交付部",
+        "Shanghai Operations / 上海运营中心",
+        "Beijing Customer Service / 北京客户服务部",
+        "Berlin Operations / 柏林运营部",
+    ]
+    assert "🔴 2 breaches" in ranked[0] and "🔴 1 breaches" in ranked[1] and "🔴 0 breaches" in ranked[2]
+    assert "    🔴 On-time delivery rate / 准时交付率: 80.0 % (target / 目标 ≥ 97.0 %)" in lines
+    assert "    🔴 Complaint rate / 客户投诉率: 10.0 % (target / 目标 ≤ 2.0 %)" in lines
+    assert "all on target" in ranked[2]
+    # a team that reported nothing is not "all on target"
+    assert "all on target" not in ranked[3] and "no data" in ranked[3]
+
+
+def test_the_quarterly_scorecard_is_posted_at_the_start_of_the_next_quarter_once(world):
+    add(
+        world.engine,
+        *measures("shanghai_ops", date(2026, 8, 12), sales=3_000_000),
+        *measures("berlin_ops", date(2026, 8, 12), sales=2_000_000),
+        *measures("beijing_service", date(2026, 8, 12), sales=1_500_000),
+    )
+    world.clock.set("2026-10-01 09:59", "Asia/Shanghai")
+    world.runtime.jobs.catch_up()
+    assert not any(key_of(call).startswith("scorecard") for call in posts(world.fake, "C0MANAGEMENT"))
+
+    world.clock.set("2026-10-01 03:00")  # 11:00 in Shanghai
+    assert "quarterly_scorecard" in world.runtime.jobs.catch_up()
+    world.runtime.jobs.catch_up()
+    world.clock.advance(timedelta(days=20))
+    world.runtime.jobs.catch_up()
+
+    [scorecard] = [call for call in posts(world.fake, "C0MANAGEMENT") if key_of(call).startswith("scorecard")]
+    assert key_of(scorecard) == "scorecard_quarterly:*:2026-Q3"
+    lines = text_of(scorecard).splitlines()
+    assert lines[0] == "*Quarterly operations scorecard / 季度绩效考核 · 2026-Q3* (4 teams / 个团队)"
+    assert [line for line in lines if line[:1].isdigit()] == [
+        "1. *Shanghai Operations / 上海运营中心*: 40.0 / 100",
+        "2. *Berlin Operations / 柏林运营部*: 34.8 / 100",  # sales 2.0 M against Berlin's own 2.3 M target
+        "3. *Beijing Customer Service / 北京客户服务部*: 20.0 / 100",
+        "4. *New York Delivery / 纽约交付部*: 0.0 / 100",
+    ]
+    [(complete, png, filename)] = uploads(world.fake, "C0MANAGEMENT")
+    assert filename == "scorecard-quarterly-2026-Q3.png" and png.startswith(b"\x89PNG")
+    assert complete.params["thread_ts"] == world.ledger("scorecard_quarterly", None, "2026-Q3").ts
+
+
+# reminders
+
+
+def test_leads_of_a_team_without_a_submission_are_reminded_at_friday_four_pm_local_once(world):
+    world.clock.set("2026-09-30 10:00", "Asia/Shanghai")
+    with transaction(world.engine) as session:
+        store.submit_measures(
+            session,
+            team="shanghai_ops",
+            form="weekly",
+            period=Period.parse("2026-W40"),
+            values={"orders": 120, "on_time_orders": 118},
+            user="U0LEADSH",
+            now=world.clock(),
+        )
+
+    def reminders() -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for call in posts(world.fake):
+            if call.params["channel"] in LEADS:
+                found.setdefault(call.params["channel"], []).append(call.params["text"])
+        return found
+
+    world.clock.set("2026-10-02 15:59", "Asia/Shanghai")
+    world.runtime.jobs.catch_up()
+    assert reminders() == {}
+
+    world.clock.set("2026-10-02 16:00", "Asia/Shanghai")  # Beijing's and Shanghai's time, not Berlin's
+    world.runtime.jobs.catch_up()
+    assert reminders() == {
+        "U0LEADBJ": ["提醒：北京客户服务部 还没有提交 2026-W40 的 KPI 数据，请输入 `/kpi submit` 填写。"]
+    }
+
+    world.clock.set("2026-10-02 16:00", "Europe/Berlin")
+    world.runtime.jobs.catch_up()
+    world.runtime.jobs.catch_up()
+    berlin = "Reminder: Berlin Operations has no KPI data for 2026-W40 yet. Type `/kpi submit` to add it."
+    assert reminders() == {
+        "U0LEADBJ": ["提醒：北京客户服务部 还没有提交 2026-W40 的 KPI 数据，请输入 `/kpi submit` 填写。"],
+        "U0LEADBE": [berlin],
+        "U0LEADSH": [berlin],  # as Berlin's lead; Shanghai, which they also lead, has submitted
+    }
+    assert world.ledger("reminder", "berlin_ops", "2026-W40:U0LEADSH").state == "sent"
+
+
+# Slack failures
+
+
+@pytest.mark.parametrize("status", [429, 500], ids=["rate-limited", "server-error"])
+def test_a_transient_slack_error_is_retried_by_the_client_and_the_digest_arrives_once(world, status):
+    weekly_data(world.engine)
+    world.fake.fail_next("chat.postMessage", status=status, retry_after=0)
+    world.runtime.jobs.weekly_digest("berlin_ops")
+
+    calls = world.fake.calls("chat.postMessage")
+    assert [call.failed for call in calls] == [True, False]
+    assert [call.params["channel"] for call in calls] == ["C0BERLIN", "C0BERLIN"]
+    assert world.ledger("weekly_digest", "berlin_ops", "2026-W39").state == "sent"
+    assert len(uploads(world.fake, "C0BERLIN")) == 1
+
+    world.runtime.jobs.weekly_digest("berlin_ops")
+    assert len(world.fake.calls("chat.postMessage")) == 2
+
+
+def test_a_digest_slack_keeps_refusing_is_retried_once_its_claim_expires(world):
+    world.fake.fail_next("chat.postMessage", status=500, times=2)  # the client's one retry fails too
+    world.runtime.jobs.weekly_digest("berlin_ops")
+    assert posts(world.fake) == []
+    row = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
+    assert (row.state, row.attempts) == ("pending", 1)
+
+    world.runtime.jobs.weekly_digest("berlin_ops")  # the claim is still fresh: it may be in flight
+    assert posts(world.fake) == []
+
+    world.clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
+    world.runtime.jobs.weekly_digest("berlin_ops")
+    [digest] = posts(world.fake)
+    assert key_of(digest) == "weekly_digest:berlin_ops:2026-W39"
+    row = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
+    assert (row.state, row.attempts) == ("sent", 2)
+    assert posts(world.fake, ADMIN) == []  # a transient error is no news for the admins
+
+
+def test_a_permanent_error_marks_the_delivery_failed_tells_the_admins_and_spares_the_other_teams(world):
+    weekly_data(world.engine)
+    world.fake.fail_next("chat.postMessage", status=200, error="channel_not_found")
+    for team in ("berlin_ops", "shanghai_ops", "beijing_service", "newyork_delivery"):
+        world.runtime.jobs.weekly_digest(team)
+
+    failed = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
+    assert (failed.state, failed.error) == ("failed", "channel_not_found")
+    [notice] = posts(world.fake, ADMIN)
+    assert "weekly_digest:berlin_ops:2026-W39" in notice.params["text"]
+    assert "<#C0BERLIN>" in notice.params["text"] and "channel_not_found" in notice.params["text"]
+    for team in ("shanghai_ops", "beijing_service", "newyork_delivery"):
+        assert len(posts(world.fake, CHANNELS[team])) == 1
+        assert world.ledger("weekly_digest", team, "2026-W39").state == "sent"
+    assert uploads(world.fake, "C0BERLIN") == []
+
+    calls = len(world.fake.calls())
+    world.runtime.jobs.weekly_digest("berlin_ops")
+    world.clock.advance(CLAIM_TIMEOUT * 10)
+    world.runtime.jobs.weekly_digest("berlin_ops")  # a failed delivery is never retried, even later
+    assert world.fake.calls()[calls:] == []
+    assert world.ledger("weekly_digest", "berlin_ops", "2026-W39").state == "failed"
+
+
+def test_a_job_that_raises_is_reported_to_the_admins_and_the_other_jobs_still_run(world):
+    # An honest failure without patching our code: the database lost a table (a bad migration, say).
+    with world.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE measure_value"))
+    ran = world.runtime.jobs.catch_up()
+    assert set(ran) == {f"weekly_digest:{team}" for team in CHANNELS} | {"management_summary", "quarterly_scorecard"}
+
+    notices = [call.params["text"] for call in posts(world.fake, ADMIN)]
+    assert len(notices) == len(ran)
+    for job_id in ran:
+        [notice] = [text for text in notices if f"`{job_id}`" in text]
+        assert "failed" in notice and "OperationalError" in notice and "measure_value" in notice
+    assert [call for call in posts(world.fake) if call.params["channel"] != ADMIN] == []
+
+    world.clock.advance(timedelta(minutes=5))
+    world.runtime.jobs.catch_up()  # still broken within the hour: no second round of notices
+    assert len(posts(world.fake, ADMIN)) == len(ran)
+
+
+# a sender that died mid-delivery
+
+
+def claim_as_a_dead_sender(world: World) -> str:
+    claim = delivery.claim(
+        world.engine,
+        kind="weekly_digest",
+        team="berlin_ops",
+        subject="2026-W39",
+        owner="crashed-instance",
+        now=world.clock(),
+        stale_after=CLAIM_TIMEOUT,
+    )
+    assert claim is not None and not claim.taken_over
+    return claim.key
+
+
+def test_a_dead_senders_message_found_in_the_channel_is_not_posted_again(world):
+    weekly_data(world.engine)
+    key = claim_as_a_dead_sender(world)
+    client = WebClient(token="xoxb-test", base_url=world.fake.base_url)
+    posted = client.chat_postMessage(
+        channel="C0BERLIN",
+        text="the digest, as the crashed sender posted it",
+        metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
+    )
+    assert len(posts(world.fake)) == 1
+
+    world.runtime.jobs.weekly_digest("berlin_ops")  # the claim is fresh: the sender may still be alive
+    assert len(posts(world.fake)) == 1 and world.fake.calls("conversations.history") == []
+
+    world.clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
+    world.runtime.jobs.weekly_digest("berlin_ops")
+    assert len(posts(world.fake)) == 1
+    [lookup] = world.fake.calls("conversations.history")
+    assert lookup.params["channel"] == "C0BERLIN"
+    row = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
+    assert (row.state, row.ts, row.attempts) == ("sent", posted["ts"], 2)
+    # the chart the dead sender never uploaded goes into the found message's thread
+    [(complete, _, _)] = uploads(world.fake, "C0BERLIN")
+    assert complete.params["thread_ts"] == posted["ts"]
+
+    world.clock.advance(CLAIM_TIMEOUT * 2)
+    world.runtime.jobs.weekly_digest("berlin_ops")
+    assert len(posts(world.fake)) == 1
+
+
+def test_a_dead_senders_message_that_never_reached_slack_is_posted_once(world):
+    weekly_data(world.engine)
+    claim_as_a_dead_sender(world)
+    world.clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
+    world.runtime.jobs.weekly_digest("berlin_ops")
+    world.runtime.jobs.weekly_digest("berlin_ops")
+    world.clock.advance(CLAIM_TIMEOUT * 2)
+    world.runtime.jobs.weekly_digest("berlin_ops")
+
+    [digest] = posts(world.fake)
+    assert key_of(digest) == "weekly_digest:berlin_ops:2026-W39"
+    assert len(world.fake.calls("conversations.history")) == 1
+    row = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
+    assert (row.state, row.attempts, row.claimed_by) == ("sent", 2, "instance-1")
+    assert len(uploads(world.fake, "C0BERLIN")) == 1
