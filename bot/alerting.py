@@ -124,7 +124,7 @@ class Alerting:
                 language,
                 case=case.id,
                 event=services.renderer.text(_event(kpi.formula), language),
-                taken=_number(alert.resolved_value, ""),
+                taken="–" if alert.resolved_value is None else f"{alert.resolved_value:.1f}",  # the text says "h"
             )
         else:
             text = services.renderer.text(

@@ -227,7 +227,7 @@ def digest(obj: Context, team: str | None, all_teams: bool, period: str | None, 
     if mode == "dry-run":
         for message in messages:
             text = "\n".join(block["text"]["text"] for block in message.blocks)
-            chart = f"[chart {message.chart.filename}, {len(message.chart.png):,} bytes]" if message.chart else ""
+            chart = f"[trend chart {message.chart.filename} in the thread]" if message.chart else ""
             click.echo(f"--- to {message.channel} ({message.kind} {message.team} {message.subject})\n{text}\n{chart}")
         return
     _log_to_stderr()
@@ -235,8 +235,8 @@ def digest(obj: Context, team: str | None, all_teams: bool, period: str | None, 
         sender = build_runtime(obj.settings, services, build_client(obj.settings)).sender
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
-    for message in messages:
-        click.echo(f"{message.team} {message.subject}: {sender.send(message)}")
+    for message, outcome in zip(messages, sender.send_all(messages), strict=True):
+        click.echo(f"{message.team} {message.subject}: {outcome}")
 
 
 def _log_to_stderr() -> None:

@@ -5,6 +5,7 @@ leaves the claim pending, to be retried once it goes stale."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -42,7 +43,9 @@ Outcome = Literal["sent", "found", "skipped", "failed", "retry"]
 
 @dataclass(frozen=True)
 class Chart:
-    png: bytes
+    """A PNG posted in the thread of its message; rendered only when its upload is actually claimed."""
+
+    render: Callable[[], bytes | None]
     filename: str
     title: str
 
@@ -68,7 +71,20 @@ class Sender:
     owner: str
     stale_after: timedelta = timedelta(minutes=5)
 
-    def send(self, message: Outgoing) -> Outcome:
+    def send_all(self, messages: list[Outgoing]) -> list[Outcome]:
+        """Posts every message first, then their charts: a chart takes tens of milliseconds to render,
+        and a slow chart should not hold back the next team's digest."""
+        outcomes = [self.send(message, with_chart=False) for message in messages]
+        for message in messages:
+            self.upload_chart(message)
+        return outcomes
+
+    def settled(self, kind: str, team: str | None, subject: str) -> bool:
+        """Whether the delivery is done (sent, or failed for good): the caller need not even build it."""
+        row = delivery.find(self.services.engine, key=delivery.delivery_key(kind, team, subject))
+        return row is not None and row.state in (delivery.SENT, delivery.FAILED)
+
+    def send(self, message: Outgoing, *, with_chart: bool = True) -> Outcome:
         now = self.services.clock()
         claim = delivery.claim(
             self.services.engine,
@@ -92,8 +108,8 @@ class Sender:
                 # The crashed sender's message did reach Slack: record it instead of posting it again.
                 delivery.mark_sent(self.services.engine, key=claim.key, now=now, channel=message.channel, ts=found)
                 logger.info("delivery found in channel history %s", log)
-                if message.chart is not None:  # it may have died before the upload (the chart has its own claim)
-                    self._upload_chart(message, claim.key, found)
+                if with_chart:  # it may have died before the upload (the chart has its own claim)
+                    self.upload_chart(message)
                 return "found"
         try:
             posted = self.client.chat_postMessage(
@@ -109,8 +125,8 @@ class Sender:
         ts = str(posted["ts"])
         delivery.mark_sent(self.services.engine, key=claim.key, now=now, channel=str(posted["channel"]), ts=ts)
         logger.info("delivered %s ts=%s", log, ts)
-        if message.chart is not None:
-            self._upload_chart(message, claim.key, ts)
+        if with_chart:
+            self.upload_chart(message)
         return "sent"
 
     def sent_ts(self, kind: str, team: str | None, subject: str) -> tuple[str, str] | None:
@@ -127,37 +143,38 @@ class Sender:
         except SlackApiError as error:
             logger.warning("could not update message %s in %s: %s", ts, channel, error.response.get("error"))
 
-    def _upload_chart(self, message: Outgoing, key: str, ts: str) -> None:
-        assert message.chart is not None
-        chart = message.chart
-        if (
-            delivery.claim(
-                self.services.engine,
-                kind=f"{message.kind}_chart",
-                team=message.team,
-                subject=message.subject,
-                owner=self.owner,
-                now=self.services.clock(),
-                stale_after=self.stale_after,
-            )
-            is None
-        ):
+    def upload_chart(self, message: Outgoing) -> None:
+        """Uploads the message's chart into its thread, once, after the message itself was delivered."""
+        posted = self.sent_ts(message.kind, message.team, message.subject)
+        if message.chart is None or posted is None:
             return
-        chart_key = delivery.delivery_key(f"{message.kind}_chart", message.team, message.subject)
-        try:
-            self.client.files_upload_v2(
-                channel=message.channel,
-                content=chart.png,
-                filename=chart.filename,
-                title=chart.title,
-                thread_ts=ts,
-            )
-        except SlackApiError as error:
-            self._failed(chart_key, message, error)
-            return
-        delivery.mark_sent(
-            self.services.engine, key=chart_key, now=self.services.clock(), channel=message.channel, ts=ts
+        channel, ts = posted
+        chart_kind = f"{message.kind}_chart"
+        claim = delivery.claim(
+            self.services.engine,
+            kind=chart_kind,
+            team=message.team,
+            subject=message.subject,
+            owner=self.owner,
+            now=self.services.clock(),
+            stale_after=self.stale_after,
         )
+        if claim is None:
+            return
+        png = message.chart.render()
+        try:
+            if png is not None:
+                self.client.files_upload_v2(
+                    channel=channel,
+                    content=png,
+                    filename=message.chart.filename,
+                    title=message.chart.title,
+                    thread_ts=ts,
+                )
+        except SlackApiError as error:
+            self._failed(claim.key, message, error)
+            return
+        delivery.mark_sent(self.services.engine, key=claim.key, now=self.services.clock(), channel=channel, ts=ts)
 
     def _find_posted(self, channel: str, key: str) -> str | None:
         """The ts of a message carrying ``key`` in its metadata among the channel's recent messages."""

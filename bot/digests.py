@@ -4,6 +4,7 @@ chart, the management summary, the quarterly scorecard with a bar chart, and sub
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from kpi_core.db import transaction
 from kpi_core.models import Submission
 from kpi_core.periods import Period, PeriodKind
 from kpi_core.reporting import build_reports, rank_teams
+from kpi_core.scorecard import attainment
 
 TREND_WEEKS = 12
 
@@ -27,7 +29,9 @@ def last_week(team: Team, services: Services) -> Period:
     return Period.current(PeriodKind.WEEK, now=services.clock(), tz=team.tz).previous()
 
 
-def weekly_digests(services: Services, *, teams: list[Team], period: Period | None = None) -> list[Outgoing]:
+def weekly_digests(
+    services: Services, *, teams: list[Team], period: Period | None = None, charts: bool = True
+) -> list[Outgoing]:
     """One digest per team, for ``period`` or each team's last complete week; reports computed in bulk."""
     by_period: dict[Period, list[Team]] = defaultdict(list)
     for team in teams:
@@ -42,24 +46,13 @@ def weekly_digests(services: Services, *, teams: list[Team], period: Period | No
             history = [build_reports(session, config=services.config, period=week, teams=keys) for week in weeks]
         for index, team in enumerate(group):
             series = [reports[index] for reports in history]
-            messages.append(_digest(services, team, series))
+            messages.append(_digest(services, team, series, chart=charts))
     return messages
 
 
-def _digest(services: Services, team: Team, series: list[dict[str, Any]]) -> Outgoing:
+def _digest(services: Services, team: Team, series: list[dict[str, Any]], *, chart: bool) -> Outgoing:
     current, previous = series[-1], series[-2]
     text = services.renderer.digest(team=team, report=current, previous=previous)
-    config = services.config
-    png = trend_chart(
-        title=services.renderer.text("chart_title", "en", team=team.name.en, weeks=len(series)),
-        labels=[report["period"] for report in series],
-        series={
-            config.kpi_by_key[key].name.en: [report["kpis"][key]["value"] for report in series]
-            for key in current["kpis"]
-        },
-        targets={config.kpi_by_key[key].name.en: kpi["target"] for key, kpi in current["kpis"].items()},
-    )
-    chart = Chart(png, f"kpi-trend-{team.key}-{current['period']}.png", current["period"]) if png else None
     return Outgoing(
         kind="weekly_digest",
         team=team.key,
@@ -67,8 +60,32 @@ def _digest(services: Services, team: Team, series: list[dict[str, Any]]) -> Out
         channel=team.channel,
         text=text.splitlines()[0],
         blocks=text_blocks(text),
-        chart=chart,
+        chart=Chart(
+            lambda: _trend_png(services, team, series),
+            f"kpi-trend-{team.key}-{current['period']}.png",
+            current["period"],
+        )
+        if chart
+        else None,
     )
+
+
+def _trend_png(services: Services, team: Team, series: list[dict[str, Any]]) -> bytes | None:
+    """The attainment of each KPI with a target, week by week (English names: see bot.charts)."""
+    config = services.config
+    lines = {}
+    for key in series[-1]["kpis"]:
+        kpi = config.kpi_by_key[key]
+        points = []
+        for report in series:
+            result = report["kpis"][key]
+            reached = (
+                None if result["value"] is None else attainment(kpi, value=result["value"], target=result["target"])
+            )
+            points.append(None if reached is None else reached * 100)
+        lines[kpi.name.en] = points
+    title = services.renderer.text("chart_title", "en", team=team.name.en, weeks=len(series))
+    return trend_chart(title=title, labels=[report["period"] for report in series], series=lines)
 
 
 def management_summary(services: Services, *, channel: str, period: Period) -> Outgoing:
@@ -106,7 +123,8 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
     messages = []
     for scheme_key, ranking in rankings.items():
         text = services.renderer.scorecard(scheme_key=scheme_key, period=period.label, ranking=ranking, language="both")
-        png = score_bars(
+        bars = partial(
+            score_bars,
             title=f"{services.config.scorecards[scheme_key].name.en} {period.label}",
             teams=[services.config.team(row.team).name.en for row in ranking],
             scores=[row.score for row in ranking],
@@ -119,7 +137,7 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
                 channel=channel,
                 text=text.splitlines()[0],
                 blocks=text_blocks(text),
-                chart=Chart(png, f"scorecard-{scheme_key}-{period.label}.png", period.label),
+                chart=Chart(bars, f"scorecard-{scheme_key}-{period.label}.png", period.label),
             )
         )
     return messages

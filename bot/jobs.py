@@ -24,7 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alerting import Alerting
 from bot.delivery import Sender
-from bot.digests import management_summary, quarterly_scorecards, reminders, weekly_digests
+from bot.digests import last_week, management_summary, quarterly_scorecards, reminders, weekly_digests
 from kpi_core.periods import Period, PeriodKind
 
 logger = logging.getLogger(__name__)
@@ -49,20 +49,32 @@ class Jobs:
     # job bodies: plain functions of the clock, the database and Slack
 
     def weekly_digest(self, team_key: str) -> None:
-        team = self.sender.services.config.team(team_key)
-        for message in weekly_digests(self.sender.services, teams=[team]):
-            self.sender.send(message)
+        services = self.sender.services
+        team = services.config.team(team_key)
+        week = last_week(team, services)
+        if self._settled("weekly_digest", team_key, week):
+            return  # a catch-up after it went out: not even worth computing
+        self.sender.send_all(weekly_digests(services, teams=[team], period=week))
 
     def management_summary(self, channel: str, zone: ZoneInfo) -> None:
         services = self.sender.services
         period = Period.current(PeriodKind.WEEK, now=services.clock(), tz=zone).previous()
-        self.sender.send(management_summary(services, channel=channel, period=period))
+        if not self._settled("management_summary", None, period):
+            self.sender.send(management_summary(services, channel=channel, period=period))
 
     def quarterly_scorecard(self, channel: str, zone: ZoneInfo) -> None:
         services = self.sender.services
         period = Period.current(PeriodKind.QUARTER, now=services.clock(), tz=zone).previous()
-        for message in quarterly_scorecards(services, channel=channel, period=period):
-            self.sender.send(message)
+        schemes = [key for key, scheme in services.config.scorecards.items() if scheme.period is PeriodKind.QUARTER]
+        if all(self._settled(f"scorecard_{key}", None, period) for key in schemes):
+            return
+        self.sender.send_all(quarterly_scorecards(services, channel=channel, period=period))
+
+    def _settled(self, kind: str, team: str | None, period: Period) -> bool:
+        """The message and its chart are both done (sent, or failed for good)."""
+        return self.sender.settled(kind, team, period.label) and self.sender.settled(
+            f"{kind}_chart", team, period.label
+        )
 
     def submission_reminder(self, team_key: str) -> None:
         team = self.sender.services.config.team(team_key)

@@ -37,13 +37,18 @@ def item_score(kpi: Kpi, item: ScorecardItem, *, value: float | None, target: fl
     if item.full_at is not None and item.zero_at is not None:
         fraction = (value - item.zero_at) / (item.full_at - item.zero_at)
         return max(0.0, min(fraction, 1.0)) * 100
+    reached = attainment(kpi, value=value, target=target)
+    return 0.0 if reached is None else max(0.0, min(reached, 1.0)) * 100
+
+
+def attainment(kpi: Kpi, *, value: float, target: float | None) -> float | None:
+    """How far ``value`` reaches ``target`` (1 = on target, more = better), honouring the direction:
+    actual/target when higher is better, target/actual when lower is (an actual of 0 attains fully)."""
     if target is None:
-        return 0.0
+        return None
     if kpi.better == "higher":
-        attainment = value / target if target else 1.0
-    else:
-        attainment = target / value if value > 0 else 1.0
-    return max(0.0, min(attainment, 1.0)) * 100
+        return value / target if target else 1.0
+    return target / value if value > 0 else 1.0
 
 
 def score_teams(config: Config, scheme_key: str, reports: dict[str, TeamReport]) -> list[TeamScore]:

@@ -1,0 +1,123 @@
+"""Weekly digest fan-out: N teams' digests computed, rendered (text and trend chart) and handed to the
+sender, which posts them to the fake Slack server of the tests through the delivery ledger.
+
+    python bench/fanout.py [--teams 500] [--database-url URL] [--no-charts]
+
+Prints the time of each phase and the peak RSS. Target (issue 5): 500 teams <= 10 s, peak RSS <= 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from slack_sdk import WebClient
+from sqlmodel import select
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.common import OUT, bench_config, peak_rss_mib  # noqa: E402
+from bot.delivery import Sender  # noqa: E402
+from bot.digests import weekly_digests  # noqa: E402
+from bot.render import Renderer  # noqa: E402
+from bot.services import Services  # noqa: E402
+from kpi_core.config import Config  # noqa: E402
+from kpi_core.db import make_engine, migrate, transaction  # noqa: E402
+from kpi_core.models import CustomerCase, Delivery, MeasureValue, SurveyResponse  # noqa: E402
+from kpi_core.periods import Period  # noqa: E402
+from kpi_core.sql import bulk_insert  # noqa: E402
+from tests.fake_slack import FakeSlack  # noqa: E402
+
+WEEK = Period.parse("2026-W39")
+WEEKS = 12
+
+
+def generate(engine, config: Config) -> None:  # type: ignore[no-untyped-def]
+    """Twelve weeks of weekly measures, cases and survey answers per team (skipped when present)."""
+    with transaction(engine) as session:
+        if session.exec(select(MeasureValue).limit(1)).first() is not None:
+            return
+        rng = random.Random(500)
+        first = WEEK.start - timedelta(weeks=WEEKS - 1)
+        measures, cases, answers = [], [], []
+        for team in config.teams:
+            for week in range(WEEKS):
+                day = first + timedelta(weeks=week, days=2)
+                orders = rng.randint(100, 200)
+                for measure, value in (
+                    ("orders", orders),
+                    ("on_time_orders", orders - rng.randint(0, 15)),
+                    ("complaints", rng.randint(0, 5)),
+                    ("output", rng.uniform(150e3, 200e3)),
+                    ("headcount", 35),
+                    ("actual_capacity", rng.uniform(700, 950)),
+                    ("design_capacity", 1000),
+                    ("sales", rng.uniform(180e3, 260e3)),
+                ):
+                    measures.append({"team": team.key, "measure": measure, "on_date": day, "value": value})
+                for _ in range(6):
+                    raised = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=rng.uniform(0, 120))
+                    cases.append(
+                        {
+                            "team": team.key,
+                            "kind": "after_sales",
+                            "raised_at": raised,
+                            "first_response_at": raised + timedelta(hours=rng.uniform(0.5, 9)),
+                            "resolved_at": None,
+                        }
+                    )
+                    answers.append({"team": team.key, "submitted_at": raised, "score": rng.randint(2, 5)})
+        for model, rows in ((MeasureValue, measures), (CustomerCase, cases), (SurveyResponse, answers)):
+            bulk_insert(session, model.__table__, rows)  # type: ignore[attr-defined]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--teams", type=int, default=500)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--no-charts", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    url = args.database_url or f"sqlite:///{OUT / f'fanout-{args.teams}.db'}"
+    config = bench_config(args.teams)
+    engine = make_engine(url)
+    migrate(engine)
+    generate(engine, config)
+    with transaction(engine) as session:  # a fresh run: forget the previous run's deliveries
+        session.execute(sa.delete(Delivery))
+    clock = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
+    services = Services(
+        config=config,
+        engine=engine,
+        renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=config),
+        clock=lambda: clock,
+    )
+    with FakeSlack() as fake:
+        sender = Sender(services=services, client=WebClient(token="xoxb-bench", base_url=fake.base_url), owner="bench")
+        started = time.perf_counter()
+        messages = weekly_digests(services, teams=list(config.teams), period=WEEK, charts=not args.no_charts)
+        built = time.perf_counter()
+        outcomes = [sender.send(message, with_chart=False) for message in messages]
+        sent = time.perf_counter()
+        for message in messages:
+            sender.upload_chart(message)
+        charted = time.perf_counter()
+        posts = len(fake.calls("chat.postMessage"))
+        uploads = len(fake.calls("files.completeUploadExternal"))
+    kind = "text only" if args.no_charts else "text, then a trend chart in each thread"
+    print(f"{args.teams} teams, digests for {WEEK} ({kind}), {url.split(':')[0]}")
+    print(f"  compute + render   {built - started:6.2f} s")
+    print(f"  hand to sender     {sent - built:6.2f} s   ({outcomes.count('sent')} digests sent, {posts} posts)")
+    print(f"  digests total      {sent - started:6.2f} s   (target <= 10 s)")
+    print(f"  then trend charts  {charted - sent:6.2f} s   ({uploads} rendered and uploaded in the digests' threads)")
+    print(f"  peak RSS           {peak_rss_mib():6.0f} MiB (target <= 300 MB)")
+
+
+if __name__ == "__main__":
+    main()
