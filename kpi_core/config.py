@@ -203,6 +203,10 @@ class Schedule(_Model):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) == 5 and any(character.isdigit() for character in fields[4]):
+            # APScheduler counts weekdays from Monday = 0, cron from Sunday = 0: names are unambiguous
+            raise ValueError(f"bad cron expression {value!r}: name the weekdays (mon, tue, ... or mon-fri)")
         try:
             CronTrigger.from_crontab(value, timezone="UTC")
         except ValueError as error:

@@ -240,6 +240,12 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
             id="bad-cron-fields",
         ),
         pytest.param(
+            mutated(lambda raw: raw["schedules"]["weekly_digest"].update(cron="0 9 * * 1")),
+            "schedules.weekly_digest.cron",
+            "name the weekdays (mon, tue, ... or mon-fri)",
+            id="numeric-weekday-is-ambiguous",
+        ),
+        pytest.param(
             mutated(lambda raw: _item(raw["scorecards"]["quarterly"]["items"], "csat", "kpi").update(kpi="nps")),
             "scorecards.quarterly.items.nps",
             "unknown KPI 'nps'",
