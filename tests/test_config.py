@@ -242,7 +242,7 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
         pytest.param(
             mutated(lambda raw: raw["schedules"]["weekly_digest"].update(cron="0 9 * * 1")),
             "schedules.weekly_digest.cron",
-            "name the weekdays (mon, tue, ... or mon-fri)",
+            "bad cron expression '0 9 * * 1': name the weekdays (mon, tue, ... or mon-fri)",
             id="numeric-weekday-is-ambiguous",
         ),
         pytest.param(
