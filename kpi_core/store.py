@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,7 @@ from kpi_core.models import (
 )
 from kpi_core.periods import Period
 
+RowT = TypeVar("RowT", CustomerCase, Milestone)
 DATA_TABLES: tuple[type[SQLModel], ...] = (MeasureValue, SurveyResponse, CustomerCase, Milestone)
 
 
@@ -208,27 +209,8 @@ def update_case(
     now: datetime,
 ) -> CustomerCase:
     """Records a case's first response and/or resolution (a value already set is kept unless given)."""
-    old = _as_dict(case)
-    if first_response_at is not None:
-        case.first_response_at = first_response_at
-    if resolved_at is not None:
-        case.resolved_at = resolved_at
-    session.add(case)
-    session.add(
-        AuditEntry(
-            at=now,
-            user=user,
-            team=case.team,
-            action="update",
-            entity="customer_case",
-            entity_id=case.id,
-            submission_id=case.submission_id,
-            old=old,
-            new=_as_dict(case),
-        )
-    )
-    session.flush()
-    return case
+    changes = {"first_response_at": first_response_at, "resolved_at": resolved_at}
+    return _update_audited(session, case, changes, user=user, now=now)
 
 
 def complete_milestone(
@@ -240,26 +222,32 @@ def complete_milestone(
     user: str,
     now: datetime,
 ) -> Milestone:
-    old = _as_dict(milestone)
-    milestone.completed_on = completed_on
-    if actual_cost is not None:
-        milestone.actual_cost = actual_cost
-    session.add(milestone)
+    changes = {"completed_on": completed_on, "actual_cost": actual_cost}
+    return _update_audited(session, milestone, changes, user=user, now=now)
+
+
+def _update_audited(session: Session, row: RowT, changes: dict[str, Any], *, user: str, now: datetime) -> RowT:
+    """Sets the given (not None) fields of ``row`` and records the row before and after."""
+    old = _as_dict(row)
+    for field, value in changes.items():
+        if value is not None:
+            setattr(row, field, value)
+    session.add(row)
     session.add(
         AuditEntry(
             at=now,
             user=user,
-            team=milestone.team,
+            team=getattr(row, "team", None),
             action="update",
-            entity="milestone",
-            entity_id=milestone.id,
-            submission_id=milestone.submission_id,
+            entity=str(row.__tablename__),
+            entity_id=getattr(row, "id", None),
+            submission_id=getattr(row, "submission_id", None),
             old=old,
-            new=_as_dict(milestone),
+            new=_as_dict(row),
         )
     )
     session.flush()
-    return milestone
+    return row
 
 
 def recent_submissions(session: Session, *, teams: Sequence[str], limit: int = 10) -> list[Submission]:

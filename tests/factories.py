@@ -11,6 +11,29 @@ import sqlalchemy as sa
 from kpi_core.db import transaction
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, SurveyResponse
 
+#: The KPI keys of ../shared/KPI_CATALOGUE.md, in its order.
+CATALOGUE_KPIS = (
+    "on_time_delivery",
+    "csat",
+    "complaint_rate",
+    "response_time",
+    "feedback_handling",
+    "production_cost_rate",
+    "labor_cost_rate",
+    "inventory_turnover",
+    "opex_share",
+    "budget_variance",
+    "output_per_head",
+    "productivity_growth",
+    "resource_utilization",
+    "milestone_on_time",
+    "schedule_slip",
+    "project_cost_variance",
+    "roi",
+    "debt_to_asset",
+    "sales",
+)
+
 
 def at(text: str, zone: str = "UTC") -> datetime:
     """``at("2026-09-30 23:30", "Europe/Berlin")`` -> an aware datetime in UTC."""
@@ -66,3 +89,19 @@ def milestone(
         budget=budget,
         actual_cost=actual_cost,
     )
+
+
+class Clock:
+    """The services' clock: it only moves when a test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, text: str, zone: str = "UTC") -> None:
+        self.now = at(text, zone)
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta

@@ -13,28 +13,9 @@ from kpi_core import expressions
 from kpi_core.config import Config, load_config, parse_config
 from kpi_core.errors import ConfigError, ConfigProblem
 from tests.conftest import EXAMPLE_CONFIG
+from tests.factories import CATALOGUE_KPIS
 
-CATALOGUE = [
-    "on_time_delivery",
-    "csat",
-    "complaint_rate",
-    "response_time",
-    "feedback_handling",
-    "production_cost_rate",
-    "labor_cost_rate",
-    "inventory_turnover",
-    "opex_share",
-    "budget_variance",
-    "output_per_head",
-    "productivity_growth",
-    "resource_utilization",
-    "milestone_on_time",
-    "schedule_slip",
-    "project_cost_variance",
-    "roi",
-    "debt_to_asset",
-    "sales",
-]
+CATALOGUE = list(CATALOGUE_KPIS)
 
 Writer = Callable[[Path], None]
 

@@ -31,27 +31,13 @@ from kpi_core.db import make_engine, transaction
 from kpi_core.models import CustomerCase
 from kpi_core.periods import Period
 from tests.bot_harness import LEAD_SHANGHAI_AND_BERLIN, running_bot
-from tests.factories import add, at, case
+from tests.factories import Clock, add, at, case
 from tests.fake_slack import Call, FakeSlack
 from tests.slack_requests import static_select_value, text_value
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEDNESDAY = at("2026-09-30 08:00")  # 16:00 in Shanghai, 10:00 in Berlin: 2026-W40 everywhere
 W40 = Period.parse("2026-W40")
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, text: str, zone: str = "UTC") -> None:
-        self.now = at(text, zone)
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 @dataclass

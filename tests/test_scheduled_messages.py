@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from kpi_core import delivery, store
 from kpi_core.config import Config
 from kpi_core.db import make_engine, transaction
 from kpi_core.periods import Period
-from tests.factories import add, at, measures
+from tests.factories import Clock, add, at, measures
 from tests.fake_slack import Call, FakeSlack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -44,22 +44,6 @@ CHANNELS = {
 }
 LEADS = {"U0LEADSH", "U0LEADBJ", "U0LEADBE", "U0LEADNY"}
 ADMIN = "U0ADMIN"
-
-
-class Clock:
-    """The services' clock: it only moves when a test moves it."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, text: str, zone: str = "UTC") -> None:
-        self.now = at(text, zone)
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 @dataclass

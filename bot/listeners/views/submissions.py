@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot.forms import Errors, State, parse_case, parse_measures, parse_milestone, parse_survey
+from bot.forms import (
+    CaseInput,
+    Errors,
+    MilestoneInput,
+    State,
+    SurveyInput,
+    parse_case,
+    parse_measures,
+    parse_milestone,
+    parse_survey,
+)
 from bot.listeners.context import access_of, localizer, services_of
 from bot.modals import confirm_replace_modal
 from kpi_core.db import transaction
@@ -112,76 +123,57 @@ def _store_measures(
     return store_once(context, view, write)
 
 
-def handle_survey(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    services, access = services_of(context), access_of(context)
-    parsed, errors = parse_survey(
-        view, config=services.config, access=access, now=services.clock(), localize=localizer(context)
+def _form_handler(parse: Callable[..., tuple[Any, Errors]], write: Callable[[Session, Any, str, datetime], str]) -> Any:
+    """A view listener for a form stored as one new submission: parse and validate, store once, thank."""
+
+    def handle(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        services, access = services_of(context), access_of(context)
+        parsed, errors = parse(
+            view, config=services.config, access=access, now=services.clock(), localize=localizer(context)
+        )
+        stored = None
+        if parsed is not None:
+            stored = store_once(context, view, lambda session: write(session, parsed, access.user, services.clock()))
+        acknowledge(ack, client, context, errors, stored, team=parsed.team if parsed else None)
+
+    return handle
+
+
+def _write_survey(session: Session, survey: SurveyInput, user: str, now: datetime) -> str:
+    submit_survey(session, team=survey.team, scores=survey.scores, submitted_at=survey.submitted_at, user=user, now=now)
+    return f"{survey.team}, {len(survey.scores)}"
+
+
+def _write_case(session: Session, case: CaseInput, user: str, now: datetime) -> str:
+    stored = record_case(
+        session,
+        team=case.team,
+        kind=case.kind,
+        raised_at=case.raised_at,
+        first_response_at=case.first_response_at,
+        resolved_at=case.resolved_at,
+        user=user,
+        now=now,
     )
-    stored = None
-    if parsed is not None:
-
-        def write(session: Session) -> str:
-            submit_survey(
-                session,
-                team=parsed.team,
-                scores=parsed.scores,
-                submitted_at=parsed.submitted_at,
-                user=access.user,
-                now=services.clock(),
-            )
-            return f"{parsed.team}, {len(parsed.scores)}"
-
-        stored = store_once(context, view, write)
-    acknowledge(ack, client, context, errors, stored, team=parsed.team if parsed else None)
+    return f"{case.team} #{stored.id}"
 
 
-def handle_case(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    services, access = services_of(context), access_of(context)
-    parsed, errors = parse_case(
-        view, config=services.config, access=access, now=services.clock(), localize=localizer(context)
+def _write_milestone(session: Session, milestone: MilestoneInput, user: str, now: datetime) -> str:
+    stored = record_milestone(
+        session,
+        team=milestone.team,
+        project=milestone.project,
+        name=milestone.name,
+        due_on=milestone.due_on,
+        completed_on=milestone.completed_on,
+        budget=milestone.budget,
+        actual_cost=milestone.actual_cost,
+        user=user,
+        now=now,
     )
-    stored = None
-    if parsed is not None:
-
-        def write(session: Session) -> str:
-            case = record_case(
-                session,
-                team=parsed.team,
-                kind=parsed.kind,
-                raised_at=parsed.raised_at,
-                first_response_at=parsed.first_response_at,
-                resolved_at=parsed.resolved_at,
-                user=access.user,
-                now=services.clock(),
-            )
-            return f"{parsed.team} #{case.id}"
-
-        stored = store_once(context, view, write)
-    acknowledge(ack, client, context, errors, stored, team=parsed.team if parsed else None)
+    return f"{milestone.team} {milestone.project} · {milestone.name} #{stored.id}"
 
 
-def handle_milestone(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    services, access = services_of(context), access_of(context)
-    parsed, errors = parse_milestone(
-        view, config=services.config, access=access, now=services.clock(), localize=localizer(context)
-    )
-    stored = None
-    if parsed is not None:
-
-        def write(session: Session) -> str:
-            milestone = record_milestone(
-                session,
-                team=parsed.team,
-                project=parsed.project,
-                name=parsed.name,
-                due_on=parsed.due_on,
-                completed_on=parsed.completed_on,
-                budget=parsed.budget,
-                actual_cost=parsed.actual_cost,
-                user=access.user,
-                now=services.clock(),
-            )
-            return f"{parsed.team} {parsed.project} · {parsed.name} #{milestone.id}"
-
-        stored = store_once(context, view, write)
-    acknowledge(ack, client, context, errors, stored, team=parsed.team if parsed else None)
+handle_survey = _form_handler(parse_survey, _write_survey)
+handle_case = _form_handler(parse_case, _write_case)
+handle_milestone = _form_handler(parse_milestone, _write_milestone)
