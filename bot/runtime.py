@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 
@@ -11,7 +12,7 @@ from bot.alerting import Alerting
 from bot.delivery import Sender
 from bot.jobs import Jobs
 from bot.render import Renderer
-from bot.services import Services
+from bot.services import Services, utc_now
 from bot.settings import Settings
 from kpi_core.config import load_config
 from kpi_core.db import make_engine, migrate
@@ -23,8 +24,17 @@ def build_services(settings: Settings) -> Services:
     engine = make_engine(settings.database_url)
     migrate(engine)
     return Services(
-        config=config, engine=engine, renderer=Renderer(templates_dir=settings.templates_dir, config=config)
+        config=config,
+        engine=engine,
+        renderer=Renderer(templates_dir=settings.templates_dir, config=config),
+        clock=shifted_clock(settings.clock_start) if settings.clock_start else utc_now,
     )
+
+
+def shifted_clock(start: datetime) -> Callable[[], datetime]:
+    """A clock that reads ``start`` now and then moves on in real time (for demos of the schedules)."""
+    offset = start - utc_now()
+    return lambda: utc_now() + offset
 
 
 @dataclass(frozen=True)

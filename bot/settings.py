@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import datetime
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -31,9 +32,21 @@ class Settings(BaseSettings):
     instance: str = Field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}", validation_alias="KPI_INSTANCE"
     )
+    clock_start: datetime | None = Field(
+        default=None,
+        validation_alias="KPI_CLOCK_START",
+        description="run as if the process started at this instant (demos): the clock then moves on in real time",
+    )
     slack_api_url: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_API_URL"), description="Web API base URL (tests)"
     )
+
+    @field_validator("clock_start")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("KPI_CLOCK_START needs a UTC offset, e.g. 2026-10-05T08:00:00Z")
+        return value
 
 
 def load_settings() -> Settings:
