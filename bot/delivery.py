@@ -186,7 +186,8 @@ class Sender:
         except SlackApiError as error:
             logger.warning("cannot read %s history to check %s: %s", channel, key, error.response.get("error"))
             return None
-        for posted in history.get("messages", []):
+        messages: list[dict[str, Any]] = history.get("messages", [])
+        for posted in messages:
             metadata = posted.get("metadata") or {}
             if metadata.get("event_type") == METADATA_EVENT and metadata.get("event_payload", {}).get("key") == key:
                 return str(posted["ts"])

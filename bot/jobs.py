@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -95,7 +96,7 @@ class Jobs:
                         f"weekly_digest:{team.key}",
                         CronTrigger.from_crontab(schedules["weekly_digest"].cron, timezone=team.tz),
                         PeriodKind.WEEK,
-                        lambda key=team.key: self.weekly_digest(key),
+                        partial(self.weekly_digest, team.key),
                     )
                 )
             if "submission_reminder" in schedules:
@@ -104,7 +105,7 @@ class Jobs:
                         f"submission_reminder:{team.key}",
                         CronTrigger.from_crontab(schedules["submission_reminder"].cron, timezone=team.tz),
                         PeriodKind.WEEK,
-                        lambda key=team.key: self.submission_reminder(key),
+                        partial(self.submission_reminder, team.key),
                     )
                 )
         for name, body, cycle in (
@@ -120,7 +121,7 @@ class Jobs:
                     name,
                     CronTrigger.from_crontab(schedule.cron, timezone=zone),
                     cycle,
-                    lambda body=body, channel=schedule.channel, zone=zone: body(channel, zone),
+                    partial(body, schedule.channel, zone),
                 )
             )
         return jobs

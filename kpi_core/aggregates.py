@@ -92,8 +92,8 @@ def load_aggregates(
         start, end = period.utc_bounds(zone_teams[0].tz)
         zone_keys = [team.key for team in zone_teams]
         if survey:
-            for team_key, stats in _survey_stats(session, teams=zone_keys, start=start, end=end).items():
-                result[team_key].survey = stats
+            for team_key, survey_stats in _survey_stats(session, teams=zone_keys, start=start, end=end).items():
+                result[team_key].survey = survey_stats
         for query in case_queries:
             stats_by_team = _case_stats(session, query=query, teams=zone_keys, start=start, end=end)
             for team_key in zone_keys:
@@ -101,8 +101,8 @@ def load_aggregates(
                 if team_key in stats_by_team:
                     cases[(query.kind, query.until)] = stats_by_team[team_key]
     if milestones:
-        for team_key, stats in _milestone_stats(session, teams=keys, period=period).items():
-            result[team_key].milestones = stats
+        for team_key, milestone_stats in _milestone_stats(session, teams=keys, period=period).items():
+            result[team_key].milestones = milestone_stats
     return result
 
 
@@ -178,6 +178,8 @@ def _case_stats(session: Session, *, query: CaseQuery, teams: list[str], start: 
     end_column = table.first_response_at if query.until == "first_response" else table.resolved_at
     where = (table.team.in_(teams), table.kind == query.kind, table.raised_at >= start, table.raised_at < end)
     thresholds = sorted(query.within_hours)
+    hours: sa.ColumnElement[Any]
+    percentiles: list[sa.ColumnElement[Any]]
     if session.get_bind().dialect.name == "postgresql":
         hours = hours_between(table.raised_at, end_column)
         percentiles = [sa.func.percentile_cont(fraction).within_group(hours) for fraction in PERCENTILES.values()]

@@ -147,11 +147,15 @@ def evaluate_cases(session: Session, *, config: Config, now: datetime) -> list[T
                 col(Alert.subject).startswith("case:"),
             )
         ).all():
-            case = session.get(CustomerCase, int(alert.subject.removeprefix("case:")))
-            ended_at = getattr(case, "first_response_at" if formula.until == "first_response" else "resolved_at", None)
-            if case is None or ended_at is not None:
+            answered = session.get(CustomerCase, int(alert.subject.removeprefix("case:")))
+            ended_at = getattr(
+                answered, "first_response_at" if formula.until == "first_response" else "resolved_at", None
+            )
+            if answered is None or ended_at is not None:
                 alert.resolved_at = now
-                alert.resolved_value = (ended_at - case.raised_at).total_seconds() / 3600 if case and ended_at else None
+                alert.resolved_value = (
+                    (ended_at - answered.raised_at).total_seconds() / 3600 if answered and ended_at else None
+                )
                 session.add(alert)
                 transitions.append(Transition("recovered", alert))
     session.flush()

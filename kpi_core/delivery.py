@@ -68,7 +68,7 @@ def claim(
             .where(table.c.key == key, table.c.state == PENDING, table.c.claimed_at < now - stale_after)
             .values(claimed_by=owner, claimed_at=now, attempts=table.c.attempts + 1)
         )
-        return Claim(key, taken_over=True) if taken.rowcount == 1 else None
+        return Claim(key, taken_over=True) if taken.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
 def mark_sent(engine: sa.Engine, *, key: str, now: datetime, channel: str | None, ts: str | None) -> None:

@@ -108,7 +108,7 @@ def _result(kpi: Kpi, outcome: _Outcome, details: dict[str, Detail], team: str, 
 
 
 def _comparisons(kpi: Kpi) -> set[str]:
-    needed = set(kpi.report_growth)
+    needed: set[str] = set(kpi.report_growth)
     if isinstance(kpi.formula, GrowthFormula):
         needed.add(kpi.formula.versus)
     return needed

@@ -97,7 +97,7 @@ def submit_measures(
                     team=team,
                     action="replace",
                     entity="measure_value",
-                    entity_id=row.id,
+                    entity_id=getattr(row, "id", None),
                     submission_id=submission.id,
                     old={
                         "period": period.label,
@@ -274,7 +274,7 @@ def withdraw_submission(session: Session, *, submission: Submission, user: str, 
                     team=submission.team,
                     action="withdraw",
                     entity=table.__tablename__,  # type: ignore[arg-type]
-                    entity_id=row.id,
+                    entity_id=getattr(row, "id", None),
                     submission_id=submission.id,
                     old=_as_dict(row),
                     new=None,
