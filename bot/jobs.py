@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
@@ -163,7 +163,7 @@ class Jobs:
             scheduler.add_job(self.alerting.check, DateTrigger(deadline), id=CASE_TIMER_ID, **defaults)
 
         self.alerting.on_next_deadline = reschedule_case_timer
-        scheduler.add_listener(self._report_missed, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
+        scheduler.add_listener(self._report_missed, EVENT_JOB_MISSED)
 
     def _run_reporting_errors(self, job_id: str, run: Callable[[], None]) -> None:
         try:
@@ -176,8 +176,17 @@ class Jobs:
             )
 
     def _report_missed(self, event: JobExecutionEvent) -> None:
-        if event.code == EVENT_JOB_MISSED:
-            logger.warning("job %s missed its run at %s; catch_up will run it", event.job_id, event.scheduled_run_time)
+        """A run APScheduler skipped (past its grace time): the admins hear of it; catch_up still runs it."""
+        if event.code != EVENT_JOB_MISSED:
+            return  # errors are reported by _run_reporting_errors, with the exception
+        logger.warning("job %s missed its run at %s; catch_up will run it", event.job_id, event.scheduled_run_time)
+        self.sender.notify_admins(
+            subject=f"job_missed:{event.job_id}:{event.scheduled_run_time:%Y-%m-%dT%H:%M}",
+            text=(
+                f":warning: KPI Bot job `{event.job_id}` missed its run at {event.scheduled_run_time:%Y-%m-%d %H:%M %Z}"
+                " (the process was busy or down); it is caught up now."
+            ),
+        )
 
 
 def due_in_cycle(job: ScheduledJob, now: datetime) -> bool:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
 from slack_sdk import WebClient
 
 from bot.app import build_client
@@ -520,3 +522,18 @@ def test_a_dead_senders_message_that_never_reached_slack_is_posted_once(world):
     row = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
     assert (row.state, row.attempts, row.claimed_by) == ("sent", 2, "instance-1")
     assert len(uploads(world.fake, "C0BERLIN")) == 1
+
+
+def test_a_missed_run_is_reported_to_the_admins(world: World) -> None:
+    scheduler = BackgroundScheduler(timezone="UTC")
+    world.runtime.jobs.install(scheduler, alert_sweep_every=timedelta(hours=1))
+    # A run due an hour ago with a one-second grace: APScheduler skips it and says so.
+    past = datetime.now(UTC) - timedelta(hours=1)
+    scheduler.add_job(lambda: None, DateTrigger(past), id="quarterly_scorecard_rerun", misfire_grace_time=1)
+    scheduler.start()
+    try:
+        [notice] = world.fake.wait_for("chat.postMessage", count=1, timeout=10)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert notice.params["channel"] == ADMIN
+    assert "quarterly_scorecard_rerun" in notice.params["text"] and "missed" in notice.params["text"]
