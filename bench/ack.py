@@ -2,7 +2,8 @@
 
     python bench/ack.py [--concurrency 50] [--requests 1000]
 
-Both servers run as subprocesses on loopback with the demo data loaded, their Web API and response_url
+Both servers run as subprocesses on loopback with the demo data loaded (kpi-bot with --no-scheduler, so
+that its start-up catch-up does not run during the measurement), their Web API and response_url
 pointed at the fake Slack server of the tests; each request is signed like Slack's and asks for one of
 4 teams x 8 weeks (32 distinct reports). Prints p50/p99 of the time until the ack (HTTP 200) arrives.
 """
@@ -92,7 +93,7 @@ def main() -> None:
             ("bare Bolt app", [sys.executable, str(REPO_ROOT / "bench" / "bare_app.py")]),
             (
                 "kpi-bot serve",
-                [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+                [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0", "--no-scheduler"],
             ),
         ):
             process, url = start(command, env)
