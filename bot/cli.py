@@ -198,10 +198,8 @@ def worker(obj: Context) -> None:
 
 
 def _start_scheduler(scheduler: BaseScheduler, runtime: Runtime, settings: Settings) -> BaseScheduler:
-    """Installs every job, then runs a catch-up and an alert check at once (runs missed while down)."""
+    """Installs every job (bot/jobs.py declares them all) and starts the scheduler."""
     runtime.jobs.install(scheduler, alert_sweep_every=timedelta(seconds=settings.alert_sweep_seconds))
-    scheduler.add_job(runtime.jobs.catch_up, id="startup_catch_up", replace_existing=True)
-    scheduler.add_job(runtime.alerting.check, id="startup_alert_check", replace_existing=True)
     scheduler.start()
     return scheduler
 

@@ -39,6 +39,7 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 Outcome = Literal["sent", "found", "skipped", "failed", "retry"]
+HISTORY_PAGES = 5  # at most 1,000 recent messages are searched for a crashed sender's post
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,15 @@ class Sender:
             self.upload_chart(message)
         return outcomes
 
-    def settled(self, kind: str, team: str | None, subject: str) -> bool:
-        """Whether the delivery is done (sent, or failed for good): the caller need not even build it."""
+    def settled(self, kind: str, team: str | None, subject: str, *, with_chart: bool = False) -> bool:
+        """Whether the delivery is done, so the caller need not even build it: sent (and, ``with_chart``,
+        its chart too), or failed for good (a message that never went out gets no chart either)."""
         row = delivery.find(self.services.engine, key=delivery.delivery_key(kind, team, subject))
-        return row is not None and row.state in (delivery.SENT, delivery.FAILED)
+        if row is None or row.state == delivery.PENDING:
+            return False
+        if row.state == delivery.FAILED or not with_chart:
+            return True
+        return self.settled(f"{kind}_chart", team, subject)
 
     def send(self, message: Outgoing, *, with_chart: bool = True) -> Outcome:
         now = self.services.clock()
@@ -103,7 +109,7 @@ class Sender:
             logger.info("delivery already claimed or sent %s", log)
             return "skipped"
         if claim.taken_over:
-            found = self._find_posted(message.channel, claim.key)
+            found = self._find_posted(message, claim.key)
             if found is not None:
                 # The crashed sender's message did reach Slack: record it instead of posting it again.
                 delivery.mark_sent(self.services.engine, key=claim.key, now=now, channel=message.channel, ts=found)
@@ -122,6 +128,11 @@ class Sender:
             )
         except SlackApiError as error:
             return self._failed(claim.key, message, error)
+        except OSError as error:  # the network, not Slack: leave the claim to go stale and be retried
+            logger.warning(
+                "delivery %s to %s did not get through (%s); it is retried", claim.key, message.channel, error
+            )
+            return "retry"
         ts = str(posted["ts"])
         delivery.mark_sent(self.services.engine, key=claim.key, now=now, channel=str(posted["channel"]), ts=ts)
         logger.info("delivered %s ts=%s", log, ts)
@@ -140,8 +151,8 @@ class Sender:
         """Edits a posted message (idempotent, so it needs no ledger entry)."""
         try:
             self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks or None)
-        except SlackApiError as error:
-            logger.warning("could not update message %s in %s: %s", ts, channel, error.response.get("error"))
+        except (SlackApiError, OSError) as error:
+            logger.warning("could not update message %s in %s: %s", ts, channel, error)
 
     def upload_chart(self, message: Outgoing) -> None:
         """Uploads the message's chart into its thread, once, after the message itself was delivered."""
@@ -174,23 +185,45 @@ class Sender:
         except SlackApiError as error:
             self._failed(claim.key, message, error)
             return
+        except OSError as error:
+            logger.warning("chart %s did not get through (%s); it is retried", claim.key, error)
+            return
         delivery.mark_sent(self.services.engine, key=claim.key, now=self.services.clock(), channel=channel, ts=ts)
 
-    def _find_posted(self, channel: str, key: str) -> str | None:
-        """The ts of a message carrying ``key`` in its metadata among the channel's recent messages."""
+    def _find_posted(self, message: Outgoing, key: str) -> str | None:
+        """The ts of a message carrying ``key`` in its metadata: among the thread's replies for a reply
+        (channel history leaves replies out), else among the channel's last two days, page by page."""
         oldest = (self.services.clock() - timedelta(days=2)).timestamp()
-        try:
-            history = self.client.conversations_history(
-                channel=channel, oldest=f"{oldest:.6f}", limit=200, include_all_metadata=True
-            )
-        except SlackApiError as error:
-            logger.warning("cannot read %s history to check %s: %s", channel, key, error.response.get("error"))
-            return None
-        messages: list[dict[str, Any]] = history.get("messages", [])
-        for posted in messages:
-            metadata = posted.get("metadata") or {}
-            if metadata.get("event_type") == METADATA_EVENT and metadata.get("event_payload", {}).get("key") == key:
-                return str(posted["ts"])
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            try:
+                if message.thread_ts:
+                    page = self.client.conversations_replies(
+                        channel=message.channel,
+                        ts=message.thread_ts,
+                        limit=200,
+                        cursor=cursor,
+                        include_all_metadata=True,
+                    )
+                else:
+                    page = self.client.conversations_history(
+                        channel=message.channel,
+                        oldest=f"{oldest:.6f}",
+                        limit=200,
+                        cursor=cursor,
+                        include_all_metadata=True,
+                    )
+            except (SlackApiError, OSError) as error:
+                logger.warning("cannot read %s history to check %s: %s", message.channel, key, error)
+                return None
+            posted_messages: list[dict[str, Any]] = page.get("messages", [])
+            for posted in posted_messages:
+                metadata = posted.get("metadata") or {}
+                if metadata.get("event_type") == METADATA_EVENT and metadata.get("event_payload", {}).get("key") == key:
+                    return str(posted["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
         return None
 
     def _failed(self, key: str, message: Outgoing, error: SlackApiError) -> Outcome:

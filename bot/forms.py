@@ -16,6 +16,8 @@ from typing import Any
 from kpi_core.access import Access
 from kpi_core.config import Config, Team
 from kpi_core.errors import PeriodError
+from kpi_core.imports import max_chars
+from kpi_core.models import Milestone
 from kpi_core.periods import Period
 
 #: (error key in strings.yaml, format parameters) -> the message in the user's language
@@ -140,10 +142,13 @@ class _Checker:
             return value
         return None
 
-    def required_text(self, block_id: str) -> str:
+    def required_text(self, block_id: str, *, maximum: int) -> str:
+        """``maximum`` characters: the database column's length (PostgreSQL refuses longer text)."""
         text = self.state.text(block_id)
         if text is None:
             self.fail(block_id, "required")
+        elif len(text) > maximum:
+            self.fail(block_id, "too_long", maximum=maximum)
         return text or ""
 
     def past_date(self, block_id: str, *, today: date, required: bool) -> date | None:
@@ -258,8 +263,8 @@ def parse_milestone(
     check = _Checker(state, localize)
     team = check.team(config, access)
     today = now.astimezone(team.tz).date() if team else now.date()
-    project = check.required_text("project")
-    name = check.required_text("milestone_name")
+    project = check.required_text("project", maximum=max_chars(Milestone, "project"))
+    name = check.required_text("milestone_name", maximum=max_chars(Milestone, "name"))
     due_on = state.date("due_on")
     if due_on is None:
         check.fail("due_on", "required")

@@ -10,6 +10,7 @@ it retries deliveries whose sender died.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -18,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -53,29 +54,23 @@ class Jobs:
         services = self.sender.services
         team = services.config.team(team_key)
         week = last_week(team, services)
-        if self._settled("weekly_digest", team_key, week):
+        if self.sender.settled("weekly_digest", team_key, week.label, with_chart=True):
             return  # a catch-up after it went out: not even worth computing
         self.sender.send_all(weekly_digests(services, teams=[team], period=week))
 
     def management_summary(self, channel: str, zone: ZoneInfo) -> None:
         services = self.sender.services
         period = Period.current(PeriodKind.WEEK, now=services.clock(), tz=zone).previous()
-        if not self._settled("management_summary", None, period):
+        if not self.sender.settled("management_summary", None, period.label):
             self.sender.send(management_summary(services, channel=channel, period=period))
 
     def quarterly_scorecard(self, channel: str, zone: ZoneInfo) -> None:
         services = self.sender.services
         period = Period.current(PeriodKind.QUARTER, now=services.clock(), tz=zone).previous()
         schemes = [key for key, scheme in services.config.scorecards.items() if scheme.period is PeriodKind.QUARTER]
-        if all(self._settled(f"scorecard_{key}", None, period) for key in schemes):
+        if all(self.sender.settled(f"scorecard_{key}", None, period.label, with_chart=True) for key in schemes):
             return
         self.sender.send_all(quarterly_scorecards(services, channel=channel, period=period))
-
-    def _settled(self, kind: str, team: str | None, period: Period) -> bool:
-        """The message and its chart are both done (sent, or failed for good)."""
-        return self.sender.settled(kind, team, period.label) and self.sender.settled(
-            f"{kind}_chart", team, period.label
-        )
 
     def submission_reminder(self, team_key: str) -> None:
         team = self.sender.services.config.team(team_key)
@@ -145,22 +140,30 @@ class Jobs:
         }
         for job in self.scheduled():
             scheduler.add_job(self._run_reporting_errors, job.trigger, args=(job.id, job.run), id=job.id, **defaults)
-        scheduler.add_job(
-            self.catch_up, IntervalTrigger(seconds=CATCH_UP_EVERY.total_seconds()), id="catch_up", **defaults
-        )
-        scheduler.add_job(
-            self.alerting.check,
-            IntervalTrigger(seconds=alert_sweep_every.total_seconds()),
-            id="alert_sweep",
-            **defaults,
-        )
+        for job_id, trigger, run in (
+            ("catch_up", IntervalTrigger(seconds=CATCH_UP_EVERY.total_seconds()), self.catch_up),
+            ("alert_sweep", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.alerting.check),
+            # at start: the runs missed while the process was down, and the case timer rebuilt from the data
+            ("startup_catch_up", DateTrigger(), self.catch_up),
+            ("startup_alert_check", DateTrigger(), self.alerting.check),
+        ):
+            scheduler.add_job(self._run_reporting_errors, trigger, args=(job_id, run), id=job_id, **defaults)
+        timer_lock = threading.Lock()  # the timer is moved from listener threads and the scheduler's
 
         def reschedule_case_timer(deadline: datetime | None) -> None:
-            if deadline is None:
-                if scheduler.get_job(CASE_TIMER_ID):
+            if scheduler.state == STATE_STOPPED:
+                return  # shutting down: shutdown() holds the job store lock while it waits for this job
+            with timer_lock:
+                if deadline is not None:
+                    scheduler.add_job(
+                        self._run_reporting_errors,
+                        DateTrigger(deadline),
+                        args=(CASE_TIMER_ID, self.alerting.check),
+                        id=CASE_TIMER_ID,
+                        **defaults,
+                    )
+                elif scheduler.get_job(CASE_TIMER_ID):
                     scheduler.remove_job(CASE_TIMER_ID)
-                return
-            scheduler.add_job(self.alerting.check, DateTrigger(deadline), id=CASE_TIMER_ID, **defaults)
 
         self.alerting.on_next_deadline = reschedule_case_timer
         scheduler.add_listener(self._report_missed, EVENT_JOB_MISSED)

@@ -21,6 +21,11 @@ Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 Language = Literal["en", "zh", "both"]
 Better = Literal["higher", "lower", "band"]
 
+#: The schedules the bot knows how to run (bot/jobs.py); any other key would be ignored silently.
+SCHEDULE_NAMES = ("weekly_digest", "submission_reminder", "management_summary", "quarterly_scorecard")
+#: Schedules that post to one channel for all teams, instead of to each team's own channel.
+CHANNEL_SCHEDULES = ("management_summary", "quarterly_scorecard")
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -323,8 +328,20 @@ def check_consistency(config: Config) -> list[ConfigProblem]:
         if form.kind == "measures" and not form.measures:
             problems.append(ConfigProblem(f"forms.{form.key}.measures", "a measures form needs measures"))
     for name, schedule in config.schedules.items():
-        if schedule.timezone is not None and not _is_timezone(schedule.timezone):
-            problems.append(ConfigProblem(f"schedules.{name}.timezone", f"unknown time zone {schedule.timezone!r}"))
+        problems += _check_schedule(name, schedule)
+    return problems
+
+
+def _check_schedule(name: str, schedule: Schedule) -> list[ConfigProblem]:
+    where = f"schedules.{name}"
+    if name not in SCHEDULE_NAMES:
+        return [ConfigProblem(where, f"unknown schedule {name!r} (known: {', '.join(SCHEDULE_NAMES)})")]
+    problems: list[ConfigProblem] = []
+    if schedule.timezone is not None and not _is_timezone(schedule.timezone):
+        problems.append(ConfigProblem(f"{where}.timezone", f"unknown time zone {schedule.timezone!r}"))
+    if name in CHANNEL_SCHEDULES and schedule.channel is None:
+        # without a channel the job is skipped: the summary would silently never be posted
+        problems.append(ConfigProblem(f"{where}.channel", f"{name} posts to one channel: give its channel"))
     return problems
 
 
@@ -342,6 +359,13 @@ def _check_kpi(kpi: Kpi, config: Config) -> list[ConfigProblem]:
     formula = kpi.formula
     if isinstance(formula, CaseDurationFormula) and formula.statistic == "share_within" and not formula.within_hours:
         problems.append(ConfigProblem(f"{where}.formula.within_hours", "share_within needs within_hours"))
+    if isinstance(formula, GrowthFormula) and kpi.report_growth:
+        problems.append(
+            ConfigProblem(
+                f"{where}.report_growth",
+                f"{kpi.key} is a growth already: growth of a growth is not supported, remove report_growth",
+            )
+        )
     if kpi.better == "band" and kpi.band is None:
         problems.append(ConfigProblem(f"{where}.band", "better: band needs a band with low and high"))
     if kpi.band is not None and kpi.band.low > kpi.band.high:
@@ -392,9 +416,19 @@ def _check_scorecard(name: str, scheme: Scorecard, config: Config) -> list[Confi
                     f"{item.kpi} can be negative or is a band: score it with full_at and zero_at",
                 )
             )
-        elif kpi.target is None and not kpi.team_targets:
-            problems.append(ConfigProblem(f"{where}.items.{item.kpi}", f"{item.kpi} has no target to score against"))
+        else:
+            problems += _check_scored_against_target(f"{where}.items.{item.kpi}", kpi, scheme.period, config)
     return problems
+
+
+def _check_scored_against_target(where: str, kpi: Kpi, period: PeriodKind, config: Config) -> list[ConfigProblem]:
+    """Without a target for the scheme's period kind a team's item scores 0, whatever its value."""
+    lacking = [team.key for team in config.teams if kpi.target_for(team.key, period) is None]
+    if not lacking:
+        return []
+    teams = "any team" if len(lacking) == len(config.teams) else f"team(s) {', '.join(lacking)}"
+    message = f"{kpi.key} has no {period} target for {teams} to score against (give one, or full_at and zero_at)"
+    return [ConfigProblem(where, message)]
 
 
 def _is_timezone(name: str) -> bool:

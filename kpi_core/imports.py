@@ -6,26 +6,37 @@ import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel
 
-from kpi_core.config import Config, Team
+from kpi_core.config import Config, Measure, Team
 from kpi_core.errors import ImportFileError, RowProblem
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
 from kpi_core.sql import bulk_insert
+from kpi_core.store import bump_data_version
 
 BATCH_ROWS = 5000
 MAX_REPORTED_PROBLEMS = 20
 
 
-class CellError(ValueError):
-    """A bad cell; carries the column so the message can name it."""
+class Cells:
+    """One CSV row being read. Each parse step notes the problem of the cell it reads instead of raising, so
+    a bad row reports every bad cell at once; a cell keeps its first problem (a later one only follows from
+    it, e.g. ``unknown team ''`` after ``a value is required``)."""
 
-    def __init__(self, column: str, message: str) -> None:
-        super().__init__(message)
-        self.column = column
+    def __init__(self, row: dict[str, str]) -> None:
+        self.row = row
+        self.problems: dict[str, str] = {}
+
+    def __getitem__(self, column: str) -> str:
+        return self.row[column]
+
+    def fail(self, column: str, message: str) -> None:
+        self.problems.setdefault(column, message)
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,8 @@ class ImportKind:
     columns: tuple[str, ...]
     required: tuple[str, ...]
     table: Any
-    parse: Callable[[dict[str, str], Config], dict[str, Any]]
+    #: the record of a row; only stored if it noted no problem in its Cells
+    parse: Callable[[Cells, Config], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -43,103 +55,147 @@ class ImportSummary:
     submission_id: int
 
 
-def _team(row: dict[str, str], config: Config) -> Team:
-    team = config.team_by_key.get(row["team"])
+@cache
+def max_chars(model: type[SQLModel], field: str) -> int:
+    """The length of a text column: longer text must be refused before it reaches the database, where
+    PostgreSQL rejects it with an error the user cannot act on (SQLite would store it)."""
+    # sqlmodel's AutoString wraps a String: its length is read through the wrapper
+    length = getattr(sa.inspect(model).columns[field].type, "length", None)
+    if not isinstance(length, int):
+        raise TypeError(f"{model.__name__}.{field} is not a text column of limited length")
+    return length
+
+
+def _team(cells: Cells, config: Config) -> Team | None:
+    """The row's team; a record names it by the cell's text, which is its key once this lookup found it."""
+    team = config.team_by_key.get(cells["team"])
     if team is None:
-        raise CellError("team", f"unknown team {row['team']!r}")
+        cells.fail("team", f"unknown team {cells['team']!r}")
     return team
 
 
-def _instant(row: dict[str, str], column: str, team: Team) -> datetime | None:
-    text = row[column]
+def _text(cells: Cells, column: str, *, maximum: int) -> str:
+    text = cells[column]
+    if len(text) > maximum:
+        cells.fail(column, f"too long: {len(text)} characters, at most {maximum}")
+    return text
+
+
+def _instant(cells: Cells, column: str, team: Team | None) -> datetime | None:
+    text = cells[column]
     if not text:
         return None
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise CellError(column, f"{text!r} is not an ISO 8601 time such as 2026-09-30T23:30:00+02:00") from None
+        cells.fail(column, f"{text!r} is not an ISO 8601 time such as 2026-09-30T23:30:00+02:00")
+        return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=team.tz)  # naive means the team's local time
+        # naive means the team's local time; without a known team the row is rejected, UTC only lets it read on
+        value = value.replace(tzinfo=team.tz if team else UTC)
     return value.astimezone(UTC)
 
 
-def _date(row: dict[str, str], column: str) -> date | None:
-    text = row[column]
+def _date(cells: Cells, column: str) -> date | None:
+    text = cells[column]
     if not text:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise CellError(column, f"{text!r} is not a date such as 2026-09-30") from None
+        cells.fail(column, f"{text!r} is not a date such as 2026-09-30")
+        return None
 
 
-def _number(row: dict[str, str], column: str, *, minimum: float | None = 0) -> float | None:
-    text = row[column]
+def _number(cells: Cells, column: str, *, minimum: float | None = 0) -> float | None:
+    text = cells[column]
     if not text:
         return None
     try:
         value = float(text)
     except ValueError:
-        raise CellError(column, f"{text!r} is not a number") from None
+        cells.fail(column, f"{text!r} is not a number")
+        return None
     if value != value or value in (float("inf"), float("-inf")):
-        raise CellError(column, f"{text!r} is not a finite number")
-    if minimum is not None and value < minimum:
-        raise CellError(column, f"{text} is below the minimum {minimum:g}")
+        cells.fail(column, f"{text!r} is not a finite number")
+    elif minimum is not None and value < minimum:
+        cells.fail(column, f"{text} is below the minimum {minimum:g}")
+    else:
+        return value
+    return None
+
+
+def _measure_value(cells: Cells, measure: Measure | None) -> float | None:
+    """The value checked against its measure's bounds (an unknown measure has none: only a number is checked)."""
+    value = _number(cells, "value", minimum=measure.minimum if measure else None)
+    if value is None or measure is None:
+        return value
+    if measure.maximum is not None and value > measure.maximum:
+        cells.fail("value", f"{cells['value']} is above the maximum {measure.maximum:g} for {measure.key}")
+    elif measure.integer and not value.is_integer():
+        cells.fail("value", f"{cells['value']} is not a whole number ({measure.key} is a count)")
     return value
 
 
-def _parse_survey(row: dict[str, str], config: Config) -> dict[str, Any]:
-    team = _team(row, config)
-    score = row["score"]
-    if score not in {"1", "2", "3", "4", "5"}:
-        raise CellError("score", f"{score!r} is not a score from 1 to 5")
-    return {"team": team.key, "submitted_at": _instant(row, "submitted_at", team), "score": int(score)}
+_SCORES = {"1", "2", "3", "4", "5"}
 
 
-def _parse_measure(row: dict[str, str], config: Config) -> dict[str, Any]:
-    team = _team(row, config)
-    measure = config.measure_by_key.get(row["measure"])
-    if measure is None:
-        raise CellError("measure", f"unknown measure {row['measure']!r}")
-    value = _number(row, "value", minimum=measure.minimum)
-    if measure.maximum is not None and value is not None and value > measure.maximum:
-        raise CellError("value", f"{row['value']} is above the maximum {measure.maximum:g} for {measure.key}")
-    if measure.integer and value is not None and not value.is_integer():
-        raise CellError("value", f"{row['value']} is not a whole number ({measure.key} is a count)")
-    return {"team": team.key, "measure": measure.key, "on_date": _date(row, "date"), "value": value}
-
-
-def _parse_case(row: dict[str, str], config: Config) -> dict[str, Any]:
-    team = _team(row, config)
-    if row["kind"] not in ("after_sales", "feedback"):
-        raise CellError("kind", f"{row['kind']!r} is not after_sales or feedback")
-    raised_at = _instant(row, "raised_at", team)
-    first_response_at = _instant(row, "first_response_at", team)
-    resolved_at = _instant(row, "resolved_at", team)
-    assert raised_at is not None  # required column
-    if first_response_at is not None and first_response_at < raised_at:
-        raise CellError("first_response_at", "the first response is before the case was raised")
-    if resolved_at is not None and resolved_at < raised_at:
-        raise CellError("resolved_at", "the case is resolved before it was raised")
+def _parse_survey(cells: Cells, config: Config) -> dict[str, Any]:
+    team = _team(cells, config)
+    score = cells["score"]
+    if score not in _SCORES:
+        cells.fail("score", f"{score!r} is not a score from 1 to 5")
     return {
-        "team": team.key,
-        "kind": row["kind"],
+        "team": cells["team"],
+        "submitted_at": _instant(cells, "submitted_at", team),
+        "score": int(score) if score in _SCORES else None,
+    }
+
+
+def _parse_measure(cells: Cells, config: Config) -> dict[str, Any]:
+    _team(cells, config)
+    measure = config.measure_by_key.get(cells["measure"])
+    if measure is None:
+        cells.fail("measure", f"unknown measure {cells['measure']!r}")
+    return {
+        "team": cells["team"],
+        "measure": cells["measure"],
+        "on_date": _date(cells, "date"),
+        "value": _measure_value(cells, measure),
+    }
+
+
+def _parse_case(cells: Cells, config: Config) -> dict[str, Any]:
+    team = _team(cells, config)
+    if cells["kind"] not in ("after_sales", "feedback"):
+        cells.fail("kind", f"{cells['kind']!r} is not after_sales or feedback")
+    raised_at = _instant(cells, "raised_at", team)
+    first_response_at = _instant(cells, "first_response_at", team)
+    resolved_at = _instant(cells, "resolved_at", team)
+    # without raised_at (reported already: required, or not a time) there is nothing to compare with
+    if raised_at is not None and first_response_at is not None and first_response_at < raised_at:
+        cells.fail("first_response_at", "the first response is before the case was raised")
+    if raised_at is not None and resolved_at is not None and resolved_at < raised_at:
+        cells.fail("resolved_at", "the case is resolved before it was raised")
+    return {
+        "team": cells["team"],
+        "kind": cells["kind"],
         "raised_at": raised_at,
         "first_response_at": first_response_at,
         "resolved_at": resolved_at,
     }
 
 
-def _parse_milestone(row: dict[str, str], config: Config) -> dict[str, Any]:
-    team = _team(row, config)
+def _parse_milestone(cells: Cells, config: Config) -> dict[str, Any]:
+    _team(cells, config)
     return {
-        "team": team.key,
-        "project": row["project"],
-        "name": row["milestone"],
-        "due_on": _date(row, "due_on"),
-        "completed_on": _date(row, "completed_on"),
-        "budget": _number(row, "budget"),
-        "actual_cost": _number(row, "actual_cost"),
+        "team": cells["team"],
+        "project": _text(cells, "project", maximum=max_chars(Milestone, "project")),
+        "name": _text(cells, "milestone", maximum=max_chars(Milestone, "name")),
+        "due_on": _date(cells, "due_on"),
+        "completed_on": _date(cells, "completed_on"),
+        "budget": _number(cells, "budget"),
+        "actual_cost": _number(cells, "actual_cost"),
     }
 
 
@@ -177,6 +233,7 @@ def import_csv(
     file = str(path)
     submission = Submission(kind=kind, source=f"csv:{path.name}", submitted_by=submitted_by, submitted_at=now)
     session.add(submission)
+    bump_data_version(session)
     session.flush()
     table = spec.table.__table__
     problems: list[RowProblem] = []
@@ -186,12 +243,10 @@ def import_csv(
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             for line, row in _rows(handle, spec, file):
-                try:
-                    record = _parse_row(row, spec, config)
-                except CellError as error:
-                    problem_count += 1
-                    if len(problems) < MAX_REPORTED_PROBLEMS:
-                        problems.append(RowProblem(line, error.column or None, str(error)))
+                record, row_problems = _parse_row(line, row, spec, config)
+                if record is None:
+                    problem_count += len(row_problems)  # counts bad cells: "and N more" are cells too
+                    problems += row_problems[: MAX_REPORTED_PROBLEMS - len(problems)]
                     continue
                 rows += 1
                 if problems:
@@ -244,10 +299,19 @@ def _rows(handle: Any, spec: ImportKind, file: str) -> Iterator[tuple[int, dict[
         yield line, {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
 
 
-def _parse_row(row: dict[str, str] | None, spec: ImportKind, config: Config) -> dict[str, Any]:
+def _parse_row(
+    line: int, row: dict[str, str] | None, spec: ImportKind, config: Config
+) -> tuple[dict[str, Any] | None, list[RowProblem]]:
+    """The record of a good row, or None and one problem for each bad cell (in the kind's column order)."""
     if row is None:
-        raise CellError("", f"wrong number of cells (the header has {len(spec.columns)})")
+        return None, [RowProblem(line, None, f"wrong number of cells (the header has {len(spec.columns)})")]
+    cells = Cells(row)
     for column in spec.required:
         if not row[column]:
-            raise CellError(column, "a value is required")
-    return spec.parse(row, config)
+            cells.fail(column, "a value is required")
+    record = spec.parse(cells, config)
+    if not cells.problems:
+        return record, []
+    return None, [
+        RowProblem(line, column, cells.problems[column]) for column in spec.columns if column in cells.problems
+    ]

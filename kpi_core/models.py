@@ -155,13 +155,14 @@ class Delivery(SQLModel, table=True):
 
 class Alert(SQLModel, table=True):
     """One breach episode of a team's KPI or of a single case: opened when it crosses into breach,
-    resolved when it recovers. At most one open alert per team and subject (a partial unique index)."""
+    resolved when it recovers. At most one open alert per team, subject and KPI (a partial unique index)."""
 
     __table_args__ = (
         sa.Index(
             "ux_alert_open_subject",
             "team",
             "subject",
+            "kpi",  # a case watched by two KPIs (response and resolution) can be alerted by each
             unique=True,
             sqlite_where=sa.text("resolved_at IS NULL"),
             postgresql_where=sa.text("resolved_at IS NULL"),
@@ -177,3 +178,14 @@ class Alert(SQLModel, table=True):
     opened_at: datetime = Field(sa_column=_utc_column(nullable=False))
     resolved_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     resolved_value: float | None = None
+
+
+class DataVersion(SQLModel, table=True):
+    """One row whose counter every write transaction increments: a cached report stays valid exactly as
+    long as the counter has not moved (ids are no such signal on PostgreSQL: they do not follow commit
+    order). The increment's row lock also orders concurrent writers."""
+
+    __tablename__ = "data_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0

@@ -14,6 +14,7 @@ from sqlmodel import Session, SQLModel, col, select
 from kpi_core.models import (
     AuditEntry,
     CustomerCase,
+    DataVersion,
     MeasureValue,
     Milestone,
     ProcessedRequest,
@@ -42,6 +43,7 @@ def _submission(
     submission = Submission(team=team, kind=kind, source=source, submitted_by=user, submitted_at=now, row_count=rows)
     session.add(submission)
     session.flush()
+    bump_data_version(session)
     return submission
 
 
@@ -72,6 +74,8 @@ def submit_measures(
 ) -> Submission:
     """Stores one value per measure for ``period`` (dated its first day); a measure that already has
     values in the period is replaced, and the replacement is audited."""
+    # _submission bumps the data version first: its row lock makes a concurrent submission wait for this
+    # one to commit, so the second sees these rows and replaces them instead of adding to them.
     submission = _submission(
         session, team=team, kind="measures", user=user, now=now, rows=len(values), source=f"slack:{form}"
     )
@@ -228,6 +232,7 @@ def complete_milestone(
 
 def _update_audited(session: Session, row: RowT, changes: dict[str, Any], *, user: str, now: datetime) -> RowT:
     """Sets the given (not None) fields of ``row`` and records the row before and after."""
+    bump_data_version(session)
     old = _as_dict(row)
     for field, value in changes.items():
         if value is not None:
@@ -263,6 +268,7 @@ def recent_submissions(session: Session, *, teams: Sequence[str], limit: int = 1
 
 def withdraw_submission(session: Session, *, submission: Submission, user: str, now: datetime) -> int:
     """Deletes every row of ``submission``, auditing each; returns how many rows were withdrawn."""
+    bump_data_version(session)
     withdrawn = 0
     for table in DATA_TABLES:
         rows = session.exec(select(table).where(table.submission_id == submission.id)).all()  # type: ignore[attr-defined]
@@ -318,12 +324,11 @@ def measures_of(session: Session, *, submission_id: int) -> list[MeasureValue]:
     return list(session.exec(select(MeasureValue).where(MeasureValue.submission_id == submission_id)))
 
 
-def data_version(session: Session) -> tuple[int, int]:
-    """Moves with every write made through kpi_core: the newest submission and the newest audit entry."""
-    version = session.execute(
-        sa.select(
-            sa.select(sa.func.coalesce(sa.func.max(Submission.id), 0)).scalar_subquery(),
-            sa.select(sa.func.coalesce(sa.func.max(AuditEntry.id), 0)).scalar_subquery(),
-        )
-    ).one()
-    return int(version[0]), int(version[1])
+def data_version(session: Session) -> int:
+    """The counter every write through kpi_core moves (see DataVersion)."""
+    return int(session.exec(select(DataVersion.version).where(DataVersion.id == 1)).one())
+
+
+def bump_data_version(session: Session) -> None:
+    """Marks the caller's transaction as a change to the data; call it in every write."""
+    session.execute(sa.update(DataVersion).where(col(DataVersion.id) == 1).values(version=DataVersion.version + 1))

@@ -76,9 +76,11 @@ def postgres_database_url(postgres_url: str) -> str:
 
 def _emptied(url: str) -> str:
     engine = make_engine(url)
-    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+    # every table but the single-row version counter, which migrations create and writes only update
+    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables if table.name != "data_version")
     with engine.begin() as connection:
         connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(sa.text("UPDATE data_version SET version = 0"))
     engine.dispose()
     return url
 

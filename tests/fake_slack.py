@@ -96,6 +96,9 @@ def _json_answer(status: int, payload: dict[str, Any], headers: dict[str, str] |
     )
 
 
+DROP = 0  # a scripted "status" that answers nothing and closes the connection
+
+
 class FakeSlack:
     """A threaded HTTP server on 127.0.0.1:0 that plays the Slack Web API and response_url endpoints."""
 
@@ -124,6 +127,7 @@ class FakeSlack:
             "chat.update": self._update_message,
             "chat.getPermalink": self._permalink,
             "conversations.history": self._history,
+            "conversations.replies": self._replies,
             "users.info": self._user_info,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
@@ -213,7 +217,8 @@ class FakeSlack:
         error: str | None = None,
         times: int = 1,
     ) -> None:
-        """Make the next `times` calls of `method` fail: 429 with Retry-After, 5xx, or 200 `ok: false`."""
+        """Make the next `times` calls of `method` fail: 429 with Retry-After, 5xx, 200 `ok: false`, or
+        DROP (the connection closes with no answer, as a network failure would)."""
         if status == 200 and error is None:
             raise ValueError("a failure with status 200 needs an error code")
         with self._condition:
@@ -254,7 +259,9 @@ class FakeSlack:
         return answer
 
     def _failure_answer(self, failure: _Failure) -> Answer:
-        """The HTTP answer of a scripted failure."""
+        """The HTTP answer of a scripted failure (DROP: none at all)."""
+        if failure.status == DROP:
+            return DROP, {}, b""
         if failure.status == 429:
             error = failure.error or "ratelimited"
             return _json_answer(429, {"ok": False, "error": error}, {"Retry-After": str(failure.retry_after)})
@@ -349,6 +356,17 @@ class FakeSlack:
             "response_metadata": {"next_cursor": ""},
         }
 
+    def _replies(self, params: Params) -> dict[str, Any]:
+        """A thread: its parent and replies, oldest first (metadata only with include_all_metadata)."""
+        thread = str(params.get("ts", ""))
+        with_metadata = _truthy(params.get("include_all_metadata"))
+        found = [
+            message if with_metadata else {k: v for k, v in message.items() if k != "metadata"}
+            for message in self._messages.get(params.get("channel", ""), [])
+            if message["ts"] == thread or message.get("thread_ts") == thread
+        ]
+        return {"messages": found, "has_more": False, "response_metadata": {"next_cursor": ""}}
+
     def _user_info(self, params: Params) -> dict[str, Any]:
         user_id = params.get("user", "")
         tz = self._users.get(user_id, {}).get("tz", self._user_tz)
@@ -388,6 +406,9 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             headers = {name.lower(): value for name, value in self.headers.items()}
             status, answer_headers, payload = fake._handle(self.path, headers, body)
+            if status == DROP:
+                self.close_connection = True  # hang up without an answer: the client sees a network error
+                return
             self.send_response(status)
             for name, value in {**answer_headers, "Content-Length": str(len(payload))}.items():
                 self.send_header(name, value)

@@ -20,6 +20,12 @@ CATALOGUE = list(CATALOGUE_KPIS)
 Writer = Callable[[Path], None]
 
 
+def _lines_of(line: str) -> tuple[int, int]:
+    """The 1-based line of ``line`` in the example config, and the next one (where a copy is inserted)."""
+    number = EXAMPLE_CONFIG.read_text(encoding="utf-8").splitlines(keepends=True).index(line) + 1
+    return number, number + 1
+
+
 def _example() -> dict[str, Any]:
     return yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
 
@@ -157,13 +163,15 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
         pytest.param(
             edited("    timezone: Europe/Berlin\n", "    timezone: Europe/Berlin\n    timezone: Europe/Paris\n"),
             "teams.berlin_ops.timezone",
-            "key 'timezone' is given twice (lines 21 and 22); only one may stay",
+            "key 'timezone' is given twice (lines {} and {}); only one may stay".format(
+                *_lines_of("    timezone: Europe/Berlin\n")
+            ),
             id="yaml-key-given-twice",
         ),
         pytest.param(
             edited("    target: 95\n", "    target: 95\n    target: 98\n"),
             "kpis.on_time_delivery.target",
-            "key 'target' is given twice (lines 67 and 68); only one may stay",
+            "key 'target' is given twice (lines {} and {}); only one may stay".format(*_lines_of("    target: 95\n")),
             id="yaml-kpi-field-given-twice",
         ),
         pytest.param(
@@ -357,3 +365,92 @@ def test_parse_config_names_the_given_file() -> None:
         parse_config(raw, file="inline.yaml")
     assert caught.value.file == "inline.yaml"
     assert caught.value.problems == [ConfigProblem("teams.berlin_ops.language", "Input should be 'en', 'zh' or 'both'")]
+
+
+def _scorecard_item(scheme: str, key: str, **fields: Any) -> Callable[[dict[str, Any]], object]:
+    return lambda raw: _item(raw["scorecards"][scheme]["items"], key, "kpi").update(fields)
+
+
+def _rename_schedule(old: str, new: str) -> Callable[[dict[str, Any]], object]:
+    return lambda raw: raw["schedules"].update({new: raw["schedules"].pop(old)})
+
+
+@pytest.mark.parametrize(
+    ("write", "path", "message"),
+    [
+        pytest.param(
+            mutated(kpi("sales", team_targets={"berlin_ops": {"week": 180000, "month": 780000}})),
+            "scorecards.quarterly.items.sales",
+            "sales has no quarter target for team(s) berlin_ops to score against",
+            id="team-target-lacks-the-schemes-period",
+        ),
+        pytest.param(
+            mutated(kpi("csat", target={"week": 4.2, "quarter": 4.2})),
+            "scorecards.service_monthly.items.csat",
+            "csat has no month target for any team to score against",
+            id="target-lacks-the-schemes-period",
+        ),
+        pytest.param(
+            mutated(lambda raw: (kpi("csat", target=None)(raw), raw["scorecards"].pop("service_monthly"))),
+            "scorecards.quarterly.items.csat",
+            "csat has no quarter target for any team to score against",
+            id="no-target-at-all",
+        ),
+        pytest.param(
+            mutated(kpi("productivity_growth", report_growth=["year_ago"])),
+            "kpis.productivity_growth.report_growth",
+            "productivity_growth is a growth already: growth of a growth is not supported",
+            id="growth-of-a-growth",
+        ),
+        pytest.param(
+            mutated(_rename_schedule("weekly_digest", "weekly_digst")),
+            "schedules.weekly_digst",
+            "unknown schedule 'weekly_digst' (known: weekly_digest, submission_reminder, management_summary, "
+            "quarterly_scorecard)",
+            id="unknown-schedule",
+        ),
+        pytest.param(
+            mutated(lambda raw: raw["schedules"]["management_summary"].pop("channel")),
+            "schedules.management_summary.channel",
+            "management_summary posts to one channel: give its channel",
+            id="management-summary-without-channel",
+        ),
+        pytest.param(
+            mutated(lambda raw: raw["schedules"]["quarterly_scorecard"].pop("channel")),
+            "schedules.quarterly_scorecard.channel",
+            "quarterly_scorecard posts to one channel: give its channel",
+            id="quarterly-scorecard-without-channel",
+        ),
+    ],
+)
+def test_config_rejected_before_it_misleads(tmp_path: Path, write: Writer, path: str, message: str) -> None:
+    """Configs that used to load and then scored 0, compared wrongly or never ran a schedule."""
+    file = tmp_path / "bad.yaml"
+    write(file)
+    with pytest.raises(ConfigError) as caught:
+        load_config(file)
+    assert [problem.path for problem in caught.value.problems] == [path]
+    assert caught.value.problems[0].message.startswith(message), caught.value.problems[0].message
+
+
+def _sales_scored_by_band(raw: dict[str, Any]) -> None:
+    kpi("sales", target=None, team_targets={})(raw)
+    _scorecard_item("quarterly", "sales", full_at=3000000, zero_at=0)(raw)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(_sales_scored_by_band, id="band-needs-no-target"),
+        pytest.param(
+            kpi("csat", team_targets={"berlin_ops": {"month": 4.5, "quarter": 4.4}}),
+            id="team-target-per-period-kind",
+        ),
+    ],
+)
+def test_config_accepted_when_every_team_can_be_scored(
+    tmp_path: Path, change: Callable[[dict[str, Any]], object]
+) -> None:
+    file = tmp_path / "good.yaml"
+    mutated(change)(file)
+    load_config(file)

@@ -484,3 +484,122 @@ def test_several_batches_of_a_good_file_are_all_stored(
     with transaction(engine) as session:
         assert count(session, SurveyResponse) == 10
         assert session.exec(select(Submission.row_count)).one() == 10
+
+
+@pytest.mark.parametrize(
+    ("kind", "bad_row", "problems"),
+    [
+        pytest.param(
+            "measures",
+            "paris_ops,orders,2026-09-31,-3",
+            [
+                ("team", "unknown team 'paris_ops'"),
+                ("date", "'2026-09-31' is not a date such as 2026-09-30"),
+                ("value", "-3 is below the minimum 0"),
+            ],
+            id="every-bad-cell",
+        ),
+        pytest.param(
+            "measures",
+            ",ordres,,12k",
+            [
+                ("team", "a value is required"),
+                ("measure", "unknown measure 'ordres'"),
+                ("date", "a value is required"),
+                ("value", "'12k' is not a number"),
+            ],
+            id="missing-cells-once-each",
+        ),
+        pytest.param(
+            "surveys",
+            "paris_ops,yesterday,6",
+            [
+                ("team", "unknown team 'paris_ops'"),
+                ("submitted_at", "'yesterday' is not an ISO 8601 time such as 2026-09-30T23:30:00+02:00"),
+                ("score", "'6' is not a score from 1 to 5"),
+            ],
+            id="survey",
+        ),
+        pytest.param(
+            "cases",
+            "berlin_ops,complaint,2026-09-01T10:00:00,2026-09-01T09:00:00,2026-08-31T10:00:00",
+            [
+                ("kind", "'complaint' is not after_sales or feedback"),
+                ("first_response_at", "the first response is before the case was raised"),
+                ("resolved_at", "the case is resolved before it was raised"),
+            ],
+            id="case",
+        ),
+        pytest.param(
+            "cases",
+            "paris_ops,feedback,soon,2026-09-01T09:00:00,",
+            [
+                ("team", "unknown team 'paris_ops'"),
+                ("raised_at", "'soon' is not an ISO 8601 time such as 2026-09-30T23:30:00+02:00"),
+            ],
+            id="case-without-a-raised-time-compares-nothing",
+        ),
+        pytest.param(
+            "milestones",
+            f"berlin_ops,{'R' * 256},{'界' * 300},2026-09-10,soon,-1,lots",
+            [
+                ("project", "too long: 256 characters, at most 255"),
+                ("milestone", "too long: 300 characters, at most 255"),
+                ("completed_on", "'soon' is not a date such as 2026-09-30"),
+                ("budget", "-1 is below the minimum 0"),
+                ("actual_cost", "'lots' is not a number"),
+            ],
+            id="milestone",
+        ),
+    ],
+)
+def test_every_bad_cell_of_a_row_is_reported(
+    engine: sa.Engine,
+    example_config: Config,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    bad_row: str,
+    problems: list[tuple[str, str]],
+) -> None:
+    text = "\n".join([HEADERS[kind], GOOD_ROW[kind], bad_row]) + "\n"
+    error, _ = _bad_file_leaves_nothing(engine, example_config, tmp_path, monkeypatch, kind, text)
+    assert error.problems == [RowProblem(3, column, message) for column, message in problems]
+
+
+@pytest.mark.parametrize(
+    ("column", "row"),
+    [
+        pytest.param("project", f"berlin_ops,{'P' * 256},Phase 1,2026-09-10,,1000,", id="project"),
+        pytest.param("milestone", f"berlin_ops,Rollout,{'名' * 256},2026-09-10,,1000,", id="milestone"),
+    ],
+)
+def test_milestone_text_longer_than_its_column_is_a_cell_problem(
+    engine: sa.Engine, example_config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, column: str, row: str
+) -> None:
+    """PostgreSQL would refuse it mid-import (StringDataRightTruncation), SQLite would store it."""
+    text = "\n".join([HEADERS["milestones"], row]) + "\n"
+    error, _ = _bad_file_leaves_nothing(engine, example_config, tmp_path, monkeypatch, "milestones", text)
+    assert error.problems == [RowProblem(2, column, "too long: 256 characters, at most 255")]
+
+
+def test_text_of_exactly_the_column_length_is_stored(engine: sa.Engine, example_config: Config, tmp_path: Path) -> None:
+    text = "\n".join([HEADERS["milestones"], f"berlin_ops,{'P' * 255},{'名' * 255},2026-09-10,,1000,"]) + "\n"
+    run_import(engine, example_config, "milestones", write(tmp_path, "milestones.csv", text))
+    [milestone] = stored(engine, Milestone)
+    assert (len(milestone["project"]), len(milestone["name"])) == (255, 255)
+
+
+def test_the_problem_cap_counts_bad_cells(
+    engine: sa.Engine, example_config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports, "MAX_REPORTED_PROBLEMS", 4)
+    text = "\n".join([HEADERS["surveys"], *["paris_ops,yesterday,9"] * 3]) + "\n"  # three bad cells a row
+    error, _ = _bad_file_leaves_nothing(engine, example_config, tmp_path, monkeypatch, "surveys", text)
+    assert [(problem.line, problem.column) for problem in error.problems] == [
+        (2, "team"),
+        (2, "submitted_at"),
+        (2, "score"),
+        (3, "team"),
+    ]
+    assert str(error).endswith("... and 5 more problem(s)")

@@ -334,3 +334,41 @@ def test_a_weekly_submission_below_the_threshold_alerts_the_team_channel(example
         # a complaint rate of 1.7 % and the other figures are fine: one alert only
         with pytest.raises(AssertionError):
             fake_slack.wait_for("chat.postMessage", count=3, timeout=0.3)
+
+
+def test_a_recovery_posted_by_a_sender_that_died_is_found_in_the_thread_not_posted_again(world):
+    from slack_sdk import WebClient
+
+    from kpi_core import delivery
+
+    world.week("berlin_ops", orders=100, on_time_orders=85)
+    world.check("berlin_ops")
+    [alert] = posts(world.fake)
+    ts = alert_ts(world, alert)
+    alert_id = key_of(alert).rsplit(":", 1)[1]
+    # A sender claims the recovery, posts it in the thread, and dies before recording it.
+    recovery_key = delivery.delivery_key("recovery", "berlin_ops", alert_id)
+    claimed = delivery.claim(
+        world.engine,
+        kind="recovery",
+        team="berlin_ops",
+        subject=alert_id,
+        owner="dead",
+        now=world.clock(),
+        stale_after=timedelta(minutes=5),
+    )
+    assert claimed is not None
+    WebClient(token="xoxb-test", base_url=world.fake.base_url).chat_postMessage(
+        channel="C0BERLIN",
+        text="✅ Recovered",
+        thread_ts=ts,
+        metadata={"event_type": "kpi_bot_delivery", "event_payload": {"key": recovery_key}},
+    )
+    world.week("berlin_ops", orders=100, on_time_orders=95)
+    world.clock.advance(timedelta(minutes=6))  # the dead sender's claim is stale
+    world.check("berlin_ops")
+
+    replies = [call for call in posts(world.fake) if call.params.get("thread_ts") == ts]
+    assert len(replies) == 1  # only the dead sender's, found through conversations.replies
+    assert delivery.find(world.engine, key=recovery_key).state == "sent"
+    assert len(world.fake.calls("chat.update")) == 1  # the alert is still marked resolved

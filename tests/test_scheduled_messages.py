@@ -23,6 +23,7 @@ from slack_sdk import WebClient
 
 from bot.app import build_client
 from bot.delivery import METADATA_EVENT
+from bot.digests import weekly_digests
 from bot.jobs import due_in_cycle
 from bot.render import Renderer
 from bot.runtime import Runtime, build_runtime
@@ -33,7 +34,7 @@ from kpi_core.config import Config
 from kpi_core.db import make_engine, transaction
 from kpi_core.periods import Period
 from tests.factories import Clock, add, at, measures
-from tests.fake_slack import Call, FakeSlack
+from tests.fake_slack import DROP, Call, FakeSlack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: A Monday, 14:00 UTC: every team's 09:00 digest of 2026-W40 is due (New York: 10:00), for 2026-W39.
@@ -442,6 +443,22 @@ def test_a_permanent_error_marks_the_delivery_failed_tells_the_admins_and_spares
     assert world.ledger("weekly_digest", "berlin_ops", "2026-W39").state == "failed"
 
 
+def test_a_network_failure_leaves_that_message_for_later_and_the_rest_of_the_batch_goes_out(world):
+    weekly_data(world.engine)
+    # the client retries a dropped connection once (slack_sdk's default): drop both attempts
+    world.fake.fail_next("chat.postMessage", status=DROP, times=2)
+    outcomes = world.runtime.sender.send_all(
+        weekly_digests(world.runtime.sender.services, teams=list(world.config.teams))
+    )
+    assert outcomes == ["retry", "sent", "sent", "sent"]
+    assert world.ledger("weekly_digest", "shanghai_ops", "2026-W39").state == "pending"
+
+    world.clock.advance(CLAIM_TIMEOUT * 2)  # the claim goes stale, and the catch-up takes it over
+    world.runtime.jobs.weekly_digest("shanghai_ops")
+    assert len(posts(world.fake, CHANNELS["shanghai_ops"])) == 1
+    assert world.ledger("weekly_digest", "shanghai_ops", "2026-W39").state == "sent"
+
+
 def test_a_job_that_raises_is_reported_to_the_admins_and_the_other_jobs_still_run(world):
     # An honest failure without patching our code: the database lost a table (a bad migration, say).
     with world.engine.begin() as connection:
@@ -528,6 +545,8 @@ def test_a_dead_senders_message_that_never_reached_slack_is_posted_once(world):
 def test_a_missed_run_is_reported_to_the_admins(world: World) -> None:
     scheduler = BackgroundScheduler(timezone="UTC")
     world.runtime.jobs.install(scheduler, alert_sweep_every=timedelta(hours=1))
+    for startup_job in ("startup_catch_up", "startup_alert_check"):  # this test is about one missed run only
+        scheduler.remove_job(startup_job)
     # A run due an hour ago with a one-second grace: APScheduler skips it and says so.
     past = datetime.now(UTC) - timedelta(hours=1)
     scheduler.add_job(lambda: None, DateTrigger(past), id="quarterly_scorecard_rerun", misfire_grace_time=1)

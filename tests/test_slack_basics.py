@@ -4,7 +4,7 @@ import urllib.request
 
 import pytest
 
-from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, STRANGER
+from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, STRANGER
 from tests.slack_requests import FORM, slash_command_body
 
 
@@ -61,3 +61,19 @@ def test_someone_without_a_role_is_refused_politely(bot):
     assert "Sorry" in body["text"]
     time.sleep(0.2)
     assert bot.fake.calls("views.open") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [pytest.param("case", id="case"), pytest.param("milestone", id="milestone"), pytest.param("undo", id="undo")],
+)
+def test_every_writing_subcommand_refuses_like_submit_whoever_submits_for_no_team(bot, text):
+    # management sees every team but leads none
+    _, refusal = bot.command("submit weekly", user_id=MANAGER)
+    assert refusal["response_type"] == "ephemeral"
+    assert refusal["text"].startswith("Sorry, only the team's leads (or an admin) may submit data for")
+    bot.fake.reset()
+    status, body = bot.command(text, user_id=MANAGER)
+    assert (status, body) == (200, refusal)
+    time.sleep(0.2)
+    assert bot.fake.calls() == []

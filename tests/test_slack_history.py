@@ -1,12 +1,23 @@
 """``/kpi history`` and ``/kpi undo``, and their Withdraw and Correct buttons, over signed HTTP."""
 
+import shutil
 import time
 
 import pytest
 from sqlmodel import Session, col, select
 
-from kpi_core.models import AuditEntry, CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
-from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, NOW
+from kpi_core.models import (
+    Alert,
+    AuditEntry,
+    CustomerCase,
+    Delivery,
+    MeasureValue,
+    Milestone,
+    Submission,
+    SurveyResponse,
+)
+from tests import factories
+from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, NOW, running_bot
 from tests.slack_requests import datepicker_value, datetimepicker_value, static_select_value, text_value
 from tests.test_slack_submissions import WEEKLY, epoch, open_form, stored_weekly, weekly_answers
 
@@ -42,6 +53,17 @@ def submit_case(bot, *, user=LEAD_BEIJING, view_id="V0CASE"):
         "raised_at": datetimepicker_value(epoch("2026-09-29T10:00:00+08:00")),
     }
     return submit(bot, "case", answers, user=user, view_id=view_id)
+
+
+def submit_answered_case(bot, *, raised, responded, view_id):
+    """An after-sales case of Beijing with its first response, through the case form."""
+    answers = {
+        "team": static_select_value("beijing_service"),
+        "case_kind": static_select_value("after_sales"),
+        "raised_at": datetimepicker_value(epoch(raised)),
+        "first_response_at": datetimepicker_value(epoch(responded)),
+    }
+    return submit(bot, "case", answers, user=LEAD_BEIJING, view_id=view_id)
 
 
 def submit_milestone(bot, *, user=LEAD_BEIJING, view_id="V0MILESTONE"):
@@ -185,6 +207,20 @@ def test_a_stranger_sees_no_submissions(bot, text):
     assert bot.fake.calls("response") == []
 
 
+def test_undo_is_refused_to_someone_who_submits_for_no_team(bot):
+    # management sees every team but submits for none, even with a submission of their own on record
+    factories.add(
+        bot.engine,
+        Submission(team="berlin_ops", kind="measures", source="slack:weekly", submitted_by=MANAGER, submitted_at=NOW),
+    )
+    bot.fake.reset()
+    status, body = bot.command("undo", user_id=MANAGER)
+    assert status == 200
+    assert body["response_type"] == "ephemeral" and body["text"].startswith("Sorry, only the team's leads")
+    time.sleep(0.2)
+    assert bot.fake.calls("response") == []
+
+
 # Withdraw
 
 
@@ -277,6 +313,52 @@ def test_another_lead_of_the_team_or_an_admin_may_withdraw(bot, user):
     assert bot.count(MeasureValue) == 0
     assert submission(bot, berlin.id).withdrawn_by == user
     assert {entry.user for entry in audit(bot)} == {user}
+
+
+def sent_alert(bot, timeout=5.0):
+    """The ledger entry of the one alert, once the sender has recorded the ts Slack gave it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with Session(bot.engine) as session:
+            (posted,) = session.exec(select(Delivery).where(Delivery.kind == "alert")).all()
+        if posted.ts is not None or time.monotonic() > deadline:
+            assert posted.ts is not None, posted
+            return posted
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def alerting_bot(example_config, sqlite_template, tmp_path, fake_slack):
+    """The app wired to the alerting, as `kpi-bot serve` runs it."""
+    path = tmp_path / "alerting.db"
+    shutil.copyfile(sqlite_template, path)
+    with running_bot(
+        config=example_config, database_url=f"sqlite:///{path}", fake=fake_slack, alerting=True
+    ) as running:
+        yield running
+
+
+def test_a_withdrawal_that_ends_a_breach_posts_the_recovery_in_the_alerts_thread(alerting_bot):
+    # Beijing alerts when the median first response of this week's after-sales cases passes 6 h, and
+    # recovers at 5 h (margin 1): 1 h alone is fine, 1 h and 20 h (median 10.5 h) breach
+    bot = alerting_bot
+    raised = "2026-09-29T10:00:00+08:00"
+    submit_answered_case(bot, raised=raised, responded="2026-09-29T11:00:00+08:00", view_id="V0FAST")
+    slow = submit_answered_case(bot, raised=raised, responded="2026-09-30T06:00:00+08:00", view_id="V0SLOW")
+    _thanks, alert = bot.fake.wait_for("chat.postMessage", count=2)
+    assert alert.params["channel"] == "C0BEIJING"
+    assert "10.5 h" in alert.params["text"] and "6.0 h" in alert.params["text"]
+    posted = sent_alert(bot)
+    assert posted.channel == "C0BEIJING"
+
+    click(bot, "withdraw_submission", slow.id, user=LEAD_BEIJING)
+    assert clicked_response(bot)["replace_original"] is True
+    (recovery,) = bot.fake.wait_for("chat.postMessage")
+    assert (recovery.params["channel"], recovery.params.get("thread_ts")) == ("C0BEIJING", posted.ts)
+    assert recovery.params["text"] == "✅ 已恢复：售后服务响应时间 回到 1.0 h（阈值 6.0 h）。"
+    with Session(bot.engine) as session:
+        (resolved,) = session.exec(select(Alert)).all()
+    assert (resolved.subject, resolved.resolved_at, resolved.resolved_value) == ("response_time", NOW, 1.0)
 
 
 # /kpi undo

@@ -175,20 +175,79 @@ def test_bad_case_updates_come_back_as_field_errors_and_change_nothing(bot, case
 
 
 @pytest.mark.parametrize(
-    "forged", [pytest.param("shanghai", id="another-teams-case"), pytest.param("999", id="no-such-case")]
+    "forged",
+    [
+        pytest.param("shanghai", id="another-teams-case"),
+        pytest.param("999", id="no-such-case"),
+        pytest.param("closed", id="already-closed-case"),
+    ],
 )
 def test_a_forged_case_id_comes_back_as_a_field_error(bot, cases, forged):
-    *_, shanghai = cases
-    case_id = str(shanghai) if forged == "shanghai" else forged
+    _, _, closed, shanghai = cases
+    case_id = {"shanghai": str(shanghai), "closed": str(closed)}.get(forged, forged)
+    before = load(bot, CustomerCase, closed)
     view = open_modal(bot, "case", LEAD_BEIJING)
     answers = {
         "case": static_select_value(case_id),
-        "first_response_at": datetimepicker_value(epoch(RAISED + timedelta(hours=1))),
+        "first_response_at": datetimepicker_value(epoch(RAISED + timedelta(minutes=30))),
+        "resolved_at": datetimepicker_value(epoch(RAISED + timedelta(hours=4))),
     }
     status, body = bot.submit(view, answers, user_id=LEAD_BEIJING)
     assert body == {"response_action": "errors", "errors": {"case": "该条目已不存在或已关闭。"}}
     assert load(bot, CustomerCase, shanghai).first_response_at is None
+    after = load(bot, CustomerCase, closed)
+    assert (after.first_response_at, after.resolved_at) == (before.first_response_at, before.resolved_at)
     assert audit(bot) == []
+
+
+@pytest.mark.parametrize(
+    ("which", "answers", "errors"),
+    [
+        pytest.param(
+            "answered",
+            {"resolved_at": RAISED + timedelta(minutes=30)},  # its first response came 1 h after raising
+            {"resolved_at": "解决时间不能早于首次响应时间。"},
+            id="resolution-before-the-stored-response",
+        ),
+        pytest.param(
+            "later",
+            {"first_response_at": RAISED + timedelta(hours=4), "resolved_at": RAISED + timedelta(hours=3)},
+            {"resolved_at": "解决时间不能早于首次响应时间。"},
+            id="resolution-before-the-response-given-with-it",
+        ),
+        pytest.param(
+            "resolved",
+            {"first_response_at": RAISED + timedelta(hours=3)},  # it was resolved 2 h after raising
+            {"first_response_at": "解决时间不能早于首次响应时间。"},
+            id="response-after-the-stored-resolution",
+        ),
+    ],
+)
+def test_a_case_is_not_resolved_before_its_first_response(bot, cases, which, answers, errors):
+    later, answered, *_ = cases
+    (resolved,) = store(bot, factories.case("beijing_service", RAISED, resolve_hours=2))
+    case_id = {"later": later, "answered": answered, "resolved": resolved}[which]
+    before = load(bot, CustomerCase, case_id)
+    view = open_modal(bot, "case", LEAD_BEIJING)
+    states = {"case": static_select_value(str(case_id))}
+    states |= {block_id: datetimepicker_value(epoch(moment)) for block_id, moment in answers.items()}
+    status, body = bot.submit(view, states, user_id=LEAD_BEIJING)
+    assert status == 200
+    assert body == {"response_action": "errors", "errors": errors}
+    after = load(bot, CustomerCase, case_id)
+    assert (after.first_response_at, after.resolved_at) == (before.first_response_at, before.resolved_at)
+    assert audit(bot) == []
+
+
+def test_a_resolution_at_the_moment_of_the_first_response_is_accepted(bot, cases):
+    _, answered, *_ = cases
+    view = open_modal(bot, "case", LEAD_BEIJING)
+    answers = {
+        "case": static_select_value(str(answered)),
+        "resolved_at": datetimepicker_value(epoch(RAISED + timedelta(hours=1))),
+    }
+    assert bot.submit(view, answers, user_id=LEAD_BEIJING) == (200, "")
+    assert load(bot, CustomerCase, answered).resolved_at == RAISED + timedelta(hours=1)
 
 
 def test_the_same_case_update_submitted_twice_is_audited_once(bot, cases):
@@ -215,11 +274,13 @@ def test_no_open_cases_gets_an_ephemeral_message(bot):
     ("user", "message"),
     [
         pytest.param(STRANGER, "Sorry, you have no KPI Bot role yet.", id="stranger"),
-        pytest.param(MANAGER, "No open cases for your teams.", id="management-leads-no-team"),
+        pytest.param(MANAGER, "Sorry, only the team's leads (or an admin) may submit", id="management-leads-no-team"),
     ],
 )
-def test_case_is_not_offered_to_those_who_submit_for_no_team(bot, cases, user, message):
-    status, body = bot.command("case", user_id=user)
+@pytest.mark.parametrize("subcommand", [pytest.param("case", id="case"), pytest.param("milestone", id="milestone")])
+def test_open_items_are_not_offered_to_those_who_submit_for_no_team(bot, cases, milestones, subcommand, user, message):
+    bot.fake.reset()
+    status, body = bot.command(subcommand, user_id=user)
     assert status == 200
     assert_refused_without_a_modal(bot, body, message)
 
@@ -322,16 +383,21 @@ def test_bad_completions_come_back_as_field_errors_and_change_nothing(bot, miles
 
 @pytest.mark.parametrize(
     "forged",
-    [pytest.param("shanghai", id="another-teams-milestone"), pytest.param("999", id="no-such-milestone")],
+    [
+        pytest.param("shanghai", id="another-teams-milestone"),
+        pytest.param("999", id="no-such-milestone"),
+        pytest.param("completed", id="already-completed-milestone"),
+    ],
 )
 def test_a_forged_milestone_id_comes_back_as_a_field_error(bot, milestones, forged):
-    *_, shanghai = milestones
-    milestone_id = str(shanghai) if forged == "shanghai" else forged
+    _, _, completed, shanghai = milestones
+    milestone_id = {"shanghai": str(shanghai), "completed": str(completed)}.get(forged, forged)
     view = open_modal(bot, "milestone", LEAD_BEIJING)
     answers = {"milestone": static_select_value(milestone_id), "completed_on": datepicker_value("2026-09-29")}
     status, body = bot.submit(view, answers, user_id=LEAD_BEIJING)
     assert body == {"response_action": "errors", "errors": {"milestone": "该条目已不存在或已关闭。"}}
     assert load(bot, Milestone, shanghai).completed_on is None
+    assert load(bot, Milestone, completed).completed_on == date(2026, 9, 2)
     assert audit(bot) == []
 
 

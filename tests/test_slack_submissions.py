@@ -269,3 +269,40 @@ def test_a_survey_dated_in_the_future_is_refused(bot):
     }
     status, body = bot.submit(view, answers, user_id=LEAD_BEIJING)
     assert set(body["errors"]) == {"survey_date"}
+
+
+@pytest.mark.parametrize(
+    ("block_id", "text"),
+    [
+        pytest.param("project", "P" * 256, id="project"),
+        pytest.param("milestone_name", "名" * 256, id="milestone-name"),
+    ],
+)
+def test_milestone_text_longer_than_its_column_is_a_field_error(bot, block_id, text):
+    """PostgreSQL refuses longer text (StringDataRightTruncation): it must not reach the database."""
+    view = open_form(bot, "milestone", LEAD_BEIJING)
+    states = {
+        "team": static_select_value("beijing_service"),
+        "project": text_value("CRM"),
+        "milestone_name": text_value("Pilot"),
+        "due_on": datepicker_value("2026-10-15"),
+    } | {block_id: text_value(text)}
+    status, body = bot.submit(view, states, user_id=LEAD_BEIJING)
+    assert status == 200 and body["response_action"] == "errors"
+    assert body["errors"] == {block_id: "太长：最多 255 个字符。"}  # Beijing's team speaks Chinese
+    assert bot.count(Milestone) == 0
+
+
+def test_milestone_text_of_exactly_the_column_length_is_stored(bot):
+    view = open_form(bot, "milestone", LEAD_SHANGHAI_AND_BERLIN)
+    states = {
+        "team": static_select_value("berlin_ops"),
+        "project": text_value("P" * 255),
+        "milestone_name": text_value("名" * 255),
+        "due_on": datepicker_value("2026-10-15"),
+    }
+    status, body = bot.submit(view, states, user_id=LEAD_SHANGHAI_AND_BERLIN)
+    assert (status, body) == (200, "")
+    with Session(bot.engine) as session:
+        milestone = session.exec(select(Milestone)).one()
+    assert (len(milestone.project), len(milestone.name)) == (255, 255)

@@ -31,8 +31,11 @@ def handle_withdraw(ack: Ack, body: dict[str, Any], respond: Respond, context: B
             respond(text=localize("errors.gone"), replace_original=False)
             return
         rows = withdraw_submission(session, submission=submission, user=access.user, now=services.clock())
-        what = f"#{submission.id} {submission.team} {submission.kind}"
+        team, what = submission.team, f"#{submission.id} {submission.team} {submission.kind}"
     respond(text=localize("withdrawn", what=what, rows=rows), replace_original=True)
+    alerting = context.get("alerting")
+    if alerting is not None:  # the withdrawn rows no longer count: a KPI or case alert may recover
+        alerting.check(teams=[team])
 
 
 def handle_correct(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:

@@ -69,14 +69,24 @@ def _submit(invocation: Invocation) -> None:
     if form is None:
         invocation.ack(text=invocation.localize("unknown_form", form=key, forms=", ".join(config.form_by_key)))
         return
-    if not access.submit_teams:
-        invocation.reply(invocation.localize("refused_submit", team=", ".join(access.view_teams) or "-"))
+    if not _may_submit_somewhere(invocation):
         return
     invocation.ack()  # trigger_id lives 3 s and the modal needs nothing slow: open it at once
     invocation.client.views_open(trigger_id=invocation.trigger_id, view=form_modal(invocation.services, access, form))
 
 
+def _may_submit_somewhere(invocation: Invocation) -> bool:
+    """True for a user who may submit for some team; anyone else gets the polite refusal of ``submit``."""
+    access = invocation.access
+    if access.submit_teams:
+        return True
+    invocation.reply(invocation.localize("refused_submit", team=", ".join(access.view_teams) or "-"))
+    return False
+
+
 def _update_case(invocation: Invocation) -> None:
+    if not _may_submit_somewhere(invocation):
+        return
     with transaction(invocation.services.engine) as session:
         cases = open_cases(session, teams=invocation.access.submit_teams)
     if not cases:
@@ -90,6 +100,8 @@ def _update_case(invocation: Invocation) -> None:
 
 
 def _complete_milestone(invocation: Invocation) -> None:
+    if not _may_submit_somewhere(invocation):
+        return
     with transaction(invocation.services.engine) as session:
         milestones = open_milestones(session, teams=invocation.access.submit_teams)
     if not milestones:
@@ -178,6 +190,8 @@ def _history(invocation: Invocation) -> None:
 
 
 def _undo(invocation: Invocation) -> None:
+    if not _may_submit_somewhere(invocation):
+        return
     invocation.ack()
     with transaction(invocation.services.engine) as session:
         latest = latest_submission_by(session, user=invocation.access.user)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot.forms import State, parse_case_update, parse_milestone_completion
+from bot.forms import Errors, Localize, State, parse_case_update, parse_milestone_completion
 from bot.listeners.context import access_of, localizer, services_of
 from bot.listeners.views.submissions import acknowledge, view_key
 from kpi_core.db import transaction
@@ -24,13 +26,19 @@ def _selected_id(view: dict[str, Any], block_id: str) -> int | None:
 def handle_case_update(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     services, access = services_of(context), access_of(context)
     now = services.clock()
+    localize = localizer(context)
     stored = None
     with transaction(services.engine) as session:
-        case = _owned(session, CustomerCase, _selected_id(view, "case"), access.submit_teams)
-        parsed, errors = parse_case_update(
-            view, raised_at=case.raised_at if case else None, now=now, localize=localizer(context)
-        )
-        if case is not None and parsed is not None and claim_request(session, key=view_key(view), now=now):
+        case = _owned(session, CustomerCase, _selected_id(view, "case"), access.submit_teams, is_open=_case_is_open)
+        parsed, errors = parse_case_update(view, raised_at=case.raised_at if case else None, now=now, localize=localize)
+        if case is not None and parsed is not None:
+            errors = _resolution_order_errors(case, *parsed, localize=localize)
+        if (
+            case is not None
+            and parsed is not None
+            and not errors
+            and claim_request(session, key=view_key(view), now=now)
+        ):
             first_response_at, resolved_at = parsed
             update_case(
                 session,
@@ -49,7 +57,9 @@ def handle_milestone_completion(ack: Ack, view: dict[str, Any], client: WebClien
     now = services.clock()
     stored = None
     with transaction(services.engine) as session:
-        milestone = _owned(session, Milestone, _selected_id(view, "milestone"), access.submit_teams)
+        milestone = _owned(
+            session, Milestone, _selected_id(view, "milestone"), access.submit_teams, is_open=_milestone_is_open
+        )
         today = now.astimezone(services.config.team(milestone.team).tz).date() if milestone else now.date()
         parsed, errors = parse_milestone_completion(
             view, exists=milestone is not None, today=today, localize=localizer(context)
@@ -68,7 +78,30 @@ def handle_milestone_completion(ack: Ack, view: dict[str, Any], client: WebClien
     acknowledge(ack, client, context, errors, stored, team=milestone.team if milestone else None)
 
 
-def _owned(session: Session, table: Any, row_id: int | None, teams: tuple[str, ...]) -> Any:
-    """The row, if it exists and belongs to one of ``teams`` (roles are enforced here, not only in the UI)."""
+def _owned(
+    session: Session, table: Any, row_id: int | None, teams: tuple[str, ...], *, is_open: Callable[[Any], bool]
+) -> Any:
+    """The row, if it exists, belongs to one of ``teams`` and is still open: roles are enforced here, not
+    only in the UI, and a forged id cannot rewrite an item that is already closed."""
     row = session.get(table, row_id) if row_id is not None else None
-    return row if row is not None and row.team in teams else None
+    return row if row is not None and row.team in teams and is_open(row) else None
+
+
+def _case_is_open(case: CustomerCase) -> bool:
+    """Still waiting for its first response or its resolution (as ``open_cases`` lists them)."""
+    return case.first_response_at is None or case.resolved_at is None
+
+
+def _milestone_is_open(milestone: Milestone) -> bool:
+    return milestone.completed_on is None
+
+
+def _resolution_order_errors(
+    case: CustomerCase, first_response_at: datetime | None, resolved_at: datetime | None, *, localize: Localize
+) -> Errors:
+    """A case is not resolved before its first response, whether either time is given now or stored."""
+    response = first_response_at or case.first_response_at
+    resolution = resolved_at or case.resolved_at
+    if response is None or resolution is None or resolution >= response:
+        return {}
+    return {"resolved_at" if resolved_at is not None else "first_response_at": localize("errors.before_response")}
