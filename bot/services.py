@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -12,9 +14,30 @@ from bot.render import Renderer
 from kpi_core.config import Config
 from kpi_core.reporting import ReportCache
 
+logger = logging.getLogger(__name__)
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class SlowLane:
+    """Work a listener hands off after its ack (a report to compute and post). One thread runs it all,
+    so a burst of such work takes turns for the interpreter with the acks of the requests still arriving
+    instead of crowding them out; Slack allows 30 minutes to answer through response_url."""
+
+    def __init__(self, *, workers: int = 1) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slow-lane")
+
+    def run(self, work: Callable[[], None]) -> None:
+        self._pool.submit(self._logged, work)
+
+    @staticmethod
+    def _logged(work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception:  # nobody waits on the future: the traceback must reach the log
+            logger.exception("work handed off after an ack failed")
 
 
 @dataclass(frozen=True)
@@ -24,3 +47,4 @@ class Services:
     renderer: Renderer
     clock: Callable[[], datetime] = utc_now
     reports: ReportCache = field(default_factory=ReportCache)
+    slow_lane: SlowLane = field(default_factory=SlowLane)

@@ -146,6 +146,11 @@ def _report(invocation: Invocation) -> None:
         invocation.reply(invocation.localize("refused_view", team=team or "-"))
         return
     invocation.ack()  # computing can take longer than Slack's 3 s: answer through response_url
+    services.slow_lane.run(lambda: _post_report(invocation, team, period))
+
+
+def _post_report(invocation: Invocation, team: str, period: Period | None) -> None:
+    services = invocation.services
     team_config = services.config.team(team)
     period = period or Period.current(PeriodKind.WEEK, now=services.clock(), tz=team_config.tz)
     with transaction(services.engine) as session:
@@ -162,6 +167,11 @@ def _scorecard(invocation: Invocation) -> None:
         invocation.reply(error)
         return
     invocation.ack()
+    services.slow_lane.run(lambda: _post_scorecard(invocation, period))
+
+
+def _post_scorecard(invocation: Invocation, period: Period | None) -> None:
+    services = invocation.services
     zone = services.config.team(invocation.access.view_teams[0]).tz if invocation.access.view_teams else None
     period = period or Period.current(PeriodKind.QUARTER, now=services.clock(), tz=zone or services.config.teams[0].tz)
     with transaction(services.engine) as session:
