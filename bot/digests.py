@@ -7,19 +7,16 @@ from collections import defaultdict
 from functools import partial
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session, select
-
 from bot.charts import score_bars, trend_chart
 from bot.delivery import Chart, Outgoing
 from bot.render import text_blocks
 from bot.services import Services
 from kpi_core.config import Team
 from kpi_core.db import transaction
-from kpi_core.models import Submission
 from kpi_core.periods import Period, PeriodKind
 from kpi_core.reporting import build_reports, rank_teams
 from kpi_core.scorecard import attainment
+from kpi_core.store import has_submitted
 
 TREND_WEEKS = 12
 
@@ -147,17 +144,8 @@ def reminders(services: Services, *, team: Team) -> list[Outgoing]:
     """A DM to each lead of ``team`` when it has submitted nothing yet in the current week."""
     period = Period.current(PeriodKind.WEEK, now=services.clock(), tz=team.tz)
     start, end = period.utc_bounds(team.tz)
-    with Session(services.engine) as session:
-        submitted = session.exec(
-            select(sa.func.count())
-            .select_from(Submission)
-            .where(
-                Submission.team == team.key,
-                Submission.withdrawn_at.is_(None),  # type: ignore[union-attr]
-                Submission.submitted_at >= start,
-                Submission.submitted_at < end,
-            )
-        ).one()
+    with transaction(services.engine) as session:
+        submitted = has_submitted(session, team=team.key, start=start, end=end)
     if submitted:
         return []
     return [

@@ -179,28 +179,41 @@ def record_milestone(
     return milestone
 
 
+def _open_cases(teams: Sequence[str]) -> Any:
+    return select(CustomerCase).where(
+        col(CustomerCase.team).in_(teams),
+        sa.or_(col(CustomerCase.first_response_at).is_(None), col(CustomerCase.resolved_at).is_(None)),
+    )
+
+
+def _open_milestones(teams: Sequence[str]) -> Any:
+    return select(Milestone).where(col(Milestone.team).in_(teams), col(Milestone.completed_on).is_(None))
+
+
 def open_cases(session: Session, *, teams: Sequence[str], limit: int = 100) -> list[CustomerCase]:
     """Cases still waiting for their first response or their resolution, oldest first."""
-    query = (
-        select(CustomerCase)
-        .where(
-            col(CustomerCase.team).in_(teams),
-            sa.or_(col(CustomerCase.first_response_at).is_(None), col(CustomerCase.resolved_at).is_(None)),
-        )
-        .order_by(col(CustomerCase.raised_at), col(CustomerCase.id))
-        .limit(limit)
-    )
+    query = _open_cases(teams).order_by(col(CustomerCase.raised_at), col(CustomerCase.id)).limit(limit)
     return list(session.exec(query))
 
 
 def open_milestones(session: Session, *, teams: Sequence[str], limit: int = 100) -> list[Milestone]:
-    query = (
-        select(Milestone)
-        .where(col(Milestone.team).in_(teams), col(Milestone.completed_on).is_(None))
-        .order_by(col(Milestone.due_on), col(Milestone.id))
-        .limit(limit)
-    )
+    query = _open_milestones(teams).order_by(col(Milestone.due_on), col(Milestone.id)).limit(limit)
     return list(session.exec(query))
+
+
+def open_case(session: Session, *, case_id: int | None, teams: Sequence[str]) -> CustomerCase | None:
+    """The case, if it is one of ``teams``' and still open: a forged id gets nothing to change."""
+    if case_id is None:
+        return None
+    case: CustomerCase | None = session.exec(_open_cases(teams).where(CustomerCase.id == case_id)).first()
+    return case
+
+
+def open_milestone(session: Session, *, milestone_id: int | None, teams: Sequence[str]) -> Milestone | None:
+    if milestone_id is None:
+        return None
+    milestone: Milestone | None = session.exec(_open_milestones(teams).where(Milestone.id == milestone_id)).first()
+    return milestone
 
 
 def update_case(
@@ -332,3 +345,18 @@ def data_version(session: Session) -> int:
 def bump_data_version(session: Session) -> None:
     """Marks the caller's transaction as a change to the data; call it in every write."""
     session.execute(sa.update(DataVersion).where(col(DataVersion.id) == 1).values(version=DataVersion.version + 1))
+
+
+def has_submitted(session: Session, *, team: str, start: datetime, end: datetime) -> bool:
+    """Whether ``team`` handed in anything (not withdrawn) between the instants ``start`` and ``end``."""
+    query = (
+        select(Submission.id)
+        .where(
+            Submission.team == team,
+            col(Submission.withdrawn_at).is_(None),
+            Submission.submitted_at >= start,
+            Submission.submitted_at < end,
+        )
+        .limit(1)
+    )
+    return session.exec(query).first() is not None

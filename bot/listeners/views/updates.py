@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
-from sqlmodel import Session
 
 from bot.forms import Errors, Localize, State, parse_case_update, parse_milestone_completion
 from bot.listeners.context import access_of, localizer, services_of
 from bot.listeners.views.submissions import acknowledge, view_key
 from kpi_core.db import transaction
-from kpi_core.models import CustomerCase, Milestone
-from kpi_core.store import claim_request, complete_milestone, update_case
+from kpi_core.models import CustomerCase
+from kpi_core.store import claim_request, complete_milestone, open_case, open_milestone, update_case
 
 
 def _selected_id(view: dict[str, Any], block_id: str) -> int | None:
@@ -29,7 +27,7 @@ def handle_case_update(ack: Ack, view: dict[str, Any], client: WebClient, contex
     localize = localizer(context)
     stored = None
     with transaction(services.engine) as session:
-        case = _owned(session, CustomerCase, _selected_id(view, "case"), access.submit_teams, is_open=_case_is_open)
+        case = open_case(session, case_id=_selected_id(view, "case"), teams=access.submit_teams)
         parsed, errors = parse_case_update(view, raised_at=case.raised_at if case else None, now=now, localize=localize)
         if case is not None and parsed is not None:
             errors = _resolution_order_errors(case, *parsed, localize=localize)
@@ -57,9 +55,7 @@ def handle_milestone_completion(ack: Ack, view: dict[str, Any], client: WebClien
     now = services.clock()
     stored = None
     with transaction(services.engine) as session:
-        milestone = _owned(
-            session, Milestone, _selected_id(view, "milestone"), access.submit_teams, is_open=_milestone_is_open
-        )
+        milestone = open_milestone(session, milestone_id=_selected_id(view, "milestone"), teams=access.submit_teams)
         today = now.astimezone(services.config.team(milestone.team).tz).date() if milestone else now.date()
         parsed, errors = parse_milestone_completion(
             view, exists=milestone is not None, today=today, localize=localizer(context)
@@ -76,24 +72,6 @@ def handle_milestone_completion(ack: Ack, view: dict[str, Any], client: WebClien
             )
             stored = f"{milestone.team} {milestone.project} · {milestone.name}"
     acknowledge(ack, client, context, errors, stored, team=milestone.team if milestone else None)
-
-
-def _owned(
-    session: Session, table: Any, row_id: int | None, teams: tuple[str, ...], *, is_open: Callable[[Any], bool]
-) -> Any:
-    """The row, if it exists, belongs to one of ``teams`` and is still open: roles are enforced here, not
-    only in the UI, and a forged id cannot rewrite an item that is already closed."""
-    row = session.get(table, row_id) if row_id is not None else None
-    return row if row is not None and row.team in teams and is_open(row) else None
-
-
-def _case_is_open(case: CustomerCase) -> bool:
-    """Still waiting for its first response or its resolution (as ``open_cases`` lists them)."""
-    return case.first_response_at is None or case.resolved_at is None
-
-
-def _milestone_is_open(milestone: Milestone) -> bool:
-    return milestone.completed_on is None
 
 
 def _resolution_order_errors(
