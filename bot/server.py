@@ -25,8 +25,10 @@ def wsgi_app(app: App, *, health: Callable[[], dict[str, Any]]) -> WsgiApp:
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") == "GET":
-            body = json.dumps(health()).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            status = health()
+            body = json.dumps(status).encode()
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            start_response("200 OK" if status["ok"] else "503 Service Unavailable", headers)
             return [body]
         return slack(environ, start_response)
 

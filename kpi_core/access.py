@@ -25,10 +25,6 @@ class Access:
     def may_view(self, team: str) -> bool:
         return team in self.view_teams
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
 
 def access_for(config: Config, user: str) -> Access:
     every_team = tuple(team.key for team in config.teams)

@@ -87,21 +87,3 @@ def mark_failed(engine: sa.Engine, *, key: str, error: str) -> None:
 def find(engine: sa.Engine, *, key: str) -> Delivery | None:
     with transaction(engine) as session:
         return session.exec(select(Delivery).where(Delivery.key == key)).first()
-
-
-def stale_claims(engine: sa.Engine, *, now: datetime, stale_after: timedelta, limit: int = 100) -> list[Delivery]:
-    """Pending deliveries whose sender has not finished in time: candidates for a retry."""
-    with transaction(engine) as session:
-        query = (
-            select(Delivery)
-            .where(Delivery.state == PENDING, col(Delivery.claimed_at) < now - stale_after)
-            .order_by(col(Delivery.claimed_at))
-            .limit(limit)
-        )
-        return list(session.exec(query))
-
-
-def failed_deliveries(engine: sa.Engine, *, limit: int = 20) -> list[Delivery]:
-    with transaction(engine) as session:
-        query = select(Delivery).where(Delivery.state == FAILED).order_by(col(Delivery.id).desc()).limit(limit)
-        return list(session.exec(query))

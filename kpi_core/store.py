@@ -308,11 +308,6 @@ def withdraw_submission(session: Session, *, submission: Submission, user: str, 
     return withdrawn
 
 
-def audit_trail(session: Session, *, team: str, limit: int = 50) -> list[AuditEntry]:
-    query = select(AuditEntry).where(AuditEntry.team == team).order_by(col(AuditEntry.id).desc()).limit(limit)
-    return list(session.exec(query))
-
-
 def _as_dict(row: SQLModel) -> dict[str, Any]:
     """A row as JSON-safe values, for the audit trail."""
     values = row.model_dump()
