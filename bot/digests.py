@@ -60,7 +60,7 @@ def _digest(services: Services, team: Team, series: list[dict[str, Any]], *, cha
         chart=Chart(
             lambda: _trend_png(services, team, series),
             f"kpi-trend-{team.key}-{current['period']}.png",
-            current["period"],
+            f"{team.name.en}: KPI trend to {current['period']}",
         )
         if chart
         else None,

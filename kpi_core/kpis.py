@@ -149,7 +149,7 @@ def _evaluate(kpi: Kpi, data: TeamAggregates, comparisons: dict[str, dict[str, T
     if isinstance(formula, GrowthFormula):
         now = _expression(formula.of, data)
         before = _expression(formula.of, comparisons[formula.versus][team])
-        return _Outcome(_growth(now.value, before.value), now.n, {"current": now.value, "previous": before.value})
+        return _Outcome(_growth(now.value, before.value), now.n, {"current": now.value, formula.versus: before.value})
     if isinstance(formula, SurveyFormula):
         return _survey(formula, data)
     if isinstance(formula, CaseDurationFormula):
