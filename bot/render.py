@@ -131,15 +131,21 @@ def _last_day(end_exclusive: str) -> str:
     return (date.fromisoformat(end_exclusive) - timedelta(days=1)).isoformat()
 
 
-def text_blocks(text: str, *, limit: int = 2900) -> list[dict[str, Any]]:
-    """Mrkdwn text as section blocks, split between lines to stay under Slack's 3,000 characters a block."""
-    blocks: list[dict[str, Any]] = []
+def text_blocks(text: str, *, limit: int = 2900, max_blocks: int = 50) -> list[dict[str, Any]]:
+    """Mrkdwn text as section blocks, split between lines to stay under Slack's 3,000 characters a block
+    and 50 blocks a message; what does not fit is counted in a last line, not lost silently."""
+    chunks: list[str] = []
     chunk = ""
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for line in lines:
         if chunk and len(chunk) + len(line) + 1 > limit:
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+            chunks.append(chunk)
             chunk = ""
         chunk = f"{chunk}\n{line}" if chunk else line
     if chunk:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
-    return blocks
+        chunks.append(chunk)
+    if len(chunks) > max_blocks:
+        shown = chunks[: max_blocks - 1]
+        hidden = len(lines) - sum(part.count("\n") + 1 for part in shown)
+        chunks = [*shown, f"… {hidden} more lines: see `kpi-bot report` for the full list"]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in chunks]

@@ -113,9 +113,9 @@ def rank_teams(session: Session, *, config: Config, period: Period) -> dict[str,
 
 
 class ReportCache:
-    """Team reports computed once per (teams, period, data version). Every write through kpi_core adds a
-    submission or an audit row, which moves the version, so a cached report is never stale; the version
-    is read from the database, so replicas agree on it."""
+    """Team reports computed once per (teams, period, data version). Every write through kpi_core moves
+    the version (kpi_core.store.bump_data_version), so a cached report is never stale; the version is read
+    from the database, so replicas agree on it."""
 
     def __init__(self, *, max_entries: int = 512) -> None:
         self._entries: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()

@@ -230,3 +230,16 @@ def test_scorecard_ranks_and_no_data(
 )
 def test_format_value(number: float | None, unit: str, text: str) -> None:
     assert format_value(number, unit, no_data="–") == text
+
+
+def test_long_text_is_split_into_blocks_and_capped_at_slacks_fifty():
+    from bot.render import text_blocks
+
+    lines = [f"line {number:05d} " + "x" * 90 for number in range(2000)]
+    blocks = text_blocks("\n".join(lines))
+    assert len(blocks) == 50
+    assert all(len(block["text"]["text"]) <= 3000 for block in blocks)
+    shown = "\n".join(block["text"]["text"] for block in blocks[:-1]).splitlines()
+    assert shown == lines[: len(shown)]
+    assert blocks[-1]["text"]["text"].startswith(f"… {len(lines) - len(shown)} more lines")
+    assert len(text_blocks("\n".join(lines[:20]))) == 1

@@ -294,7 +294,7 @@ def test_the_management_summary_lists_the_worst_breaches_first_once(world):
         "Beijing Customer Service / 北京客户服务部",
         "Berlin Operations / 柏林运营部",
     ]
-    assert "🔴 2 breaches" in ranked[0] and "🔴 1 breaches" in ranked[1] and "🔴 0 breaches" in ranked[2]
+    assert "🔴 2 in breach" in ranked[0] and "🔴 1 in breach" in ranked[1] and "🔴 0 in breach" in ranked[2]
     assert "    🔴 On-time delivery rate / 准时交付率: 80.0 % (target / 目标 ≥ 97.0 %)" in lines
     assert "    🔴 Complaint rate / 客户投诉率: 10.0 % (target / 目标 ≤ 2.0 %)" in lines
     assert "all on target" in ranked[2]
