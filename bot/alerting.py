@@ -16,6 +16,7 @@ from datetime import datetime
 from bot.delivery import Outgoing, Sender
 from bot.render import format_value
 from kpi_core.alerts import evaluate_cases, evaluate_kpis, in_quiet_hours, next_case_deadline, recent_alerts
+from kpi_core.config import Language, Team
 from kpi_core.db import transaction
 from kpi_core.models import Alert, CustomerCase
 
@@ -76,30 +77,33 @@ class Alerting:
     def _alert_text(self, alert: Alert, case: CustomerCase | None, *, resolved: bool = False) -> str:
         services = self.sender.services
         team = services.config.team(alert.team)
-        language = team.language
         renderer = services.renderer
         kpi = services.config.kpi_by_key[alert.kpi]
-        if case is not None:
-            text = renderer.text(
-                "alert_case",
-                language,
-                team=team.name.in_language(language),
-                case=case.id,
-                kind=renderer.text(case.kind, language),
-                raised=case.raised_at.astimezone(team.tz).strftime("%Y-%m-%d %H:%M"),
-                event=renderer.text(_event(kpi.formula), language),
-                hours=f"{alert.threshold:g}",
-            )
-        else:
-            text = renderer.text(
-                "alert_kpi",
-                language,
-                team=team.name.in_language(language),
-                kpi=kpi.name.in_language(language),
-                value=_number(alert.value, kpi.unit),
-                threshold=_number(alert.threshold, kpi.unit),
-            )
-        return f"~{text}~ ({renderer.text('resolved', language)})" if resolved else text
+
+        def sentence(language: Language) -> str:
+            if case is not None:
+                text = renderer.text(
+                    "alert_case",
+                    language,
+                    team=team.name.in_language(language),
+                    case=case.id,
+                    kind=renderer.text(case.kind, language),
+                    raised=case.raised_at.astimezone(team.tz).strftime("%Y-%m-%d %H:%M"),
+                    event=renderer.text(_event(kpi.formula), language),
+                    hours=f"{alert.threshold:g}",
+                )
+            else:
+                text = renderer.text(
+                    "alert_kpi",
+                    language,
+                    team=team.name.in_language(language),
+                    kpi=kpi.name.in_language(language),
+                    value=_number(alert.value, kpi.unit),
+                    threshold=_number(alert.threshold, kpi.unit),
+                )
+            return f"~{text}~ ({renderer.text('resolved', language)})" if resolved else text
+
+        return _in_team_language(team, sentence)
 
     def _alert_message(self, alert: Alert, case: CustomerCase | None) -> Outgoing:
         team = self.sender.services.config.team(alert.team)
@@ -117,23 +121,25 @@ class Alerting:
         services = self.sender.services
         team = services.config.team(alert.team)
         kpi = services.config.kpi_by_key[alert.kpi]
-        language = team.language
-        if case is not None:
-            text = services.renderer.text(
-                "recovered_case",
-                language,
-                case=case.id,
-                event=services.renderer.text(_event(kpi.formula), language),
-                taken="–" if alert.resolved_value is None else f"{alert.resolved_value:.1f}",  # the text says "h"
-            )
-        else:
-            text = services.renderer.text(
+
+        def sentence(language: Language) -> str:
+            if case is not None:
+                return services.renderer.text(
+                    "recovered_case",
+                    language,
+                    case=case.id,
+                    event=services.renderer.text(_event(kpi.formula), language),
+                    taken="–" if alert.resolved_value is None else f"{alert.resolved_value:.1f}",  # the text says "h"
+                )
+            return services.renderer.text(
                 "recovered_kpi",
                 language,
                 kpi=kpi.name.in_language(language),
                 value=_number(alert.resolved_value, kpi.unit),
                 threshold=_number(alert.threshold, kpi.unit),
             )
+
+        text = _in_team_language(team, sentence)
         return Outgoing(
             kind="recovery",
             team=alert.team,
@@ -142,6 +148,14 @@ class Alerting:
             text="✅ " + text,
             thread_ts=thread_ts,
         )
+
+
+def _in_team_language(team: Team, sentence: Callable[[Language], str]) -> str:
+    """The sentence in the team's language; for "both", the whole sentence in each language, so names are
+    not doubled inside each half."""
+    if team.language == "both":
+        return f"{sentence('en')} / {sentence('zh')}"
+    return sentence(team.language)
 
 
 def _event(formula: object) -> str:

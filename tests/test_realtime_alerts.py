@@ -134,9 +134,9 @@ def test_a_breach_posts_one_alert_to_the_team_channel(world):
     [alert] = posts(world.fake)
     assert alert.params["channel"] == "C0SHANGHAI"
     assert alert.params["text"] == (
-        "🔴 Shanghai Operations / 上海运营中心: On-time delivery rate / 准时交付率 is 85.0 %, "
-        "past the alert threshold 90.0 %. / Shanghai Operations / 上海运营中心：On-time delivery rate / 准时交付率 "
-        "为 85.0 %，超过告警阈值 90.0 %。"
+        # a team that reads both languages gets the whole sentence in each, names not doubled inside
+        "🔴 Shanghai Operations: On-time delivery rate is 85.0 %, past the alert threshold 90.0 %. / "
+        "上海运营中心：准时交付率 为 85.0 %，超过告警阈值 90.0 %。"
     )
     assert alert.params["blocks"][0]["text"]["text"] == alert.params["text"]
     assert key_of(alert).startswith("alert:shanghai_ops:")
