@@ -323,3 +323,34 @@ def test_migrate(cli_env: Env) -> None:
         assert {"submission", "measure_value", "survey_response"} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+# digest
+
+
+def test_digest_dry_run_prints_what_would_be_posted_and_posts_nothing(demo: tuple[Env, str]) -> None:
+    env, _ = demo
+    output = succeeded(invoke(env, "digest", "--all", "--period", "2026-W39", "--dry-run"))
+    for channel in ("C0SHANGHAI", "C0BEIJING", "C0BERLIN", "C0NEWYORK"):
+        assert f"--- to {channel} (weekly_digest " in output
+    assert "*每周KPI摘要 · 北京客户服务部 · 2026-W39*" in output
+    assert output.count("[trend chart kpi-trend-") == 4
+    engine = make_engine(env["KPI_DATABASE_URL"])
+    with engine.connect() as connection:  # a dry run claims nothing in the delivery ledger
+        assert connection.execute(sa.text("SELECT count(*) FROM delivery")).scalar_one() == 0
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        pytest.param(["--all", "--period", "2026-09"], 2, "--period must be an ISO week", id="not-a-week"),
+        pytest.param(["--period", "2026-W39"], 2, "give either --team T or --all", id="no-team"),
+        pytest.param(["--team", "atlantis"], 1, "unknown team 'atlantis'", id="unknown-team"),
+        pytest.param(["--team", "berlin_ops", "--send"], 1, "SLACK_BOT_TOKEN is not set", id="send-without-token"),
+    ],
+)
+def test_digest_mistakes_get_a_message(demo: tuple[Env, str], args: list[str], code: int, message: str) -> None:
+    env, _ = demo
+    without_slack = {**env, "SLACK_BOT_TOKEN": None, "SLACK_SIGNING_SECRET": None}  # None unsets them
+    assert message in failed(CliRunner().invoke(main, ["digest", *args], env=without_slack), code)
