@@ -136,18 +136,10 @@ def record_case(
     user: str,
     now: datetime,
 ) -> CustomerCase:
-    submission = _submission(session, team=team, kind="case", user=user, now=now, rows=1)
     case = CustomerCase(
-        team=team,
-        kind=kind,
-        raised_at=raised_at,
-        first_response_at=first_response_at,
-        resolved_at=resolved_at,
-        submission_id=submission.id,
+        team=team, kind=kind, raised_at=raised_at, first_response_at=first_response_at, resolved_at=resolved_at
     )
-    session.add(case)
-    session.flush()
-    return case
+    return _record_one(session, case, kind="case", user=user, now=now)
 
 
 def record_milestone(
@@ -163,7 +155,6 @@ def record_milestone(
     user: str,
     now: datetime,
 ) -> Milestone:
-    submission = _submission(session, team=team, kind="milestone", user=user, now=now, rows=1)
     milestone = Milestone(
         team=team,
         project=project,
@@ -172,11 +163,17 @@ def record_milestone(
         completed_on=completed_on,
         budget=budget,
         actual_cost=actual_cost,
-        submission_id=submission.id,
     )
-    session.add(milestone)
+    return _record_one(session, milestone, kind="milestone", user=user, now=now)
+
+
+def _record_one(session: Session, row: RowT, *, kind: str, user: str, now: datetime) -> RowT:
+    """Stores ``row`` as a submission of its own, so it can be listed, corrected and withdrawn."""
+    submission = _submission(session, team=row.team, kind=kind, user=user, now=now, rows=1)
+    row.submission_id = submission.id
+    session.add(row)
     session.flush()
-    return milestone
+    return row
 
 
 def _open_cases(teams: Sequence[str]) -> Any:

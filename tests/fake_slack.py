@@ -194,14 +194,15 @@ class FakeSlack:
                 raise AssertionError(f"expected {count} call(s) of {method} within {timeout} s; saw {seen}")
             return self._matching(method)
 
-    def assert_no_call(self, method: str | None = None, *, within: float = 0.2) -> None:
-        """Fail if a call of ``method`` (any, when None) arrives within ``within`` seconds from now: for
-        listeners that keep working after their ack, silence has to be waited for."""
+    def assert_no_call(self, method: str | None = None, *, within: float = 0.2, already: int = 0) -> None:
+        """Fail unless exactly ``already`` calls of ``method`` (any, when None) came so far and no other
+        arrives within ``within`` seconds: for listeners that keep working after their ack, silence has
+        to be waited for."""
         with self._condition:
             before = len(self._matching(method))
             arrived = self._condition.wait_for(lambda: len(self._matching(method)) > before, timeout=within)
             unexpected = self._matching(method)[before:]
-        assert not arrived and before == 0, f"unexpected {method or 'Slack'} call(s): {unexpected or before}"
+        assert not arrived and before == already, f"unexpected {method or 'Slack'} call(s): {unexpected or before}"
 
     def _matching(self, method: str | None) -> list[Call]:
         """Calls of `method` (all calls for None); the caller holds the lock."""

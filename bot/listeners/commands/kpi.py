@@ -85,32 +85,30 @@ def _may_submit_somewhere(invocation: Invocation) -> bool:
 
 
 def _update_case(invocation: Invocation) -> None:
-    if not _may_submit_somewhere(invocation):
-        return
-    with transaction(invocation.services.engine) as session:
-        cases = open_cases(session, teams=invocation.access.submit_teams)
-    if not cases:
-        invocation.reply(invocation.localize("nothing_open_cases"))
-        return
-    invocation.ack()
-    invocation.client.views_open(
-        trigger_id=invocation.trigger_id,
-        view=case_update_modal(invocation.services, invocation.access, cases),
-    )
+    _open_items_modal(invocation, open_cases, "nothing_open_cases", case_update_modal)
 
 
 def _complete_milestone(invocation: Invocation) -> None:
+    _open_items_modal(invocation, open_milestones, "nothing_open_milestones", milestone_completion_modal)
+
+
+def _open_items_modal(
+    invocation: Invocation,
+    list_open: Callable[..., list[Any]],
+    nothing_open: str,
+    build_modal: Callable[[Services, Access, list[Any]], dict[str, Any]],
+) -> None:
+    """Opens the modal that closes one of the user's teams' open items, or says there is none."""
     if not _may_submit_somewhere(invocation):
         return
     with transaction(invocation.services.engine) as session:
-        milestones = open_milestones(session, teams=invocation.access.submit_teams)
-    if not milestones:
-        invocation.reply(invocation.localize("nothing_open_milestones"))
+        items = list_open(session, teams=invocation.access.submit_teams)
+    if not items:
+        invocation.reply(invocation.localize(nothing_open))
         return
     invocation.ack()
     invocation.client.views_open(
-        trigger_id=invocation.trigger_id,
-        view=milestone_completion_modal(invocation.services, invocation.access, milestones),
+        trigger_id=invocation.trigger_id, view=build_modal(invocation.services, invocation.access, items)
     )
 
 
