@@ -181,6 +181,17 @@ class Sender:
         )
         if claim is None:
             return
+        if claim.taken_over:
+            try:
+                shared = self._chart_in_thread(channel, ts, message.chart.filename)
+            except (SlackApiError, *NETWORK_ERRORS) as error:
+                logger.warning("cannot read the thread to check chart %s (%s); it stays pending", claim.key, error)
+                return
+            if shared:  # the upload went through, only its answer was lost: record it, do not upload again
+                delivery.mark_sent(
+                    self.services.engine, key=claim.key, now=self.services.clock(), channel=channel, ts=ts
+                )
+                return
         png = message.chart.render()
         try:
             if png is not None:
@@ -195,9 +206,18 @@ class Sender:
             self._failed(claim.key, message, error)
             return
         except NETWORK_ERRORS as error:
-            logger.warning("chart %s did not get through (%s); it is retried", claim.key, error)
+            logger.warning(
+                "chart %s got no answer (%r); it is checked and retried when its claim expires", claim.key, error
+            )
             return
         delivery.mark_sent(self.services.engine, key=claim.key, now=self.services.clock(), channel=channel, ts=ts)
+
+    def _chart_in_thread(self, channel: str, ts: str, filename: str) -> bool:
+        """Whether the message's thread already holds the chart: files carry no metadata, so the file
+        name (which names the team and period) identifies it."""
+        page = self.client.conversations_replies(channel=channel, ts=ts, limit=200)
+        replies: list[dict[str, Any]] = page.get("messages", [])
+        return any(shared.get("name") == filename for reply in replies for shared in reply.get("files") or [])
 
     def _find_posted(self, message: Outgoing, key: str) -> str | None:
         """The ts of a message carrying ``key`` in its metadata: among the thread's replies for a reply

@@ -111,6 +111,7 @@ class FakeSlack:
         self._failures: dict[str, list[_Failure]] = {}
         self._delays: dict[str, list[float]] = {}
         self._lost_answers: dict[str, list[_Failure]] = {}
+        self._file_names: dict[str, str] = {}
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._views: dict[str, dict[str, Any]] = {}
         self._users: dict[str, dict[str, Any]] = {}
@@ -216,6 +217,7 @@ class FakeSlack:
             self._failures.clear()
             self._delays.clear()
             self._lost_answers.clear()
+            self._file_names.clear()
             self._messages.clear()
             self._views.clear()
             self._users.clear()
@@ -423,11 +425,21 @@ class FakeSlack:
 
     def _upload_url(self, params: Params) -> dict[str, Any]:
         file_id = self._next_id("F")
+        self._file_names[file_id] = params.get("filename", "")
         return {"upload_url": f"{self.origin}/upload/{file_id}", "file_id": file_id}
 
     def _complete_upload(self, params: Params) -> dict[str, Any]:
-        files = params.get("files", [])
-        return {"files": [{"id": f["id"], "title": f.get("title", ""), "name": f.get("title", "")} for f in files]}
+        """Like Slack, sharing into a channel (or a thread) adds a message holding the files."""
+        files = [
+            {"id": f["id"], "title": f.get("title", ""), "name": self._file_names.get(f["id"], "")}
+            for f in params.get("files", [])
+        ]
+        if params.get("channel_id"):
+            message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": self._next_ts(), "files": files}
+            if params.get("thread_ts"):
+                message["thread_ts"] = params["thread_ts"]
+            self._messages.setdefault(params["channel_id"], []).append(message)
+        return {"files": files}
 
 
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:

@@ -438,6 +438,36 @@ def test_a_digest_whose_answer_is_lost_stays_pending_and_the_takeover_finds_it_i
     assert len(uploads(world.fake, "C0BERLIN")) == 1
 
 
+@pytest.mark.parametrize("fault", ["post-then-drop", "post-then-500"])
+def test_a_chart_whose_upload_answer_is_lost_is_found_in_the_thread_and_not_uploaded_again(world, fault):
+    weekly_data(world.engine)
+    world.fake.post_then_fail(
+        "files.completeUploadExternal", status={"post-then-drop": DROP, "post-then-500": 500}[fault]
+    )
+    world.runtime.jobs.weekly_digest("berlin_ops")
+    digest = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
+    assert digest.state == "sent"
+    assert world.ledger("weekly_digest_chart", "berlin_ops", "2026-W39").state == "pending"
+
+    world.clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
+    world.runtime.jobs.weekly_digest("berlin_ops")
+    world.clock.advance(CLAIM_TIMEOUT * 2)
+    world.runtime.jobs.weekly_digest("berlin_ops")
+
+    assert len(world.fake.calls("files.completeUploadExternal")) == 1
+    [lookup] = world.fake.calls("conversations.replies")
+    assert lookup.params["ts"] == digest.ts
+    thread = WebClient(token="xoxb-test", base_url=world.fake.base_url).conversations_replies(
+        channel="C0BERLIN", ts=digest.ts
+    )["messages"]
+    assert [shared["name"] for reply in thread for shared in reply.get("files", [])] == [
+        "kpi-trend-berlin_ops-2026-W39.png"
+    ]
+    chart = world.ledger("weekly_digest_chart", "berlin_ops", "2026-W39")
+    assert (chart.state, chart.attempts) == ("sent", 2)
+    assert len(posts(world.fake)) == 1
+
+
 def test_a_takeover_that_cannot_read_the_history_does_not_post_blindly(world):
     weekly_data(world.engine)
     world.fake.post_then_fail("chat.postMessage", status=DROP)
