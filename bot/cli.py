@@ -24,6 +24,7 @@ from sqlmodel import select
 from bot.app import SettingsError, build_app, build_client
 from bot.digests import weekly_digests
 from bot.render import Renderer
+from bot.request_gate import WorkspaceUnknown, installed_workspace
 from bot.runtime import Runtime, build_runtime, build_services
 from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.settings import Settings, load_settings
@@ -169,7 +170,16 @@ def serve(obj: Context, host: str, port: int, socket_mode: bool, no_scheduler: b
                 raise click.ClickException("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")
             SocketModeHandler(app, obj.settings.slack_app_token.get_secret_value()).start()
             return
-        server = HttpServer(wsgi_app(app, health=lambda: health(services.engine)), host=host, port=port)
+        try:
+            team_id = obj.settings.slack_team_id or installed_workspace(client)
+        except WorkspaceUnknown as error:
+            raise click.ClickException(str(error)) from None
+        secret = obj.settings.slack_signing_secret
+        assert secret is not None  # build_app refuses to build without it
+        application = wsgi_app(
+            app, health=lambda: health(services.engine), signing_secret=secret.get_secret_value(), team_id=team_id
+        )
+        server = HttpServer(application, host=host, port=port)
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, lambda *_: server.stop())
         click.echo(f"listening on http://{host}:{server.port}{SLACK_PATH}", err=True)

@@ -21,7 +21,7 @@ from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.services import Services
 from bot.settings import Settings
 from kpi_core.config import Config
-from tests.fake_slack import FakeSlack
+from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.slack_requests import SlackClient
 
 SIGNING_SECRET = "test-signing-secret"
@@ -106,7 +106,8 @@ def running_bot(
         app = build_app(settings, services, client=client, alerting=runtime.alerting)
     else:
         app = build_app(settings, services)
-    server = HttpServer(wsgi_app(app, health=lambda: health(engine)), port=0, threads=4)
+    application = wsgi_app(app, health=lambda: health(engine), signing_secret=SIGNING_SECRET, team_id=TEAM_ID)
+    server = HttpServer(application, port=0, threads=4)
     thread = threading.Thread(target=server.serve_forever, name="bot-http", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.port}"

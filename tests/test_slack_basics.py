@@ -91,7 +91,9 @@ def test_health_says_503_when_the_database_is_unreachable(tmp_path, example_conf
         renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=example_config),
     )
     settings = Settings(SLACK_SIGNING_SECRET="s", SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL="http://127.0.0.1:9/api/")
-    application = wsgi_app(build_app(settings, services), health=lambda: health(unreachable))
+    application = wsgi_app(
+        build_app(settings, services), health=lambda: health(unreachable), signing_secret="s", team_id="T0TEAM"
+    )
     environ: dict = {"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET"}
     setup_testing_defaults(environ)
     statuses = []
