@@ -161,7 +161,9 @@ def serve(obj: Context, host: str, port: int, socket_mode: bool, no_scheduler: b
         client = build_client(obj.settings)
         runtime = build_runtime(obj.settings, services, client)
         app = build_app(obj.settings, services, client=client, alerting=runtime.alerting)
-    except SettingsError as error:
+        # the one workspace served over HTTP (Socket Mode connects with this app's own token)
+        team_id = None if socket_mode else obj.settings.slack_team_id or installed_workspace(client)
+    except (SettingsError, WorkspaceUnknown) as error:
         raise click.ClickException(str(error)) from None
     scheduler = None if no_scheduler else _start_scheduler(BackgroundScheduler(timezone=UTC), runtime, obj.settings)
     try:
@@ -170,12 +172,8 @@ def serve(obj: Context, host: str, port: int, socket_mode: bool, no_scheduler: b
                 raise click.ClickException("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")
             SocketModeHandler(app, obj.settings.slack_app_token.get_secret_value()).start()
             return
-        try:
-            team_id = obj.settings.slack_team_id or installed_workspace(client)
-        except WorkspaceUnknown as error:
-            raise click.ClickException(str(error)) from None
         secret = obj.settings.slack_signing_secret
-        assert secret is not None  # build_app refuses to build without it
+        assert secret is not None and team_id is not None  # build_app refuses to build without the secret
         application = wsgi_app(
             app, health=lambda: health(services.engine), signing_secret=secret.get_secret_value(), team_id=team_id
         )

@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlmodel import Session
 
 from bot.listeners.context import access_of, localizer, services_of
 from bot.modals import form_modal
@@ -14,16 +15,25 @@ from kpi_core.models import Submission
 from kpi_core.periods import Period
 from kpi_core.store import measures_of, withdraw_submission
 
+#: Submission ids are 64-bit integers in the database: a larger number cannot name one (and SQLite and
+#: psycopg would refuse to bind it).
+_MAX_ID = 2**63 - 1
 
-def _submission_id(body: dict[str, Any]) -> int:
-    return int(body["actions"][0]["value"])
+
+def _submission(session: Session, body: dict[str, Any]) -> Submission | None:
+    """The submission a button names; None when its value (Slack echoes what we sent, or what a forger
+    wrote) is not the id of one."""
+    value = body["actions"][0].get("value")
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or int(value) > _MAX_ID:
+        return None
+    return session.get(Submission, int(value))
 
 
 def handle_withdraw(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     ack()
     services, access, localize = services_of(context), access_of(context), localizer(context)
     with transaction(services.engine) as session:
-        submission = session.get(Submission, _submission_id(body))
+        submission = _submission(session, body)
         if submission is None or submission.team is None or not access.may_submit(submission.team):
             respond(text=localize("refused_submit", team=getattr(submission, "team", "-")), replace_original=False)
             return
@@ -42,7 +52,7 @@ def handle_correct(ack: Ack, body: dict[str, Any], client: WebClient, respond: R
     ack()
     services, access, localize = services_of(context), access_of(context), localizer(context)
     with transaction(services.engine) as session:
-        submission = session.get(Submission, _submission_id(body))
+        submission = _submission(session, body)
         allowed = submission is not None and submission.team is not None and access.may_submit(submission.team)
         rows = measures_of(session, submission_id=submission.id or 0) if allowed and submission else []
     if submission is None or not allowed:
