@@ -23,9 +23,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.common import OUT, bench_config, peak_rss_mib  # noqa: E402
-from bot.delivery import Sender  # noqa: E402
 from bot.digests import weekly_digests  # noqa: E402
 from bot.render import Renderer  # noqa: E402
+from bot.sender import Sender  # noqa: E402
 from bot.services import Services  # noqa: E402
 from kpi_core.config import Config  # noqa: E402
 from kpi_core.db import make_engine, migrate, transaction  # noqa: E402

@@ -9,7 +9,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
-from bot.alerting import Alerting
+from bot.alert_poster import AlertPoster
 from bot.listeners import register
 from bot.services import Services
 from bot.settings import Settings
@@ -39,7 +39,7 @@ def build_app(
     services: Services,
     *,
     client: WebClient | None = None,
-    alerting: Alerting | None = None,
+    alerting: AlertPoster | None = None,
 ) -> App:
     """The Bolt app; ``alerting`` (when given) checks thresholds after every write a listener makes."""
     if settings.slack_signing_secret is None:

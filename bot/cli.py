@@ -24,9 +24,9 @@ from sqlmodel import select
 from bot.app import SettingsError, build_app, build_client
 from bot.digests import weekly_digests
 from bot.render import Renderer
-from bot.runtime import Runtime, build_runtime, build_services
 from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.settings import Settings, load_settings
+from bot.wiring import Runtime, build_runtime, build_services
 from kpi_core.config import Config, load_config
 from kpi_core.db import make_engine, migrate, transaction
 from kpi_core.demo import DEMO_END, load_demo_data

@@ -24,9 +24,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.alerting import Alerting
-from bot.delivery import Sender
+from bot.alert_poster import AlertPoster
 from bot.digests import last_week, management_summary, quarterly_scorecards, reminders, weekly_digests
+from bot.sender import Sender
 from kpi_core.periods import Period, PeriodKind
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class ScheduledJob:
 @dataclass
 class Jobs:
     sender: Sender
-    alerting: Alerting
+    alerting: AlertPoster
 
     # job bodies: plain functions of the clock, the database and Slack
 

@@ -16,10 +16,10 @@ from sqlmodel import Session, func, select
 
 from bot.app import build_app, build_client
 from bot.render import Renderer
-from bot.runtime import build_runtime
 from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.services import Services
 from bot.settings import Settings
+from bot.wiring import build_runtime
 from kpi_core.config import Config
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackClient

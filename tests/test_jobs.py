@@ -18,10 +18,10 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 
-from bot.alerting import Alerting
-from bot.delivery import Sender
+from bot.alert_poster import AlertPoster
 from bot.jobs import CASE_TIMER_ID, CATCH_UP_EVERY, Jobs, due_in_cycle
 from bot.render import Renderer
+from bot.sender import Sender
 from bot.services import Services
 from kpi_core.db import make_engine
 from kpi_core.periods import PeriodKind
@@ -46,7 +46,7 @@ def jobs(example_config, tmp_path: Path):
         clock=lambda: NOW,
     )
     sender = Sender(services=services, client=WebClient(token="xoxb-test", base_url="http://127.0.0.1:9/"), owner="t")
-    yield Jobs(sender=sender, alerting=Alerting(sender=sender))
+    yield Jobs(sender=sender, alerting=AlertPoster(sender=sender))
     engine.dispose()
 
 

@@ -1,4 +1,4 @@
-"""Real-time alerts through bot.alerting: the real sender and Slack client against the fake Slack, on a
+"""Real-time alerts through bot.alert_poster: the real sender and Slack client against the fake Slack, on a
 fresh SQLite database, with a fake clock the tests move; and once end to end, from a modal submitted over
 HTTP to the alert in the team channel.
 
@@ -20,11 +20,11 @@ import sqlalchemy as sa
 import yaml
 
 from bot.app import build_client
-from bot.delivery import METADATA_EVENT
 from bot.render import Renderer
-from bot.runtime import Runtime, build_runtime
+from bot.sender import METADATA_EVENT
 from bot.services import Services
 from bot.settings import Settings
+from bot.wiring import Runtime, build_runtime
 from kpi_core import store
 from kpi_core.config import Config, parse_config
 from kpi_core.db import make_engine, transaction
@@ -339,7 +339,7 @@ def test_a_weekly_submission_below_the_threshold_alerts_the_team_channel(example
 def test_a_recovery_posted_by_a_sender_that_died_is_found_in_the_thread_not_posted_again(world):
     from slack_sdk import WebClient
 
-    from kpi_core import delivery
+    from kpi_core import ledger
 
     world.week("berlin_ops", orders=100, on_time_orders=85)
     world.check("berlin_ops")
@@ -347,8 +347,8 @@ def test_a_recovery_posted_by_a_sender_that_died_is_found_in_the_thread_not_post
     ts = alert_ts(world, alert)
     alert_id = key_of(alert).rsplit(":", 1)[1]
     # A sender claims the recovery, posts it in the thread, and dies before recording it.
-    recovery_key = delivery.delivery_key("recovery", "berlin_ops", alert_id)
-    claimed = delivery.claim(
+    recovery_key = ledger.delivery_key("recovery", "berlin_ops", alert_id)
+    claimed = ledger.claim(
         world.engine,
         kind="recovery",
         team="berlin_ops",
@@ -370,5 +370,5 @@ def test_a_recovery_posted_by_a_sender_that_died_is_found_in_the_thread_not_post
 
     replies = [call for call in posts(world.fake) if call.params.get("thread_ts") == ts]
     assert len(replies) == 1  # only the dead sender's, found through conversations.replies
-    assert delivery.find(world.engine, key=recovery_key).state == "sent"
+    assert ledger.find(world.engine, key=recovery_key).state == "sent"
     assert len(world.fake.calls("chat.update")) == 1  # the alert is still marked resolved

@@ -22,14 +22,14 @@ from apscheduler.triggers.date import DateTrigger
 from slack_sdk import WebClient
 
 from bot.app import build_client
-from bot.delivery import METADATA_EVENT
 from bot.digests import weekly_digests
 from bot.jobs import due_in_cycle
 from bot.render import Renderer
-from bot.runtime import Runtime, build_runtime
+from bot.sender import METADATA_EVENT
 from bot.services import Services
 from bot.settings import Settings
-from kpi_core import delivery, store
+from bot.wiring import Runtime, build_runtime
+from kpi_core import ledger, store
 from kpi_core.config import Config
 from kpi_core.db import make_engine, transaction
 from kpi_core.periods import Period
@@ -83,7 +83,7 @@ class World:
         return self.runtime
 
     def ledger(self, kind: str, team: str | None, subject: str) -> Any:
-        return delivery.find(self.engine, key=delivery.delivery_key(kind, team, subject))
+        return ledger.find(self.engine, key=ledger.delivery_key(kind, team, subject))
 
 
 @pytest.fixture
@@ -482,7 +482,7 @@ def test_a_job_that_raises_is_reported_to_the_admins_and_the_other_jobs_still_ru
 
 
 def claim_as_a_dead_sender(world: World) -> str:
-    claim = delivery.claim(
+    claim = ledger.claim(
         world.engine,
         kind="weekly_digest",
         team="berlin_ops",

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
-from kpi_core import delivery
+from kpi_core import ledger
 
 logger = logging.getLogger(__name__)
 
@@ -83,16 +83,16 @@ class Sender:
     def settled(self, kind: str, team: str | None, subject: str, *, with_chart: bool = False) -> bool:
         """Whether the delivery is done, so the caller need not even build it: sent (and, ``with_chart``,
         its chart too), or failed for good (a message that never went out gets no chart either)."""
-        row = delivery.find(self.services.engine, key=delivery.delivery_key(kind, team, subject))
-        if row is None or row.state == delivery.PENDING:
+        row = ledger.find(self.services.engine, key=ledger.delivery_key(kind, team, subject))
+        if row is None or row.state == ledger.PENDING:
             return False
-        if row.state == delivery.FAILED or not with_chart:
+        if row.state == ledger.FAILED or not with_chart:
             return True
         return self.settled(f"{kind}_chart", team, subject)
 
     def send(self, message: Outgoing, *, with_chart: bool = True) -> Outcome:
         now = self.services.clock()
-        claim = delivery.claim(
+        claim = ledger.claim(
             self.services.engine,
             kind=message.kind,
             team=message.team,
@@ -102,7 +102,7 @@ class Sender:
             stale_after=self.stale_after,
         )
         log = {
-            "key": delivery.delivery_key(message.kind, message.team, message.subject),
+            "key": ledger.delivery_key(message.kind, message.team, message.subject),
             "team": message.team,
         }
         if claim is None:
@@ -112,7 +112,7 @@ class Sender:
             found = self._find_posted(message, claim.key)
             if found is not None:
                 # The crashed sender's message did reach Slack: record it instead of posting it again.
-                delivery.mark_sent(self.services.engine, key=claim.key, now=now, channel=message.channel, ts=found)
+                ledger.mark_sent(self.services.engine, key=claim.key, now=now, channel=message.channel, ts=found)
                 logger.info("delivery found in channel history %s", log)
                 if with_chart:  # it may have died before the upload (the chart has its own claim)
                     self.upload_chart(message)
@@ -134,7 +134,7 @@ class Sender:
             )
             return "retry"
         ts = str(posted["ts"])
-        delivery.mark_sent(self.services.engine, key=claim.key, now=now, channel=str(posted["channel"]), ts=ts)
+        ledger.mark_sent(self.services.engine, key=claim.key, now=now, channel=str(posted["channel"]), ts=ts)
         logger.info("delivered %s ts=%s", log, ts)
         if with_chart:
             self.upload_chart(message)
@@ -142,8 +142,8 @@ class Sender:
 
     def sent_ts(self, kind: str, team: str | None, subject: str) -> tuple[str, str] | None:
         """The channel and ts of a delivered message, e.g. to reply in an alert's thread."""
-        row = delivery.find(self.services.engine, key=delivery.delivery_key(kind, team, subject))
-        if row is None or row.state != delivery.SENT or row.ts is None or row.channel is None:
+        row = ledger.find(self.services.engine, key=ledger.delivery_key(kind, team, subject))
+        if row is None or row.state != ledger.SENT or row.ts is None or row.channel is None:
             return None
         return row.channel, row.ts
 
@@ -161,7 +161,7 @@ class Sender:
             return
         channel, ts = posted
         chart_kind = f"{message.kind}_chart"
-        claim = delivery.claim(
+        claim = ledger.claim(
             self.services.engine,
             kind=chart_kind,
             team=message.team,
@@ -188,7 +188,7 @@ class Sender:
         except OSError as error:
             logger.warning("chart %s did not get through (%s); it is retried", claim.key, error)
             return
-        delivery.mark_sent(self.services.engine, key=claim.key, now=self.services.clock(), channel=channel, ts=ts)
+        ledger.mark_sent(self.services.engine, key=claim.key, now=self.services.clock(), channel=channel, ts=ts)
 
     def _find_posted(self, message: Outgoing, key: str) -> str | None:
         """The ts of a message carrying ``key`` in its metadata: among the thread's replies for a reply
@@ -236,7 +236,7 @@ class Sender:
                 code,
             )
             return "retry"
-        delivery.mark_failed(self.services.engine, key=key, error=code)
+        ledger.mark_failed(self.services.engine, key=key, error=code)
         logger.error("delivery %s for team %s to %s failed for good: %s", key, message.team, message.channel, code)
         if message.kind != "notice":
             self.notify_admins(

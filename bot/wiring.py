@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 
-from bot.alerting import Alerting
-from bot.delivery import Sender
+from bot.alert_poster import AlertPoster
 from bot.jobs import Jobs
 from bot.render import Renderer
+from bot.sender import Sender
 from bot.services import Services, utc_now
 from bot.settings import Settings
 from kpi_core.config import load_config
@@ -40,7 +40,7 @@ def shifted_clock(start: datetime) -> Callable[[], datetime]:
 @dataclass(frozen=True)
 class Runtime:
     sender: Sender
-    alerting: Alerting
+    alerting: AlertPoster
     jobs: Jobs
 
 
@@ -51,5 +51,5 @@ def build_runtime(settings: Settings, services: Services, client: WebClient) -> 
         owner=settings.instance,
         stale_after=timedelta(seconds=settings.claim_timeout_seconds),
     )
-    alerting = Alerting(sender=sender)
+    alerting = AlertPoster(sender=sender)
     return Runtime(sender=sender, alerting=alerting, jobs=Jobs(sender=sender, alerting=alerting))

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.delivery import Outgoing, Sender
 from bot.render import format_value
-from kpi_core.alerts import evaluate_cases, evaluate_kpis, in_quiet_hours, next_case_deadline, recent_alerts
+from bot.sender import Outgoing, Sender
+from kpi_core.alert_rules import evaluate_cases, evaluate_kpis, in_quiet_hours, next_case_deadline, recent_alerts
 from kpi_core.config import Language, Team
 from kpi_core.db import transaction
 from kpi_core.models import Alert, CustomerCase
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class Alerting:
+class AlertPoster:
     sender: Sender
     #: called with the next case deadline, so the scheduler can fire exactly then (None: no scheduler)
     on_next_deadline: Callable[[datetime | None], None] | None = None
