@@ -88,14 +88,66 @@ def submit_survey(
     )
 
 
-def record_case(engine: sa.Engine, *, request_key: str, now: datetime, **fields: Any) -> CustomerCase | None:
-    """A new case (``fields`` as for kpi_core.store.record_case)."""
-    return _once(engine, request_key=request_key, now=now, write=lambda s: store.record_case(s, now=now, **fields))
+def record_case(
+    engine: sa.Engine,
+    *,
+    request_key: str,
+    team: str,
+    kind: str,
+    raised_at: datetime,
+    first_response_at: datetime | None,
+    resolved_at: datetime | None,
+    user: str,
+    now: datetime,
+) -> CustomerCase | None:
+    return _once(
+        engine,
+        request_key=request_key,
+        now=now,
+        write=lambda session: store.record_case(
+            session,
+            team=team,
+            kind=kind,
+            raised_at=raised_at,
+            first_response_at=first_response_at,
+            resolved_at=resolved_at,
+            user=user,
+            now=now,
+        ),
+    )
 
 
-def record_milestone(engine: sa.Engine, *, request_key: str, now: datetime, **fields: Any) -> Milestone | None:
-    """A new milestone (``fields`` as for kpi_core.store.record_milestone)."""
-    return _once(engine, request_key=request_key, now=now, write=lambda s: store.record_milestone(s, now=now, **fields))
+def record_milestone(
+    engine: sa.Engine,
+    *,
+    request_key: str,
+    team: str,
+    project: str,
+    name: str,
+    due_on: date,
+    completed_on: date | None,
+    budget: float | None,
+    actual_cost: float | None,
+    user: str,
+    now: datetime,
+) -> Milestone | None:
+    return _once(
+        engine,
+        request_key=request_key,
+        now=now,
+        write=lambda session: store.record_milestone(
+            session,
+            team=team,
+            project=project,
+            name=name,
+            due_on=due_on,
+            completed_on=completed_on,
+            budget=budget,
+            actual_cost=actual_cost,
+            user=user,
+            now=now,
+        ),
+    )
 
 
 # open items
