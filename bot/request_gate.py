@@ -25,6 +25,8 @@ from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
+from kpi_core.errors import SettingsError
+
 logger = logging.getLogger(__name__)
 
 #: Slack's request bodies are small: a slash command is about 600 bytes, a submitted modal of ours a few
@@ -42,20 +44,16 @@ _WORKSPACE_FREE = ("url_verification",)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-class WorkspaceUnknown(RuntimeError):
-    """Slack's auth.test did not say which workspace the bot token belongs to."""
-
-
 def installed_workspace(client: WebClient) -> str:
-    """The workspace (team id) of the bot token, from ``auth.test``: the one workspace this deployment serves."""
+    """The workspace (team id) of the bot token, from ``auth.test``: the one workspace this deployment
+    serves, when ``SLACK_TEAM_ID`` does not say it."""
     try:
         team_id = client.auth_test().get("team_id")
     except (SlackApiError, SlackRequestError, OSError) as error:
-        raise WorkspaceUnknown(
-            f"could not learn the workspace from Slack's auth.test ({type(error).__name__}: {error}); set SLACK_TEAM_ID"
-        ) from None
+        reason = f"is not set, and Slack's auth.test could not tell it ({type(error).__name__}: {error})"
+        raise SettingsError(setting="SLACK_TEAM_ID", reason=reason) from None
     if not isinstance(team_id, str) or not team_id:
-        raise WorkspaceUnknown("Slack's auth.test named no team_id; set SLACK_TEAM_ID")
+        raise SettingsError(setting="SLACK_TEAM_ID", reason="is not set, and Slack's auth.test named no team")
     return team_id
 
 
