@@ -30,8 +30,8 @@ from kpi_core.errors import SettingsError
 logger = logging.getLogger(__name__)
 
 #: Slack's request bodies are small: a slash command is about 600 bytes, a submitted modal of ours a few
-#: kilobytes (a 100-block view of 3,000-character inputs, URL-encoded, stays under 1 MiB). Larger bodies
-#: are refused with 413 before they are read.
+#: kilobytes. The worst case, our largest modal (about a dozen inputs) with every input at Slack's 3,000
+#: characters, all CJK (9 bytes each once URL-encoded), is about 350 KB. Larger bodies get 413 unread.
 MAX_BODY_BYTES = 1024 * 1024
 #: Slack's own rule: a signed request older (or newer) than five minutes is a replay.
 MAX_CLOCK_SKEW_SECONDS = 300
@@ -40,8 +40,6 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 # Bodies that carry no workspace by design: the Request URL handshake and Slack's certificate check.
 _WORKSPACE_FREE = ("url_verification",)
-
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def installed_workspace(client: WebClient) -> str:

@@ -51,11 +51,13 @@ class Server:
         return "".join(self.served.stderr)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server for the whole table: every attempt must leave it answering the next one."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the whole table, on each backend (PostgreSQL refuses a NUL in text; SQLite stores
+    it): every attempt must leave it answering the next one."""
     tmp_path = tmp_path_factory.mktemp("hostile")
-    with FakeSlack() as fake, running_serve(tmp_path, serve_env(tmp_path, fake)) as served:
+    database = {"KPI_DATABASE_URL": request.getfixturevalue("postgres_url")} if request.param == "postgresql" else {}
+    with FakeSlack() as fake, running_serve(tmp_path, serve_env(tmp_path, fake, **database)) as served:
         yield Server(served, fake)
 
 
@@ -72,21 +74,26 @@ class Attempt:
     quiet: bool = True
 
 
+def _submitted(form: str, answers: dict[str, dict[str, Any]]) -> bytes:
+    """The modal of config form ``form`` submitted by a lead with ``answers`` (block_id -> element state)."""
+    return view_submission_body(
+        callback_id=f"submit_{form}",
+        values={block_id: {"value": state} for block_id, state in answers.items()},
+        user_id=LEAD,
+        private_metadata=json.dumps({"form": form}),
+        view_id=f"V{time.monotonic_ns()}",
+    )
+
+
 def _milestone(**states: dict[str, Any]) -> bytes:
-    """A milestone modal submitted by a lead, with ``states`` replacing the ordinary answers."""
-    answers = {
+    """A milestone with ``states`` replacing the ordinary answers."""
+    ordinary = {
         "team": static_select_value("shanghai_ops"),
         "project": text_value("ERP rollout"),
         "milestone_name": text_value("Go live"),
         "due_on": datepicker_value("2026-09-01"),
-    } | states
-    return view_submission_body(
-        callback_id="submit_milestone",
-        values={block_id: {"value": state} for block_id, state in answers.items()},
-        user_id=LEAD,
-        private_metadata=json.dumps({"form": "milestone"}),
-        view_id=f"V{time.monotonic_ns()}",
-    )
+    }
+    return _submitted("milestone", ordinary | states)
 
 
 def _case(raised_at: int) -> bytes:
@@ -95,13 +102,7 @@ def _case(raised_at: int) -> bytes:
         "case_kind": static_select_value("after_sales"),
         "raised_at": datetimepicker_value(raised_at),
     }
-    return view_submission_body(
-        callback_id="submit_case",
-        values={block_id: {"value": state} for block_id, state in answers.items()},
-        user_id=LEAD,
-        private_metadata=json.dumps({"form": "case"}),
-        view_id=f"V{time.monotonic_ns()}",
-    )
+    return _submitted("case", answers)
 
 
 def _withdraw(value: str, response_url: str) -> bytes:
