@@ -278,8 +278,16 @@ def _bad_file_leaves_nothing(
             "'04.09.2026' is not a date such as 2026-09-30",
             id="local-date-format",
         ),
-        pytest.param("measures", "berlin_ops,sales,2026-09-04,12k", "value", f"'12k' is not a number {NUMBER_SYNTAX}", id="bad-number"),
-        pytest.param("measures", "berlin_ops,sales,2026-09-04,nan", "value", f"'nan' is not a number {NUMBER_SYNTAX}", id="nan"),
+        pytest.param(
+            "measures",
+            "berlin_ops,sales,2026-09-04,12k",
+            "value",
+            f"'12k' is not a number {NUMBER_SYNTAX}",
+            id="bad-number",
+        ),
+        pytest.param(
+            "measures", "berlin_ops,sales,2026-09-04,nan", "value", f"'nan' is not a number {NUMBER_SYNTAX}", id="nan"
+        ),
         pytest.param(
             "measures",
             "berlin_ops,orders,2026-09-04,-3",
