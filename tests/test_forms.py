@@ -20,19 +20,11 @@ from kpi_core.errors import ImportFileError
 from kpi_core.imports import import_csv
 from kpi_core.models import MeasureValue
 from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN
+from tests.factories import WEEKLY_ANSWERS
 from tests.slack_requests import datepicker_value, datetimepicker_value, static_select_value, text_value
 
 NOW = datetime(2026, 9, 30, 8, 0, tzinfo=UTC)  # a Wednesday in 2026-W40
-WEEKLY = {
-    "orders": "120",
-    "on_time_orders": "114",
-    "complaints": "2",
-    "output": "180000",
-    "headcount": "36",
-    "actual_capacity": "880",
-    "design_capacity": "1000",
-    "sales": "240000",
-}
+WEEKLY = WEEKLY_ANSWERS
 
 
 def localize(key: str, **params: Any) -> str:

@@ -6,18 +6,10 @@ from sqlmodel import Session, select
 
 from kpi_core.models import AuditEntry, CustomerCase, MeasureValue, Milestone, SurveyResponse
 from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN
+from tests.factories import WEEKLY_ANSWERS
 from tests.slack_requests import datepicker_value, datetimepicker_value, static_select_value, text_value
 
-WEEKLY = {
-    "orders": "120",
-    "on_time_orders": "114",
-    "complaints": "2",
-    "output": "180000",
-    "headcount": "36",
-    "actual_capacity": "880",
-    "design_capacity": "1000",
-    "sales": "240000",
-}
+WEEKLY = WEEKLY_ANSWERS
 
 
 def weekly_answers(team="shanghai_ops", period="2026-W40", **overrides):
