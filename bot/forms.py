@@ -41,6 +41,8 @@ class State:
         except ValueError:  # metadata comes back from the client: it may have been tampered with
             metadata = {}
         self.metadata: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
+        #: block ids whose value no date or time picker sends
+        self.unreadable: set[str] = set()
 
     def _element(self, block_id: str) -> dict[str, Any]:
         return self.values.get(block_id, {}).get("value") or {}
@@ -55,11 +57,19 @@ class State:
 
     def date(self, block_id: str) -> date | None:
         selected = self._element(block_id).get("selected_date")
-        return date.fromisoformat(selected) if selected else None
+        try:
+            return date.fromisoformat(selected) if selected else None
+        except (TypeError, ValueError):  # a forged request: 2026-02-30, or not text at all
+            self.unreadable.add(block_id)
+            return None
 
     def instant(self, block_id: str) -> datetime | None:
         selected = self._element(block_id).get("selected_date_time")
-        return datetime.fromtimestamp(int(selected), tz=UTC) if selected is not None else None
+        try:
+            return datetime.fromtimestamp(int(selected), tz=UTC) if selected is not None else None
+        except (TypeError, ValueError, OverflowError, OSError):  # a forged request: "abc", or 30 digits
+            self.unreadable.add(block_id)
+            return None
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,8 @@ class _Checker:
         self.errors: Errors = {}
 
     def fail(self, block_id: str, key: str, **params: Any) -> None:
+        if block_id in self.state.unreadable:
+            key, params = "unreadable", {}
         self.errors.setdefault(block_id, self.localize(f"errors.{key}", **params))
 
     def report(self, block_id: str, problem: Problem | None) -> None:
@@ -149,7 +161,7 @@ class _Checker:
 
     def past_date(self, block_id: str, *, today: date, data_since: date, required: bool) -> date | None:
         value = self.state.date(block_id)
-        if value is None and required:
+        if value is None and (required or block_id in self.state.unreadable):
             self.fail(block_id, "required")
         if value is not None:
             self.report(block_id, rules.check_date(value, data_since=data_since, today=today))
@@ -159,7 +171,7 @@ class _Checker:
         self, block_id: str, *, now: datetime, data_since: date, zone: tzinfo, required: bool
     ) -> datetime | None:
         value = self.state.instant(block_id)
-        if value is None and required:
+        if value is None and (required or block_id in self.state.unreadable):
             self.fail(block_id, "required")
         if value is not None:
             self.report(block_id, rules.check_instant(value, data_since=data_since, zone=zone, now=now))
@@ -331,7 +343,8 @@ def parse_case_update(
     check = _Checker(state, localize, config)
     if case is None:
         check.fail("case", "gone")
-    zone = config.team(case.team).tz if case else UTC
+    team = config.team_by_key.get(case.team) if case else None
+    zone = team.tz if team else UTC
 
     def instant(block_id: str) -> datetime | None:
         return check.past_instant(block_id, now=now, data_since=config.data_since, zone=zone, required=False)

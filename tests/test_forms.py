@@ -113,6 +113,41 @@ def test_case_times(example_config: Config, times: dict[str, str], errors: dict[
 
 
 @pytest.mark.parametrize(
+    ("block_id", "state"),
+    [
+        pytest.param("raised_at", datetimepicker_value("abc"), id="time-not-a-number"),
+        pytest.param("first_response_at", datetimepicker_value(10**30), id="time-of-30-digits"),
+        pytest.param("resolved_at", {"selected_date_time": []}, id="time-not-a-scalar"),
+    ],
+)
+def test_a_forged_picker_value_is_a_field_error(example_config: Config, block_id: str, state: dict[str, Any]) -> None:
+    values = {
+        "team": static_select_value("beijing_service"),
+        "case_kind": static_select_value("after_sales"),
+        "raised_at": datetimepicker_value(epoch("2026-09-29T10:00:00+08:00")),
+        block_id: state,
+    }
+    parsed, errors = forms.parse_case(
+        view(values), config=example_config, access=lead(example_config, LEAD_BEIJING), now=NOW, localize=localize
+    )
+    assert (parsed, errors) == (None, {block_id: "unreadable"})
+
+
+def test_a_date_that_does_not_exist_is_a_field_error(example_config: Config) -> None:
+    values = {
+        "team": static_select_value("beijing_service"),
+        "project": text_value("CRM"),
+        "milestone_name": text_value("Pilot"),
+        "due_on": datepicker_value("2026-02-30"),
+        "completed_on": datepicker_value("2026-13-01"),
+    }
+    _, errors = forms.parse_milestone(
+        view(values), config=example_config, access=lead(example_config, LEAD_BEIJING), now=NOW, localize=localize
+    )
+    assert errors == {"due_on": "unreadable", "completed_on": "unreadable"}
+
+
+@pytest.mark.parametrize(
     ("answers", "errors"),
     [
         pytest.param({}, {}, id="good"),
