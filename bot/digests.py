@@ -8,8 +8,8 @@ from functools import partial
 from typing import Any
 
 from bot.charts import score_bars, trend_chart
-from bot.delivery import Chart, Outgoing
 from bot.render import text_blocks
+from bot.sender import Chart, Outgoing
 from bot.services import Services
 from kpi_core.config import Team
 from kpi_core.db import transaction

@@ -8,9 +8,9 @@ from functools import cached_property
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kpi_core.cron import CronSyntaxError, check_cron
 from kpi_core.errors import UnknownTeam
 from kpi_core.periods import PeriodKind
 
@@ -215,13 +215,9 @@ class Schedule(_Model):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        fields = value.split()
-        if len(fields) == 5 and any(character.isdigit() for character in fields[4]):
-            # APScheduler counts weekdays from Monday = 0, cron from Sunday = 0: names are unambiguous
-            raise ValueError(f"bad cron expression {value!r}: name the weekdays (mon, tue, ... or mon-fri)")
         try:
-            CronTrigger.from_crontab(value, timezone="UTC")
-        except ValueError as error:
+            check_cron(value)
+        except CronSyntaxError as error:
             raise ValueError(f"bad cron expression {value!r}: {error}") from None
         return value
 
