@@ -19,7 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.digests import weekly_digests
-from bot.export import CSV_COLUMNS, csv_rows, report_json
+from bot.export import CSV_COLUMNS, report_csv_rows, report_json
 from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.services import Services
 from bot.settings import Settings, load_settings
@@ -136,7 +136,7 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
         writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for team_report in reports:
-            writer.writerows(csv_rows(config, team_report))
+            writer.writerows(report_csv_rows(config, team_report))
     else:
         renderer = services.renderer
         for current, before in zip(reports, earlier[0], strict=True):

@@ -49,7 +49,7 @@ def report_json(config: Config, report: Report) -> dict[str, Any]:
     }
 
 
-def csv_rows(config: Config, report: Report) -> list[dict[str, Any]]:
+def report_csv_rows(config: Config, report: Report) -> list[dict[str, Any]]:
     """One flat row per KPI, in ``CSV_COLUMNS``."""
     return [
         {
