@@ -19,6 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.digests import weekly_digests
+from bot.export import CSV_COLUMNS, report_csv_rows, report_json
 from bot.request_gate import installed_workspace
 from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.services import Services
@@ -31,7 +32,6 @@ from kpi_core.demo import DEMO_END
 from kpi_core.errors import KpiError
 from kpi_core.imports import KINDS
 from kpi_core.periods import Period, PeriodKind
-from kpi_core.reporting import CSV_COLUMNS, report_rows
 
 
 def _services(settings: Settings) -> Services:
@@ -125,19 +125,23 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
         services = _services(settings)
         config = services.config
         parsed = Period.parse(period)
-        wanted = [(parsed, [team] if team else None), (parsed.previous(), [team] if team else None)]
-        reports, previous = use_cases.reports(services.engine, config=config, wanted=wanted)
+        selected = [team] if team else None
+        # Only the text report shows the previous period beside this one; JSON and CSV do not compute it.
+        periods = [parsed, parsed.previous()] if output_format == "text" else [parsed]
+        wanted = [(shown, selected) for shown in periods]
+        reports, *earlier = use_cases.reports(services.engine, config=config, wanted=wanted)
     if output_format == "json":
-        click.echo(json.dumps(reports[0] if team else reports, ensure_ascii=False, indent=2))
+        exported = [report_json(config, team_report) for team_report in reports]
+        click.echo(json.dumps(exported[0] if team else exported, ensure_ascii=False, indent=2))
     elif output_format == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for team_report in reports:
-            writer.writerows(report_rows(team_report))
+            writer.writerows(report_csv_rows(config, team_report))
     else:
         renderer = services.renderer
-        for current, before in zip(reports, previous, strict=True):
-            team_config = config.team(current["team"])
+        for current, before in zip(reports, earlier[0], strict=True):
+            team_config = config.team(current.team)
             click.echo(renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n")
 
 
@@ -250,7 +254,7 @@ def demo(settings: Settings) -> None:
         quarter = Period.containing(PeriodKind.QUARTER, DEMO_END).previous()
         reports, previous = use_cases.reports(engine, config=config, wanted=[(week, None), (week.previous(), None)])
         for current, before in zip(reports, previous, strict=True):
-            click.echo(renderer.digest(team=config.team(current["team"]), report=current, previous=before) + "\n")
+            click.echo(renderer.digest(team=config.team(current.team), report=current, previous=before) + "\n")
         rankings = use_cases.rankings(engine, config=config, period=quarter)
     for scheme_key, ranking in rankings.items():
         click.echo(renderer.scorecard(scheme_key=scheme_key, period=quarter.label, ranking=ranking, language="both"))
