@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app import build_client
-from bot.delivery import NETWORK_ERRORS
+from bot.sender import NETWORK_ERRORS
 from bot.settings import Settings
 from tests.fake_slack import DROP, FakeSlack
 
