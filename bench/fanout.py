@@ -26,6 +26,7 @@ from bench.common import OUT, bench_config, peak_rss_mib  # noqa: E402
 from bot.delivery import Sender  # noqa: E402
 from bot.digests import weekly_digests  # noqa: E402
 from bot.render import Renderer  # noqa: E402
+from bot.resources import TEMPLATES_DIR  # noqa: E402
 from bot.services import Services  # noqa: E402
 from kpi_core.config import Config  # noqa: E402
 from kpi_core.db import make_engine, migrate, transaction  # noqa: E402
@@ -95,7 +96,7 @@ def main() -> None:
     services = Services(
         config=config,
         engine=engine,
-        renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=config),
+        renderer=Renderer(templates_dir=TEMPLATES_DIR, config=config),
         clock=lambda: clock,
     )
     with FakeSlack() as fake:

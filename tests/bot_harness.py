@@ -16,6 +16,7 @@ from sqlmodel import Session, func, select
 
 from bot.app import build_app, build_client
 from bot.render import Renderer
+from bot.resources import TEMPLATES_DIR
 from bot.runtime import build_runtime
 from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.services import Services
@@ -97,7 +98,7 @@ def running_bot(
     services = Services(
         config=config,
         engine=engine,
-        renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=config),
+        renderer=Renderer(templates_dir=TEMPLATES_DIR, config=config),
         clock=lambda: now,
     )
     if alerting:

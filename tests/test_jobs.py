@@ -22,10 +22,10 @@ from bot.alerting import Alerting
 from bot.delivery import Sender
 from bot.jobs import CASE_TIMER_ID, CATCH_UP_EVERY, Jobs, due_in_cycle
 from bot.render import Renderer
+from bot.resources import TEMPLATES_DIR
 from bot.services import Services
 from kpi_core.db import make_engine
 from kpi_core.periods import PeriodKind
-from tests.conftest import REPO_ROOT
 
 TEAMS = ("shanghai_ops", "beijing_service", "berlin_ops", "newyork_delivery")
 NOW = datetime(2026, 10, 5, 3, 0, tzinfo=UTC)
@@ -42,7 +42,7 @@ def jobs(example_config, tmp_path: Path):
     services = Services(
         config=example_config,
         engine=engine,
-        renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=example_config),
+        renderer=Renderer(templates_dir=TEMPLATES_DIR, config=example_config),
         clock=lambda: NOW,
     )
     sender = Sender(services=services, client=WebClient(token="xoxb-test", base_url="http://127.0.0.1:9/"), owner="t")

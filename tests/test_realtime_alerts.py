@@ -22,6 +22,7 @@ import yaml
 from bot.app import build_client
 from bot.delivery import METADATA_EVENT
 from bot.render import Renderer
+from bot.resources import EXAMPLE_CONFIG, TEMPLATES_DIR
 from bot.runtime import Runtime, build_runtime
 from bot.services import Services
 from bot.settings import Settings
@@ -65,7 +66,7 @@ def make_world(config: Config, database: Path, fake: FakeSlack) -> tuple[World, 
     services = Services(
         config=config,
         engine=engine,
-        renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=config),
+        renderer=Renderer(templates_dir=TEMPLATES_DIR, config=config),
         clock=clock,
     )
     return World(fake, engine, clock, build_runtime(settings, services, build_client(settings))), engine
@@ -94,7 +95,7 @@ def world(example_config: Config, database: Path, fake: FakeSlack) -> Iterator[W
 @pytest.fixture
 def quiet_world(database: Path, fake: FakeSlack) -> Iterator[World]:
     """Shanghai holds its alerts from 22:00 to 07:00 local time."""
-    raw = yaml.safe_load((REPO_ROOT / "config" / "example.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((EXAMPLE_CONFIG).read_text(encoding="utf-8"))
     [shanghai] = [team for team in raw["teams"] if team["key"] == "shanghai_ops"]
     shanghai["quiet_hours"] = {"start": "22:00", "end": "07:00"}
     world, engine = make_world(parse_config(raw), database, fake)

@@ -7,12 +7,12 @@ import re
 import pytest
 
 from bot.render import Renderer, format_value
+from bot.resources import TEMPLATES_DIR
 from kpi_core.config import Config, Language
 from kpi_core.kpis import KpiResult, TeamReport, status_of
 from kpi_core.periods import Period
 from kpi_core.reporting import report_as_dict
 from kpi_core.scorecard import score_teams
-from tests.conftest import REPO_ROOT
 
 WEEK = Period.parse("2026-W39")
 QUARTER = Period.parse("2026-Q3")
@@ -21,7 +21,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 @pytest.fixture(scope="module")
 def renderer(example_config: Config) -> Renderer:
-    return Renderer(templates_dir=REPO_ROOT / "templates", config=example_config)
+    return Renderer(templates_dir=TEMPLATES_DIR, config=example_config)
 
 
 def team_report(

@@ -26,6 +26,7 @@ from bot.delivery import METADATA_EVENT
 from bot.digests import weekly_digests
 from bot.jobs import due_in_cycle
 from bot.render import Renderer
+from bot.resources import TEMPLATES_DIR
 from bot.runtime import Runtime, build_runtime
 from bot.services import Services
 from bot.settings import Settings
@@ -76,7 +77,7 @@ class World:
         services = Services(
             config=self.config,
             engine=self.engine,
-            renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=self.config),
+            renderer=Renderer(templates_dir=TEMPLATES_DIR, config=self.config),
             clock=self.clock,
         )
         self.runtime = build_runtime(settings, services, build_client(settings))

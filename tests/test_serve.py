@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.resources import EXAMPLE_CONFIG
 from tests.bot_harness import LEAD_SHANGHAI_AND_BERLIN
 from tests.slack_requests import FORM, SlackClient, slash_command_body
 
@@ -30,7 +31,7 @@ def serve_env(tmp_path: Path, fake_slack, **overrides) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("KPI_", "SLACK_"))}
     env |= {
         "KPI_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-        "KPI_CONFIG": str(REPO_ROOT / "config" / "example.yaml"),
+        "KPI_CONFIG": str(EXAMPLE_CONFIG),
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_BOT_TOKEN": "xoxb-serve-test",
         "SLACK_API_URL": fake_slack.base_url,

@@ -7,11 +7,12 @@ import pytest
 
 from bot.app import build_app
 from bot.render import Renderer
+from bot.resources import TEMPLATES_DIR
 from bot.server import health, wsgi_app
 from bot.services import Services
 from bot.settings import Settings
 from kpi_core.db import make_engine
-from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, REPO_ROOT, STRANGER
+from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, STRANGER
 from tests.slack_requests import FORM, slash_command_body
 
 
@@ -88,7 +89,7 @@ def test_health_says_503_when_the_database_is_unreachable(tmp_path, example_conf
     services = Services(
         config=example_config,
         engine=unreachable,
-        renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=example_config),
+        renderer=Renderer(templates_dir=TEMPLATES_DIR, config=example_config),
     )
     settings = Settings(SLACK_SIGNING_SECRET="s", SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL="http://127.0.0.1:9/api/")
     application = wsgi_app(build_app(settings, services), health=lambda: health(unreachable))
