@@ -1,8 +1,8 @@
-"""Real-time alerts through bot.alerting: the real sender and Slack client against the fake Slack, on a
+"""Real-time alerts through bot.alert_poster: the real sender and Slack client against the fake Slack, on a
 fresh SQLite database, with a fake clock the tests move; and once end to end, from a modal submitted over
 HTTP to the alert in the team channel.
 
-From config/example.yaml: on_time_delivery alerts below 90 % and recovers from 91 % (margin 1) over the
+From bot/config/example.yaml: on_time_delivery alerts below 90 % and recovers from 91 % (margin 1) over the
 current ISO week; response_time alerts above 8 h (beijing_service: 6 h), and each after-sales case must
 get its first response within 4 h.
 """
@@ -19,20 +19,17 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from bot.app import build_client
-from bot.delivery import METADATA_EVENT
-from bot.render import Renderer
-from bot.resources import EXAMPLE_CONFIG, TEMPLATES_DIR
-from bot.runtime import Runtime, build_runtime
-from bot.services import Services
+from bot.resources import EXAMPLE_CONFIG
+from bot.sender import METADATA_EVENT
 from bot.settings import Settings
+from bot.wiring import Process, build
 from kpi_core import store
 from kpi_core.config import Config, parse_config
-from kpi_core.db import make_engine, transaction
+from kpi_core.db import transaction
 from kpi_core.models import CustomerCase
 from kpi_core.periods import Period
 from tests.bot_harness import LEAD_SHANGHAI_AND_BERLIN, running_bot
-from tests.factories import Clock, add, at, case
+from tests.factories import WEEKLY_ANSWERS, Clock, add, at, case
 from tests.fake_slack import Call, FakeSlack
 from tests.slack_requests import static_select_value, text_value
 
@@ -46,7 +43,7 @@ class World:
     fake: FakeSlack
     engine: sa.Engine
     clock: Clock
-    runtime: Runtime
+    process: Process
 
     def week(self, team: str, **values: float) -> None:
         """Stores (or replaces) the team's 2026-W40 measures, as a lead's submission would."""
@@ -56,20 +53,19 @@ class World:
             )
 
     def check(self, *teams: str) -> None:
-        self.runtime.alerting.check(teams=list(teams) if teams else None)
+        self.process.alerts.check(teams=list(teams) if teams else None)
 
 
 def make_world(config: Config, database: Path, fake: FakeSlack) -> tuple[World, sa.Engine]:
-    engine = make_engine(f"sqlite:///{database}")
     clock = Clock(WEDNESDAY)
-    settings = Settings(SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake.base_url, KPI_INSTANCE="instance-1")
-    services = Services(
-        config=config,
-        engine=engine,
-        renderer=Renderer(templates_dir=TEMPLATES_DIR, config=config),
-        clock=clock,
+    settings = Settings(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_API_URL=fake.base_url,
+        KPI_INSTANCE="instance-1",
+        KPI_DATABASE_URL=f"sqlite:///{database}",
     )
-    return World(fake, engine, clock, build_runtime(settings, services, build_client(settings))), engine
+    process = build(settings, clock=clock, config=config)
+    return World(fake, process.services.engine, clock, process), process.services.engine
 
 
 @pytest.fixture
@@ -95,7 +91,7 @@ def world(example_config: Config, database: Path, fake: FakeSlack) -> Iterator[W
 @pytest.fixture
 def quiet_world(database: Path, fake: FakeSlack) -> Iterator[World]:
     """Shanghai holds its alerts from 22:00 to 07:00 local time."""
-    raw = yaml.safe_load((EXAMPLE_CONFIG).read_text(encoding="utf-8"))
+    raw = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
     [shanghai] = [team for team in raw["teams"] if team["key"] == "shanghai_ops"]
     shanghai["quiet_hours"] = {"start": "22:00", "end": "07:00"}
     world, engine = make_world(parse_config(raw), database, fake)
@@ -120,7 +116,7 @@ def key_of(call: Call) -> str:
 
 def alert_ts(world: World, call: Call) -> str:
     """The ts Slack gave the alert, as the ledger recorded it."""
-    sent = world.runtime.sender.sent_ts("alert", *key_of(call).split(":")[1:])
+    sent = world.process.sender.sent_ts("alert", *key_of(call).split(":")[1:])
     assert sent is not None and sent[0] == call.params["channel"]
     return sent[1]
 
@@ -203,7 +199,7 @@ def test_thresholds_can_differ_per_team(world):
 
 def test_a_case_without_a_first_response_alerts_at_its_deadline_and_recovers_when_answered(world):
     deadlines: list[datetime | None] = []
-    world.runtime.alerting.on_next_deadline = deadlines.append
+    world.process.alerts.on_next_deadline = deadlines.append
     world.check()
     assert deadlines == [None]  # no open case: no timer
 
@@ -250,7 +246,7 @@ def test_a_case_without_a_first_response_alerts_at_its_deadline_and_recovers_whe
 
 def test_the_next_deadline_is_the_earliest_open_case(world):
     deadlines: list[datetime | None] = []
-    world.runtime.alerting.on_next_deadline = deadlines.append
+    world.process.alerts.on_next_deadline = deadlines.append
     add(
         world.engine,
         case("berlin_ops", at("2026-09-30 07:30")),
@@ -303,16 +299,7 @@ def test_an_alert_that_opens_and_recovers_within_quiet_hours_posts_nothing(quiet
 # end to end through Slack
 
 
-WEEKLY = {
-    "orders": "120",
-    "on_time_orders": "100",  # 83.3 %: below the 90 % threshold
-    "complaints": "2",
-    "output": "180000",
-    "headcount": "36",
-    "actual_capacity": "880",
-    "design_capacity": "1000",
-    "sales": "240000",
-}
+WEEKLY = WEEKLY_ANSWERS | {"on_time_orders": "100"}  # 83.3 %: below the 90 % threshold
 
 
 def test_a_weekly_submission_below_the_threshold_alerts_the_team_channel(example_config, database, fake_slack):
@@ -340,7 +327,7 @@ def test_a_weekly_submission_below_the_threshold_alerts_the_team_channel(example
 def test_a_recovery_posted_by_a_sender_that_died_is_found_in_the_thread_not_posted_again(world):
     from slack_sdk import WebClient
 
-    from kpi_core import delivery
+    from kpi_core import ledger
 
     world.week("berlin_ops", orders=100, on_time_orders=85)
     world.check("berlin_ops")
@@ -348,8 +335,8 @@ def test_a_recovery_posted_by_a_sender_that_died_is_found_in_the_thread_not_post
     ts = alert_ts(world, alert)
     alert_id = key_of(alert).rsplit(":", 1)[1]
     # A sender claims the recovery, posts it in the thread, and dies before recording it.
-    recovery_key = delivery.delivery_key("recovery", "berlin_ops", alert_id)
-    claimed = delivery.claim(
+    recovery_key = ledger.delivery_key("recovery", "berlin_ops", alert_id)
+    claimed = ledger.claim(
         world.engine,
         kind="recovery",
         team="berlin_ops",
@@ -371,5 +358,5 @@ def test_a_recovery_posted_by_a_sender_that_died_is_found_in_the_thread_not_post
 
     replies = [call for call in posts(world.fake) if call.params.get("thread_ts") == ts]
     assert len(replies) == 1  # only the dead sender's, found through conversations.replies
-    assert delivery.find(world.engine, key=recovery_key).state == "sent"
+    assert ledger.find(world.engine, key=recovery_key).state == "sent"
     assert len(world.fake.calls("chat.update")) == 1  # the alert is still marked resolved

@@ -5,12 +5,9 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from bot.app import build_app
-from bot.render import Renderer
-from bot.resources import TEMPLATES_DIR
 from bot.server import health, wsgi_app
-from bot.services import Services
 from bot.settings import Settings
+from bot.wiring import build
 from kpi_core.db import make_engine
 from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, STRANGER
 from tests.slack_requests import FORM, slash_command_body
@@ -85,14 +82,15 @@ def test_every_writing_subcommand_refuses_like_submit_whoever_submits_for_no_tea
 
 
 def test_health_says_503_when_the_database_is_unreachable(tmp_path, example_config):
-    unreachable = make_engine(f"sqlite:///{tmp_path}/missing-folder/kpi.db")
-    services = Services(
-        config=example_config,
-        engine=unreachable,
-        renderer=Renderer(templates_dir=TEMPLATES_DIR, config=example_config),
+    settings = Settings(
+        SLACK_SIGNING_SECRET="s",
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_API_URL="http://127.0.0.1:9/api/",
+        KPI_DATABASE_URL=f"sqlite:///{tmp_path}/kpi.db",
     )
-    settings = Settings(SLACK_SIGNING_SECRET="s", SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL="http://127.0.0.1:9/api/")
-    application = wsgi_app(build_app(settings, services), health=lambda: health(unreachable))
+    process = build(settings, config=example_config)
+    unreachable = make_engine(f"sqlite:///{tmp_path}/missing-folder/kpi.db")
+    application = wsgi_app(process.app(), health=lambda: health(unreachable), signing_secret="s", team_id="T0TEAM")
     environ: dict = {"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET"}
     setup_testing_defaults(environ)
     statuses = []

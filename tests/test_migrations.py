@@ -1,0 +1,45 @@
+"""Migration 0006 moves data out of string formats into real columns, on SQLite and PostgreSQL: a Slack
+submission's form (``source = "slack:<form>"``) and a case alert's case (``subject = "case:<id>"``)."""
+
+import sqlalchemy as sa
+from alembic import command
+
+from kpi_core.db import alembic_config, migrate
+
+SUBMISSIONS = sa.text(
+    "INSERT INTO submission (id, team, kind, source, submitted_by, submitted_at, row_count) VALUES "
+    "(1, 'berlin_ops', 'measures', 'slack:weekly', 'U0LEAD', '2026-09-30 08:00:00+00:00', 2), "
+    "(2, NULL, 'cases', 'csv:cases.csv', 'cli', '2026-09-30 08:00:00+00:00', 9), "
+    "(3, 'berlin_ops', 'survey', 'slack', 'U0LEAD', '2026-09-30 08:00:00+00:00', 1)"
+)
+ALERTS = sa.text(
+    "INSERT INTO alert (id, team, subject, kpi, threshold, opened_at) VALUES "
+    "(1, 'berlin_ops', 'on_time_delivery', 'on_time_delivery', 90, '2026-09-30 08:00:00+00:00'), "
+    "(2, 'berlin_ops', 'case:17', 'response_time', 4, '2026-09-30 08:00:00+00:00')"
+)
+
+
+def test_0006_moves_the_form_and_the_case_into_columns_and_back(engine):
+    command.downgrade(alembic_config(engine), "0005")
+    with engine.begin() as connection:
+        connection.execute(SUBMISSIONS)
+        connection.execute(ALERTS)
+
+    migrate(engine)
+    with engine.connect() as connection:
+        submissions = connection.execute(sa.text("SELECT id, source, form FROM submission ORDER BY id")).all()
+        alerts = connection.execute(sa.text("SELECT id, kpi, case_id FROM alert ORDER BY id")).all()
+    assert [tuple(row) for row in submissions] == [
+        (1, "slack", "weekly"),
+        (2, "csv:cases.csv", None),
+        (3, "slack", None),
+    ]
+    assert [tuple(row) for row in alerts] == [(1, "on_time_delivery", None), (2, "response_time", 17)]
+
+    command.downgrade(alembic_config(engine), "0005")
+    with engine.connect() as connection:
+        sources = connection.execute(sa.text("SELECT source FROM submission ORDER BY id")).scalars().all()
+        subjects = connection.execute(sa.text("SELECT subject FROM alert ORDER BY id")).scalars().all()
+    assert sources == ["slack:weekly", "csv:cases.csv", "slack"]
+    assert subjects == ["on_time_delivery", "case:17"]
+    migrate(engine)
