@@ -25,7 +25,7 @@ SIGNING_SECRET = "test-signing-secret"
 NOW = datetime(2026, 9, 30, 8, 0, tzinfo=UTC)  # a Wednesday: 2026-W40, 2026-09, 2026-Q3
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# Users of config/example.yaml
+# Users of bot/config/example.yaml
 ADMIN = "U0ADMIN"
 MANAGER = "U0MANAGER"
 LEAD_SHANGHAI_AND_BERLIN = "U0LEADSH"

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
+from bot.resources import EXAMPLE_CONFIG
 from kpi_core import models  # noqa: F401  (registers the tables whose rows each test clears)
 from kpi_core.config import Config, load_config
 from kpi_core.db import make_engine, migrate
@@ -19,7 +20,7 @@ from tests.bot_harness import Bot, running_bot
 from tests.fake_slack import FakeSlack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_CONFIG = REPO_ROOT / "config" / "example.yaml"
+
 POSTGRES_ENV = "KPI_TEST_DATABASE_URL"
 
 
