@@ -74,7 +74,7 @@ class AlertPoster:
 
         def sentence(language: Language) -> str:
             if case is not None:
-                text = renderer.text(
+                text = renderer.mrkdwn(
                     "alert_case",
                     language,
                     team=team.name.in_language(language),
@@ -85,7 +85,7 @@ class AlertPoster:
                     hours=f"{alert.threshold:g}",
                 )
             else:
-                text = renderer.text(
+                text = renderer.mrkdwn(
                     "alert_kpi",
                     language,
                     team=team.name.in_language(language),
@@ -93,7 +93,7 @@ class AlertPoster:
                     value=_number(alert.value, kpi.unit),
                     threshold=_number(alert.threshold, kpi.unit),
                 )
-            return f"~{text}~ ({renderer.text('resolved', language)})" if resolved else text
+            return f"~{text}~ ({renderer.mrkdwn('resolved', language)})" if resolved else text
 
         return _in_team_language(team, sentence)
 
@@ -116,14 +116,14 @@ class AlertPoster:
 
         def sentence(language: Language) -> str:
             if case is not None:
-                return services.renderer.text(
+                return services.renderer.mrkdwn(
                     "recovered_case",
                     language,
                     case=case.id,
                     event=services.renderer.text(_event(kpi.formula), language),
                     taken="–" if alert.resolved_value is None else f"{alert.resolved_value:.1f}",  # the text says "h"
                 )
-            return services.renderer.text(
+            return services.renderer.mrkdwn(
                 "recovered_kpi",
                 language,
                 kpi=kpi.name.in_language(language),

@@ -20,6 +20,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.digests import weekly_digests
 from bot.export import CSV_COLUMNS, report_csv_rows, report_json
+from bot.mrkdwn import unescape
 from bot.request_gate import installed_workspace
 from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.services import Services
@@ -142,7 +143,7 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
         renderer = services.renderer
         for current, before in zip(reports, earlier[0], strict=True):
             team_config = config.team(current.team)
-            click.echo(renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n")
+            _echo_mrkdwn(renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n")
 
 
 @main.command("serve")
@@ -254,10 +255,15 @@ def demo(settings: Settings) -> None:
         quarter = Period.containing(PeriodKind.QUARTER, DEMO_END).previous()
         reports, previous = use_cases.reports(engine, config=config, wanted=[(week, None), (week.previous(), None)])
         for current, before in zip(reports, previous, strict=True):
-            click.echo(renderer.digest(team=config.team(current.team), report=current, previous=before) + "\n")
+            _echo_mrkdwn(renderer.digest(team=config.team(current.team), report=current, previous=before) + "\n")
         rankings = use_cases.rankings(engine, config=config, period=quarter)
     for scheme_key, ranking in rankings.items():
-        click.echo(renderer.scorecard(scheme_key=scheme_key, period=quarter.label, ranking=ranking, language="both"))
+        _echo_mrkdwn(renderer.scorecard(scheme_key=scheme_key, period=quarter.label, ranking=ranking, language="both"))
+
+
+def _echo_mrkdwn(text: str) -> None:
+    """A Slack message on the terminal: as Slack would show it, without mrkdwn's escapes."""
+    click.echo(unescape(text))
 
 
 if __name__ == "__main__":

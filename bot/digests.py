@@ -165,7 +165,7 @@ def reminders(services: Services, *, team: Team) -> list[Outgoing]:
             team=team.key,
             subject=f"{period.label}:{lead}",
             channel=lead,
-            text=services.renderer.text(
+            text=services.renderer.mrkdwn(
                 "reminder", team.language, team=team.name.in_language(team.language), period=period.label
             ),
         )

@@ -26,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alert_poster import AlertPoster
 from bot.digests import last_week, management_summary, quarterly_scorecards, reminders, weekly_digests
+from bot.mrkdwn import escape
 from bot.sender import Sender
 from bot.services import Services
 from kpi_core.periods import Period, PeriodKind
@@ -177,7 +178,7 @@ class Jobs:
             logger.exception("scheduled job %s failed", job_id)
             self.sender.notify_admins(
                 subject=f"job_error:{job_id}:{self.services.clock():%Y-%m-%dT%H}",
-                text=f":warning: KPI Bot job `{job_id}` failed: `{type(error).__name__}: {error}`",
+                text=f":warning: KPI Bot job `{job_id}` failed: `{escape(f'{type(error).__name__}: {error}')}`",
             )
 
     def _report_missed(self, event: JobExecutionEvent) -> None:

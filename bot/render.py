@@ -1,4 +1,11 @@
-"""Jinja2 rendering of digests, reports and scorecards (one set of templates for Slack and the CLI)."""
+"""Jinja2 rendering of digests, reports and scorecards (one set of templates for Slack and the CLI).
+
+Every value a template interpolates is escaped for Slack mrkdwn (bot/mrkdwn.py) by Jinja's autoescaping:
+``finalize`` escapes it and hands Jinja a ``Mrkdwn``, which Jinja's own (HTML) escape leaves alone; text
+written in the template itself is markup and stays as written. In the Block Kit templates ``tojson`` only
+encodes JSON: a plain_text field is ``value | tojson``, a mrkdwn field is ``value | mrkdwn | tojson`` or a
+``{% filter tojson %}`` block, whose interpolations are escaped like any other.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from bot.mrkdwn import Mrkdwn, escape, mention
 from kpi_core.config import Config, Language, Team
 from kpi_core.kpis import KpiResult
 from kpi_core.reporting import Report
@@ -28,26 +36,30 @@ class Renderer:
         self.environment = jinja2.Environment(
             loader=jinja2.FileSystemLoader(templates_dir),
             undefined=jinja2.StrictUndefined,
-            autoescape=False,  # plain text and Slack mrkdwn, never HTML
+            autoescape=True,  # with finalize: Slack's mrkdwn escaping, not HTML's
+            finalize=escape,
             keep_trailing_newline=False,
         )
+        self.environment.filters.update(tojson=to_json, mrkdwn=escape, escape=escape, e=escape, mention=mention)
         self.strings: dict[str, Any] = yaml.safe_load((templates_dir / "strings.yaml").read_text(encoding="utf-8"))
 
-    def render(self, name: str, *, language: Language, **context: Any) -> str:
+    def render(self, name: str, *, language: Language, **context: Any) -> Mrkdwn:
         template = self.environment.get_template(name)
-        return template.render(
-            t=lambda key, **params: self.text(key, language, **params),
-            value=lambda number, unit: format_value(number, unit, no_data=self.text("no_data", language)),
-            status_icon=STATUS_ICONS.__getitem__,
-            names={kpi.key: kpi.name.in_language(language) for kpi in self.config.kpis},
-            units={kpi.key: kpi.unit for kpi in self.config.kpis},
-            team_names={team.key: team.name.in_language(language) for team in self.config.teams},
-            goal=lambda key, kpi: self._goal(key, kpi, language),
-            language=language,
-            **context,
-        ).strip()
+        return Mrkdwn(
+            template.render(
+                t=lambda key, **params: self.text(key, language, **params),
+                value=lambda number, unit: format_value(number, unit, no_data=self.text("no_data", language)),
+                status_icon=STATUS_ICONS.__getitem__,
+                names={kpi.key: kpi.name.in_language(language) for kpi in self.config.kpis},
+                units={kpi.key: kpi.unit for kpi in self.config.kpis},
+                team_names={team.key: team.name.in_language(language) for team in self.config.teams},
+                goal=lambda key, kpi: self._goal(key, kpi, language),
+                language=language,
+                **context,
+            ).strip()
+        )
 
-    def digest(self, *, team: Team, report: Report, previous: Report, title: str = "weekly_digest") -> str:
+    def digest(self, *, team: Team, report: Report, previous: Report, title: str = "weekly_digest") -> Mrkdwn:
         """A team's KPIs for a period next to the previous period's (the weekly digest, or a report)."""
         return self.render(
             "digest.txt.j2",
@@ -60,7 +72,7 @@ class Renderer:
             groups=self._groups,
         )
 
-    def scorecard(self, *, scheme_key: str, period: str, ranking: list[TeamScore], language: Language) -> str:
+    def scorecard(self, *, scheme_key: str, period: str, ranking: list[TeamScore], language: Language) -> Mrkdwn:
         return self.render(
             "scorecard.txt.j2",
             language=language,
@@ -86,9 +98,14 @@ class Renderer:
         blocks: list[dict[str, Any]] = json.loads(self.render(f"blocks/{name}.json.j2", language=language, **context))
         return blocks
 
+    def mrkdwn(self, key: str, language: Language, **params: Any) -> Mrkdwn:
+        """``text`` for a Slack message: the params escaped for mrkdwn (the strings themselves are markup)."""
+        return Mrkdwn(self.text(key, language, **{name: escape(value) for name, value in params.items()}))
+
     def text(self, key: str, language: Language, **params: Any) -> str:
         """An interface string from strings.yaml (dotted key), formatted with ``params``; both languages
-        joined by " / " when ``language`` is "both"."""
+        joined by " / " when ``language`` is "both". Plain text: for plain_text fields and templates (which
+        escape what they interpolate); a message built outside a template uses ``mrkdwn``."""
         if language == "both":
             return f"{self.text(key, 'en', **params)} / {self.text(key, 'zh', **params)}"
         node: Any = self.strings[language]
@@ -123,6 +140,12 @@ def format_value(number: float | None, unit: str, *, no_data: str) -> str:
     if unit == "×":
         return f"{number:.2f}×"
     return f"{number:,.2f} {unit}"
+
+
+def to_json(value: Any) -> Mrkdwn:
+    """``value`` as a JSON literal, marked safe so autoescaping does not touch the JSON. Strings are
+    encoded as they are: mrkdwn escaping, where the field needs it, comes before (``| mrkdwn``)."""
+    return Mrkdwn(json.dumps(str(value) if isinstance(value, str) else value, ensure_ascii=False))
 
 
 def text_blocks(text: str, *, limit: int = 2900, max_blocks: int = 50) -> list[dict[str, Any]]:
