@@ -1,8 +1,9 @@
-"""``kpi-bot``: the command line (demo, check-config, import, report, migrate)."""
+"""``kpi-bot``: the command line (demo, check-config, import, submissions, report, migrate, ...)."""
 
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import logging
 import signal
@@ -30,6 +31,7 @@ from kpi_core.db import make_engine, migrate
 from kpi_core.demo import DEMO_END
 from kpi_core.errors import KpiError
 from kpi_core.imports import KINDS
+from kpi_core.models import USER_CHARS
 from kpi_core.periods import Period, PeriodKind
 from kpi_core.reporting import CSV_COLUMNS, report_rows
 
@@ -89,13 +91,29 @@ def migrate_command(settings: Settings) -> None:
     click.echo("database is up to date")
 
 
+def _operator(by: str | None) -> str:
+    """Who runs the command, for the submission and the audit trail: ``--by``, else the OS user."""
+    try:
+        name = by or getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container running as a uid without a passwd entry)
+        name = "cli"
+    if not name.strip() or len(name) > USER_CHARS:
+        raise click.BadParameter(f"a name of 1 to {USER_CHARS} characters is required", param_hint="--by")
+    return name
+
+
+_BY_HELP = "Who does it, for the record (default: the OS user)."
+
+
 @main.command("import")
 @click.argument("kind", type=click.Choice(sorted(KINDS)))
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--by", "submitted_by", default="cli", show_default=True, help="Who submits the data.")
+@click.option("--by", "submitted_by", help=_BY_HELP)
+@click.option("--replace", is_flag=True, help="Replace what earlier submissions hold of the same content or periods.")
 @click.pass_obj
-def import_command(settings: Settings, kind: str, file: Path, submitted_by: str) -> None:
+def import_command(settings: Settings, kind: str, file: Path, submitted_by: str | None, replace: bool) -> None:
     """Import a CSV file of surveys, measures, cases or milestones (all rows or none)."""
+    user = _operator(submitted_by)
     with _user_errors():
         services = _services(settings)
         summary = use_cases.import_file(
@@ -103,10 +121,69 @@ def import_command(settings: Settings, kind: str, file: Path, submitted_by: str)
             config=services.config,
             kind=kind,
             path=file,
-            submitted_by=submitted_by,
+            submitted_by=user,
             now=datetime.now(UTC),
+            replace=replace,
         )
     click.echo(f"imported {summary.rows} {kind} rows from {file} (submission {summary.submission_id})")
+
+
+@main.group("submissions")
+def submissions() -> None:
+    """List and withdraw submissions (CSV imports, Slack forms, the demo)."""
+
+
+def _when(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@submissions.command("list")
+@click.option("--team", help="One team's key.")
+@click.option("--source", type=click.Choice(["csv", "slack", "demo"]), help="Where the data came from.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.pass_obj
+def list_submissions(settings: Settings, team: str | None, source: str | None, limit: int) -> None:
+    """The latest submissions, newest first, withdrawn ones marked."""
+    with _user_errors():
+        services = _services(settings)
+        if team is not None:
+            services.config.team(team)  # an unknown team is an error, not an empty list
+        found = use_cases.list_submissions(services.engine, team=team, source=source, limit=limit)
+    for item in found:
+        state = f"withdrawn {_when(item.withdrawn_at)} by {item.withdrawn_by}" if item.withdrawn_at else "active"
+        click.echo(
+            f"{item.id}\t{_when(item.submitted_at)}\t{item.source}\t{item.team or '(several teams)'}\t{item.kind}"
+            f"\t{item.row_count} rows\tby {item.submitted_by}\t{state}"
+        )
+    if not found:
+        click.echo("no submissions", err=True)
+
+
+@submissions.command("withdraw")
+@click.argument("submission_id", type=int)
+@click.option("--reason", help="Why, for the audit trail.")
+@click.option("--by", "by", help=_BY_HELP)
+@click.pass_obj
+def withdraw(settings: Settings, submission_id: int, reason: str | None, by: str | None) -> None:
+    """Withdraw a submission: its values are deleted (each audited) and no longer count."""
+    user = _operator(by)
+    with _user_errors():
+        services = _services(settings)
+        outcome = use_cases.withdraw_submission(
+            services.engine, submission_id=submission_id, teams=None, user=user, now=datetime.now(UTC), reason=reason
+        )
+    withdrawn = outcome.submission
+    if withdrawn is None:
+        raise click.ClickException(f"there is no submission {submission_id}")
+    if outcome.outcome == "gone":
+        assert withdrawn.withdrawn_at is not None
+        raise click.ClickException(
+            f"submission {submission_id} was withdrawn already "
+            f"({_when(withdrawn.withdrawn_at)} by {withdrawn.withdrawn_by})"
+        )
+    click.echo(
+        f"withdrew submission {submission_id} ({withdrawn.source}): {outcome.rows} rows deleted, audited as {user}"
+    )
 
 
 @main.command("report")

@@ -5,6 +5,7 @@ KpiError
 ├── ExpressionSyntaxError  a formula is not plain arithmetic over measure names
 ├── PeriodError            a period label such as ``2026-W54`` cannot be parsed
 ├── ImportFileError        a CSV import was rejected (names the file, line and column); nothing was stored
+├── AlreadyImported        a CSV file whose content is imported already (names that submission)
 ├── UnknownTeam            a team key that the config does not declare
 └── SettingsError          a setting of the environment the process cannot run without
 """
@@ -73,6 +74,18 @@ class ImportFileError(KpiError):
         lines = "\n".join(f"  {file}: {problem}" for problem in problems)
         tail = f"\n  ... and {more} more problem(s)" if more else ""
         super().__init__(f"rejected {file}, nothing was stored:\n{lines}{tail}")
+
+
+class AlreadyImported(KpiError):
+    """The same bytes are imported already (and not withdrawn); nothing was stored."""
+
+    def __init__(self, *, file: str, earlier: str, submission_id: int) -> None:
+        self.file = file
+        self.submission_id = submission_id
+        super().__init__(
+            f"rejected {file}, nothing was stored: the same content is already imported as {earlier}; "
+            f"import with --replace to replace it, or withdraw it with `kpi-bot submissions withdraw {submission_id}`"
+        )
 
 
 class UnknownTeam(KpiError, LookupError):

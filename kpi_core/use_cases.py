@@ -242,17 +242,31 @@ class Withdrawal:
 
 
 def withdraw_submission(
-    engine: sa.Engine, *, submission_id: int, teams: Sequence[str], user: str, now: datetime
+    engine: sa.Engine,
+    *,
+    submission_id: int,
+    teams: Sequence[str] | None,
+    user: str,
+    now: datetime,
+    reason: str | None = None,
 ) -> Withdrawal:
-    """Withdraws a submission of one of ``teams``: refused for any other (or none), gone when withdrawn."""
+    """Withdraws a submission of one of ``teams`` (None: any, for the operator at the command line):
+    refused for any other (or none), gone when withdrawn already."""
     with transaction(engine) as session:
         submission = session.get(Submission, submission_id)
-        if submission is None or submission.team is None or submission.team not in teams:
+        if submission is None or (teams is not None and (submission.team is None or submission.team not in teams)):
             return Withdrawal("refused", submission)
         if submission.withdrawn_at is not None:
             return Withdrawal("gone", submission)
-        rows = store.withdraw_submission(session, submission=submission, user=user, now=now)
+        rows = store.withdraw_submission(session, submission=submission, user=user, now=now, reason=reason)
         return Withdrawal("withdrawn", submission, rows)
+
+
+def list_submissions(
+    engine: sa.Engine, *, team: str | None = None, source: str | None = None, limit: int = 20
+) -> list[Submission]:
+    with transaction(engine) as session:
+        return store.list_submissions(session, team=team, source=source, limit=limit)
 
 
 def submission_with_measures(engine: sa.Engine, *, submission_id: int) -> tuple[Submission | None, list[MeasureValue]]:
@@ -310,11 +324,21 @@ def alerts_to_post(engine: sa.Engine, *, now: datetime) -> list[tuple[Alert, Cus
 
 
 def import_file(
-    engine: sa.Engine, *, config: Config, kind: str, path: Path, submitted_by: str, now: datetime
+    engine: sa.Engine,
+    *,
+    config: Config,
+    kind: str,
+    path: Path,
+    submitted_by: str,
+    now: datetime,
+    replace: bool = False,
 ) -> ImportSummary:
-    """Every row of a CSV file, or nothing (ImportFileError names the bad cells)."""
+    """Every row of a CSV file, or nothing (ImportFileError names the bad cells, AlreadyImported the
+    submission holding the same content); ``replace`` replaces what earlier imports hold, in one transaction."""
     with transaction(engine) as session:
-        return import_csv(session, config=config, kind=kind, path=path, submitted_by=submitted_by, now=now)
+        return import_csv(
+            session, config=config, kind=kind, path=path, submitted_by=submitted_by, now=now, replace=replace
+        )
 
 
 def load_demo_once(engine: sa.Engine, *, config: Config, now: datetime) -> int | None:
