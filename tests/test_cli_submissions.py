@@ -6,14 +6,22 @@ a file overlapping an earlier one's periods is refused the same way, and ``kpi-b
 from __future__ import annotations
 
 import re
+import threading
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlmodel import col, select
 
 from bot.cli import main
+from kpi_core import use_cases
+from kpi_core.config import Config
 from kpi_core.db import make_engine, transaction
+from kpi_core.errors import AlreadyImported
+from kpi_core.imports import import_csv
 from kpi_core.models import AuditEntry, MeasureValue, Submission
 from tests.test_cli import Env, cli_env, failed, invoke, report_json, row_counts, succeeded
 
@@ -180,3 +188,35 @@ def test_the_importer_is_the_os_user_unless_named(cli_env: Env, tmp_path: Path, 
         output = failed(invoke(cli_env, "import", "measures", str(path), "--by", by), code=2)
         assert "Invalid value for --by: a name of 1 to 64 characters is required" in output
         assert stored(cli_env, Submission) == []
+
+
+def test_two_imports_of_one_file_at_once_store_it_once(
+    engine: sa.Engine, example_config: Config, tmp_path: Path
+) -> None:
+    """The second import waits for the first one's transaction (the data version's row lock, taken before
+    the content is looked up) and then finds its content there."""
+    path = write(tmp_path, "sales.csv", SALES)
+    now = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            outcome.append(
+                use_cases.import_file(
+                    engine, config=example_config, kind="measures", path=path, submitted_by="bob", now=now
+                )
+            )
+        except AlreadyImported as error:
+            outcome.append(error)
+
+    with transaction(engine) as session:
+        import_csv(session, config=example_config, kind="measures", path=path, submitted_by="alice", now=now)
+        racer = threading.Thread(target=second)
+        racer.start()
+        time.sleep(0.5)  # lets the second import reach the lock; without it the test is weaker, never flaky
+    racer.join()
+
+    (refused,) = outcome
+    assert isinstance(refused, AlreadyImported) and refused.submission_id == 1
+    with transaction(engine) as session:
+        assert session.exec(select(MeasureValue.value)).all() == [190000]
