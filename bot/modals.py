@@ -7,11 +7,18 @@ from typing import Any
 from bot.services import Services
 from kpi_core.access import Access
 from kpi_core.config import Form
+from kpi_core.display_limits import form_title
 from kpi_core.models import CustomerCase, Milestone
 from kpi_core.periods import Period
 from kpi_core.rules import CASE_KINDS
 
 PERIOD_CHOICES = 6  # the current period and the five before it
+OPTION_TEXT_MAX_CHARS = 75  # Slack refuses a menu whose option text is longer
+
+
+def option_text(text: str) -> str:
+    """``text`` cut to fit a menu option, marked as cut."""
+    return text if len(text) <= OPTION_TEXT_MAX_CHARS else text[: OPTION_TEXT_MAX_CHARS - 1] + "…"
 
 
 def form_modal(
@@ -29,9 +36,12 @@ def form_modal(
     now = services.clock()
     context: dict[str, Any] = {
         "form": form,
+        "title": form_title(form, access.language),
         "metadata": {"form": form.key},
         "team": team,
-        "team_options": [(key, config.team(key).name.in_language(access.language)) for key in access.submit_teams],
+        "team_options": [
+            (key, option_text(config.team(key).name.in_language(access.language))) for key in access.submit_teams
+        ],
         "today": now.astimezone(config.team(team).tz).date().isoformat(),
     }
     if form.kind == "measures":
@@ -59,7 +69,9 @@ def case_update_modal(services: Services, access: Access, cases: list[CustomerCa
         team = config.team(case.team)
         raised = case.raised_at.astimezone(team.tz).strftime("%Y-%m-%d %H:%M")
         kind = services.renderer.text(case.kind, access.language)
-        options.append((str(case.id), f"#{case.id} {team.name.in_language(access.language)} · {kind} · {raised}"[:75]))
+        options.append(
+            (str(case.id), option_text(f"#{case.id} {team.name.in_language(access.language)} · {kind} · {raised}"))
+        )
     return services.renderer.view("update_case", language=access.language, metadata={}, case_options=options)
 
 
@@ -68,7 +80,7 @@ def milestone_completion_modal(services: Services, access: Access, milestones: l
     options = [
         (
             str(milestone.id),
-            f"#{milestone.id} {milestone.project} · {milestone.name} · {milestone.due_on}"[:75],
+            option_text(f"#{milestone.id} {milestone.project} · {milestone.name} · {milestone.due_on}"),
         )
         for milestone in milestones
     ]
@@ -103,3 +115,8 @@ def confirm_replace_modal(
         period=period.label,
         changes=changes,
     )
+
+
+def notice_modal(services: Services, access: Access, *, title_key: str, text: str) -> dict[str, Any]:
+    """A modal that only tells ``text``: what a confirmation becomes when it cannot be carried out."""
+    return services.renderer.view("notice", language=access.language, title_key=title_key, text=text)

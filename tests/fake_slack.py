@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from tests import slack_limits
+
 __all__ = ["BOT_ID", "BOT_USER_ID", "TEAM_ID", "TEAM_NAME", "Call", "FakeSlack"]
 
 TEAM_ID = "T0TEAM"
@@ -259,6 +261,8 @@ class FakeSlack:
             failures = self._failures.get(method)
             failure = failures.pop(0) if failures else None
             answer = self._failure_answer(failure) if failure else self._answer(kind, method, params)
+            if failure is None:
+                _check_limits(method, params)
             call = Call(method, url.path, headers, params, body, time.time(), failed=failure is not None)
             self._calls.append(call)
             self._condition.notify_all()
@@ -405,6 +409,11 @@ class FakeSlack:
     def _complete_upload(self, params: Params) -> dict[str, Any]:
         files = params.get("files", [])
         return {"files": [{"id": f["id"], "title": f.get("title", ""), "name": f.get("title", "")} for f in files]}
+
+
+def _check_limits(method: str, params: Params) -> None:
+    """Record what real Slack would refuse in this call; the test fails on it at teardown (conftest)."""
+    slack_limits.record(slack_limits.call_violations(method, params))
 
 
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
