@@ -14,6 +14,7 @@ from kpi_core.rules import CASE_KINDS
 
 PERIOD_CHOICES = 6  # the current period and the five before it
 OPTION_TEXT_MAX_CHARS = 75  # Slack refuses a menu whose option text is longer
+MENU_OPTIONS_MAX = 100  # a static menu holds at most 100 options; more are served as the user types
 
 
 def option_text(text: str) -> str:
@@ -39,9 +40,7 @@ def form_modal(
         "title": form_title(form, access.language),
         "metadata": {"form": form.key},
         "team": team,
-        "team_options": [
-            (key, option_text(config.team(key).name.in_language(access.language))) for key in access.submit_teams
-        ],
+        **_team_menu(services, access, team),
         "today": now.astimezone(config.team(team).tz).date().isoformat(),
     }
     if form.kind == "measures":
@@ -60,6 +59,27 @@ def form_modal(
     if form.kind == "case":
         context["case_kinds"] = [(kind, services.renderer.text(kind, access.language)) for kind in CASE_KINDS]
     return services.renderer.view(form.kind, language=access.language, **context)
+
+
+def _team_menu(services: Services, access: Access, team: str) -> dict[str, Any]:
+    """The team menu's options: all of them, or (too many for a static menu) only the chosen one, the
+    rest served as the user types (bot/listeners/options/)."""
+    if len(access.submit_teams) <= MENU_OPTIONS_MAX:
+        return {"team_options": team_menu_options(services, access), "team_external": False}
+    name = option_text(services.config.team(team).name.in_language(access.language))
+    return {"team_options": [(team, name)], "team_external": True}
+
+
+def team_menu_options(services: Services, access: Access, *, typed: str = "") -> list[tuple[str, str]]:
+    """(key, menu text) of the teams ``access`` may submit for whose key or name holds ``typed``, at most
+    as many as a menu holds."""
+    needle = typed.strip().casefold()
+    options = []
+    for key in access.submit_teams:
+        name = services.config.team(key).name.in_language(access.language)
+        if needle in key.casefold() or needle in name.casefold():
+            options.append((key, option_text(name)))
+    return options[:MENU_OPTIONS_MAX]
 
 
 def case_update_modal(services: Services, access: Access, cases: list[CustomerCase]) -> dict[str, Any]:

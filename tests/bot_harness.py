@@ -67,6 +67,17 @@ class Bot:
         slack_limits.record(slack_limits.ack_violations(body, submitted_view=view))
         return reply.status, body
 
+    def options(self, view: dict[str, Any], block_id: str, typed: str, *, user_id: str) -> list[dict[str, Any]]:
+        """The options the app serves for an external select of ``view`` when the user types ``typed``."""
+        action_id = next(b["element"]["action_id"] for b in view["blocks"] if b.get("block_id") == block_id)
+        reply = self.slack.suggest(action_id=action_id, block_id=block_id, value=typed, user_id=user_id, view=view)
+        assert reply.status == 200, reply
+        body = _json_or_text(reply.body)
+        assert isinstance(body, dict), body
+        slack_limits.record(slack_limits.options_violations(body))
+        options: list[dict[str, Any]] = body["options"]
+        return options
+
     def opened_view(self, index: int = -1) -> dict[str, Any]:
         """The modal the app last opened (as the fake Slack recorded it)."""
         calls = self.fake.wait_for("views.open", count=1)

@@ -22,6 +22,7 @@ __all__ = [
     "LIMITS",
     "Limit",
     "ack_violations",
+    "options_violations",
     "blocks_violations",
     "call_violations",
     "recorded_violations",
@@ -286,6 +287,11 @@ def ack_violations(ack: Any, *, submitted_view: dict[str, Any] | None = None) ->
     if "blocks" in ack or "text" in ack:
         return message_violations(ack, method="command ack")
     return []
+
+
+def options_violations(ack: dict[str, Any]) -> list[str]:
+    """The options an app serves an external select (the ack of a block_suggestion)."""
+    return _element_violations({"type": "static_select", **ack}, "block_suggestion ack")
 
 
 # The violations recorded in this test run since the last `take_violations()`; written from the fake's
