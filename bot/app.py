@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
 from bot.alert_poster import AlertPoster
 from bot.listeners import register
+from bot.listeners.failures import polite_failure
 from bot.services import Services
 from bot.settings import Settings
 from kpi_core.access import access_for
@@ -58,8 +59,12 @@ def build_app(
         next()
 
     @app.error
-    def log_unexpected(error: Exception, body: dict[str, Any]) -> None:
+    def log_unexpected(
+        error: Exception, body: dict[str, Any], context: BoltContext, response: BoltResponse | None
+    ) -> BoltResponse | None:
         logger.exception("unhandled error in a Slack listener (type=%s)", body.get("type"), exc_info=error)
+        # Bolt passes a response only while the request is still unanswered (no ack yet)
+        return polite_failure(body, context) if response is not None else None
 
     register(app)
     return app
