@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from tests import slack_limits
+
 __all__ = ["BOT_ID", "BOT_USER_ID", "TEAM_ID", "TEAM_NAME", "Call", "FakeSlack"]
 
 TEAM_ID = "T0TEAM"
@@ -284,6 +286,8 @@ class FakeSlack:
                 if failure
                 else self._lose_answer(method, self._answer(kind, method, params))
             )
+            if failure is None:
+                _check_limits(method, params)
             call = Call(method, url.path, headers, params, body, time.time(), failed=failure is not None)
             self._calls.append(call)
             self._condition.notify_all()
@@ -440,6 +444,11 @@ class FakeSlack:
                 message["thread_ts"] = params["thread_ts"]
             self._messages.setdefault(params["channel_id"], []).append(message)
         return {"files": files}
+
+
+def _check_limits(method: str, params: Params) -> None:
+    """Record what real Slack would refuse in this call; the test fails on it at teardown (conftest)."""
+    slack_limits.record(slack_limits.call_violations(method, params))
 
 
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
