@@ -1,4 +1,7 @@
-"""``kpi-bot``: the command line (demo, check-config, import, report, migrate)."""
+"""``kpi-bot``: the command line (demo, check-config, import, report, migrate).
+
+Each command imports what it needs when it runs: `kpi-bot --help` must not load matplotlib, Bolt,
+APScheduler or SQLModel (about 2 s)."""
 
 from __future__ import annotations
 
@@ -12,29 +15,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import sqlalchemy as sa
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
-from slack_bolt.adapter.socket_mode import SocketModeHandler
-from sqlmodel import select
 
-from bot.app import SettingsError, build_app, build_client
-from bot.digests import weekly_digests
-from bot.render import Renderer
-from bot.runtime import Runtime, build_runtime, build_services
-from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
-from bot.settings import Settings, load_settings
-from kpi_core.config import Config, load_config
-from kpi_core.db import make_engine, migrate, transaction
-from kpi_core.demo import DEMO_END, load_demo_data
 from kpi_core.errors import KpiError
-from kpi_core.imports import KINDS, import_csv
-from kpi_core.models import Submission
-from kpi_core.periods import Period, PeriodKind
-from kpi_core.reporting import CSV_COLUMNS, build_reports, rank_teams, report_rows
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from apscheduler.schedulers.base import BaseScheduler
+
+    from bot.runtime import Runtime
+    from bot.settings import Settings
+    from kpi_core.config import Config
 
 
 @dataclass
@@ -43,9 +36,13 @@ class Context:
     engines: list[sa.Engine] = field(default_factory=list)
 
     def config(self) -> Config:
+        from kpi_core.config import load_config
+
         return load_config(self.settings.config_path)
 
     def engine(self) -> sa.Engine:
+        from kpi_core.db import make_engine, migrate
+
         engine = make_engine(self.settings.database_url)
         self.engines.append(engine)
         migrate(engine)
@@ -71,6 +68,8 @@ def _user_errors() -> Iterator[None]:
 @click.pass_context
 def main(context: click.Context) -> None:
     """KPI Bot: collect, compute and report operations KPIs."""
+    from bot.settings import load_settings
+
     context.obj = Context(settings=load_settings())
     context.call_on_close(context.obj.close)
 
@@ -80,6 +79,8 @@ def main(context: click.Context) -> None:
 @click.pass_obj
 def check_config(obj: Context, file: Path | None) -> None:
     """Check a config file (default: $KPI_CONFIG) and report every problem."""
+    from kpi_core.config import load_config
+
     path = file or obj.settings.config_path
     with _user_errors():
         config = load_config(path)
@@ -97,13 +98,33 @@ def migrate_command(obj: Context) -> None:
     click.echo("database is up to date")
 
 
+class _ImportKinds(click.Choice[str]):
+    """The kinds kpi_core.imports knows, read only when `import` runs or shows its help."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from kpi_core.imports import KINDS
+
+        return tuple(sorted(KINDS))
+
+    @choices.setter
+    def choices(self, _given: object) -> None:
+        """click.Choice sets its choices when built; these come from KINDS instead."""
+
+
 @main.command("import")
-@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.argument("kind", type=_ImportKinds())
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--by", "submitted_by", default="cli", show_default=True, help="Who submits the data.")
 @click.pass_obj
 def import_command(obj: Context, kind: str, file: Path, submitted_by: str) -> None:
     """Import a CSV file of surveys, measures, cases or milestones (all rows or none)."""
+    from kpi_core.db import transaction
+    from kpi_core.imports import import_csv
+
     with _user_errors():
         config = obj.config()
         with transaction(obj.engine()) as session:
@@ -123,6 +144,11 @@ def import_command(obj: Context, kind: str, file: Path, submitted_by: str) -> No
 @click.pass_obj
 def report(obj: Context, team: str | None, all_teams: bool, period: str, output_format: str) -> None:
     """Compute every KPI for one team or all teams in a period."""
+    from bot.render import Renderer
+    from kpi_core.db import transaction
+    from kpi_core.periods import Period
+    from kpi_core.reporting import CSV_COLUMNS, build_reports, report_rows
+
     if bool(team) == all_teams:
         raise click.UsageError("give either --team T or --all")
     with _user_errors():
@@ -153,6 +179,12 @@ def report(obj: Context, team: str | None, all_teams: bool, period: str, output_
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, socket_mode: bool, no_scheduler: bool) -> None:
     """Run the Slack app: HTTP on /slack/events (health on /healthz), or Socket Mode; plus the scheduler."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.app import SettingsError, build_app, build_client
+    from bot.runtime import build_runtime, build_services
+    from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
+
     _log_to_stderr()
     with _user_errors():
         services = build_services(obj.settings)
@@ -167,6 +199,8 @@ def serve(obj: Context, host: str, port: int, socket_mode: bool, no_scheduler: b
         if socket_mode:
             if obj.settings.slack_app_token is None:
                 raise click.ClickException("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
             SocketModeHandler(app, obj.settings.slack_app_token.get_secret_value()).start()
             return
         server = HttpServer(wsgi_app(app, health=lambda: health(services.engine)), host=host, port=port)
@@ -183,6 +217,11 @@ def serve(obj: Context, host: str, port: int, socket_mode: bool, no_scheduler: b
 @click.pass_obj
 def worker(obj: Context) -> None:
     """Run only the scheduler (digests, summary, scorecard, reminders, alerts), apart from `serve`."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from bot.app import SettingsError, build_client
+    from bot.runtime import build_runtime, build_services
+
     _log_to_stderr()
     with _user_errors():
         services = build_services(obj.settings)
@@ -213,6 +252,11 @@ def _start_scheduler(scheduler: BaseScheduler, runtime: Runtime, settings: Setti
 @click.pass_obj
 def digest(obj: Context, team: str | None, all_teams: bool, period: str | None, mode: str) -> None:
     """Build the weekly digest of one team or all teams; print it, or post it to Slack."""
+    from bot.app import SettingsError, build_client
+    from bot.digests import weekly_digests
+    from bot.runtime import build_runtime, build_services
+    from kpi_core.periods import Period, PeriodKind
+
     if bool(team) == all_teams:
         raise click.UsageError("give either --team T or --all")
     with _user_errors():
@@ -245,6 +289,15 @@ def _log_to_stderr() -> None:
 @click.pass_obj
 def demo(obj: Context) -> None:
     """Load six months of demo data and print each team's latest weekly digest and the quarterly scorecard."""
+    from sqlmodel import select
+
+    from bot.render import Renderer
+    from kpi_core.db import transaction
+    from kpi_core.demo import DEMO_END, load_demo_data
+    from kpi_core.models import Submission
+    from kpi_core.periods import Period, PeriodKind
+    from kpi_core.reporting import build_reports, rank_teams
+
     with _user_errors():
         config = obj.config()
         engine = obj.engine()
