@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +34,16 @@ MANAGER = "U0MANAGER"
 LEAD_SHANGHAI_AND_BERLIN = "U0LEADSH"
 LEAD_BEIJING = "U0LEADBJ"
 STRANGER = "U0NOBODY"
+
+
+def services_for(config: Config, engine: sa.Engine, clock: Callable[[], datetime] = lambda: NOW) -> Services:
+    """The services the app, the sender and the jobs run on, with the repository's templates and ``clock``."""
+    return Services(
+        config=config,
+        engine=engine,
+        renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=config),
+        clock=clock,
+    )
 
 
 @dataclass
@@ -94,12 +104,7 @@ def running_bot(
 
     engine = make_engine(database_url)
     settings = Settings(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake.base_url)
-    services = Services(
-        config=config,
-        engine=engine,
-        renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=config),
-        clock=lambda: now,
-    )
+    services = services_for(config, engine, lambda: now)
     if alerting:
         client = build_client(settings)
         runtime = build_runtime(settings, services, client)

@@ -21,11 +21,9 @@ from slack_sdk import WebClient
 from bot.alerting import Alerting
 from bot.delivery import Sender
 from bot.jobs import CASE_TIMER_ID, CATCH_UP_EVERY, Jobs, due_in_cycle
-from bot.render import Renderer
-from bot.services import Services
 from kpi_core.db import make_engine
 from kpi_core.periods import PeriodKind
-from tests.conftest import REPO_ROOT
+from tests.bot_harness import services_for
 
 TEAMS = ("shanghai_ops", "beijing_service", "berlin_ops", "newyork_delivery")
 NOW = datetime(2026, 10, 5, 3, 0, tzinfo=UTC)
@@ -39,12 +37,7 @@ def utc(text: str) -> datetime:
 def jobs(example_config, tmp_path: Path):
     """Jobs over a never-used database and an unreachable Slack: trigger math makes no call."""
     engine = make_engine(f"sqlite:///{tmp_path / 'unused.db'}")
-    services = Services(
-        config=example_config,
-        engine=engine,
-        renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=example_config),
-        clock=lambda: NOW,
-    )
+    services = services_for(example_config, engine, lambda: NOW)
     sender = Sender(services=services, client=WebClient(token="xoxb-test", base_url="http://127.0.0.1:9/"), owner="t")
     yield Jobs(sender=sender, alerting=Alerting(sender=sender))
     engine.dispose()

@@ -20,16 +20,14 @@ import sqlalchemy as sa
 import yaml
 
 from bot.app import build_client
-from bot.render import Renderer
 from bot.runtime import Runtime, build_runtime
-from bot.services import Services
 from bot.settings import Settings
 from kpi_core import store
 from kpi_core.config import Config, parse_config
 from kpi_core.db import make_engine, transaction
 from kpi_core.models import CustomerCase
 from kpi_core.periods import Period
-from tests.bot_harness import LEAD_SHANGHAI_AND_BERLIN
+from tests.bot_harness import LEAD_SHANGHAI_AND_BERLIN, services_for
 from tests.factories import Clock, add, at, case
 from tests.fake_slack import Call, FakeSlack
 from tests.slack_calls import key_of, posts
@@ -62,12 +60,7 @@ def make_world(config: Config, database: Path, fake: FakeSlack) -> tuple[World, 
     engine = make_engine(f"sqlite:///{database}")
     clock = Clock(WEDNESDAY)
     settings = Settings(SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake.base_url, KPI_INSTANCE="instance-1")
-    services = Services(
-        config=config,
-        engine=engine,
-        renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=config),
-        clock=clock,
-    )
+    services = services_for(config, engine, clock)
     return World(fake, engine, clock, build_runtime(settings, services, build_client(settings))), engine
 
 

@@ -25,14 +25,13 @@ from bot.app import build_client
 from bot.delivery import METADATA_EVENT
 from bot.digests import weekly_digests
 from bot.jobs import due_in_cycle
-from bot.render import Renderer
 from bot.runtime import Runtime, build_runtime
-from bot.services import Services
 from bot.settings import Settings
 from kpi_core import delivery, store
 from kpi_core.config import Config
 from kpi_core.db import make_engine, transaction
 from kpi_core.periods import Period
+from tests.bot_harness import services_for
 from tests.factories import Clock, add, at, measures
 from tests.fake_slack import DROP, Call, FakeSlack
 from tests.slack_calls import key_of, posts
@@ -74,12 +73,7 @@ class World:
             KPI_CLAIM_TIMEOUT_SECONDS=CLAIM_TIMEOUT.total_seconds(),
             KPI_INSTANCE=instance,
         )
-        services = Services(
-            config=self.config,
-            engine=self.engine,
-            renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=self.config),
-            clock=self.clock,
-        )
+        services = services_for(self.config, self.engine, self.clock)
         self.runtime = build_runtime(settings, services, build_client(settings))
         return self.runtime
 
