@@ -23,10 +23,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.common import OUT, bench_config, peak_rss_mib  # noqa: E402
-from bot.delivery import Sender  # noqa: E402
 from bot.digests import weekly_digests  # noqa: E402
-from bot.render import Renderer  # noqa: E402
-from bot.services import Services  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.wiring import build  # noqa: E402
 from kpi_core.config import Config  # noqa: E402
 from kpi_core.db import make_engine, migrate, transaction  # noqa: E402
 from kpi_core.models import CustomerCase, Delivery, MeasureValue, SurveyResponse  # noqa: E402
@@ -92,14 +91,11 @@ def main() -> None:
     with transaction(engine) as session:  # a fresh run: forget the previous run's deliveries
         session.execute(sa.delete(Delivery))
     clock = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
-    services = Services(
-        config=config,
-        engine=engine,
-        renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=config),
-        clock=lambda: clock,
-    )
     with FakeSlack() as fake:
-        sender = Sender(services=services, client=WebClient(token="xoxb-bench", base_url=fake.base_url), owner="bench")
+        settings = Settings(KPI_DATABASE_URL=url, KPI_INSTANCE="bench")
+        client = WebClient(token="xoxb-bench", base_url=fake.base_url)
+        process = build(settings, client=client, clock=lambda: clock, config=config)
+        services, sender = process.services, process.sender
         started = time.perf_counter()
         messages = weekly_digests(services, teams=list(config.teams), period=WEEK, charts=not args.no_charts)
         built = time.perf_counter()

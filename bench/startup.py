@@ -4,7 +4,7 @@
 
 Interleaved with two baselines in the same run: a bare interpreter (`python -c pass`), and a process that
 imports everything `bot/cli.py` used to import at its top (matplotlib, Bolt, APScheduler, SQLModel through
-bot.app, bot.digests and bot.runtime), which is what `--help` cost before commands imported lazily.
+bot.app, bot.digests and bot.wiring), which is what `--help` cost before commands imported lazily.
 Prints min and median of each (target: `kpi-bot --help` under 0.5 s).
 
 The peak RSS is the child's own (from wait4), but Linux counts what the child had at fork, before exec:
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-EAGER_IMPORTS = "import bot.app, bot.digests, bot.runtime, bot.server, apscheduler.schedulers.blocking, sqlmodel"
+EAGER_IMPORTS = "import bot.app, bot.digests, bot.wiring, bot.server, apscheduler.schedulers.blocking, sqlmodel"
 
 
 def kpi_bot_executable() -> list[str]:

@@ -5,26 +5,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
-from bot.alerting import Alerting
+from bot.alert_poster import AlertPoster
 from bot.listeners import register
+from bot.listeners.failures import polite_failure
 from bot.services import Services
 from bot.settings import Settings
 from kpi_core.access import access_for
+from kpi_core.errors import SettingsError
 
 logger = logging.getLogger(__name__)
 
 
-class SettingsError(ValueError):
-    """A setting the Slack app cannot run without."""
-
-
 def build_client(settings: Settings) -> WebClient:
     if settings.slack_bot_token is None:
-        raise SettingsError("SLACK_BOT_TOKEN is not set")
+        raise SettingsError(setting="SLACK_BOT_TOKEN")
     options: dict[str, Any] = {"token": settings.slack_bot_token.get_secret_value()}
     if settings.slack_api_url:
         options["base_url"] = settings.slack_api_url
@@ -39,11 +37,11 @@ def build_app(
     services: Services,
     *,
     client: WebClient | None = None,
-    alerting: Alerting | None = None,
+    alerts: AlertPoster | None = None,
 ) -> App:
-    """The Bolt app; ``alerting`` (when given) checks thresholds after every write a listener makes."""
+    """The Bolt app; ``alerts`` (when given) checks thresholds after every write a listener makes."""
     if settings.slack_signing_secret is None:
-        raise SettingsError("SLACK_SIGNING_SECRET is not set")
+        raise SettingsError(setting="SLACK_SIGNING_SECRET")
     app = App(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         client=client or build_client(settings),
@@ -55,14 +53,18 @@ def build_app(
     @app.middleware
     def attach_services(context: BoltContext, next: Any) -> None:  # noqa: A002 - Bolt's argument name
         context["services"] = services
-        context["alerting"] = alerting
+        context["alerts"] = alerts
         if context.user_id:
             context["access"] = access_for(services.config, context.user_id)
         next()
 
     @app.error
-    def log_unexpected(error: Exception, body: dict[str, Any]) -> None:
+    def log_unexpected(
+        error: Exception, body: dict[str, Any], context: BoltContext, response: BoltResponse | None
+    ) -> BoltResponse | None:
         logger.exception("unhandled error in a Slack listener (type=%s)", body.get("type"), exc_info=error)
+        # Bolt passes a response only while the request is still unanswered (no ack yet)
+        return polite_failure(body, context) if response is not None else None
 
     register(app)
     return app

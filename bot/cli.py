@@ -12,7 +12,6 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,37 +21,30 @@ import click
 from kpi_core.errors import KpiError
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
     from apscheduler.schedulers.base import BaseScheduler
 
-    from bot.runtime import Runtime
+    from bot.services import Services
     from bot.settings import Settings
-    from kpi_core.config import Config
+    from bot.wiring import Process
 
 
-@dataclass
-class Context:
-    settings: Settings
-    engines: list[sa.Engine] = field(default_factory=list)
+def _services(settings: Settings) -> Services:
+    """The config, the migrated database, the renderer and the clock; the engine is closed with the
+    command (a command run in-process, as by tests, must not leak pooled connections)."""
+    from bot.wiring import build_services
 
-    def config(self) -> Config:
-        from kpi_core.config import load_config
+    services = build_services(settings)
+    click.get_current_context().call_on_close(services.engine.dispose)
+    return services
 
-        return load_config(self.settings.config_path)
 
-    def engine(self) -> sa.Engine:
-        from kpi_core.db import make_engine, migrate
+def _process(settings: Settings) -> Process:
+    """The whole process (bot/wiring.py), closed with the command."""
+    from bot.wiring import build
 
-        engine = make_engine(self.settings.database_url)
-        self.engines.append(engine)
-        migrate(engine)
-        return engine
-
-    def close(self) -> None:
-        """Closes the pooled connections (a command run in-process, as by tests, must not leak them)."""
-        for engine in self.engines:
-            engine.dispose()
-        self.engines.clear()
+    process = build(settings)
+    click.get_current_context().call_on_close(process.close)
+    return process
 
 
 @contextmanager
@@ -70,18 +62,17 @@ def main(context: click.Context) -> None:
     """KPI Bot: collect, compute and report operations KPIs."""
     from bot.settings import load_settings
 
-    context.obj = Context(settings=load_settings())
-    context.call_on_close(context.obj.close)
+    context.obj = load_settings()
 
 
 @main.command("check-config")
 @click.argument("file", required=False, type=click.Path(path_type=Path))
 @click.pass_obj
-def check_config(obj: Context, file: Path | None) -> None:
+def check_config(settings: Settings, file: Path | None) -> None:
     """Check a config file (default: $KPI_CONFIG) and report every problem."""
     from kpi_core.config import load_config
 
-    path = file or obj.settings.config_path
+    path = file or settings.config_path
     with _user_errors():
         config = load_config(path)
     click.echo(
@@ -92,9 +83,13 @@ def check_config(obj: Context, file: Path | None) -> None:
 
 @main.command("migrate")
 @click.pass_obj
-def migrate_command(obj: Context) -> None:
+def migrate_command(settings: Settings) -> None:
     """Create or upgrade the database schema."""
-    obj.engine()
+    from kpi_core.db import make_engine, migrate
+
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    engine.dispose()
     click.echo("database is up to date")
 
 
@@ -120,17 +115,20 @@ class _ImportKinds(click.Choice[str]):
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--by", "submitted_by", default="cli", show_default=True, help="Who submits the data.")
 @click.pass_obj
-def import_command(obj: Context, kind: str, file: Path, submitted_by: str) -> None:
+def import_command(settings: Settings, kind: str, file: Path, submitted_by: str) -> None:
     """Import a CSV file of surveys, measures, cases or milestones (all rows or none)."""
-    from kpi_core.db import transaction
-    from kpi_core.imports import import_csv
+    from kpi_core import use_cases
 
     with _user_errors():
-        config = obj.config()
-        with transaction(obj.engine()) as session:
-            summary = import_csv(
-                session, config=config, kind=kind, path=file, submitted_by=submitted_by, now=datetime.now(UTC)
-            )
+        services = _services(settings)
+        summary = use_cases.import_file(
+            services.engine,
+            config=services.config,
+            kind=kind,
+            path=file,
+            submitted_by=submitted_by,
+            now=datetime.now(UTC),
+        )
     click.echo(f"imported {summary.rows} {kind} rows from {file} (submission {summary.submission_id})")
 
 
@@ -142,32 +140,35 @@ def import_command(obj: Context, kind: str, file: Path, submitted_by: str) -> No
     "--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
 )
 @click.pass_obj
-def report(obj: Context, team: str | None, all_teams: bool, period: str, output_format: str) -> None:
+def report(settings: Settings, team: str | None, all_teams: bool, period: str, output_format: str) -> None:
     """Compute every KPI for one team or all teams in a period."""
-    from bot.render import Renderer
-    from kpi_core.db import transaction
+    from bot.export import CSV_COLUMNS, report_csv_rows, report_json
+    from kpi_core import use_cases
     from kpi_core.periods import Period
-    from kpi_core.reporting import CSV_COLUMNS, build_reports, report_rows
 
     if bool(team) == all_teams:
         raise click.UsageError("give either --team T or --all")
     with _user_errors():
-        config = obj.config()
+        services = _services(settings)
+        config = services.config
         parsed = Period.parse(period)
-        with transaction(obj.engine()) as session:
-            reports = build_reports(session, config=config, period=parsed, teams=[team] if team else None)
-            previous = build_reports(session, config=config, period=parsed.previous(), teams=[team] if team else None)
+        selected = [team] if team else None
+        # Only the text report shows the previous period beside this one; JSON and CSV do not compute it.
+        periods = [parsed, parsed.previous()] if output_format == "text" else [parsed]
+        wanted = [(shown, selected) for shown in periods]
+        reports, *earlier = use_cases.reports(services.engine, config=config, wanted=wanted)
     if output_format == "json":
-        click.echo(json.dumps(reports[0] if team else reports, ensure_ascii=False, indent=2))
+        exported = [report_json(config, team_report) for team_report in reports]
+        click.echo(json.dumps(exported[0] if team else exported, ensure_ascii=False, indent=2))
     elif output_format == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for team_report in reports:
-            writer.writerows(report_rows(team_report))
+            writer.writerows(report_csv_rows(config, team_report))
     else:
-        renderer = Renderer(templates_dir=obj.settings.templates_dir, config=config)
-        for current, before in zip(reports, previous, strict=True):
-            team_config = config.team(current["team"])
+        renderer = services.renderer
+        for current, before in zip(reports, earlier[0], strict=True):
+            team_config = config.team(current.team)
             click.echo(renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n")
 
 
@@ -177,33 +178,37 @@ def report(obj: Context, team: str | None, all_teams: bool, period: str, output_
 @click.option("--socket", "socket_mode", is_flag=True, help="Socket Mode (local development; needs SLACK_APP_TOKEN).")
 @click.option("--no-scheduler", is_flag=True, help="Leave digests and alerts to a separate `kpi-bot worker`.")
 @click.pass_obj
-def serve(obj: Context, host: str, port: int, socket_mode: bool, no_scheduler: bool) -> None:
+def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_scheduler: bool) -> None:
     """Run the Slack app: HTTP on /slack/events (health on /healthz), or Socket Mode; plus the scheduler."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from bot.app import SettingsError, build_app, build_client
-    from bot.runtime import build_runtime, build_services
+    from bot.request_gate import installed_workspace
     from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 
     _log_to_stderr()
     with _user_errors():
-        services = build_services(obj.settings)
-    try:
-        client = build_client(obj.settings)
-        runtime = build_runtime(obj.settings, services, client)
-        app = build_app(obj.settings, services, client=client, alerting=runtime.alerting)
-    except SettingsError as error:
-        raise click.ClickException(str(error)) from None
-    scheduler = None if no_scheduler else _start_scheduler(BackgroundScheduler(timezone=UTC), runtime, obj.settings)
+        process = _process(settings)
+        app = process.app()
+        # the one workspace served over HTTP (Socket Mode connects with this app's own token)
+        team_id = None if socket_mode else settings.slack_team_id or installed_workspace(process.client)
+    scheduler = None if no_scheduler else _start_scheduler(BackgroundScheduler(timezone=UTC), process)
     try:
         if socket_mode:
-            if obj.settings.slack_app_token is None:
+            if settings.slack_app_token is None:
                 raise click.ClickException("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            SocketModeHandler(app, obj.settings.slack_app_token.get_secret_value()).start()
+            SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
             return
-        server = HttpServer(wsgi_app(app, health=lambda: health(services.engine)), host=host, port=port)
+        secret = settings.slack_signing_secret
+        assert secret is not None and team_id is not None  # process.app() refuses to build without the secret
+        application = wsgi_app(
+            app,
+            health=lambda: health(process.services.engine),
+            signing_secret=secret.get_secret_value(),
+            team_id=team_id,
+        )
+        server = HttpServer(application, host=host, port=port)
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, lambda *_: server.stop())
         click.echo(f"listening on http://{host}:{server.port}{SLACK_PATH}", err=True)
@@ -215,30 +220,24 @@ def serve(obj: Context, host: str, port: int, socket_mode: bool, no_scheduler: b
 
 @main.command("worker")
 @click.pass_obj
-def worker(obj: Context) -> None:
+def worker(settings: Settings) -> None:
     """Run only the scheduler (digests, summary, scorecard, reminders, alerts), apart from `serve`."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from bot.app import SettingsError, build_client
-    from bot.runtime import build_runtime, build_services
-
     _log_to_stderr()
     with _user_errors():
-        services = build_services(obj.settings)
-    try:
-        runtime = build_runtime(obj.settings, services, build_client(obj.settings))
-    except SettingsError as error:
-        raise click.ClickException(str(error)) from None
+        process = _process(settings)
     scheduler = BlockingScheduler(timezone=UTC)
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: scheduler.shutdown(wait=False))
     click.echo("worker started", err=True)
-    _start_scheduler(scheduler, runtime, obj.settings)
+    _start_scheduler(scheduler, process)
 
 
-def _start_scheduler(scheduler: BaseScheduler, runtime: Runtime, settings: Settings) -> BaseScheduler:
+def _start_scheduler(scheduler: BaseScheduler, process: Process) -> BaseScheduler:
     """Installs every job (bot/jobs.py declares them all) and starts the scheduler."""
-    runtime.jobs.install(scheduler, alert_sweep_every=timedelta(seconds=settings.alert_sweep_seconds))
+    sweep_every = timedelta(seconds=process.settings.alert_sweep_seconds)
+    process.jobs.install(scheduler, alert_sweep_every=sweep_every)
     scheduler.start()
     return scheduler
 
@@ -250,34 +249,29 @@ def _start_scheduler(scheduler: BaseScheduler, runtime: Runtime, settings: Setti
 @click.option("--dry-run", "mode", flag_value="dry-run", default=True, help="Print what would be posted (default).")
 @click.option("--send", "mode", flag_value="send", help="Post it now (once: the delivery ledger remembers).")
 @click.pass_obj
-def digest(obj: Context, team: str | None, all_teams: bool, period: str | None, mode: str) -> None:
+def digest(settings: Settings, team: str | None, all_teams: bool, period: str | None, mode: str) -> None:
     """Build the weekly digest of one team or all teams; print it, or post it to Slack."""
-    from bot.app import SettingsError, build_client
     from bot.digests import weekly_digests
-    from bot.runtime import build_runtime, build_services
     from kpi_core.periods import Period, PeriodKind
 
     if bool(team) == all_teams:
         raise click.UsageError("give either --team T or --all")
     with _user_errors():
-        services = build_services(obj.settings)
+        process = _process(settings) if mode == "send" else None  # posting needs the Slack token
+        services = process.services if process is not None else _services(settings)
         week = Period.parse(period) if period else None
         if week is not None and week.kind is not PeriodKind.WEEK:
             raise click.UsageError("--period must be an ISO week such as 2026-W39")
         teams = [services.config.team(team)] if team else list(services.config.teams)
         messages = weekly_digests(services, teams=teams, period=week)
-    if mode == "dry-run":
+    if process is None:  # a dry run
         for message in messages:
             text = "\n".join(block["text"]["text"] for block in message.blocks)
             chart = f"[trend chart {message.chart.filename} in the thread]" if message.chart else ""
             click.echo(f"--- to {message.channel} ({message.kind} {message.team} {message.subject})\n{text}\n{chart}")
         return
     _log_to_stderr()
-    try:
-        sender = build_runtime(obj.settings, services, build_client(obj.settings)).sender
-    except SettingsError as error:
-        raise click.ClickException(str(error)) from None
-    for message, outcome in zip(messages, sender.send_all(messages), strict=True):
+    for message, outcome in zip(messages, process.sender.send_all(messages), strict=True):
         click.echo(f"{message.team} {message.subject}: {outcome}")
 
 
@@ -287,33 +281,24 @@ def _log_to_stderr() -> None:
 
 @main.command("demo")
 @click.pass_obj
-def demo(obj: Context) -> None:
+def demo(settings: Settings) -> None:
     """Load six months of demo data and print each team's latest weekly digest and the quarterly scorecard."""
-    from sqlmodel import select
-
-    from bot.render import Renderer
-    from kpi_core.db import transaction
-    from kpi_core.demo import DEMO_END, load_demo_data
-    from kpi_core.models import Submission
+    from kpi_core import use_cases
+    from kpi_core.demo import DEMO_END
     from kpi_core.periods import Period, PeriodKind
-    from kpi_core.reporting import build_reports, rank_teams
 
     with _user_errors():
-        config = obj.config()
-        engine = obj.engine()
-        with transaction(engine) as session:
-            if session.exec(select(Submission).where(Submission.kind == "demo").limit(1)).first() is None:
-                rows = load_demo_data(session, config=config, now=datetime.now(UTC))
-                click.echo(f"loaded {rows} demo rows into {engine.url.render_as_string(hide_password=True)}\n")
+        services = _services(settings)
+        config, engine, renderer = services.config, services.engine, services.renderer
+        rows = use_cases.load_demo_once(engine, config=config, now=datetime.now(UTC))
+        if rows is not None:
+            click.echo(f"loaded {rows} demo rows into {engine.url.render_as_string(hide_password=True)}\n")
         week = Period.containing(PeriodKind.WEEK, DEMO_END).previous()
         quarter = Period.containing(PeriodKind.QUARTER, DEMO_END).previous()
-        renderer = Renderer(templates_dir=obj.settings.templates_dir, config=config)
-        with transaction(engine) as session:
-            reports = build_reports(session, config=config, period=week)
-            previous = build_reports(session, config=config, period=week.previous())
-            for current, before in zip(reports, previous, strict=True):
-                click.echo(renderer.digest(team=config.team(current["team"]), report=current, previous=before) + "\n")
-            rankings = rank_teams(session, config=config, period=quarter)
+        reports, previous = use_cases.reports(engine, config=config, wanted=[(week, None), (week.previous(), None)])
+        for current, before in zip(reports, previous, strict=True):
+            click.echo(renderer.digest(team=config.team(current.team), report=current, previous=before) + "\n")
+        rankings = use_cases.rankings(engine, config=config, period=quarter)
     for scheme_key, ranking in rankings.items():
         click.echo(renderer.scorecard(scheme_key=scheme_key, period=quarter.label, ranking=ranking, language="both"))
 

@@ -24,9 +24,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.alerting import Alerting
-from bot.delivery import Sender
+from bot.alert_poster import AlertPoster
 from bot.digests import last_week, management_summary, quarterly_scorecards, reminders, weekly_digests
+from bot.sender import Sender
+from bot.services import Services
 from kpi_core.periods import Period, PeriodKind
 
 logger = logging.getLogger(__name__)
@@ -45,13 +46,14 @@ class ScheduledJob:
 
 @dataclass
 class Jobs:
+    services: Services
     sender: Sender
-    alerting: Alerting
+    alerts: AlertPoster
 
     # job bodies: plain functions of the clock, the database and Slack
 
     def weekly_digest(self, team_key: str) -> None:
-        services = self.sender.services
+        services = self.services
         team = services.config.team(team_key)
         week = last_week(team, services)
         if self.sender.settled("weekly_digest", team_key, week.label, with_chart=True):
@@ -59,13 +61,13 @@ class Jobs:
         self.sender.send_all(weekly_digests(services, teams=[team], period=week))
 
     def management_summary(self, channel: str, zone: ZoneInfo) -> None:
-        services = self.sender.services
+        services = self.services
         period = Period.current(PeriodKind.WEEK, now=services.clock(), tz=zone).previous()
         if not self.sender.settled("management_summary", None, period.label):
             self.sender.send(management_summary(services, channel=channel, period=period))
 
     def quarterly_scorecard(self, channel: str, zone: ZoneInfo) -> None:
-        services = self.sender.services
+        services = self.services
         period = Period.current(PeriodKind.QUARTER, now=services.clock(), tz=zone).previous()
         schemes = [key for key, scheme in services.config.scorecards.items() if scheme.period is PeriodKind.QUARTER]
         if all(self.sender.settled(f"scorecard_{key}", None, period.label, with_chart=True) for key in schemes):
@@ -73,15 +75,15 @@ class Jobs:
         self.sender.send_all(quarterly_scorecards(services, channel=channel, period=period))
 
     def submission_reminder(self, team_key: str) -> None:
-        team = self.sender.services.config.team(team_key)
-        for message in reminders(self.sender.services, team=team):
+        team = self.services.config.team(team_key)
+        for message in reminders(self.services, team=team):
             self.sender.send(message)
 
     # the schedule
 
     def scheduled(self) -> list[ScheduledJob]:
         """The cron jobs the config asks for, with stable ids."""
-        config = self.sender.services.config
+        config = self.services.config
         jobs = []
         schedules = config.schedules
         for team in config.teams:
@@ -123,7 +125,7 @@ class Jobs:
 
     def catch_up(self) -> list[str]:
         """Runs every job whose fire time in its current cycle has passed; returns their ids."""
-        now = self.sender.services.clock()
+        now = self.services.clock()
         ran = []
         for job in self.scheduled():
             if due_in_cycle(job, now):
@@ -142,10 +144,10 @@ class Jobs:
             scheduler.add_job(self._run_reporting_errors, job.trigger, args=(job.id, job.run), id=job.id, **defaults)
         for job_id, trigger, run in (
             ("catch_up", IntervalTrigger(seconds=CATCH_UP_EVERY.total_seconds()), self.catch_up),
-            ("alert_sweep", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.alerting.check),
+            ("alert_sweep", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.alerts.check),
             # at start: the runs missed while the process was down, and the case timer rebuilt from the data
             ("startup_catch_up", DateTrigger(), self.catch_up),
-            ("startup_alert_check", DateTrigger(), self.alerting.check),
+            ("startup_alert_check", DateTrigger(), self.alerts.check),
         ):
             scheduler.add_job(self._run_reporting_errors, trigger, args=(job_id, run), id=job_id, **defaults)
         timer_lock = threading.Lock()  # the timer is moved from listener threads and the scheduler's
@@ -158,14 +160,14 @@ class Jobs:
                     scheduler.add_job(
                         self._run_reporting_errors,
                         DateTrigger(deadline),
-                        args=(CASE_TIMER_ID, self.alerting.check),
+                        args=(CASE_TIMER_ID, self.alerts.check),
                         id=CASE_TIMER_ID,
                         **defaults,
                     )
                 elif scheduler.get_job(CASE_TIMER_ID):
                     scheduler.remove_job(CASE_TIMER_ID)
 
-        self.alerting.on_next_deadline = reschedule_case_timer
+        self.alerts.on_next_deadline = reschedule_case_timer
         scheduler.add_listener(self._report_missed, EVENT_JOB_MISSED)
 
     def _run_reporting_errors(self, job_id: str, run: Callable[[], None]) -> None:
@@ -174,7 +176,7 @@ class Jobs:
         except Exception as error:
             logger.exception("scheduled job %s failed", job_id)
             self.sender.notify_admins(
-                subject=f"job_error:{job_id}:{self.sender.services.clock():%Y-%m-%dT%H}",
+                subject=f"job_error:{job_id}:{self.services.clock():%Y-%m-%dT%H}",
                 text=f":warning: KPI Bot job `{job_id}` failed: `{type(error).__name__}: {error}`",
             )
 

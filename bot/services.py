@@ -1,4 +1,5 @@
-"""What listeners and jobs share: the config, the database, the renderer and the clock."""
+"""What listeners and jobs share: the config, the database, the renderer and the clock (built once, by
+bot/wiring.py)."""
 
 from __future__ import annotations
 

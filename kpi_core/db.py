@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -44,11 +44,20 @@ def alembic_config() -> AlembicConfig:
 def migrate(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (idempotent), one process at a time: replicas that start together on
     an empty database wait for the first one's migrations, then find the schema at ``revision``."""
+    _under_migration_lock(engine, command.upgrade, revision)
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (its data moved back too), under the same lock as ``migrate``."""
+    _under_migration_lock(engine, command.downgrade, revision)
+
+
+def _under_migration_lock(engine: sa.Engine, step: Callable[[AlembicConfig, str], None], revision: str) -> None:
     config = alembic_config()
     with engine.connect() as connection:
         lock_for_migration(connection)
         config.attributes["connection"] = connection  # env.py migrates in this transaction, under the lock
-        command.upgrade(config, revision)
+        step(config, revision)
         connection.commit()  # ends the transaction, and with it the lock
 
 

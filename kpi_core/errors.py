@@ -1,10 +1,12 @@
 """Errors raised by kpi_core.
 
 KpiError
-├── ConfigError       the YAML config is unreadable or inconsistent (names the file and field paths)
-├── PeriodError       a period label such as ``2026-W54`` cannot be parsed
-├── ImportFileError   a CSV import was rejected (names the file, line and column); nothing was stored
-└── UnknownTeam       a team key that the config does not declare
+├── ConfigError            the YAML config is unreadable or inconsistent (names the file and field paths)
+├── ExpressionSyntaxError  a formula is not plain arithmetic over measure names
+├── PeriodError            a period label such as ``2026-W54`` cannot be parsed
+├── ImportFileError        a CSV import was rejected (names the file, line and column); nothing was stored
+├── UnknownTeam            a team key that the config does not declare
+└── SettingsError          a setting of the environment the process cannot run without
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ class ConfigError(KpiError):
         self.problems = problems
         lines = "\n".join(f"  {file}: {problem}" for problem in problems)
         super().__init__(f"invalid config {file} ({len(problems)} problem(s)):\n{lines}")
+
+
+class ExpressionSyntaxError(KpiError, ValueError):
+    """The text is not plain arithmetic (+ - * / and parentheses) over names and numbers."""
 
 
 class PeriodError(KpiError, ValueError):
@@ -75,3 +81,11 @@ class UnknownTeam(KpiError, LookupError):
     def __init__(self, *, team: str) -> None:
         self.team = team
         super().__init__(f"unknown team {team!r}")
+
+
+class SettingsError(KpiError, ValueError):
+    """A setting the process cannot run without (``SLACK_BOT_TOKEN`` for a command that posts)."""
+
+    def __init__(self, *, setting: str, reason: str = "is not set") -> None:
+        self.setting = setting
+        super().__init__(f"{setting} {reason}")

@@ -8,6 +8,10 @@ from functools import lru_cache
 
 from simpleeval import SimpleEval
 
+from kpi_core.errors import ExpressionSyntaxError
+
+__all__ = ["ExpressionSyntaxError", "evaluate", "names_in"]
+
 _ALLOWED_NODES = (
     ast.Expression,
     ast.BinOp,
@@ -22,10 +26,6 @@ _ALLOWED_NODES = (
     ast.Load,
     ast.Constant,
 )
-
-
-class ExpressionSyntaxError(ValueError):
-    """The text is not plain arithmetic (+ - * / and parentheses) over names and numbers."""
 
 
 @lru_cache(maxsize=512)

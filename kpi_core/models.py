@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
+
+from kpi_core.config_schema import CaseKind
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -40,7 +42,8 @@ class Submission(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team: str | None = Field(default=None, max_length=64, index=True)
     kind: str = Field(max_length=32)
-    source: str = Field(max_length=255)
+    source: str = Field(max_length=255)  # slack, csv:<file name>, demo
+    form: str | None = Field(default=None, max_length=64)  # the Slack form a measures submission came from
     submitted_by: str = Field(max_length=64)
     submitted_at: datetime = Field(sa_column=_utc_column(nullable=False))
     row_count: int = 0
@@ -78,7 +81,7 @@ class CustomerCase(SQLModel, table=True):
     __tablename__ = "customer_case"
     __table_args__ = (
         sa.Index("ix_customer_case_team_kind_raised_at", "team", "kind", "raised_at"),
-        sa.CheckConstraint("kind IN ('after_sales', 'feedback')", name="ck_customer_case_kind"),
+        sa.CheckConstraint(f"kind IN {get_args(CaseKind)!r}", name="ck_customer_case_kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -154,25 +157,34 @@ class Delivery(SQLModel, table=True):
 
 
 class Alert(SQLModel, table=True):
-    """One breach episode of a team's KPI or of a single case: opened when it crosses into breach,
-    resolved when it recovers. At most one open alert per team, subject and KPI (a partial unique index)."""
+    """One breach episode of a team's KPI (``case_id`` None) or of a single case: opened when it crosses
+    into breach, resolved when it recovers. At most one open alert per team and KPI, and per case and KPI
+    (partial unique indexes; a case watched by two KPIs, response and resolution, can be alerted by each)."""
 
     __table_args__ = (
         sa.Index(
-            "ux_alert_open_subject",
+            "ux_alert_open_kpi",
             "team",
-            "subject",
-            "kpi",  # a case watched by two KPIs (response and resolution) can be alerted by each
+            "kpi",
             unique=True,
-            sqlite_where=sa.text("resolved_at IS NULL"),
-            postgresql_where=sa.text("resolved_at IS NULL"),
+            sqlite_where=sa.text("resolved_at IS NULL AND case_id IS NULL"),
+            postgresql_where=sa.text("resolved_at IS NULL AND case_id IS NULL"),
+        ),
+        sa.Index(
+            "ux_alert_open_case",
+            "case_id",
+            "kpi",
+            unique=True,
+            sqlite_where=sa.text("resolved_at IS NULL AND case_id IS NOT NULL"),
+            postgresql_where=sa.text("resolved_at IS NULL AND case_id IS NOT NULL"),
         ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     team: str = Field(max_length=64)
-    subject: str = Field(max_length=64)  # a KPI key, or "case:<id>"
     kpi: str = Field(max_length=64)
+    # no foreign key: a withdrawn case is deleted, and its alert then recovers (see alert_rules)
+    case_id: int | None = None
     value: float | None = None
     threshold: float
     opened_at: datetime = Field(sa_column=_utc_column(nullable=False))

@@ -38,9 +38,11 @@ def claim_request(session: Session, *, key: str, now: datetime) -> bool:
 
 
 def _submission(
-    session: Session, *, team: str, kind: str, user: str, now: datetime, rows: int, source: str = "slack"
+    session: Session, *, team: str, kind: str, user: str, now: datetime, rows: int, form: str | None = None
 ) -> Submission:
-    submission = Submission(team=team, kind=kind, source=source, submitted_by=user, submitted_at=now, row_count=rows)
+    submission = Submission(
+        team=team, kind=kind, source="slack", form=form, submitted_by=user, submitted_at=now, row_count=rows
+    )
     session.add(submission)
     session.flush()
     bump_data_version(session)
@@ -76,9 +78,7 @@ def submit_measures(
     values in the period is replaced, and the replacement is audited."""
     # _submission bumps the data version first: its row lock makes a concurrent submission wait for this
     # one to commit, so the second sees these rows and replaces them instead of adding to them.
-    submission = _submission(
-        session, team=team, kind="measures", user=user, now=now, rows=len(values), source=f"slack:{form}"
-    )
+    submission = _submission(session, team=team, kind="measures", user=user, now=now, rows=len(values), form=form)
     for measure, value in values.items():
         previous = session.exec(
             select(MeasureValue).where(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,14 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
-from bot.app import build_app, build_client
-from bot.render import Renderer
-from bot.runtime import build_runtime
 from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
-from bot.services import Services
 from bot.settings import Settings
+from bot.wiring import build
 from kpi_core.config import Config
-from tests.fake_slack import FakeSlack
+from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.slack_requests import SlackClient
 
 SIGNING_SECRET = "test-signing-secret"
@@ -34,16 +31,6 @@ MANAGER = "U0MANAGER"
 LEAD_SHANGHAI_AND_BERLIN = "U0LEADSH"
 LEAD_BEIJING = "U0LEADBJ"
 STRANGER = "U0NOBODY"
-
-
-def services_for(config: Config, engine: sa.Engine, clock: Callable[[], datetime] = lambda: NOW) -> Services:
-    """The services the app, the sender and the jobs run on, with the repository's templates and ``clock``."""
-    return Services(
-        config=config,
-        engine=engine,
-        renderer=Renderer(templates_dir=REPO_ROOT / "templates", config=config),
-        clock=clock,
-    )
 
 
 @dataclass
@@ -98,20 +85,18 @@ def _json_or_text(body: str) -> dict[str, Any] | str:
 def running_bot(
     *, config: Config, database_url: str, fake: FakeSlack, now: datetime = NOW, alerting: bool = False
 ) -> Iterator[Bot]:
-    """``alerting``: wire the runtime's alerting into the app, as `kpi-bot serve` does, so every write a
-    listener makes checks the team's alert thresholds."""
-    from kpi_core.db import make_engine
-
-    engine = make_engine(database_url)
-    settings = Settings(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake.base_url)
-    services = services_for(config, engine, lambda: now)
-    if alerting:
-        client = build_client(settings)
-        runtime = build_runtime(settings, services, client)
-        app = build_app(settings, services, client=client, alerting=runtime.alerting)
-    else:
-        app = build_app(settings, services)
-    server = HttpServer(wsgi_app(app, health=lambda: health(engine)), port=0, threads=4)
+    """``alerting``: every write a listener makes checks the team's alert thresholds, as in `kpi-bot serve`."""
+    settings = Settings(
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_API_URL=fake.base_url,
+        KPI_DATABASE_URL=database_url,
+    )
+    process = build(settings, clock=lambda: now, config=config)
+    engine = process.services.engine
+    app = process.app(check_alerts=alerting)
+    application = wsgi_app(app, health=lambda: health(engine), signing_secret=SIGNING_SECRET, team_id=TEAM_ID)
+    server = HttpServer(application, port=0, threads=4)
     thread = threading.Thread(target=server.serve_forever, name="bot-http", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.port}"
@@ -120,4 +105,4 @@ def running_bot(
     finally:
         server.stop()
         thread.join(timeout=5)
-        engine.dispose()
+        process.close()

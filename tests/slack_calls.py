@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from bot.delivery import METADATA_EVENT
+from bot.sender import METADATA_EVENT
 from tests.fake_slack import Call, FakeSlack
 
 __all__ = ["key_of", "posts", "wait_for_posts"]

@@ -1,4 +1,4 @@
-"""Threshold and case alerts (kpi_core.alerts) against config/example.yaml, on SQLite and PostgreSQL.
+"""Threshold and case alerts (kpi_core.alert_rules) against config/example.yaml, on SQLite and PostgreSQL.
 
 The thresholds used here, from the example config:
 - on_time_delivery: higher is better, threshold 90, recover_margin 1 (breach below 90, recovered from 91);
@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from kpi_core import alerts
-from kpi_core.alerts import (
+from kpi_core import alert_rules
+from kpi_core.alert_rules import (
     CASE_LOOKBACK,
     evaluate_cases,
     evaluate_kpis,
@@ -59,8 +59,13 @@ def all_alerts(engine) -> list[Alert]:
         return list(session.exec(select(Alert).order_by(Alert.id)))
 
 
+def about(alert: Alert) -> str | int:
+    """What an alert is about: its case's id, or for a KPI alert the KPI."""
+    return alert.case_id if alert.case_id is not None else alert.kpi
+
+
 def summary(transitions):
-    return [(t.change, t.alert.team, t.alert.subject) for t in transitions]
+    return [(t.change, t.alert.team, about(t.alert)) for t in transitions]
 
 
 # --- is_breach / has_recovered -------------------------------------------------------------------
@@ -214,47 +219,55 @@ def test_each_team_watches_its_own_current_week(engine, example_config):
     ]
 
 
-def test_open_alert_index_allows_one_open_alert_per_team_and_subject(engine):
-    def alert(team=BERLIN, subject="on_time_delivery", resolved_at=None):
+def test_open_alert_index_allows_one_open_alert_per_team_and_kpi_and_per_case_and_kpi(engine):
+    def alert(team=BERLIN, kpi="on_time_delivery", case_id=None, resolved_at=None):
         return Alert(
-            team=team,
-            subject=subject,
-            kpi="on_time_delivery",
-            value=80,
-            threshold=90,
-            opened_at=NOW,
-            resolved_at=resolved_at,
+            team=team, kpi=kpi, case_id=case_id, value=80, threshold=90, opened_at=NOW, resolved_at=resolved_at
         )
 
     add(engine, alert())
     with pytest.raises(IntegrityError):
         add(engine, alert())
-    # other teams and subjects are independent; resolved episodes do not count
-    add(engine, alert(team=SHANGHAI), alert(subject="case:1"), alert(resolved_at=NOW), alert(resolved_at=NOW))
+    add(engine, alert(kpi="response_time", case_id=1))
+    with pytest.raises(IntegrityError):
+        add(engine, alert(kpi="response_time", case_id=1))
+    # other teams, KPIs and cases are independent; resolved episodes do not count
+    add(
+        engine,
+        alert(team=SHANGHAI),
+        alert(kpi="resolution_time", case_id=1),
+        alert(kpi="response_time", case_id=2),
+        alert(resolved_at=NOW),
+        alert(resolved_at=NOW),
+    )
     with transaction(engine) as session:
-        first = session.exec(select(Alert).where(Alert.team == BERLIN, Alert.subject == "on_time_delivery")).first()
+        first = session.exec(
+            select(Alert).where(Alert.team == BERLIN, Alert.kpi == "on_time_delivery", Alert.resolved_at == None)  # noqa: E711
+        ).first()
         first.resolved_at = NOW + timedelta(hours=1)
         session.add(first)
     add(engine, alert())  # the first episode is resolved: a new one may open
     with pytest.raises(IntegrityError):
         add(engine, alert())
     open_rows = [row for row in all_alerts(engine) if row.resolved_at is None]
-    assert sorted((row.team, row.subject) for row in open_rows) == [
-        (BERLIN, "case:1"),
-        (BERLIN, "on_time_delivery"),
-        (SHANGHAI, "on_time_delivery"),
+    assert sorted((row.team, row.kpi, row.case_id or 0) for row in open_rows) == [
+        (BERLIN, "on_time_delivery", 0),
+        (BERLIN, "resolution_time", 1),
+        (BERLIN, "response_time", 1),
+        (BERLIN, "response_time", 2),
+        (SHANGHAI, "on_time_delivery", 0),
     ]
 
 
 def test_a_concurrent_duplicate_is_skipped_without_spoiling_the_transaction(engine):
     """``_open`` inserts in a savepoint: when another process opened the same alert first, the insert
     is rolled back alone and the rest of the transaction still commits."""
-    add(engine, Alert(team=BERLIN, subject="csat", kpi="csat", value=3, threshold=3.8, opened_at=NOW))
+    add(engine, Alert(team=BERLIN, kpi="csat", value=3, threshold=3.8, opened_at=NOW))
     with transaction(engine) as session:
-        duplicate = Alert(team=BERLIN, subject="csat", kpi="csat", value=3.1, threshold=3.8, opened_at=NOW)
-        assert alerts._open(session, duplicate) is None
-        other = Alert(team=SHANGHAI, subject="csat", kpi="csat", value=3.2, threshold=3.8, opened_at=NOW)
-        assert alerts._open(session, other) is other
+        duplicate = Alert(team=BERLIN, kpi="csat", value=3.1, threshold=3.8, opened_at=NOW)
+        assert alert_rules._open(session, duplicate) is None
+        other = Alert(team=SHANGHAI, kpi="csat", value=3.2, threshold=3.8, opened_at=NOW)
+        assert alert_rules._open(session, other) is other
     assert [(row.team, row.value) for row in all_alerts(engine)] == [(BERLIN, 3.0), (SHANGHAI, 3.2)]
 
 
@@ -270,7 +283,7 @@ def test_overdue_case_opens_a_case_alert_until_answered(engine, example_config):
     add(engine, overdue, young, answered, ancient, feedback)
 
     opened = cases(engine, example_config, NOW)
-    assert summary(opened) == [("breach", BERLIN, f"case:{overdue.id}")]
+    assert summary(opened) == [("breach", BERLIN, overdue.id)]
     alert = opened[0].alert
     assert (alert.kpi, alert.value, alert.threshold, alert.opened_at) == ("response_time", None, 4.0, NOW)
 
@@ -278,7 +291,7 @@ def test_overdue_case_opens_a_case_alert_until_answered(engine, example_config):
 
     # the young case reaches its 4 h a minute later
     in_two_minutes = NOW + timedelta(minutes=2)
-    assert summary(cases(engine, example_config, in_two_minutes)) == [("breach", BERLIN, f"case:{young.id}")]
+    assert summary(cases(engine, example_config, in_two_minutes)) == [("breach", BERLIN, young.id)]
 
     # the overdue case is answered 6 h 30 min after it was raised
     with transaction(engine) as session:
@@ -287,13 +300,13 @@ def test_overdue_case_opens_a_case_alert_until_answered(engine, example_config):
         session.add(row)
     later = NOW + timedelta(hours=2)
     recovered = cases(engine, example_config, later)
-    assert summary(recovered) == [("recovered", BERLIN, f"case:{overdue.id}")]
+    assert summary(recovered) == [("recovered", BERLIN, overdue.id)]
     assert recovered[0].alert.resolved_at == later
     assert recovered[0].alert.resolved_value == pytest.approx(6.5)
     # an answered case's alert is not opened again
     assert cases(engine, example_config, later + timedelta(hours=1)) == []
-    assert sorted((row.subject, row.resolved_at) for row in all_alerts(engine)) == sorted(
-        [(f"case:{overdue.id}", later), (f"case:{young.id}", None)]
+    assert sorted((about(row), row.resolved_at) for row in all_alerts(engine)) == sorted(
+        [(overdue.id, later), (young.id, None)]
     )
 
 
@@ -309,7 +322,7 @@ def test_overdue_case_opens_a_case_alert_until_answered(engine, example_config):
 def test_case_deadline_and_lookback_bounds(engine, example_config, age, alerted):
     overdue = case(BERLIN, NOW - age)
     add(engine, overdue)
-    expected = [("breach", BERLIN, f"case:{overdue.id}")] if alerted else []
+    expected = [("breach", BERLIN, overdue.id)] if alerted else []
     assert summary(cases(engine, example_config, NOW)) == expected
 
 
@@ -318,7 +331,7 @@ def test_feedback_case_alerts_after_48_hours_without_resolution(engine, example_
     on_time = case(SHANGHAI, NOW - timedelta(hours=49), response_hours=1, resolve_hours=47, kind="feedback")
     add(engine, late, on_time)
     opened = cases(engine, example_config, NOW)
-    assert summary(opened) == [("breach", SHANGHAI, f"case:{late.id}")]
+    assert summary(opened) == [("breach", SHANGHAI, late.id)]
     assert (opened[0].alert.kpi, opened[0].alert.threshold) == ("feedback_handling", 48.0)
 
 

@@ -1,4 +1,4 @@
-"""The delivery ledger (kpi_core.delivery): a message is claimed once, sent once, and a crashed sender's
+"""The delivery ledger (kpi_core.ledger): a message is claimed once, sent once, and a crashed sender's
 stale claim is taken over by exactly one claimant; on SQLite and PostgreSQL.
 
 Every claim below uses stale_after = 10 minutes; instants are aware UTC datetimes.
@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kpi_core.delivery import Claim, claim, delivery_key, find, mark_failed, mark_sent
+from kpi_core.ledger import Claim, claim, delivery_key, find, mark_failed, mark_sent
 
 T0 = datetime(2026, 10, 5, 1, 0, tzinfo=UTC)
 STALE = timedelta(minutes=10)

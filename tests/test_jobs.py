@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 
-from bot.alerting import Alerting
-from bot.delivery import Sender
-from bot.jobs import CASE_TIMER_ID, CATCH_UP_EVERY, Jobs, due_in_cycle
-from kpi_core.db import make_engine
+from bot.jobs import CASE_TIMER_ID, CATCH_UP_EVERY, due_in_cycle
+from bot.settings import Settings
+from bot.wiring import build
+from kpi_core.cron import CronSyntaxError, check_cron
 from kpi_core.periods import PeriodKind
-from tests.bot_harness import services_for
 
 TEAMS = ("shanghai_ops", "beijing_service", "berlin_ops", "newyork_delivery")
 NOW = datetime(2026, 10, 5, 3, 0, tzinfo=UTC)
@@ -36,11 +36,15 @@ def utc(text: str) -> datetime:
 @pytest.fixture
 def jobs(example_config, tmp_path: Path):
     """Jobs over a never-used database and an unreachable Slack: trigger math makes no call."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'unused.db'}")
-    services = services_for(example_config, engine, lambda: NOW)
-    sender = Sender(services=services, client=WebClient(token="xoxb-test", base_url="http://127.0.0.1:9/"), owner="t")
-    yield Jobs(sender=sender, alerting=Alerting(sender=sender))
-    engine.dispose()
+    settings = Settings(KPI_DATABASE_URL=f"sqlite:///{tmp_path / 'unused.db'}", KPI_INSTANCE="t")
+    process = build(
+        settings,
+        client=WebClient(token="xoxb-test", base_url="http://127.0.0.1:9/"),
+        clock=lambda: NOW,
+        config=example_config,
+    )
+    yield process.jobs
+    process.close()
 
 
 @pytest.fixture
@@ -233,15 +237,48 @@ def test_install_adds_every_job_with_a_generous_misfire_grace_time(jobs):
 
         # the case timer follows the next case deadline, and goes when there is none
         deadline = datetime.now(UTC) + timedelta(days=1)
-        jobs.alerting.on_next_deadline(deadline)
+        jobs.alerts.on_next_deadline(deadline)
         timer = scheduler.get_job(CASE_TIMER_ID)
         assert isinstance(timer.trigger, DateTrigger)
         assert timer.trigger.run_date == deadline
         later = deadline + timedelta(hours=1)
-        jobs.alerting.on_next_deadline(later)
+        jobs.alerts.on_next_deadline(later)
         assert scheduler.get_job(CASE_TIMER_ID).trigger.run_date == later
-        jobs.alerting.on_next_deadline(None)
+        jobs.alerts.on_next_deadline(None)
         assert scheduler.get_job(CASE_TIMER_ID) is None
-        jobs.alerting.on_next_deadline(None)  # nothing to remove: no error
+        jobs.alerts.on_next_deadline(None)  # nothing to remove: no error
     finally:
         scheduler.shutdown(wait=False)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        pytest.param("0 9 * * mon", id="weekly"),
+        pytest.param("*/15 8-18 * * mon,wed", id="steps-ranges-lists"),
+        pytest.param("0 10 1 1,4,7,10 *", id="quarterly"),
+        pytest.param("0 9 1 jan,jul *", id="month-names"),
+        pytest.param("0 9 last * *", id="last-day"),
+        pytest.param("0 25 * * mon", id="hour-25"),
+        pytest.param("60 9 * * *", id="minute-60"),
+        pytest.param("0 9 0 * *", id="day-0"),
+        pytest.param("0 9 * 13 *", id="month-13"),
+        pytest.param("0 9 * *", id="four-fields"),
+        pytest.param("0 9 * * foo", id="unknown-weekday"),
+        pytest.param("x 9 * * *", id="not-a-number"),
+        pytest.param("0 9 * * fri-mon", id="backwards-range"),
+    ],
+)
+def test_the_config_accepts_exactly_the_cron_expressions_the_scheduler_accepts(expression):
+    # the core checks cron syntax without APScheduler; the two must agree on what runs
+    try:
+        CronTrigger.from_crontab(expression, timezone="UTC")
+        scheduler_accepts = True
+    except ValueError:
+        scheduler_accepts = False
+    try:
+        check_cron(expression)
+        config_accepts = True
+    except CronSyntaxError:
+        config_accepts = False
+    assert config_accepts == scheduler_accepts

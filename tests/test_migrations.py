@@ -1,120 +1,44 @@
-"""Several replicas starting together on an empty database: each runs the migrations at start, and every one
-of them must come up, with the schema at Alembic's head (on PostgreSQL and on one SQLite file)."""
+"""Migration 0006 moves data out of string formats into real columns, on SQLite and PostgreSQL: a Slack
+submission's form (``source = "slack:<form>"``) and a case alert's case (``subject = "case:<id>"``)."""
 
-from __future__ import annotations
-
-import os
-import re
-import secrets
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlmodel import SQLModel
 
-from kpi_core.db import alembic_config, make_engine
+from kpi_core.db import downgrade, migrate
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-REPLICAS = 3
-ROUNDS = 3  # without the lock, most rounds failed on both backends
-
-# `kpi-bot migrate`, but held after its imports until the test says go, so that the replicas really start
-# migrating at the same instant (import times alone would stagger them by tens of milliseconds).
-MIGRATE_ON_GO = """
-import sys
-from bot.cli import main
-print("ready", flush=True)
-sys.stdin.readline()
-main(["migrate"], prog_name="kpi-bot")
-"""
+SUBMISSIONS = sa.text(
+    "INSERT INTO submission (id, team, kind, source, submitted_by, submitted_at, row_count) VALUES "
+    "(1, 'berlin_ops', 'measures', 'slack:weekly', 'U0LEAD', '2026-09-30 08:00:00+00:00', 2), "
+    "(2, NULL, 'cases', 'csv:cases.csv', 'cli', '2026-09-30 08:00:00+00:00', 9), "
+    "(3, 'berlin_ops', 'survey', 'slack', 'U0LEAD', '2026-09-30 08:00:00+00:00', 1)"
+)
+ALERTS = sa.text(
+    "INSERT INTO alert (id, team, subject, kpi, threshold, opened_at) VALUES "
+    "(1, 'berlin_ops', 'on_time_delivery', 'on_time_delivery', 90, '2026-09-30 08:00:00+00:00'), "
+    "(2, 'berlin_ops', 'case:17', 'response_time', 4, '2026-09-30 08:00:00+00:00')"
+)
 
 
-def migrate_together(database_url: str) -> list[tuple[int, str]]:
-    """Starts the replicas, lets them all go at once, and returns each one's exit code and output."""
-    env = os.environ | {"KPI_DATABASE_URL": database_url, "KPI_CONFIG": str(REPO_ROOT / "config" / "example.yaml")}
-    replicas = [
-        subprocess.Popen(
-            [sys.executable, "-c", MIGRATE_ON_GO],
-            env=env,
-            cwd=REPO_ROOT,
-            text=True,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for _ in range(REPLICAS)
+def test_0006_moves_the_form_and_the_case_into_columns_and_back(engine):
+    downgrade(engine, "0005")
+    with engine.begin() as connection:
+        connection.execute(SUBMISSIONS)
+        connection.execute(ALERTS)
+
+    migrate(engine)
+    with engine.connect() as connection:
+        submissions = connection.execute(sa.text("SELECT id, source, form FROM submission ORDER BY id")).all()
+        alerts = connection.execute(sa.text("SELECT id, kpi, case_id FROM alert ORDER BY id")).all()
+    assert [tuple(row) for row in submissions] == [
+        (1, "slack", "weekly"),
+        (2, "csv:cases.csv", None),
+        (3, "slack", None),
     ]
-    try:
-        for replica in replicas:
-            assert replica.stdout is not None and replica.stdout.readline() == "ready\n"
-        for replica in replicas:
-            assert replica.stdin is not None
-            replica.stdin.write("go\n")
-            replica.stdin.flush()
-        return [(replica.wait(timeout=120), replica.communicate()[0]) for replica in replicas]
-    finally:
-        for replica in replicas:
-            if replica.poll() is None:
-                replica.kill()
-                replica.wait()
+    assert [tuple(row) for row in alerts] == [(1, "on_time_delivery", None), (2, "response_time", 17)]
 
-
-def failures(outcomes: list[tuple[int, str]]) -> list[list[str]]:
-    """Each replica that failed: the exception lines of its traceback (the output ends with the SQL)."""
-    return [
-        [line for line in output.splitlines() if re.match(r"[\w.]+(Error|Violation|Exception)\b", line)] or [output]
-        for code, output in outcomes
-        if code != 0
-    ]
-
-
-def assert_at_head(database_url: str) -> None:
-    engine = make_engine(database_url)
-    try:
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        with engine.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() == head
-            tables = set(sa.inspect(connection).get_table_names())
-        assert set(SQLModel.metadata.tables) <= tables
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def empty_postgres_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database (not migrated), dropped afterwards."""
-    server_url = os.environ.get("KPI_TEST_DATABASE_URL")
-    if not server_url:
-        pytest.skip("PostgreSQL tests skipped: set KPI_TEST_DATABASE_URL")
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    name = f"kpi_migrate_{os.getpid()}_{secrets.token_hex(4)}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(make_engine(server_url).url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.mark.parametrize("round_number", range(ROUNDS))
-def test_replicas_started_together_on_an_empty_postgres_database_all_migrate(empty_postgres_database, round_number):
-    outcomes = migrate_together(empty_postgres_database)
-    assert failures(outcomes) == []
-    assert all(output.endswith("database is up to date\n") for _, output in outcomes), outcomes
-    assert_at_head(empty_postgres_database)
-
-
-@pytest.mark.parametrize("round_number", range(ROUNDS))
-def test_replicas_started_together_on_a_new_sqlite_file_all_migrate(tmp_path, round_number):
-    url = f"sqlite:///{tmp_path / 'kpi.db'}"  # the file does not exist yet
-    outcomes = migrate_together(url)
-    assert failures(outcomes) == []
-    assert all(output.endswith("database is up to date\n") for _, output in outcomes), outcomes
-    assert_at_head(url)
+    downgrade(engine, "0005")
+    with engine.connect() as connection:
+        sources = connection.execute(sa.text("SELECT source FROM submission ORDER BY id")).scalars().all()
+        subjects = connection.execute(sa.text("SELECT subject FROM alert ORDER BY id")).scalars().all()
+    assert sources == ["slack:weekly", "csv:cases.csv", "slack"]
+    assert subjects == ["on_time_delivery", "case:17"]
+    migrate(engine)

@@ -22,3 +22,11 @@ def test_ci_runs_the_readme_test_command_verbatim():
     _, tests = _readme_commands()
     ci_lines = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert tests in ci_lines
+
+
+def test_every_place_the_layout_names_exists():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    places = {path for path in re.findall(r"`([\w/.]+)`", layout) if "/" in path}
+    assert places, "the layout names no file"
+    assert sorted(path for path in places if not (REPO_ROOT / path).exists()) == []

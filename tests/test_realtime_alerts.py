@@ -1,4 +1,4 @@
-"""Real-time alerts through bot.alerting: the real sender and Slack client against the fake Slack, on a
+"""Real-time alerts through bot.alert_poster: the real sender and Slack client against the fake Slack, on a
 fresh SQLite database, with a fake clock the tests move; and once end to end, from a modal submitted over
 HTTP to the alert in the team channel.
 
@@ -19,15 +19,14 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from bot.app import build_client
-from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
+from bot.wiring import Process, build
 from kpi_core import store
 from kpi_core.config import Config, parse_config
-from kpi_core.db import make_engine, transaction
+from kpi_core.db import transaction
 from kpi_core.models import CustomerCase
 from kpi_core.periods import Period
-from tests.bot_harness import LEAD_SHANGHAI_AND_BERLIN, services_for
+from tests.bot_harness import LEAD_SHANGHAI_AND_BERLIN
 from tests.factories import Clock, add, at, case
 from tests.fake_slack import Call, FakeSlack
 from tests.slack_calls import key_of, posts
@@ -43,7 +42,7 @@ class World:
     fake: FakeSlack
     engine: sa.Engine
     clock: Clock
-    runtime: Runtime
+    process: Process
 
     def week(self, team: str, **values: float) -> None:
         """Stores (or replaces) the team's 2026-W40 measures, as a lead's submission would."""
@@ -53,15 +52,19 @@ class World:
             )
 
     def check(self, *teams: str) -> None:
-        self.runtime.alerting.check(teams=list(teams) if teams else None)
+        self.process.alerts.check(teams=list(teams) if teams else None)
 
 
 def make_world(config: Config, database: Path, fake: FakeSlack) -> tuple[World, sa.Engine]:
-    engine = make_engine(f"sqlite:///{database}")
     clock = Clock(WEDNESDAY)
-    settings = Settings(SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake.base_url, KPI_INSTANCE="instance-1")
-    services = services_for(config, engine, clock)
-    return World(fake, engine, clock, build_runtime(settings, services, build_client(settings))), engine
+    settings = Settings(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_API_URL=fake.base_url,
+        KPI_INSTANCE="instance-1",
+        KPI_DATABASE_URL=f"sqlite:///{database}",
+    )
+    process = build(settings, clock=clock, config=config)
+    return World(fake, process.services.engine, clock, process), process.services.engine
 
 
 @pytest.fixture
@@ -97,7 +100,7 @@ def quiet_world(database: Path, fake: FakeSlack) -> Iterator[World]:
 
 def alert_ts(world: World, call: Call) -> str:
     """The ts Slack gave the alert, as the ledger recorded it."""
-    sent = world.runtime.sender.sent_ts("alert", *key_of(call).split(":")[1:])
+    sent = world.process.sender.sent_ts("alert", *key_of(call).split(":")[1:])
     assert sent is not None and sent[0] == call.params["channel"]
     return sent[1]
 
@@ -180,7 +183,7 @@ def test_thresholds_can_differ_per_team(world):
 
 def test_a_case_without_a_first_response_alerts_at_its_deadline_and_recovers_when_answered(world):
     deadlines: list[datetime | None] = []
-    world.runtime.alerting.on_next_deadline = deadlines.append
+    world.process.alerts.on_next_deadline = deadlines.append
     world.check()
     assert deadlines == [None]  # no open case: no timer
 
@@ -227,7 +230,7 @@ def test_a_case_without_a_first_response_alerts_at_its_deadline_and_recovers_whe
 
 def test_the_next_deadline_is_the_earliest_open_case(world):
     deadlines: list[datetime | None] = []
-    world.runtime.alerting.on_next_deadline = deadlines.append
+    world.process.alerts.on_next_deadline = deadlines.append
     add(
         world.engine,
         case("berlin_ops", at("2026-09-30 07:30")),
@@ -300,7 +303,7 @@ def test_a_weekly_submission_below_the_threshold_alerts_the_team_channel(start_b
 def test_a_recovery_posted_by_a_sender_that_died_is_found_in_the_thread_not_posted_again(world):
     from slack_sdk import WebClient
 
-    from kpi_core import delivery
+    from kpi_core import ledger
 
     world.week("berlin_ops", orders=100, on_time_orders=85)
     world.check("berlin_ops")
@@ -308,8 +311,8 @@ def test_a_recovery_posted_by_a_sender_that_died_is_found_in_the_thread_not_post
     ts = alert_ts(world, alert)
     alert_id = key_of(alert).rsplit(":", 1)[1]
     # A sender claims the recovery, posts it in the thread, and dies before recording it.
-    recovery_key = delivery.delivery_key("recovery", "berlin_ops", alert_id)
-    claimed = delivery.claim(
+    recovery_key = ledger.delivery_key("recovery", "berlin_ops", alert_id)
+    claimed = ledger.claim(
         world.engine,
         kind="recovery",
         team="berlin_ops",
@@ -331,5 +334,5 @@ def test_a_recovery_posted_by_a_sender_that_died_is_found_in_the_thread_not_post
 
     replies = [call for call in posts(world.fake) if call.params.get("thread_ts") == ts]
     assert len(replies) == 1  # only the dead sender's, found through conversations.replies
-    assert delivery.find(world.engine, key=recovery_key).state == "sent"
+    assert ledger.find(world.engine, key=recovery_key).state == "sent"
     assert len(world.fake.calls("chat.update")) == 1  # the alert is still marked resolved

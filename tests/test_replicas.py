@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from kpi_core.db import make_engine, transaction
-from kpi_core.delivery import find
 from kpi_core.demo import load_demo_data
+from kpi_core.ledger import find
 from tests.fake_slack import FakeSlack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -21,17 +21,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from slack_sdk import WebClient
 
-from bot.app import build_client
-from bot.delivery import METADATA_EVENT
 from bot.digests import weekly_digests
 from bot.jobs import due_in_cycle
-from bot.runtime import Runtime, build_runtime
+from bot.sender import METADATA_EVENT
 from bot.settings import Settings
-from kpi_core import delivery, store
+from bot.wiring import Process, build
+from kpi_core import ledger, store
 from kpi_core.config import Config
-from kpi_core.db import make_engine, transaction
+from kpi_core.db import transaction
 from kpi_core.periods import Period
-from tests.bot_harness import services_for
 from tests.factories import Clock, add, at, measures
 from tests.fake_slack import DROP, Call, FakeSlack
 from tests.slack_calls import key_of, posts
@@ -56,29 +54,29 @@ class World:
     database_url: str
     fake: FakeSlack
     clock: Clock
-    runtime: Runtime = field(init=False)
+    process: Process = field(init=False)
     engine: sa.Engine = field(init=False)
     engines: list[sa.Engine] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.start("instance-1")
 
-    def start(self, instance: str) -> Runtime:
-        """A process starting: its own engine, services, Slack client and runtime on the shared database."""
-        self.engine = make_engine(self.database_url)
-        self.engines.append(self.engine)
+    def start(self, instance: str) -> Process:
+        """A process starting: its own engine, services, Slack client, sender and jobs on the shared database."""
         settings = Settings(
             SLACK_BOT_TOKEN="xoxb-test",
             SLACK_API_URL=self.fake.base_url,
             KPI_CLAIM_TIMEOUT_SECONDS=CLAIM_TIMEOUT.total_seconds(),
             KPI_INSTANCE=instance,
+            KPI_DATABASE_URL=self.database_url,
         )
-        services = services_for(self.config, self.engine, self.clock)
-        self.runtime = build_runtime(settings, services, build_client(settings))
-        return self.runtime
+        self.process = build(settings, clock=self.clock, config=self.config)
+        self.engine = self.process.services.engine
+        self.engines.append(self.engine)
+        return self.process
 
     def ledger(self, kind: str, team: str | None, subject: str) -> Any:
-        return delivery.find(self.engine, key=delivery.delivery_key(kind, team, subject))
+        return ledger.find(self.engine, key=ledger.delivery_key(kind, team, subject))
 
 
 @pytest.fixture
@@ -114,7 +112,7 @@ def run_due(world: World, *prefixes: str) -> list[str]:
     """Runs what catch_up would run now, limited to the scheduled jobs whose ids start with ``prefixes``
     (the digests' twelve-week reports and charts are the slow part of a full catch_up)."""
     ran = []
-    for job in world.runtime.jobs.scheduled():
+    for job in world.process.jobs.scheduled():
         if job.id.startswith(prefixes) and due_in_cycle(job, world.clock()):
             job.run()
             ran.append(job.id)
@@ -147,7 +145,7 @@ def weekly_data(engine: sa.Engine) -> None:
 def test_each_team_gets_one_digest_in_its_language_with_this_week_last_week_and_target(world):
     weekly_data(world.engine)
     for team in CHANNELS:
-        world.runtime.jobs.weekly_digest(team)
+        world.process.jobs.weekly_digest(team)
 
     digests = {team: posts(world.fake, channel) for team, channel in CHANNELS.items()}
     assert {team: len(calls) for team, calls in digests.items()} == dict.fromkeys(CHANNELS, 1)
@@ -187,7 +185,7 @@ def test_each_team_gets_one_digest_in_its_language_with_this_week_last_week_and_
 def test_the_trend_chart_goes_up_in_the_digest_thread_and_not_for_a_team_without_data(world):
     weekly_data(world.engine)
     for team in CHANNELS:
-        world.runtime.jobs.weekly_digest(team)
+        world.process.jobs.weekly_digest(team)
 
     for team in ("shanghai_ops", "beijing_service", "berlin_ops"):
         row = world.ledger("weekly_digest", team, "2026-W39")
@@ -220,21 +218,21 @@ def test_the_digest_runs_at_nine_in_the_teams_own_time_zone(world):
 
 def test_running_again_or_restarting_posts_nothing_more_until_next_week(world):
     weekly_data(world.engine)
-    ran = world.runtime.jobs.catch_up()
+    ran = world.process.jobs.catch_up()
     assert set(ran) >= {f"weekly_digest:{team}" for team in CHANNELS} | {"management_summary"}
     first = [key_of(call) for call in posts(world.fake)]
     assert sorted(first) == sorted(set(first))  # nothing twice
     assert {f"weekly_digest:{team}:2026-W39" for team in CHANNELS} <= set(first)
     charts = len(world.fake.calls("files.completeUploadExternal"))
 
-    world.runtime.jobs.weekly_digest("berlin_ops")
+    world.process.jobs.weekly_digest("berlin_ops")
     world.clock.advance(timedelta(hours=5))
     world.start("instance-2").jobs.catch_up()  # a restart: a new process on the same database
     assert [key_of(call) for call in posts(world.fake)] == first
     assert len(world.fake.calls("files.completeUploadExternal")) == charts
 
     world.clock.advance(timedelta(weeks=1))
-    world.runtime.jobs.catch_up()
+    world.process.jobs.catch_up()
     later = [key_of(call) for call in posts(world.fake)][len(first) :]
     assert {f"weekly_digest:{team}:2026-W40" for team in CHANNELS} <= set(later)
     assert "management_summary:*:2026-W40" in later
@@ -289,11 +287,11 @@ def test_the_quarterly_scorecard_is_posted_at_the_start_of_the_next_quarter_once
         *measures("beijing_service", date(2026, 8, 12), sales=1_500_000),
     )
     world.clock.set("2026-10-01 09:59", "Asia/Shanghai")
-    assert "quarterly_scorecard" not in world.runtime.jobs.catch_up()
+    assert "quarterly_scorecard" not in world.process.jobs.catch_up()
     assert not any(key_of(call).startswith("scorecard") for call in posts(world.fake, "C0MANAGEMENT"))
 
     world.clock.set("2026-10-01 03:00")  # 11:00 in Shanghai
-    assert "quarterly_scorecard" in world.runtime.jobs.catch_up()
+    assert "quarterly_scorecard" in world.process.jobs.catch_up()
     world.clock.advance(timedelta(days=20))
     assert run_due(world, "quarterly_scorecard") == ["quarterly_scorecard"]
 
@@ -367,7 +365,7 @@ def test_leads_of_a_team_without_a_submission_are_reminded_at_friday_four_pm_loc
 def test_a_transient_slack_error_is_retried_by_the_client_and_the_digest_arrives_once(world, status):
     weekly_data(world.engine)
     world.fake.fail_next("chat.postMessage", status=status, retry_after=0)
-    world.runtime.jobs.weekly_digest("berlin_ops")
+    world.process.jobs.weekly_digest("berlin_ops")
 
     calls = world.fake.calls("chat.postMessage")
     assert [call.failed for call in calls] == [True, False]
@@ -375,22 +373,22 @@ def test_a_transient_slack_error_is_retried_by_the_client_and_the_digest_arrives
     assert world.ledger("weekly_digest", "berlin_ops", "2026-W39").state == "sent"
     assert len(uploads(world.fake, "C0BERLIN")) == 1
 
-    world.runtime.jobs.weekly_digest("berlin_ops")
+    world.process.jobs.weekly_digest("berlin_ops")
     assert len(world.fake.calls("chat.postMessage")) == 2
 
 
 def test_a_digest_slack_keeps_refusing_is_retried_once_its_claim_expires(world):
     world.fake.fail_next("chat.postMessage", status=500, times=2)  # the client's one retry fails too
-    world.runtime.jobs.weekly_digest("berlin_ops")
+    world.process.jobs.weekly_digest("berlin_ops")
     assert posts(world.fake) == []
     row = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
     assert (row.state, row.attempts) == ("pending", 1)
 
-    world.runtime.jobs.weekly_digest("berlin_ops")  # the claim is still fresh: it may be in flight
+    world.process.jobs.weekly_digest("berlin_ops")  # the claim is still fresh: it may be in flight
     assert posts(world.fake) == []
 
     world.clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
-    world.runtime.jobs.weekly_digest("berlin_ops")
+    world.process.jobs.weekly_digest("berlin_ops")
     [digest] = posts(world.fake)
     assert key_of(digest) == "weekly_digest:berlin_ops:2026-W39"
     row = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
@@ -402,7 +400,7 @@ def test_a_permanent_error_marks_the_delivery_failed_tells_the_admins_and_spares
     weekly_data(world.engine)
     world.fake.fail_next("chat.postMessage", status=200, error="channel_not_found")
     for team in ("berlin_ops", "shanghai_ops", "beijing_service", "newyork_delivery"):
-        world.runtime.jobs.weekly_digest(team)
+        world.process.jobs.weekly_digest(team)
 
     failed = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
     assert (failed.state, failed.error) == ("failed", "channel_not_found")
@@ -415,9 +413,9 @@ def test_a_permanent_error_marks_the_delivery_failed_tells_the_admins_and_spares
     assert uploads(world.fake, "C0BERLIN") == []
 
     calls = len(world.fake.calls())
-    world.runtime.jobs.weekly_digest("berlin_ops")
+    world.process.jobs.weekly_digest("berlin_ops")
     world.clock.advance(CLAIM_TIMEOUT * 10)
-    world.runtime.jobs.weekly_digest("berlin_ops")  # a failed delivery is never retried, even later
+    world.process.jobs.weekly_digest("berlin_ops")  # a failed delivery is never retried, even later
     assert world.fake.calls()[calls:] == []
     assert world.ledger("weekly_digest", "berlin_ops", "2026-W39").state == "failed"
 
@@ -426,14 +424,12 @@ def test_a_network_failure_leaves_that_message_for_later_and_the_rest_of_the_bat
     weekly_data(world.engine)
     # the client retries a dropped connection once (slack_sdk's default): drop both attempts
     world.fake.fail_next("chat.postMessage", status=DROP, times=2)
-    outcomes = world.runtime.sender.send_all(
-        weekly_digests(world.runtime.sender.services, teams=list(world.config.teams))
-    )
+    outcomes = world.process.sender.send_all(weekly_digests(world.process.services, teams=list(world.config.teams)))
     assert outcomes == ["retry", "sent", "sent", "sent"]
     assert world.ledger("weekly_digest", "shanghai_ops", "2026-W39").state == "pending"
 
     world.clock.advance(CLAIM_TIMEOUT * 2)  # the claim goes stale, and the catch-up takes it over
-    world.runtime.jobs.weekly_digest("shanghai_ops")
+    world.process.jobs.weekly_digest("shanghai_ops")
     assert len(posts(world.fake, CHANNELS["shanghai_ops"])) == 1
     assert world.ledger("weekly_digest", "shanghai_ops", "2026-W39").state == "sent"
 
@@ -442,7 +438,7 @@ def test_a_job_that_raises_is_reported_to_the_admins_and_the_other_jobs_still_ru
     # An honest failure without patching our code: the database lost a table (a bad migration, say).
     with world.engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE measure_value"))
-    ran = world.runtime.jobs.catch_up()
+    ran = world.process.jobs.catch_up()
     assert set(ran) == {f"weekly_digest:{team}" for team in CHANNELS} | {"management_summary", "quarterly_scorecard"}
 
     notices = [call.params["text"] for call in posts(world.fake, ADMIN)]
@@ -453,7 +449,7 @@ def test_a_job_that_raises_is_reported_to_the_admins_and_the_other_jobs_still_ru
     assert [call for call in posts(world.fake) if call.params["channel"] != ADMIN] == []
 
     world.clock.advance(timedelta(minutes=5))
-    world.runtime.jobs.catch_up()  # still broken within the hour: no second round of notices
+    world.process.jobs.catch_up()  # still broken within the hour: no second round of notices
     assert len(posts(world.fake, ADMIN)) == len(ran)
 
 
@@ -461,7 +457,7 @@ def test_a_job_that_raises_is_reported_to_the_admins_and_the_other_jobs_still_ru
 
 
 def claim_as_a_dead_sender(world: World) -> str:
-    claim = delivery.claim(
+    claim = ledger.claim(
         world.engine,
         kind="weekly_digest",
         team="berlin_ops",
@@ -485,11 +481,11 @@ def test_a_dead_senders_message_found_in_the_channel_is_not_posted_again(world):
     )
     assert len(posts(world.fake)) == 1
 
-    world.runtime.jobs.weekly_digest("berlin_ops")  # the claim is fresh: the sender may still be alive
+    world.process.jobs.weekly_digest("berlin_ops")  # the claim is fresh: the sender may still be alive
     assert len(posts(world.fake)) == 1 and world.fake.calls("conversations.history") == []
 
     world.clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
-    world.runtime.jobs.weekly_digest("berlin_ops")
+    world.process.jobs.weekly_digest("berlin_ops")
     assert len(posts(world.fake)) == 1
     [lookup] = world.fake.calls("conversations.history")
     assert lookup.params["channel"] == "C0BERLIN"
@@ -500,7 +496,7 @@ def test_a_dead_senders_message_found_in_the_channel_is_not_posted_again(world):
     assert complete.params["thread_ts"] == posted["ts"]
 
     world.clock.advance(CLAIM_TIMEOUT * 2)
-    world.runtime.jobs.weekly_digest("berlin_ops")
+    world.process.jobs.weekly_digest("berlin_ops")
     assert len(posts(world.fake)) == 1
 
 
@@ -508,10 +504,10 @@ def test_a_dead_senders_message_that_never_reached_slack_is_posted_once(world):
     weekly_data(world.engine)
     claim_as_a_dead_sender(world)
     world.clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
-    world.runtime.jobs.weekly_digest("berlin_ops")
-    world.runtime.jobs.weekly_digest("berlin_ops")
+    world.process.jobs.weekly_digest("berlin_ops")
+    world.process.jobs.weekly_digest("berlin_ops")
     world.clock.advance(CLAIM_TIMEOUT * 2)
-    world.runtime.jobs.weekly_digest("berlin_ops")
+    world.process.jobs.weekly_digest("berlin_ops")
 
     [digest] = posts(world.fake)
     assert key_of(digest) == "weekly_digest:berlin_ops:2026-W39"
@@ -523,7 +519,7 @@ def test_a_dead_senders_message_that_never_reached_slack_is_posted_once(world):
 
 def test_a_missed_run_is_reported_to_the_admins(world: World) -> None:
     scheduler = BackgroundScheduler(timezone="UTC")
-    world.runtime.jobs.install(scheduler, alert_sweep_every=timedelta(hours=1))
+    world.process.jobs.install(scheduler, alert_sweep_every=timedelta(hours=1))
     for startup_job in ("startup_catch_up", "startup_alert_check"):  # this test is about one missed run only
         scheduler.remove_job(startup_job)
     # A run due an hour ago with a one-second grace: APScheduler skips it and says so.

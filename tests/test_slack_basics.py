@@ -5,11 +5,11 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from bot.app import build_app
 from bot.server import health, wsgi_app
 from bot.settings import Settings
+from bot.wiring import build
 from kpi_core.db import make_engine
-from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, STRANGER, services_for
+from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, STRANGER
 from tests.slack_requests import FORM, slash_command_body
 
 
@@ -82,10 +82,15 @@ def test_every_writing_subcommand_refuses_like_submit_whoever_submits_for_no_tea
 
 
 def test_health_says_503_when_the_database_is_unreachable(tmp_path, example_config):
+    settings = Settings(
+        SLACK_SIGNING_SECRET="s",
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_API_URL="http://127.0.0.1:9/api/",
+        KPI_DATABASE_URL=f"sqlite:///{tmp_path}/kpi.db",
+    )
+    process = build(settings, config=example_config)
     unreachable = make_engine(f"sqlite:///{tmp_path}/missing-folder/kpi.db")
-    services = services_for(example_config, unreachable)
-    settings = Settings(SLACK_SIGNING_SECRET="s", SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL="http://127.0.0.1:9/api/")
-    application = wsgi_app(build_app(settings, services), health=lambda: health(unreachable))
+    application = wsgi_app(process.app(), health=lambda: health(unreachable), signing_secret="s", team_id="T0TEAM")
     environ: dict = {"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET"}
     setup_testing_defaults(environ)
     statuses = []

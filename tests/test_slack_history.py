@@ -212,7 +212,9 @@ def test_undo_is_refused_to_someone_who_submits_for_no_team(bot):
     # management sees every team but submits for none, even with a submission of their own on record
     factories.add(
         bot.engine,
-        Submission(team="berlin_ops", kind="measures", source="slack:weekly", submitted_by=MANAGER, submitted_at=NOW),
+        Submission(
+            team="berlin_ops", kind="measures", source="slack", form="weekly", submitted_by=MANAGER, submitted_at=NOW
+        ),
     )
     bot.fake.reset()
     status, body = bot.command("undo", user_id=MANAGER)
@@ -353,7 +355,12 @@ def test_a_withdrawal_that_ends_a_breach_posts_the_recovery_in_the_alerts_thread
     assert recovery.params["text"] == "✅ 已恢复：售后服务响应时间 回到 1.0 h（阈值 6.0 h）。"
     with Session(bot.engine) as session:
         (resolved,) = session.exec(select(Alert)).all()
-    assert (resolved.subject, resolved.resolved_at, resolved.resolved_value) == ("response_time", NOW, 1.0)
+    assert (resolved.kpi, resolved.case_id, resolved.resolved_at, resolved.resolved_value) == (
+        "response_time",
+        None,
+        NOW,
+        1.0,
+    )
 
 
 # /kpi undo

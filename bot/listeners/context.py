@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import BoltContext
 
+from bot.alert_poster import AlertPoster
 from bot.services import Services
 from kpi_core.access import Access
 
@@ -24,3 +25,11 @@ def localizer(context: BoltContext) -> Any:
     """``localize(key, **params)`` in the user's language."""
     services, access = services_of(context), access_of(context)
     return lambda key, **params: services.renderer.text(key, access.language, **params)
+
+
+def check_alerts(context: BoltContext, team: str) -> None:
+    """Checks ``team``'s alert thresholds after a write, when the app runs with alerts (as `serve` does),
+    so a breach or a recovery is posted right after the write that caused it."""
+    alerts: AlertPoster | None = context.get("alerts")
+    if alerts is not None:
+        alerts.check(teams=[team])

@@ -7,48 +7,54 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.listeners.context import access_of, localizer, services_of
+from bot.listeners.context import access_of, check_alerts, localizer, services_of
 from bot.modals import form_modal
-from kpi_core.db import transaction
-from kpi_core.models import Submission
+from kpi_core import use_cases
 from kpi_core.periods import Period
-from kpi_core.store import measures_of, withdraw_submission
+
+#: Submission ids are 64-bit integers from 1: a larger number would not even bind as a query parameter.
+_MAX_ID = 2**63 - 1
 
 
 def _submission_id(body: dict[str, Any]) -> int:
-    return int(body["actions"][0]["value"])
+    """The id a button carries; 0 (no submission has it) when the value, echoed by Slack or written by a
+    forger, cannot be an id, so it is answered like any unknown id."""
+    value = body["actions"][0].get("value")
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or int(value) > _MAX_ID:
+        return 0
+    return int(value)
 
 
 def handle_withdraw(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     ack()
     services, access, localize = services_of(context), access_of(context), localizer(context)
-    with transaction(services.engine) as session:
-        submission = session.get(Submission, _submission_id(body))
-        if submission is None or submission.team is None or not access.may_submit(submission.team):
-            respond(text=localize("refused_submit", team=getattr(submission, "team", "-")), replace_original=False)
-            return
-        if submission.withdrawn_at is not None:
-            respond(text=localize("errors.gone"), replace_original=False)
-            return
-        rows = withdraw_submission(session, submission=submission, user=access.user, now=services.clock())
-        team, what = submission.team, f"#{submission.id} {submission.team} {submission.kind}"
-    respond(text=localize("withdrawn", what=what, rows=rows), replace_original=True)
-    alerting = context.get("alerting")
-    if alerting is not None:  # the withdrawn rows no longer count: a KPI or case alert may recover
-        alerting.check(teams=[team])
+    withdrawal = use_cases.withdraw_submission(
+        services.engine,
+        submission_id=_submission_id(body),
+        teams=access.submit_teams,
+        user=access.user,
+        now=services.clock(),
+    )
+    submission = withdrawal.submission
+    if withdrawal.outcome == "refused":
+        respond(text=localize("refused_submit", team=getattr(submission, "team", "-")), replace_original=False)
+        return
+    if withdrawal.outcome == "gone" or submission is None or submission.team is None:
+        respond(text=localize("errors.gone"), replace_original=False)
+        return
+    what = f"#{submission.id} {submission.team} {submission.kind}"
+    respond(text=localize("withdrawn", what=what, rows=withdrawal.rows), replace_original=True)
+    check_alerts(context, submission.team)  # the withdrawn rows no longer count: an alert may recover
 
 
 def handle_correct(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
     ack()
     services, access, localize = services_of(context), access_of(context), localizer(context)
-    with transaction(services.engine) as session:
-        submission = session.get(Submission, _submission_id(body))
-        allowed = submission is not None and submission.team is not None and access.may_submit(submission.team)
-        rows = measures_of(session, submission_id=submission.id or 0) if allowed and submission else []
-    if submission is None or not allowed:
+    submission, rows = use_cases.submission_with_measures(services.engine, submission_id=_submission_id(body))
+    if submission is None or submission.team is None or not access.may_submit(submission.team):
         respond(text=localize("refused_submit", team=getattr(submission, "team", "-")), replace_original=False)
         return
-    form = services.config.form_by_key.get(submission.source.removeprefix("slack:"))
+    form = services.config.form_by_key.get(submission.form or "")
     if form is None or not rows:  # withdrawn, or every value replaced since: say so rather than do nothing
         respond(text=localize("errors.gone"), replace_original=False)
         return

@@ -13,12 +13,10 @@ from bot.listeners.context import access_of, localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
 from bot.render import text_blocks
 from bot.services import Services
+from kpi_core import use_cases
 from kpi_core.access import Access
-from kpi_core.db import transaction
 from kpi_core.errors import PeriodError
 from kpi_core.periods import Period, PeriodKind
-from kpi_core.reporting import rank_teams
-from kpi_core.store import latest_submission_by, open_cases, open_milestones, recent_submissions
 
 
 @dataclass(frozen=True)
@@ -85,11 +83,11 @@ def _may_submit_somewhere(invocation: Invocation) -> bool:
 
 
 def _update_case(invocation: Invocation) -> None:
-    _open_items_modal(invocation, open_cases, "nothing_open_cases", case_update_modal)
+    _open_items_modal(invocation, use_cases.open_cases, "nothing_open_cases", case_update_modal)
 
 
 def _complete_milestone(invocation: Invocation) -> None:
-    _open_items_modal(invocation, open_milestones, "nothing_open_milestones", milestone_completion_modal)
+    _open_items_modal(invocation, use_cases.open_milestones, "nothing_open_milestones", milestone_completion_modal)
 
 
 def _open_items_modal(
@@ -101,8 +99,7 @@ def _open_items_modal(
     """Opens the modal that closes one of the user's teams' open items, or says there is none."""
     if not _may_submit_somewhere(invocation):
         return
-    with transaction(invocation.services.engine) as session:
-        items = list_open(session, teams=invocation.access.submit_teams)
+    items = list_open(invocation.services.engine, teams=invocation.access.submit_teams)
     if not items:
         invocation.reply(invocation.localize(nothing_open))
         return
@@ -151,9 +148,10 @@ def _post_report(invocation: Invocation, team: str, period: Period | None) -> No
     services = invocation.services
     team_config = services.config.team(team)
     period = period or Period.current(PeriodKind.WEEK, now=services.clock(), tz=team_config.tz)
-    with transaction(services.engine) as session:
-        current = services.reports.build(session, config=services.config, period=period, teams=[team])[0]
-        previous = services.reports.build(session, config=services.config, period=period.previous(), teams=[team])[0]
+    wanted = [(period, [team]), (period.previous(), [team])]
+    [current], [previous] = use_cases.reports(
+        services.engine, config=services.config, wanted=wanted, cache=services.reports
+    )
     text = services.renderer.digest(team=team_config, report=current, previous=previous, title="report")
     invocation.respond(text=text.splitlines()[0], blocks=text_blocks(text), response_type="ephemeral")
 
@@ -172,8 +170,7 @@ def _post_scorecard(invocation: Invocation, period: Period | None) -> None:
     services = invocation.services
     zone = services.config.team(invocation.access.view_teams[0]).tz if invocation.access.view_teams else None
     period = period or Period.current(PeriodKind.QUARTER, now=services.clock(), tz=zone or services.config.teams[0].tz)
-    with transaction(services.engine) as session:
-        rankings = rank_teams(session, config=services.config, period=period)
+    rankings = use_cases.rankings(services.engine, config=services.config, period=period)
     texts = [
         services.renderer.scorecard(
             scheme_key=key, period=period.label, ranking=ranking, language=invocation.access.language
@@ -191,8 +188,7 @@ def _history(invocation: Invocation) -> None:
         invocation.reply(invocation.localize("refused_submit", team=", ".join(invocation.args) or "-"))
         return
     invocation.ack()
-    with transaction(invocation.services.engine) as session:
-        submissions = recent_submissions(session, teams=teams)
+    submissions = use_cases.recent_submissions(invocation.services.engine, teams=teams)
     title = invocation.localize("history_title", teams=", ".join(teams))
     _respond_with_submissions(invocation, title, submissions)
 
@@ -201,8 +197,7 @@ def _undo(invocation: Invocation) -> None:
     if not _may_submit_somewhere(invocation):
         return
     invocation.ack()
-    with transaction(invocation.services.engine) as session:
-        latest = latest_submission_by(session, user=invocation.access.user)
+    latest = use_cases.latest_submission_by(invocation.services.engine, user=invocation.access.user)
     if latest is None:
         invocation.respond(text=invocation.localize("nothing_to_undo"), response_type="ephemeral")
         return

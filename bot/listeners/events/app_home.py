@@ -8,7 +8,7 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.listeners.context import access_of, services_of
-from kpi_core.db import transaction
+from kpi_core import use_cases
 from kpi_core.periods import Period, PeriodKind
 
 HOME_TEAMS = 12  # a management user sees the first dozen teams; the tab has a 100-block limit
@@ -19,10 +19,9 @@ def handle_app_home_opened(event: dict[str, Any], client: WebClient, context: Bo
         return
     services, access = services_of(context), access_of(context)
     teams = list(access.view_teams[:HOME_TEAMS])
-    reports = []
-    with transaction(services.engine) as session:
-        for key in teams:
-            period = Period.current(PeriodKind.WEEK, now=services.clock(), tz=services.config.team(key).tz)
-            reports += services.reports.build(session, config=services.config, period=period, teams=[key])
+    now = services.clock()
+    wanted = [(Period.current(PeriodKind.WEEK, now=now, tz=services.config.team(key).tz), [key]) for key in teams]
+    by_team = use_cases.reports(services.engine, config=services.config, wanted=wanted, cache=services.reports)
+    reports = [report for team_reports in by_team for report in team_reports]
     view = services.renderer.view("home", language=access.language, reports=reports, role=access.role)
     client.views_publish(user_id=access.user, view=view)

@@ -8,7 +8,6 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
-from sqlmodel import Session
 
 from bot.forms import (
     CaseInput,
@@ -17,36 +16,21 @@ from bot.forms import (
     State,
     SurveyInput,
     parse_case,
+    parse_confirm_replace,
     parse_measures,
     parse_milestone,
     parse_survey,
 )
-from bot.listeners.context import access_of, localizer, services_of
+from bot.listeners.context import access_of, check_alerts, localizer, services_of
 from bot.modals import confirm_replace_modal
-from kpi_core.db import transaction
+from bot.services import Services
+from kpi_core import use_cases
 from kpi_core.periods import Period
-from kpi_core.store import (
-    claim_request,
-    record_case,
-    record_milestone,
-    stored_measures,
-    submit_measures,
-    submit_survey,
-)
 
 
 def view_key(view: dict[str, Any]) -> str:
     """The same view submitted twice (double click, retry) carries the same id and hash."""
     return f"view:{view['id']}:{view.get('hash', '')}"
-
-
-def store_once(context: BoltContext, view: dict[str, Any], write: Callable[[Session], str]) -> str | None:
-    """Runs ``write`` and claims the view in one transaction; None when the view was stored already."""
-    services = services_of(context)
-    with transaction(services.engine) as session:
-        if not claim_request(session, key=view_key(view), now=services.clock()):
-            return None
-        return write(session)
 
 
 def acknowledge(
@@ -60,9 +44,8 @@ def acknowledge(
     ack()
     if stored is not None:
         client.chat_postMessage(channel=access_of(context).user, text=localizer(context)("stored", what=stored))
-        alerting = context.get("alerting")
-        if alerting is not None and team is not None:
-            alerting.check(teams=[team])
+        if team is not None:
+            check_alerts(context, team)
 
 
 def handle_measures(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -74,8 +57,9 @@ def handle_measures(ack: Ack, view: dict[str, Any], client: WebClient, context: 
         acknowledge(ack, client, context, errors, None)
         return
     form = services.config.form_by_key[State(view).metadata["form"]]
-    with transaction(services.engine) as session:
-        stored = stored_measures(session, team=parsed.team, period=parsed.period, measures=list(parsed.values))
+    stored = use_cases.stored_measures(
+        services.engine, team=parsed.team, period=parsed.period, measures=list(parsed.values)
+    )
     if stored:
         modal = confirm_replace_modal(
             services,
@@ -93,37 +77,40 @@ def handle_measures(ack: Ack, view: dict[str, Any], client: WebClient, context: 
 
 
 def handle_confirm_replace(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    access = access_of(context)
-    metadata = State(view).metadata
-    if not access.may_submit(metadata["team"]):  # roles are checked again: the modal is only a UI
-        ack(response_action="errors", errors={"replace": localizer(context)("errors.not_yours")})
+    services = services_of(context)
+    # every rule is applied again: the metadata came back from the client and may have been edited
+    parsed, errors = parse_confirm_replace(
+        view, config=services.config, access=access_of(context), now=services.clock(), localize=localizer(context)
+    )
+    if parsed is None:
+        acknowledge(ack, client, context, errors, None)
         return
-    values = {key: float(value) for key, value in metadata["values"].items()}
-    what = _store_measures(context, view, metadata["form"], metadata["team"], Period.parse(metadata["period"]), values)
-    acknowledge(ack, client, context, {}, what, team=metadata["team"])
+    form, measures = parsed
+    what = _store_measures(context, view, form, measures.team, measures.period, measures.values)
+    acknowledge(ack, client, context, {}, what, team=measures.team)
 
 
 def _store_measures(
     context: BoltContext, view: dict[str, Any], form: str, team: str, period: Period, values: dict[str, float]
 ) -> str | None:
     services, access = services_of(context), access_of(context)
-
-    def write(session: Session) -> str:
-        submit_measures(
-            session,
-            team=team,
-            form=form,
-            period=period,
-            values=values,
-            user=access.user,
-            now=services.clock(),
-        )
-        return f"{team} {period.label}, {len(values)}"
-
-    return store_once(context, view, write)
+    submission = use_cases.submit_measures(
+        services.engine,
+        request_key=view_key(view),
+        team=team,
+        form=form,
+        period=period,
+        values=values,
+        user=access.user,
+        now=services.clock(),
+    )
+    return None if submission is None else f"{team} {period.label}, {len(values)}"
 
 
-def _form_handler(parse: Callable[..., tuple[Any, Errors]], write: Callable[[Session, Any, str, datetime], str]) -> Any:
+Write = Callable[..., str | None]  # (services, parsed input, request_key=, user=, now=) -> what was stored
+
+
+def _form_handler(parse: Callable[..., tuple[Any, Errors]], write: Write) -> Any:
     """A view listener for a form stored as one new submission: parse and validate, store once, thank."""
 
     def handle(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -133,20 +120,29 @@ def _form_handler(parse: Callable[..., tuple[Any, Errors]], write: Callable[[Ses
         )
         stored = None
         if parsed is not None:
-            stored = store_once(context, view, lambda session: write(session, parsed, access.user, services.clock()))
+            stored = write(services, parsed, request_key=view_key(view), user=access.user, now=services.clock())
         acknowledge(ack, client, context, errors, stored, team=parsed.team if parsed else None)
 
     return handle
 
 
-def _write_survey(session: Session, survey: SurveyInput, user: str, now: datetime) -> str:
-    submit_survey(session, team=survey.team, scores=survey.scores, submitted_at=survey.submitted_at, user=user, now=now)
-    return f"{survey.team}, {len(survey.scores)}"
+def _write_survey(services: Services, survey: SurveyInput, *, request_key: str, user: str, now: datetime) -> str | None:
+    stored = use_cases.submit_survey(
+        services.engine,
+        request_key=request_key,
+        team=survey.team,
+        scores=survey.scores,
+        submitted_at=survey.submitted_at,
+        user=user,
+        now=now,
+    )
+    return None if stored is None else f"{survey.team}, {len(survey.scores)}"
 
 
-def _write_case(session: Session, case: CaseInput, user: str, now: datetime) -> str:
-    stored = record_case(
-        session,
+def _write_case(services: Services, case: CaseInput, *, request_key: str, user: str, now: datetime) -> str | None:
+    stored = use_cases.record_case(
+        services.engine,
+        request_key=request_key,
         team=case.team,
         kind=case.kind,
         raised_at=case.raised_at,
@@ -155,12 +151,15 @@ def _write_case(session: Session, case: CaseInput, user: str, now: datetime) -> 
         user=user,
         now=now,
     )
-    return f"{case.team} #{stored.id}"
+    return None if stored is None else f"{case.team} #{stored.id}"
 
 
-def _write_milestone(session: Session, milestone: MilestoneInput, user: str, now: datetime) -> str:
-    stored = record_milestone(
-        session,
+def _write_milestone(
+    services: Services, milestone: MilestoneInput, *, request_key: str, user: str, now: datetime
+) -> str | None:
+    stored = use_cases.record_milestone(
+        services.engine,
+        request_key=request_key,
         team=milestone.team,
         project=milestone.project,
         name=milestone.name,
@@ -171,7 +170,7 @@ def _write_milestone(session: Session, milestone: MilestoneInput, user: str, now
         user=user,
         now=now,
     )
-    return f"{milestone.team} {milestone.project} · {milestone.name} #{stored.id}"
+    return None if stored is None else f"{milestone.team} {milestone.project} · {milestone.name} #{stored.id}"
 
 
 handle_survey = _form_handler(parse_survey, _write_survey)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.forms import Errors, Localize, State, parse_case_update, parse_milestone_completion
+from bot.forms import State, parse_case_update, parse_milestone_completion
 from bot.listeners.context import access_of, localizer, services_of
 from bot.listeners.views.submissions import acknowledge, view_key
-from kpi_core.db import transaction
-from kpi_core.models import CustomerCase
-from kpi_core.store import claim_request, complete_milestone, open_case, open_milestone, update_case
+from kpi_core import use_cases
 
 
 def _selected_id(view: dict[str, Any], block_id: str) -> int | None:
@@ -26,27 +23,21 @@ def handle_case_update(ack: Ack, view: dict[str, Any], client: WebClient, contex
     now = services.clock()
     localize = localizer(context)
     stored = None
-    with transaction(services.engine) as session:
-        case = open_case(session, case_id=_selected_id(view, "case"), teams=access.submit_teams)
-        parsed, errors = parse_case_update(view, raised_at=case.raised_at if case else None, now=now, localize=localize)
-        if case is not None and parsed is not None:
-            errors = _resolution_order_errors(case, *parsed, localize=localize)
-        if (
-            case is not None
-            and parsed is not None
-            and not errors
-            and claim_request(session, key=view_key(view), now=now)
-        ):
-            first_response_at, resolved_at = parsed
-            update_case(
-                session,
-                case=case,
-                first_response_at=first_response_at,
-                resolved_at=resolved_at,
-                user=access.user,
-                now=now,
-            )
-            stored = f"{case.team} #{case.id}"
+    case = use_cases.open_case(services.engine, case_id=_selected_id(view, "case"), teams=access.submit_teams)
+    parsed, errors = parse_case_update(view, case=case, config=services.config, now=now, localize=localize)
+    if case is not None and case.id is not None and parsed is not None and not errors:
+        first_response_at, resolved_at = parsed
+        updated = use_cases.update_case(
+            services.engine,
+            request_key=view_key(view),
+            case_id=case.id,
+            teams=access.submit_teams,
+            first_response_at=first_response_at,
+            resolved_at=resolved_at,
+            user=access.user,
+            now=now,
+        )
+        stored = None if updated is None else f"{case.team} #{case.id}"
     acknowledge(ack, client, context, errors, stored, team=case.team if case else None)
 
 
@@ -54,32 +45,24 @@ def handle_milestone_completion(ack: Ack, view: dict[str, Any], client: WebClien
     services, access = services_of(context), access_of(context)
     now = services.clock()
     stored = None
-    with transaction(services.engine) as session:
-        milestone = open_milestone(session, milestone_id=_selected_id(view, "milestone"), teams=access.submit_teams)
-        today = now.astimezone(services.config.team(milestone.team).tz).date() if milestone else now.date()
-        parsed, errors = parse_milestone_completion(
-            view, exists=milestone is not None, today=today, localize=localizer(context)
+    milestone = use_cases.open_milestone(
+        services.engine, milestone_id=_selected_id(view, "milestone"), teams=access.submit_teams
+    )
+    today = now.astimezone(services.config.team(milestone.team).tz).date() if milestone else now.date()
+    parsed, errors = parse_milestone_completion(
+        view, exists=milestone is not None, today=today, config=services.config, localize=localizer(context)
+    )
+    if milestone is not None and milestone.id is not None and parsed is not None:
+        completed_on, actual_cost = parsed
+        completed = use_cases.complete_milestone(
+            services.engine,
+            request_key=view_key(view),
+            milestone_id=milestone.id,
+            teams=access.submit_teams,
+            completed_on=completed_on,
+            actual_cost=actual_cost,
+            user=access.user,
+            now=now,
         )
-        if milestone is not None and parsed is not None and claim_request(session, key=view_key(view), now=now):
-            completed_on, actual_cost = parsed
-            complete_milestone(
-                session,
-                milestone=milestone,
-                completed_on=completed_on,
-                actual_cost=actual_cost,
-                user=access.user,
-                now=now,
-            )
-            stored = f"{milestone.team} {milestone.project} · {milestone.name}"
+        stored = None if completed is None else f"{milestone.team} {milestone.project} · {milestone.name}"
     acknowledge(ack, client, context, errors, stored, team=milestone.team if milestone else None)
-
-
-def _resolution_order_errors(
-    case: CustomerCase, first_response_at: datetime | None, resolved_at: datetime | None, *, localize: Localize
-) -> Errors:
-    """A case is not resolved before its first response, whether either time is given now or stored."""
-    response = first_response_at or case.first_response_at
-    resolution = resolved_at or case.resolved_at
-    if response is None or resolution is None or resolution >= response:
-        return {}
-    return {"resolved_at" if resolved_at is not None else "first_response_at": localize("errors.before_response")}

@@ -13,69 +13,61 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.delivery import Outgoing, Sender
 from bot.render import format_value
-from kpi_core.alerts import evaluate_cases, evaluate_kpis, in_quiet_hours, next_case_deadline, recent_alerts
+from bot.sender import Outgoing, Sender
+from bot.services import Services
+from kpi_core.alert_rules import in_quiet_hours
 from kpi_core.config import Language, Team
-from kpi_core.db import transaction
 from kpi_core.models import Alert, CustomerCase
+from kpi_core.use_cases import alerts_to_post, check_alerts
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class Alerting:
+class AlertPoster:
+    services: Services
     sender: Sender
     #: called with the next case deadline, so the scheduler can fire exactly then (None: no scheduler)
     on_next_deadline: Callable[[datetime | None], None] | None = None
 
     def check(self, teams: list[str] | None = None) -> None:
         """Evaluates the KPI thresholds of ``teams`` (default all) and every case timer; posts changes."""
-        services = self.sender.services
+        services = self.services
         config = services.config
         now = services.clock()
         selected = [config.team(key) for key in teams] if teams is not None else list(config.teams)
-        with transaction(services.engine) as session:
-            transitions = evaluate_kpis(session, config=config, teams=selected, now=now)
-            transitions += evaluate_cases(session, config=config, now=now)
-            deadline = next_case_deadline(session, config=config, now=now)
+        transitions, deadline = check_alerts(services.engine, config=config, teams=selected, now=now)
         for transition in transitions:
             alert = transition.alert
-            logger.info("alert %s team=%s subject=%s", transition.change, alert.team, alert.subject)
+            logger.info("alert %s team=%s kpi=%s case=%s", transition.change, alert.team, alert.kpi, alert.case_id)
         self.flush()
         if self.on_next_deadline is not None:
             self.on_next_deadline(deadline)
 
     def flush(self) -> None:
         """Posts every alert or recovery that is due and not yet posted (outside quiet hours)."""
-        services = self.sender.services
+        services = self.services
         now = services.clock()
-        with transaction(services.engine) as session:
-            alerts = recent_alerts(session, now=now)
-            cases = {
-                alert.id: session.get(CustomerCase, int(alert.subject.removeprefix("case:")))
-                for alert in alerts
-                if alert.subject.startswith("case:")
-            }
-        for alert in alerts:
+        for alert, case in alerts_to_post(services.engine, now=now):
             team = services.config.team(alert.team)
             if in_quiet_hours(team, now):
                 continue
             posted = self.sender.sent_ts("alert", alert.team, str(alert.id))
             if alert.resolved_at is None:
                 if posted is None:
-                    self.sender.send(self._alert_message(alert, cases.get(alert.id)))
+                    self.sender.send(self._alert_message(alert, case))
                 continue
             if posted is None:
                 continue  # opened and resolved while held: nothing worth posting now
             channel, ts = posted
-            outcome = self.sender.send(self._recovery_message(alert, cases.get(alert.id), thread_ts=ts))
+            outcome = self.sender.send(self._recovery_message(alert, case, thread_ts=ts))
             if outcome in ("sent", "found"):
-                text = "✅ " + self._alert_text(alert, cases.get(alert.id), resolved=True)
+                text = "✅ " + self._alert_text(alert, case, resolved=True)
                 self.sender.update(channel=channel, ts=ts, text=text, blocks=_section(text))
 
     def _alert_text(self, alert: Alert, case: CustomerCase | None, *, resolved: bool = False) -> str:
-        services = self.sender.services
+        services = self.services
         team = services.config.team(alert.team)
         renderer = services.renderer
         kpi = services.config.kpi_by_key[alert.kpi]
@@ -106,7 +98,7 @@ class Alerting:
         return _in_team_language(team, sentence)
 
     def _alert_message(self, alert: Alert, case: CustomerCase | None) -> Outgoing:
-        team = self.sender.services.config.team(alert.team)
+        team = self.services.config.team(alert.team)
         text = "🔴 " + self._alert_text(alert, case)
         return Outgoing(
             kind="alert",
@@ -118,7 +110,7 @@ class Alerting:
         )
 
     def _recovery_message(self, alert: Alert, case: CustomerCase | None, *, thread_ts: str) -> Outgoing:
-        services = self.sender.services
+        services = self.services
         team = services.config.team(alert.team)
         kpi = services.config.kpi_by_key[alert.kpi]
 

@@ -5,16 +5,16 @@ leaves the claim pending, to be retried once it goes stale."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
+import sqlalchemy as sa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.services import Services
-from kpi_core import delivery
+from kpi_core import ledger
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +67,11 @@ class Outgoing:
 
 @dataclass
 class Sender:
-    services: Services
+    engine: sa.Engine
+    clock: Callable[[], datetime]
     client: WebClient
-    owner: str
+    owner: str  # this process's name in the ledger
+    admins: Sequence[str] = ()  # told by DM of what fails for good
     stale_after: timedelta = timedelta(minutes=5)
 
     def send_all(self, messages: list[Outgoing]) -> list[Outcome]:
@@ -83,17 +85,17 @@ class Sender:
     def settled(self, kind: str, team: str | None, subject: str, *, with_chart: bool = False) -> bool:
         """Whether the delivery is done, so the caller need not even build it: sent (and, ``with_chart``,
         its chart too), or failed for good (a message that never went out gets no chart either)."""
-        row = delivery.find(self.services.engine, key=delivery.delivery_key(kind, team, subject))
-        if row is None or row.state == delivery.PENDING:
+        row = ledger.find(self.engine, key=ledger.delivery_key(kind, team, subject))
+        if row is None or row.state == ledger.PENDING:
             return False
-        if row.state == delivery.FAILED or not with_chart:
+        if row.state == ledger.FAILED or not with_chart:
             return True
         return self.settled(f"{kind}_chart", team, subject)
 
     def send(self, message: Outgoing, *, with_chart: bool = True) -> Outcome:
-        now = self.services.clock()
-        claim = delivery.claim(
-            self.services.engine,
+        now = self.clock()
+        claim = ledger.claim(
+            self.engine,
             kind=message.kind,
             team=message.team,
             subject=message.subject,
@@ -102,7 +104,7 @@ class Sender:
             stale_after=self.stale_after,
         )
         log = {
-            "key": delivery.delivery_key(message.kind, message.team, message.subject),
+            "key": ledger.delivery_key(message.kind, message.team, message.subject),
             "team": message.team,
         }
         if claim is None:
@@ -112,7 +114,7 @@ class Sender:
             found = self._find_posted(message, claim.key)
             if found is not None:
                 # The crashed sender's message did reach Slack: record it instead of posting it again.
-                delivery.mark_sent(self.services.engine, key=claim.key, now=now, channel=message.channel, ts=found)
+                ledger.mark_sent(self.engine, key=claim.key, now=now, channel=message.channel, ts=found)
                 logger.info("delivery found in channel history %s", log)
                 if with_chart:  # it may have died before the upload (the chart has its own claim)
                     self.upload_chart(message)
@@ -134,7 +136,7 @@ class Sender:
             )
             return "retry"
         ts = str(posted["ts"])
-        delivery.mark_sent(self.services.engine, key=claim.key, now=now, channel=str(posted["channel"]), ts=ts)
+        ledger.mark_sent(self.engine, key=claim.key, now=now, channel=str(posted["channel"]), ts=ts)
         logger.info("delivered %s ts=%s", log, ts)
         if with_chart:
             self.upload_chart(message)
@@ -142,8 +144,8 @@ class Sender:
 
     def sent_ts(self, kind: str, team: str | None, subject: str) -> tuple[str, str] | None:
         """The channel and ts of a delivered message, e.g. to reply in an alert's thread."""
-        row = delivery.find(self.services.engine, key=delivery.delivery_key(kind, team, subject))
-        if row is None or row.state != delivery.SENT or row.ts is None or row.channel is None:
+        row = ledger.find(self.engine, key=ledger.delivery_key(kind, team, subject))
+        if row is None or row.state != ledger.SENT or row.ts is None or row.channel is None:
             return None
         return row.channel, row.ts
 
@@ -161,13 +163,13 @@ class Sender:
             return
         channel, ts = posted
         chart_kind = f"{message.kind}_chart"
-        claim = delivery.claim(
-            self.services.engine,
+        claim = ledger.claim(
+            self.engine,
             kind=chart_kind,
             team=message.team,
             subject=message.subject,
             owner=self.owner,
-            now=self.services.clock(),
+            now=self.clock(),
             stale_after=self.stale_after,
         )
         if claim is None:
@@ -188,12 +190,12 @@ class Sender:
         except OSError as error:
             logger.warning("chart %s did not get through (%s); it is retried", claim.key, error)
             return
-        delivery.mark_sent(self.services.engine, key=claim.key, now=self.services.clock(), channel=channel, ts=ts)
+        ledger.mark_sent(self.engine, key=claim.key, now=self.clock(), channel=channel, ts=ts)
 
     def _find_posted(self, message: Outgoing, key: str) -> str | None:
         """The ts of a message carrying ``key`` in its metadata: among the thread's replies for a reply
         (channel history leaves replies out), else among the channel's last two days, page by page."""
-        oldest = (self.services.clock() - timedelta(days=2)).timestamp()
+        oldest = (self.clock() - timedelta(days=2)).timestamp()
         cursor = None
         for _ in range(HISTORY_PAGES):
             try:
@@ -236,7 +238,7 @@ class Sender:
                 code,
             )
             return "retry"
-        delivery.mark_failed(self.services.engine, key=key, error=code)
+        ledger.mark_failed(self.engine, key=key, error=code)
         logger.error("delivery %s for team %s to %s failed for good: %s", key, message.team, message.channel, code)
         if message.kind != "notice":
             self.notify_admins(
@@ -247,5 +249,5 @@ class Sender:
 
     def notify_admins(self, *, subject: str, text: str) -> None:
         """A DM to every admin, once per subject."""
-        for admin in self.services.config.roles.admins:
+        for admin in self.admins:
             self.send(Outgoing(kind="notice", team=admin, subject=subject, channel=admin, text=text))

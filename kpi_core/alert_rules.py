@@ -1,6 +1,6 @@
 """Threshold alerts: when a KPI crosses into breach, and when it recovers (past a margin, so it does not
 flap); and per case, when a case reaches its target time without a response. One open alert per team
-and subject at a time, enforced by a partial unique index."""
+and KPI, and per case and KPI, at a time, enforced by partial unique indexes."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def open_alerts(session: Session, *, team: str | None = None) -> list[Alert]:
 
 
 def _open(session: Session, alert: Alert) -> Alert | None:
-    """Inserts the alert unless one is open for the same team and subject already (another process)."""
+    """Inserts the alert unless the same one is open already (opened by another process)."""
     try:
         with session.begin_nested():
             session.add(alert)
@@ -60,7 +60,7 @@ def _open(session: Session, alert: Alert) -> Alert | None:
 def evaluate_kpis(session: Session, *, config: Config, teams: list[Team], now: datetime) -> list[Transition]:
     """Opens or resolves the teams' KPI alerts from each team's current-period values."""
     watched = [kpi for kpi in config.kpis if kpi.alert is not None]
-    current = {(alert.team, alert.subject): alert for alert in open_alerts(session)}
+    current = {(alert.team, alert.kpi): alert for alert in open_alerts(session) if alert.case_id is None}
     transitions = []
     for kind in sorted({kpi.alert.period for kpi in watched if kpi.alert}):
         by_period: dict[Period, list[Team]] = {}
@@ -92,7 +92,7 @@ def _step(
     if alert is None and is_breach(kpi, value, threshold):
         opened = _open(
             session,
-            Alert(team=team.key, subject=kpi.key, kpi=kpi.key, value=value, threshold=threshold, opened_at=now),
+            Alert(team=team.key, kpi=kpi.key, value=value, threshold=threshold, opened_at=now),
         )
         return Transition("breach", opened) if opened is not None else None
     if alert is not None and has_recovered(kpi, value, threshold, kpi.alert.recover_margin):
@@ -118,7 +118,7 @@ def evaluate_cases(session: Session, *, config: Config, now: datetime) -> list[T
     for kpi, formula in case_kpis(config):
         end = _end_column(formula)
         deadline_passed = now - timedelta(hours=formula.within_hours or 0)
-        alerted = select(Alert.subject).where(col(Alert.kpi) == kpi.key)
+        alerted = select(Alert.case_id).where(col(Alert.kpi) == kpi.key, col(Alert.case_id).is_not(None))
         overdue = session.exec(
             select(CustomerCase).where(
                 col(CustomerCase.team).in_(teams),
@@ -126,13 +126,13 @@ def evaluate_cases(session: Session, *, config: Config, now: datetime) -> list[T
                 end.is_(None),
                 col(CustomerCase.raised_at) <= deadline_passed,
                 col(CustomerCase.raised_at) >= now - CASE_LOOKBACK,
-                sa.literal("case:").concat(sa.cast(CustomerCase.id, sa.String)).not_in(alerted),
+                col(CustomerCase.id).not_in(alerted),
             )
         ).all()
         for case in overdue:
             alert = Alert(
                 team=case.team,
-                subject=f"case:{case.id}",
+                case_id=case.id,
                 kpi=kpi.key,
                 value=None,
                 threshold=formula.within_hours or 0,
@@ -144,10 +144,10 @@ def evaluate_cases(session: Session, *, config: Config, now: datetime) -> list[T
             select(Alert).where(
                 col(Alert.resolved_at).is_(None),
                 col(Alert.kpi) == kpi.key,
-                col(Alert.subject).startswith("case:"),
+                col(Alert.case_id).is_not(None),
             )
         ).all():
-            answered = session.get(CustomerCase, int(alert.subject.removeprefix("case:")))
+            answered = session.get(CustomerCase, alert.case_id)
             ended_at = getattr(
                 answered, "first_response_at" if formula.until == "first_response" else "resolved_at", None
             )
