@@ -15,10 +15,10 @@ from click.testing import CliRunner, Result
 from sqlmodel import func, select
 
 from bot.cli import main
+from bot.export import CSV_COLUMNS
 from kpi_core.db import make_engine, transaction
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
-from kpi_core.reporting import CSV_COLUMNS
-from tests.conftest import EXAMPLE_CONFIG
+from tests.conftest import EXAMPLE_CONFIG, REPO_ROOT
 from tests.test_config import CATALOGUE
 
 TEAMS = ["shanghai_ops", "beijing_service", "berlin_ops", "newyork_delivery"]
@@ -100,6 +100,65 @@ def test_check_config_missing_file(tmp_path: Path) -> None:
     file = tmp_path / "missing.yaml"
     output = failed(invoke({"KPI_CONFIG": str(file)}, "check-config"))
     assert f"{file}: cannot read: No such file or directory" in output
+
+
+ENGLISH_ONLY = """\
+teams:
+  - key: london_ops
+    name: London Operations
+    channel: C0LONDON
+    timezone: Europe/London
+    leads: [U0LEAD]
+measures:
+  - {key: orders, name: Orders, unit: orders, integer: true}
+  - {key: on_time_orders, name: {en: On-time orders}, unit: orders, integer: true, at_most: orders}
+kpis:
+  - key: on_time_delivery
+    name: On-time delivery rate
+    group: service
+    unit: "%"
+    better: higher
+    formula: {kind: ratio, numerator: on_time_orders, denominator: orders, scale: 100}
+    target: 95
+    team_targets: {london_ops: 97}
+scorecards:
+  monthly:
+    name: Monthly scorecard
+    period: month
+    items: [{kpi: on_time_delivery, weight: 100}]
+forms:
+  - {key: weekly, kind: measures, title: Weekly figures, measures: [orders, on_time_orders]}
+"""
+
+
+def test_check_config_accepts_an_english_only_config_written_from_scratch(tmp_path: Path) -> None:
+    file = tmp_path / "english.yaml"
+    file.write_text(ENGLISH_ONLY, encoding="utf-8")
+    output = succeeded(invoke({}, "check-config", str(file)))
+    assert output == f"{file}: OK (1 teams, 2 measures, 1 KPIs, 1 scorecards)\n"
+
+
+def test_check_config_reports_every_problem_in_one_run_with_suggestions(tmp_path: Path) -> None:
+    file = tmp_path / "typos.yaml"
+    file.write_text(
+        ENGLISH_ONLY.replace("    timezone: Europe/London\n", "    timezone: Europe/London\n    lead: [U0LEAD]\n")
+        .replace("numerator: on_time_orders,", "numerator: on_time_order,")
+        .replace("team_targets: {london_ops: 97}", "team_targets: {londonops: 97}")
+        .replace("{kpi: on_time_delivery, weight: 100}", "{kpi: on_time_delivry, weight: 100}"),
+        encoding="utf-8",
+    )
+    output = failed(invoke({}, "check-config", str(file)))
+    # a schema problem and the cross-checks, in the same run
+    assert output.splitlines()[1:] == [
+        f"  {file}: teams.london_ops.lead: unknown field 'lead' (did you mean 'leads'?)",
+        f"  {file}: kpis.on_time_delivery.formula.numerator: unknown measure 'on_time_order' in formula "
+        "(did you mean 'on_time_orders'?)",
+        f"  {file}: kpis.on_time_delivery.team_targets.londonops: override for unknown team 'londonops' "
+        "(did you mean 'london_ops'?)",
+        f"  {file}: scorecards.monthly.items.on_time_delivry: unknown KPI 'on_time_delivry' "
+        "(did you mean 'on_time_delivery'?)",
+    ]
+    assert output.startswith(f"Error: invalid config {file} (4 problem(s)):")
 
 
 def test_report_with_a_bad_config_fails_cleanly(cli_env: Env, tmp_path: Path) -> None:
@@ -234,6 +293,59 @@ def test_report_as_text_in_the_teams_language(demo: tuple[Env, str]) -> None:
     assert text.startswith("*KPI报告 · 北京客户服务部 · 2026-Q3* (2026-07-01 – 2026-09-30)")
     assert "准时交付率" in text and "上季度" in text
     assert "On-time delivery rate" not in text
+
+
+def documented_report() -> dict[str, Any]:
+    """The JSON report shown in the README's "Reports" section."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8").split("## Reports", 1)[1]
+    document: dict[str, Any] = json.loads(readme.split("```json", 1)[1].split("```", 1)[0])
+    return document
+
+
+def test_report_json_has_the_shape_the_readme_documents(demo: tuple[Env, str]) -> None:
+    env, _ = demo
+    documented = documented_report()
+    report = report_json(env, "--team", "berlin_ops", "--period", "2026-Q3")
+    assert report.keys() == documented.keys()
+    assert {key: report[key] for key in ("team", "period", "period_kind", "period_start", "period_end")} == {
+        key: documented[key] for key in ("team", "period", "period_kind", "period_start", "period_end")
+    }
+    kpi, shown = report["kpis"]["on_time_delivery"], documented["kpis"]["on_time_delivery"]
+    assert kpi.keys() == shown.keys()
+    assert {key: kpi[key] for key in ("name", "group", "unit", "better")} == {
+        key: shown[key] for key in ("name", "group", "unit", "better")
+    }
+    assert kpi["details"].keys() == shown["details"].keys()
+    assert all(entry.keys() == kpi.keys() for entry in report["kpis"].values())
+    placement, shown_placement = report["scorecard"]["quarterly"], documented["scorecard"]["quarterly"]
+    assert placement.keys() == shown_placement.keys()
+    assert [item.keys() for item in placement["items"]] == [shown_placement["items"][0].keys()] * len(
+        placement["items"]
+    )
+
+
+def sql_statements(env: Env, *args: str) -> int:
+    """How many SQL statements one in-process ``kpi-bot`` command runs."""
+    executed = []
+
+    def count(*_: Any) -> None:
+        executed.append(1)
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", count)
+    try:
+        succeeded(invoke(env, *args))
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", count)
+    return len(executed)
+
+
+@pytest.mark.parametrize("output_format", ["json", "csv"])
+def test_report_as_data_computes_only_the_period_it_prints(demo: tuple[Env, str], output_format: str) -> None:
+    """The text report shows last quarter's values beside this quarter's; JSON and CSV do not, so they
+    do not compute them (growth KPIs still read the earlier period they compare with)."""
+    env, _ = demo
+    selection = ("report", "--all", "--period", "2026-Q3", "--format")
+    assert sql_statements(env, *selection, output_format) < sql_statements(env, *selection, "text")
 
 
 def test_weekly_report_has_no_scorecard(demo: tuple[Env, str]) -> None:
