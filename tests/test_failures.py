@@ -318,3 +318,14 @@ def test_an_unexpected_failure_after_the_ack_is_answered_and_the_admins_are_told
     notices = [call for call in bot.fake.wait_for("chat.postMessage") if call.params["channel"] == ADMIN]
     (notice,) = notices
     assert "/kpi submit" in notice.params["text"] and "invalid_arguments" in notice.params["text"]
+
+
+def test_a_bug_in_storage_is_not_called_an_outage(bot: Bot) -> None:
+    """SQLite reports a missing table as an OperationalError too; it is a bug, and the user is not told to
+    wait for the database."""
+    with bot.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE milestone"))
+    status, body = bot.command("milestone", user_id=LEAD_BERLIN)
+    assert (status, body) == (200, {"response_type": "ephemeral", "text": UNEXPECTED})
+    (notice,) = [call for call in bot.fake.wait_for("chat.postMessage") if call.params["channel"] == ADMIN]
+    assert "/kpi milestone" in notice.params["text"] and "no such table: milestone" in notice.params["text"]
