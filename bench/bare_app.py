@@ -23,7 +23,13 @@ def main() -> None:
     def no_op(ack: Ack) -> None:
         ack()
 
-    server = HttpServer(wsgi_app(app, health=lambda: {"ok": True}), host="127.0.0.1", port=0)
+    application = wsgi_app(
+        app,
+        health=lambda: {"ok": True},
+        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+        team_id="T0TEAM",  # the team of the bench bodies
+    )
+    server = HttpServer(application, host="127.0.0.1", port=0)
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
     print(f"listening on http://127.0.0.1:{server.port}/slack/events", file=sys.stderr, flush=True)
     server.serve_forever()

@@ -19,6 +19,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.digests import weekly_digests
+from bot.export import CSV_COLUMNS, report_csv_rows, report_json
+from bot.request_gate import installed_workspace
 from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.services import Services
 from bot.settings import Settings, load_settings
@@ -30,7 +32,6 @@ from kpi_core.demo import DEMO_END
 from kpi_core.errors import KpiError
 from kpi_core.imports import KINDS
 from kpi_core.periods import Period, PeriodKind
-from kpi_core.reporting import CSV_COLUMNS, report_rows
 
 
 def _services(settings: Settings) -> Services:
@@ -124,19 +125,23 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
         services = _services(settings)
         config = services.config
         parsed = Period.parse(period)
-        wanted = [(parsed, [team] if team else None), (parsed.previous(), [team] if team else None)]
-        reports, previous = use_cases.reports(services.engine, config=config, wanted=wanted)
+        selected = [team] if team else None
+        # Only the text report shows the previous period beside this one; JSON and CSV do not compute it.
+        periods = [parsed, parsed.previous()] if output_format == "text" else [parsed]
+        wanted = [(shown, selected) for shown in periods]
+        reports, *earlier = use_cases.reports(services.engine, config=config, wanted=wanted)
     if output_format == "json":
-        click.echo(json.dumps(reports[0] if team else reports, ensure_ascii=False, indent=2))
+        exported = [report_json(config, team_report) for team_report in reports]
+        click.echo(json.dumps(exported[0] if team else exported, ensure_ascii=False, indent=2))
     elif output_format == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for team_report in reports:
-            writer.writerows(report_rows(team_report))
+            writer.writerows(report_csv_rows(config, team_report))
     else:
         renderer = services.renderer
-        for current, before in zip(reports, previous, strict=True):
-            team_config = config.team(current["team"])
+        for current, before in zip(reports, earlier[0], strict=True):
+            team_config = config.team(current.team)
             click.echo(renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n")
 
 
@@ -152,6 +157,8 @@ def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_schedu
     with _user_errors():
         process = _process(settings)
         app = process.app()
+        # the one workspace served over HTTP (Socket Mode connects with this app's own token)
+        team_id = None if socket_mode else settings.slack_team_id or installed_workspace(process.client)
     scheduler = None if no_scheduler else _start_scheduler(BackgroundScheduler(timezone=UTC), process)
     try:
         if socket_mode:
@@ -159,7 +166,15 @@ def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_schedu
                 raise click.ClickException("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")
             SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
             return
-        server = HttpServer(wsgi_app(app, health=lambda: health(process.services.engine)), host=host, port=port)
+        secret = settings.slack_signing_secret
+        assert secret is not None and team_id is not None  # process.app() refuses to build without the secret
+        application = wsgi_app(
+            app,
+            health=lambda: health(process.services.engine),
+            signing_secret=secret.get_secret_value(),
+            team_id=team_id,
+        )
+        server = HttpServer(application, host=host, port=port)
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, lambda *_: server.stop())
         click.echo(f"listening on http://{host}:{server.port}{SLACK_PATH}", err=True)
@@ -239,7 +254,7 @@ def demo(settings: Settings) -> None:
         quarter = Period.containing(PeriodKind.QUARTER, DEMO_END).previous()
         reports, previous = use_cases.reports(engine, config=config, wanted=[(week, None), (week.previous(), None)])
         for current, before in zip(reports, previous, strict=True):
-            click.echo(renderer.digest(team=config.team(current["team"]), report=current, previous=before) + "\n")
+            click.echo(renderer.digest(team=config.team(current.team), report=current, previous=before) + "\n")
         rankings = use_cases.rankings(engine, config=config, period=quarter)
     for scheme_key, ranking in rankings.items():
         click.echo(renderer.scorecard(scheme_key=scheme_key, period=quarter.label, ranking=ranking, language="both"))

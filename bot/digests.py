@@ -4,8 +4,8 @@ chart, the management summary, the quarterly scorecard with a bar chart, and sub
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 from bot.charts import score_bars, trend_chart
 from bot.render import text_blocks
@@ -14,11 +14,25 @@ from bot.services import Services
 from kpi_core.config import Team
 from kpi_core.db import transaction
 from kpi_core.periods import Period, PeriodKind
-from kpi_core.reporting import build_reports, rank_teams
+from kpi_core.reporting import Report, build_reports, rank_teams
 from kpi_core.scorecard import attainment
 from kpi_core.store import has_submitted
 
 TREND_WEEKS = 12
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One team's line in the management summary: the KPIs in breach and those that missed target."""
+
+    report: Report
+    breaches: list[str]
+    misses: list[str]
+    reported: bool  # some KPI has data
+
+    @property
+    def team(self) -> str:
+        return self.report.team
 
 
 def last_week(team: Team, services: Services) -> Period:
@@ -47,42 +61,40 @@ def weekly_digests(
     return messages
 
 
-def _digest(services: Services, team: Team, series: list[dict[str, Any]], *, chart: bool) -> Outgoing:
+def _digest(services: Services, team: Team, series: list[Report], *, chart: bool) -> Outgoing:
     current, previous = series[-1], series[-2]
     text = services.renderer.digest(team=team, report=current, previous=previous)
     return Outgoing(
         kind="weekly_digest",
         team=team.key,
-        subject=current["period"],
+        subject=current.period.label,
         channel=team.channel,
         text=text.splitlines()[0],
         blocks=text_blocks(text),
         chart=Chart(
             lambda: _trend_png(services, team, series),
-            f"kpi-trend-{team.key}-{current['period']}.png",
-            f"{team.name.en}: KPI trend to {current['period']}",
+            f"kpi-trend-{team.key}-{current.period.label}.png",
+            f"{team.name.en}: KPI trend to {current.period.label}",
         )
         if chart
         else None,
     )
 
 
-def _trend_png(services: Services, team: Team, series: list[dict[str, Any]]) -> bytes | None:
+def _trend_png(services: Services, team: Team, series: list[Report]) -> bytes | None:
     """The attainment of each KPI with a target, week by week (English names: see bot.charts)."""
     config = services.config
     lines = {}
-    for key in series[-1]["kpis"]:
+    for key in series[-1].kpis:
         kpi = config.kpi_by_key[key]
         points = []
         for report in series:
-            result = report["kpis"][key]
-            reached = (
-                None if result["value"] is None else attainment(kpi, value=result["value"], target=result["target"])
-            )
+            result = report.kpis[key]
+            reached = None if result.value is None else attainment(kpi, value=result.value, target=result.target)
             points.append(None if reached is None else reached * 100)
         lines[kpi.name.en] = points
     title = services.renderer.text("chart_title", "en", team=team.name.en, weeks=len(series))
-    return trend_chart(title=title, labels=[report["period"] for report in series], series=lines)
+    return trend_chart(title=title, labels=[report.period.label for report in series], series=lines)
 
 
 def management_summary(services: Services, *, channel: str, period: Period) -> Outgoing:
@@ -91,17 +103,16 @@ def management_summary(services: Services, *, channel: str, period: Period) -> O
         reports = build_reports(session, config=services.config, period=period)
     rows = []
     for report in reports:
-        statuses = {key: kpi["status"] for key, kpi in report["kpis"].items()}
+        statuses = {key: result.status for key, result in report.kpis.items()}
         rows.append(
-            {
-                "team": report["team"],
-                "report": report,
-                "breaches": [key for key, status in statuses.items() if status == "breach"],
-                "misses": [key for key, status in statuses.items() if status == "missed"],
-                "reported": any(status != "no_data" for status in statuses.values()),
-            }
+            SummaryRow(
+                report=report,
+                breaches=[key for key, status in statuses.items() if status == "breach"],
+                misses=[key for key, status in statuses.items() if status == "missed"],
+                reported=any(status != "no_data" for status in statuses.values()),
+            )
         )
-    rows.sort(key=lambda row: (-len(row["breaches"]), -len(row["misses"]), row["team"]))
+    rows.sort(key=lambda row: (-len(row.breaches), -len(row.misses), row.team))
     text = services.renderer.render("management.txt.j2", language="both", period=period.label, rows=rows)
     return Outgoing(
         kind="management_summary",

@@ -1,11 +1,12 @@
 """What a user sees when KPI Bot fails to do what they asked, in one place for every kind of request.
 
 A failure is either the database being unavailable (``StorageUnavailable``: the transaction stored nothing,
-trying again later will work) or a bug (logged with its traceback, the admins told by DM). The answer goes
-where the user is looking: in the ack while it is still ours to give (an ephemeral reply to a command,
-a field error or an updated modal for a submission), else through response_url (commands, buttons in
-messages), on the Home tab (app_home_opened), or by DM. ``handle_error`` is the Bolt app's error handler;
-``answer_after_ack`` serves work the slow lane runs after the ack.
+trying again later works) or a bug (logged with its traceback, the admins told by DM). The answer goes
+where the user is looking: in the ack while it is still ours to give (an ephemeral reply to a command; for
+a modal a field error on its first input, so that what was typed stays, or a modal saying what happened),
+else through response_url (commands, buttons in messages), on the Home tab, or by DM. ``handle_error``
+is the Bolt app's error handler; ``answer_after_ack`` serves the work the slow lane runs after an ack.
+Bodies may have shapes Slack never sends (a signed hostile request): nothing here trusts their shape.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ from kpi_core.errors import StorageUnavailable
 logger = logging.getLogger(__name__)
 
 NotifyAdmins = Callable[..., None]  # Sender.notify_admins(subject=, text=)
-#: what a submitted modal keeps when shown again (the rest of the payload is Slack's state, not a view)
-MODAL_FIELDS = ("type", "callback_id", "private_metadata", "title", "submit", "close")
 
 
 class StickyAck(Ack):
@@ -50,30 +49,37 @@ class StickyAck(Ack):
 def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -> BoltResponse | None:
     """The Bolt error handler: any listener's failure gets an answer; a BoltResponse replaces the ack
     when the listener failed before acknowledging."""
-    text = _failure_text(error, context=context, what=_described(body))
+    services: Services | None = context.get("services")
+    if services is None:  # failed before our middleware ran: no renderer to say more with
+        logger.error("a Slack request failed before the app's middleware", exc_info=error)
+        return BoltResponse(status=200, body="") if context.ack.response is None else None
+    unavailable = isinstance(error, StorageUnavailable)
+    text = _failure_text(error, context=context, services=services, what=_described(body))
     if context.ack.response is None:  # the listener never acked: the ack carries the answer
-        answer = _ack_answer(body, text)
-        if answer is not None:
-            return BoltResponse(status=200, body=answer)
-        _deliver(text, context=context, body=body)
-        return BoltResponse(status=200, body="")
+        answer = _ack_answer(body, text, unavailable=unavailable, context=context, services=services)
+        if answer is None:
+            _deliver(text, context=context, body=body)
+        return BoltResponse(status=200, body=answer or "")
     _deliver(text, context=context, body=body)
     return None
 
 
 def answer_after_ack(error: Exception, *, context: BoltContext, what: str) -> None:
     """Answers the failure of work done after the ack (a report, a scorecard) through response_url."""
-    _deliver(_failure_text(error, context=context, what=what), context=context, body={})
-
-
-def _failure_text(error: Exception, *, context: BoltContext, what: str) -> str:
-    """Logs the failure, has the admins told of a bug, and returns what the user reads, in their language."""
     services: Services = context["services"]
+    _deliver(_failure_text(error, context=context, services=services, what=what), context=context, body={})
+
+
+def _language(context: BoltContext) -> Language:
     access: Access | None = context.get("access")
-    language: Language = access.language if access is not None else "en"
+    return access.language if access is not None else "both"
+
+
+def _failure_text(error: Exception, *, context: BoltContext, services: Services, what: str) -> str:
+    """Logs the failure, has the admins told of a bug, and returns what the user reads, in their language."""
     if isinstance(error, StorageUnavailable):
         logger.warning("%s of user %s failed: %s", what, context.user_id, error)
-        return services.renderer.text("failures.unavailable", language)
+        return services.renderer.text("unavailable_text", _language(context))
     logger.error("%s of user %s failed", what, context.user_id, exc_info=error)
     notify: NotifyAdmins | None = context.get("notify_admins")
     if notify is not None:
@@ -82,24 +88,41 @@ def _failure_text(error: Exception, *, context: BoltContext, what: str) -> str:
         text = f":warning: KPI Bot failed to answer {what} of <@{context.user_id}>: `{summary}` (traceback in the log)"
         # posting sleeps on rate limits: not before the ack, and not in the way of the answer to the user
         services.slow_lane.run(lambda: notify(subject=subject, text=text))
-    return services.renderer.text("failures.unexpected", language)
+    return services.renderer.text("failed_text", _language(context))
 
 
-def _ack_answer(body: dict[str, Any], text: str) -> dict[str, Any] | None:
-    """The ack that says ``text``: ephemeral for a command; for a modal, a field error on its first input
-    (the user keeps what they typed and submits again) or, without inputs, the modal again with ``text``
-    on top; None for requests whose ack carries no message."""
+def _ack_answer(
+    body: dict[str, Any], text: str, *, unavailable: bool, context: BoltContext, services: Services
+) -> dict[str, Any] | None:
+    """The ack that says ``text``: ephemeral for a command; for a modal during an outage a field error on
+    its first input (the user submits again once the database is back), else a modal saying what
+    happened; None for requests whose ack carries no message."""
     if "command" in body:
         return {"response_type": "ephemeral", "text": text}
     if body.get("type") != "view_submission":
         return None
-    view: dict[str, Any] = body.get("view") or {}
-    inputs = [block["block_id"] for block in view.get("blocks", []) if block.get("type") == "input"]
-    inputs = inputs or list((view.get("state") or {}).get("values") or {})
+    inputs = _input_block_ids(body.get("view")) if unavailable else []
     if inputs:
         return {"response_action": "errors", "errors": {inputs[0]: text}}
-    shown = {key: view[key] for key in MODAL_FIELDS if key in view}
-    return {"response_action": "update", "view": shown | {"blocks": text_blocks(text) + view.get("blocks", [])}}
+    return {
+        "response_action": "update",
+        "view": services.renderer.view("failed", language=_language(context), text=text),
+    }
+
+
+def _input_block_ids(view: Any) -> list[str]:
+    """The block ids of the submitted modal's inputs (its state names them when the blocks are absent)."""
+    if not isinstance(view, dict):
+        return []
+    blocks = view.get("blocks")
+    ids = [
+        block["block_id"]
+        for block in (blocks if isinstance(blocks, list) else [])
+        if isinstance(block, dict) and block.get("type") == "input" and isinstance(block.get("block_id"), str)
+    ]
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    return ids or ([key for key in values if isinstance(key, str)] if isinstance(values, dict) else [])
 
 
 def _deliver(text: str, *, context: BoltContext, body: dict[str, Any]) -> None:
@@ -110,7 +133,7 @@ def _deliver(text: str, *, context: BoltContext, body: dict[str, Any]) -> None:
     try:
         if context.respond is not None and context.respond.response_url:
             context.respond(text=text, response_type="ephemeral", replace_original=False)
-        elif (body.get("event") or {}).get("type") == "app_home_opened" and context.user_id:
+        elif _field(body, "event", "type") == "app_home_opened" and context.user_id:
             context.client.views_publish(user_id=context.user_id, view={"type": "home", "blocks": text_blocks(text)})
         elif context.user_id:
             context.client.chat_postMessage(channel=context.user_id, text=text)
@@ -125,9 +148,17 @@ def _described(body: dict[str, Any]) -> str:
         return f"{body['command']} {words[0] if words else 'help'}"
     kind = str(body.get("type", "request"))
     if kind == "view_submission":
-        return f"view {(body.get('view') or {}).get('callback_id')}"
+        return f"view {_field(body, 'view', 'callback_id')}"
     if kind == "block_actions":
-        return f"button {(body.get('actions') or [{}])[0].get('action_id')}"
+        actions = body.get("actions")
+        return f"button {_field(actions[0] if isinstance(actions, list) and actions else {}, 'action_id')}"
     if kind == "event_callback":
-        return f"event {(body.get('event') or {}).get('type')}"
+        return f"event {_field(body, 'event', 'type')}"
     return kind
+
+
+def _field(value: Any, *path: str) -> Any:
+    """``value[path[0]][path[1]]...``, or None where a step is missing or not an object."""
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value

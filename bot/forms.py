@@ -1,7 +1,7 @@
 """Modal submissions -> validated input for the core, or field errors keyed by the input's block_id.
 
-Every rule comes from the config (a measure's minimum, maximum, whole numbers, ``at_most``) or from the
-meaning of the field (scores 1-5, no dates in the future, no response before the case was raised).
+Every verdict comes from kpi_core.rules (the CSV import applies the same ones); this module reads the values
+the way Slack sends them and words each problem in the user's language (``errors.<code>`` in strings.yaml).
 """
 
 from __future__ import annotations
@@ -10,15 +10,17 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
+from kpi_core import rules
 from kpi_core.access import Access
-from kpi_core.config import Config, Team
+from kpi_core.config import Config, Form, Team
 from kpi_core.errors import PeriodError
 from kpi_core.imports import max_chars
-from kpi_core.models import Milestone
+from kpi_core.models import CustomerCase, Milestone
 from kpi_core.periods import Period
+from kpi_core.rules import Bounds, Problem
 
 #: (error key in strings.yaml, format parameters) -> the message in the user's language
 Localize = Callable[..., str]
@@ -34,7 +36,13 @@ class State:
 
     def __init__(self, view: dict[str, Any]) -> None:
         self.values: dict[str, dict[str, Any]] = view.get("state", {}).get("values", {})
-        self.metadata: dict[str, Any] = json.loads(view.get("private_metadata") or "{}")
+        try:
+            metadata = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:  # metadata comes back from the client: it may have been tampered with
+            metadata = {}
+        self.metadata: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
+        #: block ids whose value no date or time picker sends
+        self.unreadable: set[str] = set()
 
     def _element(self, block_id: str) -> dict[str, Any]:
         return self.values.get(block_id, {}).get("value") or {}
@@ -49,11 +57,19 @@ class State:
 
     def date(self, block_id: str) -> date | None:
         selected = self._element(block_id).get("selected_date")
-        return date.fromisoformat(selected) if selected else None
+        try:
+            return date.fromisoformat(selected) if selected else None
+        except (TypeError, ValueError):  # a forged request: 2026-02-30, or not text at all
+            self.unreadable.add(block_id)
+            return None
 
     def instant(self, block_id: str) -> datetime | None:
         selected = self._element(block_id).get("selected_date_time")
-        return datetime.fromtimestamp(int(selected), tz=UTC) if selected is not None else None
+        try:
+            return datetime.fromtimestamp(int(selected), tz=UTC) if selected is not None else None
+        except (TypeError, ValueError, OverflowError, OSError):  # a forged request: "abc", or 30 digits
+            self.unreadable.add(block_id)
+            return None
 
 
 @dataclass(frozen=True)
@@ -91,18 +107,29 @@ class MilestoneInput:
 
 
 class _Checker:
-    """Collects field errors while reading a view, so one submission reports every bad field at once."""
+    """Collects field errors while reading a view, so one submission reports every bad field at once. The
+    verdicts come from kpi_core.rules; this class only reads the view and words the problems."""
 
-    def __init__(self, state: State, localize: Localize) -> None:
+    def __init__(self, state: State, localize: Localize, config: Config | None = None) -> None:
         self.state = state
         self.localize = localize
+        self.config = config
         self.errors: Errors = {}
 
     def fail(self, block_id: str, key: str, **params: Any) -> None:
+        if block_id in self.state.unreadable:
+            key, params = "unreadable", {}
         self.errors.setdefault(block_id, self.localize(f"errors.{key}", **params))
 
-    def team(self, config: Config, access: Access) -> Team | None:
-        key = self.state.selected(TEAM)
+    def report(self, block_id: str, problem: Problem | None) -> None:
+        if problem is None:
+            return
+        params = dict(problem.params)
+        if problem.code == "above_total" and self.config is not None:
+            params["other"] = self.config.measure_by_key[params["other"]].name.en
+        self.fail(block_id, problem.code, **params)
+
+    def team(self, config: Config, access: Access, key: str | None) -> Team | None:
         if key is None:
             self.fail(TEAM, "required")
             return None
@@ -111,102 +138,127 @@ class _Checker:
             return None
         return config.team(key)
 
-    def number(
-        self,
-        block_id: str,
-        *,
-        required: bool = True,
-        minimum: float | None = 0,
-        maximum: float | None = None,
-        integer: bool = False,
-    ) -> float | None:
+    def number(self, block_id: str, bounds: Bounds, *, required: bool = True) -> float | None:
         text = self.state.text(block_id)
         if text is None:
             if required:
                 self.fail(block_id, "required")
             return None
-        try:
-            value = float(text.replace(",", ""))
-        except ValueError:
-            self.fail(block_id, "not_a_number")
+        value = rules.number(text, bounds)
+        if isinstance(value, Problem):
+            self.report(block_id, value)
             return None
-        if value != value or value in (float("inf"), float("-inf")):
-            self.fail(block_id, "not_a_number")
-        elif integer and not value.is_integer():
-            self.fail(block_id, "not_whole")
-        elif minimum is not None and value < minimum:
-            self.fail(block_id, "below_minimum", minimum=f"{minimum:g}")
-        elif maximum is not None and value > maximum:
-            self.fail(block_id, "above_maximum", maximum=f"{maximum:g}")
-        else:
-            return value
-        return None
+        return value
 
     def required_text(self, block_id: str, *, maximum: int) -> str:
         """``maximum`` characters: the database column's length (PostgreSQL refuses longer text)."""
         text = self.state.text(block_id)
         if text is None:
             self.fail(block_id, "required")
-        elif len(text) > maximum:
-            self.fail(block_id, "too_long", maximum=maximum)
+        else:
+            self.report(block_id, rules.check_text(text, maximum=maximum))
         return text or ""
 
-    def past_date(self, block_id: str, *, today: date, required: bool) -> date | None:
+    def past_date(self, block_id: str, *, today: date, data_since: date, required: bool) -> date | None:
         value = self.state.date(block_id)
-        if value is None and required:
+        if value is None and (required or block_id in self.state.unreadable):
             self.fail(block_id, "required")
-        if value is not None and value > today:
-            self.fail(block_id, "in_future")
+        if value is not None:
+            self.report(block_id, rules.check_date(value, data_since=data_since, today=today))
         return value
 
-    def past_instant(self, block_id: str, *, now: datetime, required: bool) -> datetime | None:
+    def past_instant(
+        self, block_id: str, *, now: datetime, data_since: date, zone: tzinfo, required: bool
+    ) -> datetime | None:
         value = self.state.instant(block_id)
-        if value is None and required:
+        if value is None and (required or block_id in self.state.unreadable):
             self.fail(block_id, "required")
-        if value is not None and value > now:
-            self.fail(block_id, "in_future")
+        if value is not None:
+            self.report(block_id, rules.check_instant(value, data_since=data_since, zone=zone, now=now))
         return value
 
-    def not_before(self, block_id: str, value: datetime | None, *, raised_at: datetime | None) -> None:
-        if value is not None and raised_at is not None and value < raised_at:
-            self.fail(block_id, "before_raised")
+    def case_order(
+        self, raised_at: datetime | None, first_response_at: datetime | None, resolved_at: datetime | None
+    ) -> None:
+        for block_id, problem in rules.case_order(raised_at, first_response_at, resolved_at).items():
+            self.report(block_id, problem)
+
+    def period(self, label: str | None, *, config: Config, team: Team | None, now: datetime) -> Period | None:
+        """A period that has started, in the team's zone, and does not start before the data window."""
+        if label is None:
+            self.fail(PERIOD, "required")
+            return None
+        try:
+            period = Period.parse(label)
+        except PeriodError:
+            self.fail(PERIOD, "required")
+            return None
+        if team is not None:
+            today = now.astimezone(team.tz).date()
+            self.report(PERIOD, rules.check_date(period.start, data_since=config.data_since, today=today))
+        return period
+
+    def measures(self, config: Config, form: Form, read: Callable[[str, Bounds], float | None]) -> dict[str, float]:
+        """The form's measures read one by one, then ``at_most`` across them."""
+        values: dict[str, float] = {}
+        for key in form.measures:
+            value = read(key, rules.measure_bounds(config.measure_by_key[key]))
+            if value is not None:
+                values[key] = value
+        for key, problem in rules.at_most(values, config.measure_by_key).items():
+            self.report(MEASURE_PREFIX + key, problem)
+        return values
 
 
 def parse_measures(
     view: dict[str, Any], *, config: Config, access: Access, now: datetime, localize: Localize
 ) -> tuple[MeasuresInput | None, Errors]:
     state = State(view)
-    check = _Checker(state, localize)
-    form = config.form_by_key[state.metadata["form"]]
-    team = check.team(config, access)
-    period = None
-    period_label = state.selected(PERIOD)
-    if period_label is None:
-        check.fail(PERIOD, "required")
-    else:
-        try:
-            period = Period.parse(period_label)
-        except PeriodError:
-            check.fail(PERIOD, "required")
-        else:
-            if team is not None and period.start > now.astimezone(team.tz).date():
-                check.fail(PERIOD, "in_future")
-    values: dict[str, float] = {}
-    for key in form.measures:
-        measure = config.measure_by_key[key]
-        value = check.number(
-            MEASURE_PREFIX + key, minimum=measure.minimum, maximum=measure.maximum, integer=measure.integer
-        )
-        if value is not None:
-            values[key] = value
-    for key, value in values.items():
-        total_key = config.measure_by_key[key].at_most
-        if total_key in values and value > values[total_key]:
-            other = config.measure_by_key[total_key].name.en
-            check.fail(MEASURE_PREFIX + key, "above_total", other=other, total=f"{values[total_key]:g}")
+    check = _Checker(state, localize, config)
+    form = config.form_by_key.get(str(state.metadata.get("form")))
+    if form is None or form.kind != "measures":
+        check.fail(TEAM, "gone")
+        return None, check.errors
+    team = check.team(config, access, state.selected(TEAM))
+    period = check.period(state.selected(PERIOD), config=config, team=team, now=now)
+    values = check.measures(config, form, lambda key, bounds: check.number(MEASURE_PREFIX + key, bounds))
     if check.errors or team is None or period is None:
         return None, check.errors
     return MeasuresInput(team=team.key, period=period, values=values), {}
+
+
+REPLACE = "replace"
+
+
+def parse_confirm_replace(
+    view: dict[str, Any], *, config: Config, access: Access, now: datetime, localize: Localize
+) -> tuple[tuple[str, MeasuresInput] | None, Errors]:
+    """The form key and values a replace confirmation carries, checked again by every rule: its metadata
+    travelled through the client and may have been edited. Any problem refuses the whole confirmation."""
+    state = State(view)
+    check = _Checker(state, localize, config)
+    metadata = state.metadata
+    form = config.form_by_key.get(str(metadata.get("form")))
+    team = check.team(config, access, str(metadata.get("team")))
+    period = check.period(str(metadata.get("period")), config=config, team=team, now=now)
+    given = metadata.get("values")
+    values: dict[str, float] = {}
+    if form is None or form.kind != "measures" or not isinstance(given, dict) or not set(given) <= set(form.measures):
+        check.fail(REPLACE, "gone")
+    else:
+
+        def read(key: str, bounds: Bounds) -> float | None:
+            value = rules.stored_number(given[key], bounds) if key in given else None
+            if isinstance(value, Problem):
+                check.report(MEASURE_PREFIX + key, value)
+                return None
+            return value
+
+        values = check.measures(config, form, read)
+    if check.errors or team is None or period is None or form is None:
+        # the confirmation has no input blocks of its own: every problem is shown on its one section
+        return None, {REPLACE: next(iter(check.errors.values()))} if check.errors else {}
+    return (form.key, MeasuresInput(team=team.key, period=period, values=values)), {}
 
 
 _SCORE_SEPARATORS = re.compile(r"[\s,;，、]+")
@@ -216,20 +268,21 @@ def parse_survey(
     view: dict[str, Any], *, config: Config, access: Access, now: datetime, localize: Localize
 ) -> tuple[SurveyInput | None, Errors]:
     state = State(view)
-    check = _Checker(state, localize)
-    team = check.team(config, access)
+    check = _Checker(state, localize, config)
+    team = check.team(config, access, state.selected(TEAM))
     today = now.astimezone(team.tz).date() if team else now.date()
-    survey_date = check.past_date("survey_date", today=today, required=True)
+    survey_date = check.past_date("survey_date", today=today, data_since=config.data_since, required=True)
     scores: list[int] = []
     text = state.text("scores")
     if text is None:
         check.fail("scores", "no_scores")
     else:
         for word in filter(None, _SCORE_SEPARATORS.split(text)):
-            if word not in {"1", "2", "3", "4", "5"}:
-                check.fail("scores", "bad_score", value=word)
+            score = rules.parse_score(word)
+            if isinstance(score, Problem):
+                check.report("scores", score)
                 break
-            scores.append(int(word))
+            scores.append(score)
     if check.errors or team is None or survey_date is None:
         return None, check.errors
     # Answers of an earlier day are dated at its local noon: safely inside that day's periods.
@@ -241,16 +294,19 @@ def parse_case(
     view: dict[str, Any], *, config: Config, access: Access, now: datetime, localize: Localize
 ) -> tuple[CaseInput | None, Errors]:
     state = State(view)
-    check = _Checker(state, localize)
-    team = check.team(config, access)
+    check = _Checker(state, localize, config)
+    team = check.team(config, access, state.selected(TEAM))
     kind = state.selected("case_kind")
-    if kind not in ("after_sales", "feedback"):
-        check.fail("case_kind", "required")
-    raised_at = check.past_instant("raised_at", now=now, required=True)
-    first_response_at = check.past_instant("first_response_at", now=now, required=False)
-    resolved_at = check.past_instant("resolved_at", now=now, required=False)
-    check.not_before("first_response_at", first_response_at, raised_at=raised_at)
-    check.not_before("resolved_at", resolved_at, raised_at=raised_at)
+    check.report("case_kind", rules.check_case_kind(kind))
+    zone = team.tz if team else UTC
+
+    def instant(block_id: str, *, required: bool) -> datetime | None:
+        return check.past_instant(block_id, now=now, data_since=config.data_since, zone=zone, required=required)
+
+    raised_at = instant("raised_at", required=True)
+    first_response_at = instant("first_response_at", required=False)
+    resolved_at = instant("resolved_at", required=False)
+    check.case_order(raised_at, first_response_at, resolved_at)
     if check.errors or team is None or raised_at is None or kind is None:
         return None, check.errors
     return CaseInput(team.key, kind, raised_at, first_response_at, resolved_at), {}
@@ -260,50 +316,65 @@ def parse_milestone(
     view: dict[str, Any], *, config: Config, access: Access, now: datetime, localize: Localize
 ) -> tuple[MilestoneInput | None, Errors]:
     state = State(view)
-    check = _Checker(state, localize)
-    team = check.team(config, access)
+    check = _Checker(state, localize, config)
+    team = check.team(config, access, state.selected(TEAM))
     today = now.astimezone(team.tz).date() if team else now.date()
     project = check.required_text("project", maximum=max_chars(Milestone, "project"))
     name = check.required_text("milestone_name", maximum=max_chars(Milestone, "name"))
     due_on = state.date("due_on")
     if due_on is None:
         check.fail("due_on", "required")
-    completed_on = check.past_date("completed_on", today=today, required=False)
-    budget = check.number("budget", required=False)
-    actual_cost = check.number("actual_cost", required=False)
+    else:
+        check.report("due_on", rules.check_due_date(due_on, data_since=config.data_since, today=today))
+    completed_on = check.past_date("completed_on", today=today, data_since=config.data_since, required=False)
+    budget = check.number("budget", rules.MONEY, required=False)
+    actual_cost = check.number("actual_cost", rules.MONEY, required=False)
     if check.errors or team is None or due_on is None:
         return None, check.errors
     return MilestoneInput(team.key, project, name, due_on, completed_on, budget, actual_cost), {}
 
 
 def parse_case_update(
-    view: dict[str, Any], *, raised_at: datetime | None, now: datetime, localize: Localize
+    view: dict[str, Any], *, case: CustomerCase | None, config: Config, now: datetime, localize: Localize
 ) -> tuple[tuple[datetime | None, datetime | None] | None, Errors]:
-    """The first response and/or resolution of an open case (``raised_at`` None: the case is gone)."""
+    """The first response and/or resolution of an open case (``case`` None: the case is gone), checked
+    together with the times the case already has."""
     state = State(view)
-    check = _Checker(state, localize)
-    if raised_at is None:
+    check = _Checker(state, localize, config)
+    if case is None:
         check.fail("case", "gone")
-    first_response_at = check.past_instant("first_response_at", now=now, required=False)
-    resolved_at = check.past_instant("resolved_at", now=now, required=False)
-    check.not_before("first_response_at", first_response_at, raised_at=raised_at)
-    check.not_before("resolved_at", resolved_at, raised_at=raised_at)
+    team = config.team_by_key.get(case.team) if case else None
+    zone = team.tz if team else UTC
+
+    def instant(block_id: str) -> datetime | None:
+        return check.past_instant(block_id, now=now, data_since=config.data_since, zone=zone, required=False)
+
+    first_response_at = instant("first_response_at")
+    resolved_at = instant("resolved_at")
     if first_response_at is None and resolved_at is None:
         check.fail("first_response_at", "nothing_to_record")
+    if case is not None:
+        problems = rules.case_order(
+            case.raised_at, first_response_at or case.first_response_at, resolved_at or case.resolved_at
+        )
+        for block_id, problem in problems.items():
+            # a stored time at fault is blamed on the time given now that contradicts it
+            given = {"first_response_at": first_response_at, "resolved_at": resolved_at}
+            check.report(block_id if given[block_id] is not None else "first_response_at", problem)
     if check.errors:
         return None, check.errors
     return (first_response_at, resolved_at), {}
 
 
 def parse_milestone_completion(
-    view: dict[str, Any], *, exists: bool, today: date, localize: Localize
+    view: dict[str, Any], *, exists: bool, today: date, config: Config, localize: Localize
 ) -> tuple[tuple[date, float | None] | None, Errors]:
     state = State(view)
-    check = _Checker(state, localize)
+    check = _Checker(state, localize, config)
     if not exists:
         check.fail("milestone", "gone")
-    completed_on = check.past_date("completed_on", today=today, required=True)
-    actual_cost = check.number("actual_cost", required=False)
+    completed_on = check.past_date("completed_on", today=today, data_since=config.data_since, required=True)
+    actual_cost = check.number("actual_cost", rules.MONEY, required=False)
     if check.errors or completed_on is None:
         return None, check.errors
     return (completed_on, actual_cost), {}

@@ -9,6 +9,7 @@ from kpi_core.access import Access
 from kpi_core.config import Form
 from kpi_core.models import CustomerCase, Milestone
 from kpi_core.periods import Period
+from kpi_core.rules import CASE_KINDS
 
 PERIOD_CHOICES = 6  # the current period and the five before it
 
@@ -46,6 +47,8 @@ def form_modal(
             "measures": [config.measure_by_key[key] for key in form.measures],
             "initial": {key: f"{value:g}" for key, value in (initial or {}).items()},
         }
+    if form.kind == "case":
+        context["case_kinds"] = [(kind, services.renderer.text(kind, access.language)) for kind in CASE_KINDS]
     return services.renderer.view(form.kind, language=access.language, **context)
 
 

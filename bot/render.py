@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,8 @@ import jinja2
 import yaml
 
 from kpi_core.config import Config, Language, Team
+from kpi_core.kpis import KpiResult
+from kpi_core.reporting import Report
 from kpi_core.scorecard import TeamScore
 
 STATUS_ICONS = {"met": "✅", "missed": "⚠️", "breach": "🔴", "no_data": "▫️", "info": "•"}
@@ -45,19 +47,15 @@ class Renderer:
             **context,
         ).strip()
 
-    def digest(
-        self, *, team: Team, report: dict[str, Any], previous: dict[str, Any], title: str = "weekly_digest"
-    ) -> str:
+    def digest(self, *, team: Team, report: Report, previous: Report, title: str = "weekly_digest") -> str:
         """A team's KPIs for a period next to the previous period's (the weekly digest, or a report)."""
         return self.render(
             "digest.txt.j2",
             language=team.language,
             title=title,
             team=team,
-            report={
-                **report,
-                "period_end_inclusive": _last_day(report["period_end"]),
-            },
+            report=report,
+            last_day=report.period.end - timedelta(days=1),
             previous=previous,
             groups=self._groups,
         )
@@ -98,16 +96,16 @@ class Renderer:
             node = node.get(part, key) if isinstance(node, dict) else key
         return str(node).format(**params) if params else str(node)
 
-    def _goal(self, key: str, kpi: dict[str, Any], language: Language) -> str:
-        definition = self.config.kpi_by_key[key]
-        if definition.band is not None:
-            low = format_value(definition.band.low, kpi["unit"], no_data="")
-            high = format_value(definition.band.high, kpi["unit"], no_data="")
+    def _goal(self, key: str, result: KpiResult, language: Language) -> str:
+        kpi = self.config.kpi_by_key[key]
+        if kpi.band is not None:
+            low = format_value(kpi.band.low, kpi.unit, no_data="")
+            high = format_value(kpi.band.high, kpi.unit, no_data="")
             return f"{self.text('band', language)} {low} – {high}"
-        if kpi["target"] is None:
+        if result.target is None:
             return f"{self.text('target', language)} –"
-        sign = "≥" if kpi["better"] == "higher" else "≤"
-        return f"{self.text('target', language)} {sign} {format_value(kpi['target'], kpi['unit'], no_data='')}"
+        sign = "≥" if kpi.better == "higher" else "≤"
+        return f"{self.text('target', language)} {sign} {format_value(result.target, kpi.unit, no_data='')}"
 
 
 def format_value(number: float | None, unit: str, *, no_data: str) -> str:
@@ -125,10 +123,6 @@ def format_value(number: float | None, unit: str, *, no_data: str) -> str:
     if unit == "×":
         return f"{number:.2f}×"
     return f"{number:,.2f} {unit}"
-
-
-def _last_day(end_exclusive: str) -> str:
-    return (date.fromisoformat(end_exclusive) - timedelta(days=1)).isoformat()
 
 
 def text_blocks(text: str, *, limit: int = 2900, max_blocks: int = 50) -> list[dict[str, Any]]:

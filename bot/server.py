@@ -9,9 +9,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 from waitress.server import create_server
+
+from bot.request_gate import MAX_BODY_BYTES, RequestGate
 
 SLACK_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
@@ -19,9 +20,10 @@ HEALTH_PATH = "/healthz"
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def wsgi_app(app: App, *, health: Callable[[], dict[str, Any]]) -> WsgiApp:
-    """Routes Slack's requests to Bolt and answers the health check with ``health()`` as JSON."""
-    slack = SlackRequestHandler(app, path=SLACK_PATH)
+def wsgi_app(app: App, *, health: Callable[[], dict[str, Any]], signing_secret: str, team_id: str) -> WsgiApp:
+    """Routes Slack's requests through the gate (bot/request_gate.py) to Bolt and answers the health check
+    with ``health()`` as JSON; ``team_id`` is the one workspace this deployment serves."""
+    slack = RequestGate(app, signing_secret=signing_secret, team_id=team_id)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") == "GET":
@@ -30,7 +32,10 @@ def wsgi_app(app: App, *, health: Callable[[], dict[str, Any]]) -> WsgiApp:
             headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
             start_response("200 OK" if status["ok"] else "503 Service Unavailable", headers)
             return [body]
-        return slack(environ, start_response)
+        if environ.get("PATH_INFO") == SLACK_PATH and environ.get("REQUEST_METHOD") == "POST":
+            return slack(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
+        return [b"Not Found"]
 
     return application
 
@@ -49,7 +54,11 @@ class HttpServer:
     """A waitress server that another thread (or a signal handler) can stop cleanly."""
 
     def __init__(self, application: WsgiApp, *, host: str = "127.0.0.1", port: int = 3000, threads: int = 8):
-        self._server: Any = create_server(application, host=host, port=port, threads=threads)
+        # waitress refuses a larger Content-Length (or chunked body) with 413 before reading it; its default
+        # is 1 GiB, and it buffers what it accepts before the app runs. (It refuses from the limit itself: + 1.)
+        self._server: Any = create_server(
+            application, host=host, port=port, threads=threads, max_request_body_size=MAX_BODY_BYTES + 1
+        )
         self._stopping = threading.Event()
 
     @property

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_team_id: str | None = Field(
+        default=None,
+        validation_alias="SLACK_TEAM_ID",
+        description="the one workspace served; requests from any other are refused (default: from auth.test)",
+    )
     claim_timeout_seconds: float = Field(
         default=300,
         gt=0,

@@ -3,7 +3,7 @@ roles and forms (kpi_core.config loads a file into them and checks what pydantic
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from functools import cached_property
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,11 +17,18 @@ from kpi_core.periods import PeriodKind
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 Language = Literal["en", "zh", "both"]
 Better = Literal["higher", "lower", "band"]
+#: The kinds of customer case (kpi_core.rules.CASE_KINDS, the database's check constraint).
+CaseKind = Literal["after_sales", "feedback"]
 
 #: The schedules the bot knows how to run (bot/jobs.py); any other key would be ignored silently.
 SCHEDULE_NAMES = ("weekly_digest", "submission_reminder", "management_summary", "quarterly_scorecard")
 #: Schedules that post to one channel for all teams, instead of to each team's own channel.
 CHANNEL_SCHEDULES = ("management_summary", "quarterly_scorecard")
+#: The largest absolute value of a measure unless the config sets its ``ceiling``: a period sums at most a
+#: few thousand values, so its sums stay far inside a double and PostgreSQL's SUM cannot overflow.
+DEFAULT_CEILING = 1e12
+#: The largest ceiling a config may set.
+MAX_CEILING = 1e15
 
 
 class _Model(BaseModel):
@@ -81,6 +88,9 @@ class Measure(_Model):
     maximum: float | None = None
     integer: bool = False
     at_most: Key | None = Field(default=None, description="another measure this one cannot exceed")
+    ceiling: float = Field(
+        default=DEFAULT_CEILING, gt=0, le=MAX_CEILING, description="the largest absolute value accepted"
+    )
 
 
 class RatioFormula(_Model):
@@ -120,7 +130,7 @@ class SurveyFormula(_Model):
 
 class CaseDurationFormula(_Model):
     kind: Literal["case_duration"]
-    case_kind: Literal["after_sales", "feedback"]
+    case_kind: CaseKind
     until: Literal["first_response", "resolved"]
     statistic: Literal["median", "p90", "mean", "share_within"] = "median"
     within_hours: float | None = Field(default=None, gt=0)
@@ -233,6 +243,8 @@ class Config(_Model):
     schedules: dict[Key, Schedule] = {}
     roles: Roles = Roles()
     forms: list[Form] = []
+    #: the earliest day data may be dated (older dates are typing mistakes, or break date arithmetic)
+    data_since: date = date(2000, 1, 1)
 
     @cached_property
     def team_by_key(self) -> dict[str, Team]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterator
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -13,9 +13,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
+from kpi_core import rules
 from kpi_core.config import Config, Measure, Team
+from kpi_core.csv_rows import read_rows, undecodable
 from kpi_core.errors import ImportFileError, RowProblem
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
+from kpi_core.periods import Period
+from kpi_core.rules import Bounds, Problem
 from kpi_core.sql import bulk_insert
 from kpi_core.store import bump_data_version
 
@@ -45,7 +49,7 @@ class ImportKind:
     required: tuple[str, ...]
     table: Any
     #: the record of a row; only stored if it noted no problem in its Cells
-    parse: Callable[[Cells, Config], dict[str, Any]]
+    parse: Callable[[Cells, Config, datetime], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,41 @@ def max_chars(model: type[SQLModel], field: str) -> int:
     return length
 
 
+#: The CSV edge's words for kpi_core.rules' problems; ``text`` is the cell, ``quoted`` its repr.
+_MESSAGES = {
+    "not_a_number": "{quoted} is not a number (write the digits 0-9 with an optional minus sign and decimal point, "
+    "e.g. 120, -3 or 3.5; no thousands separators, no exponents)",
+    "too_precise": "{text} has more than {decimals} decimal places",
+    "below_minimum": "{text} is below the minimum {minimum}",
+    "above_maximum": "{text} is above the maximum {maximum}",
+    "not_whole": "{text} is not a whole number",
+    "above_total": "{text} is more than {other} ({total})",
+    "bad_score": "{quoted} is not a score from 1 to 5",
+    "in_future": "{text} is in the future",
+    "before_data_since": "{text} is before {since}, the earliest date data may have (data_since)",
+    "too_far_ahead": "{text} is after {latest}",
+    "unknown_case_kind": "{quoted} is not {kinds}",
+    "too_long": "too long: {length} characters, at most {maximum}",
+    "control_character": "contains a control character (a NUL, tab or line break)",
+}
+#: a case's times say which time is at fault
+_CASE_MESSAGES = {
+    ("before_raised", "first_response_at"): "the first response is before the case was raised",
+    ("before_raised", "resolved_at"): "the case is resolved before it was raised",
+    ("before_response", "resolved_at"): "the case is resolved before its first response",
+}
+#: why a number is refused, when the rule knows the measure
+_MEASURE_SUFFIX = {"above_maximum": " for {measure}", "not_whole": " ({measure} is a count)"}
+
+
+def words(problem: Problem, text: str) -> str:
+    params = dict(problem.params)
+    message = _MESSAGES[problem.code]
+    if params.get("measure") and problem.code in _MEASURE_SUFFIX:
+        message += _MEASURE_SUFFIX[problem.code]
+    return message.format(text=text, quoted=repr(text), **params)
+
+
 def _team(cells: Cells, config: Config) -> Team | None:
     """The row's team; a record names it by the cell's text, which is its key once this lookup found it."""
     team = config.team_by_key.get(cells["team"])
@@ -74,109 +113,98 @@ def _team(cells: Cells, config: Config) -> Team | None:
     return team
 
 
+def _report(cells: Cells, column: str, problem: Problem | None) -> None:
+    if problem is not None:
+        cells.fail(column, words(problem, cells[column]))
+
+
 def _text(cells: Cells, column: str, *, maximum: int) -> str:
-    text = cells[column]
-    if len(text) > maximum:
-        cells.fail(column, f"too long: {len(text)} characters, at most {maximum}")
-    return text
+    _report(cells, column, rules.check_text(cells[column], maximum=maximum))
+    return cells[column]
 
 
-def _instant(cells: Cells, column: str, team: Team | None) -> datetime | None:
+def _instant(cells: Cells, column: str, team: Team | None, config: Config, now: datetime) -> datetime | None:
     text = cells[column]
     if not text:
         return None
     try:
-        value = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         cells.fail(column, f"{text!r} is not an ISO 8601 time such as 2026-09-30T23:30:00+02:00")
         return None
-    if value.tzinfo is None:
-        # naive means the team's local time; without a known team the row is rejected, UTC only lets it read on
-        value = value.replace(tzinfo=team.tz if team else UTC)
-    return value.astimezone(UTC)
-
-
-def _date(cells: Cells, column: str) -> date | None:
-    text = cells[column]
-    if not text:
+    # naive means the team's local time; without a known team the row is rejected, UTC only lets it read on
+    zone = team.tz if team else UTC
+    value = rules.to_utc(parsed, zone=zone, data_since=config.data_since)
+    if isinstance(value, Problem):
+        _report(cells, column, value)
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        cells.fail(column, f"{text!r} is not a date such as 2026-09-30")
-        return None
-
-
-def _number(cells: Cells, column: str, *, minimum: float | None = 0) -> float | None:
-    text = cells[column]
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        cells.fail(column, f"{text!r} is not a number")
-        return None
-    if value != value or value in (float("inf"), float("-inf")):
-        cells.fail(column, f"{text!r} is not a finite number")
-    elif minimum is not None and value < minimum:
-        cells.fail(column, f"{text} is below the minimum {minimum:g}")
-    else:
-        return value
-    return None
-
-
-def _measure_value(cells: Cells, measure: Measure | None) -> float | None:
-    """The value checked against its measure's bounds (an unknown measure has none: only a number is checked)."""
-    value = _number(cells, "value", minimum=measure.minimum if measure else None)
-    if value is None or measure is None:
-        return value
-    if measure.maximum is not None and value > measure.maximum:
-        cells.fail("value", f"{cells['value']} is above the maximum {measure.maximum:g} for {measure.key}")
-    elif measure.integer and not value.is_integer():
-        cells.fail("value", f"{cells['value']} is not a whole number ({measure.key} is a count)")
+    _report(cells, column, rules.check_instant(value, data_since=config.data_since, zone=zone, now=now))
     return value
 
 
-_SCORES = {"1", "2", "3", "4", "5"}
+def _date(cells: Cells, column: str, problem: Callable[[date], Problem | None]) -> date | None:
+    text = cells[column]
+    if not text:
+        return None
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        cells.fail(column, f"{text!r} is not a date such as 2026-09-30")
+        return None
+    _report(cells, column, problem(value))
+    return value
 
 
-def _parse_survey(cells: Cells, config: Config) -> dict[str, Any]:
+def _past_date(cells: Cells, column: str, team: Team | None, config: Config, now: datetime) -> date | None:
+    today = now.astimezone(team.tz if team else UTC).date()
+    return _date(cells, column, lambda value: rules.check_date(value, data_since=config.data_since, today=today))
+
+
+def _number(cells: Cells, column: str, bounds: Bounds | None) -> float | None:
+    """The cell's number checked against ``bounds`` (None: an unknown measure, only the syntax is checked)."""
+    text = cells[column]
+    if not text:
+        return None
+    value = rules.number(text, bounds) if bounds else rules.parse_number(text)
+    if isinstance(value, Problem):
+        _report(cells, column, value)
+        return None
+    return value
+
+
+def _parse_survey(cells: Cells, config: Config, now: datetime) -> dict[str, Any]:
     team = _team(cells, config)
-    score = cells["score"]
-    if score not in _SCORES:
-        cells.fail("score", f"{score!r} is not a score from 1 to 5")
+    score = rules.parse_score(cells["score"])
+    if isinstance(score, Problem):
+        _report(cells, "score", score)
     return {
         "team": cells["team"],
-        "submitted_at": _instant(cells, "submitted_at", team),
-        "score": int(score) if score in _SCORES else None,
+        "submitted_at": _instant(cells, "submitted_at", team, config, now),
+        "score": None if isinstance(score, Problem) else score,
     }
 
 
-def _parse_measure(cells: Cells, config: Config) -> dict[str, Any]:
-    _team(cells, config)
+def _parse_measure(cells: Cells, config: Config, now: datetime) -> dict[str, Any]:
+    team = _team(cells, config)
     measure = config.measure_by_key.get(cells["measure"])
     if measure is None:
         cells.fail("measure", f"unknown measure {cells['measure']!r}")
     return {
         "team": cells["team"],
         "measure": cells["measure"],
-        "on_date": _date(cells, "date"),
-        "value": _measure_value(cells, measure),
+        "on_date": _past_date(cells, "date", team, config, now),
+        "value": _number(cells, "value", rules.measure_bounds(measure) if measure else None),
     }
 
 
-def _parse_case(cells: Cells, config: Config) -> dict[str, Any]:
+def _parse_case(cells: Cells, config: Config, now: datetime) -> dict[str, Any]:
     team = _team(cells, config)
-    if cells["kind"] not in ("after_sales", "feedback"):
-        cells.fail("kind", f"{cells['kind']!r} is not after_sales or feedback")
-    raised_at = _instant(cells, "raised_at", team)
-    first_response_at = _instant(cells, "first_response_at", team)
-    resolved_at = _instant(cells, "resolved_at", team)
-    # without raised_at (reported already: required, or not a time) there is nothing to compare with
-    if raised_at is not None and first_response_at is not None and first_response_at < raised_at:
-        cells.fail("first_response_at", "the first response is before the case was raised")
-    if raised_at is not None and resolved_at is not None and resolved_at < raised_at:
-        cells.fail("resolved_at", "the case is resolved before it was raised")
+    _report(cells, "kind", rules.check_case_kind(cells["kind"]))
+    raised_at = _instant(cells, "raised_at", team, config, now)
+    first_response_at = _instant(cells, "first_response_at", team, config, now)
+    resolved_at = _instant(cells, "resolved_at", team, config, now)
+    for column, problem in rules.case_order(raised_at, first_response_at, resolved_at).items():
+        cells.fail(column, _CASE_MESSAGES[problem.code, column])
     return {
         "team": cells["team"],
         "kind": cells["kind"],
@@ -186,16 +214,19 @@ def _parse_case(cells: Cells, config: Config) -> dict[str, Any]:
     }
 
 
-def _parse_milestone(cells: Cells, config: Config) -> dict[str, Any]:
-    _team(cells, config)
+def _parse_milestone(cells: Cells, config: Config, now: datetime) -> dict[str, Any]:
+    team = _team(cells, config)
+    today = now.astimezone(team.tz if team else UTC).date()
     return {
         "team": cells["team"],
         "project": _text(cells, "project", maximum=max_chars(Milestone, "project")),
         "name": _text(cells, "milestone", maximum=max_chars(Milestone, "name")),
-        "due_on": _date(cells, "due_on"),
-        "completed_on": _date(cells, "completed_on"),
-        "budget": _number(cells, "budget"),
-        "actual_cost": _number(cells, "actual_cost"),
+        "due_on": _date(
+            cells, "due_on", lambda value: rules.check_due_date(value, data_since=config.data_since, today=today)
+        ),
+        "completed_on": _past_date(cells, "completed_on", team, config, now),
+        "budget": _number(cells, "budget", rules.MONEY),
+        "actual_cost": _number(cells, "actual_cost", rules.MONEY),
     }
 
 
@@ -239,16 +270,25 @@ def import_csv(
     problems: list[RowProblem] = []
     problem_count = 0
     batch: list[dict[str, Any]] = []
+    totals = _PeriodTotals(config)
     rows = 0
+
+    def note(row_problems: list[RowProblem]) -> None:
+        nonlocal problem_count, problems
+        problem_count += len(row_problems)  # counts bad cells: "and N more" are cells too
+        problems += row_problems[: MAX_REPORTED_PROBLEMS - len(problems)]
+
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            for line, row in _rows(handle, spec, file):
-                record, row_problems = _parse_row(line, row, spec, config)
+        # surrogateescape: bytes that are not UTF-8 become a problem of their cell, on their line
+        with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
+            for line, row in read_rows(handle, spec.columns, file):
+                record, row_problems = _parse_row(line, row, spec, config, now)
                 if record is None:
-                    problem_count += len(row_problems)  # counts bad cells: "and N more" are cells too
-                    problems += row_problems[: MAX_REPORTED_PROBLEMS - len(problems)]
+                    note(row_problems)
                     continue
                 rows += 1
+                if kind == "measures":
+                    totals.add(record, line)
                 if problems:
                     continue  # the file is rejected already; keep reading only to report more problems
                 record["submission_id"] = submission.id
@@ -258,8 +298,7 @@ def import_csv(
                     batch.clear()
     except OSError as error:
         raise ImportFileError(file=file, problems=[RowProblem(0, None, f"cannot read: {error.strerror}")]) from None
-    except UnicodeDecodeError:
-        raise ImportFileError(file=file, problems=[RowProblem(0, None, "not UTF-8 text")]) from None
+    note(totals.problems())
     if problems:
         raise ImportFileError(file=file, problems=problems, more=problem_count - len(problems))
     if batch:
@@ -268,50 +307,70 @@ def import_csv(
     return ImportSummary(kind=kind, rows=rows, submission_id=submission.id or 0)
 
 
-def _rows(handle: Any, spec: ImportKind, file: str) -> Iterator[tuple[int, dict[str, str] | None]]:
-    reader = csv.reader(handle)
-    header = next(reader, None)
-    if header is None:
-        raise ImportFileError(file=file, problems=[RowProblem(1, None, "the file is empty; a header row is required")])
-    header = [name.strip() for name in header]
-    missing = [column for column in spec.columns if column not in header]
-    unknown = [column for column in header if column not in spec.columns]
-    twice = [column for column in spec.columns if header.count(column) > 1]
-    if missing or unknown or twice:
-        parts = []
-        if missing:
-            parts.append(f"missing column(s) {', '.join(missing)}")
-        if unknown:
-            parts.append(f"unknown column(s) {', '.join(unknown)}")
-        if twice:
-            parts.append(f"column(s) {', '.join(twice)} given twice")
-        raise ImportFileError(
-            file=file,
-            problems=[RowProblem(1, None, f"{'; '.join(parts)} (expected {','.join(spec.columns)})")],
-        )
-    for cells in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) != len(header):
-            yield line, None
-            continue
-        yield line, {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
-
-
 def _parse_row(
-    line: int, row: dict[str, str] | None, spec: ImportKind, config: Config
+    line: int, row: dict[str, str] | RowProblem, spec: ImportKind, config: Config, now: datetime
 ) -> tuple[dict[str, Any] | None, list[RowProblem]]:
     """The record of a good row, or None and one problem for each bad cell (in the kind's column order)."""
-    if row is None:
-        return None, [RowProblem(line, None, f"wrong number of cells (the header has {len(spec.columns)})")]
+    if isinstance(row, RowProblem):
+        return None, [row]
     cells = Cells(row)
-    for column in spec.required:
-        if not row[column]:
+    for column in spec.columns:
+        if undecodable(row[column]):
+            cells.fail(column, "not UTF-8 text")
+        elif any(unicodedata.category(char) == "Cc" for char in row[column]):
+            cells.fail(column, words(rules.problem("control_character"), ""))
+        elif column in spec.required and not row[column]:
             cells.fail(column, "a value is required")
-    record = spec.parse(cells, config)
+    record = spec.parse(cells, config, now)
     if not cells.problems:
         return record, []
     return None, [
         RowProblem(line, column, cells.problems[column]) for column in spec.columns if column in cells.problems
     ]
+
+
+@dataclass
+class _Total:
+    """One measure's rows of one team and period, read the way the KPIs aggregate them."""
+
+    line: int = 0
+    total: float = 0
+    count: int = 0
+    latest: tuple[date, int, float] | None = None
+
+    def add(self, on_date: date, value: float, line: int) -> None:
+        self.line, self.total, self.count = line, self.total + value, self.count + 1
+        self.latest = max(self.latest or (on_date, line, value), (on_date, line, value))
+
+    def value(self, measure: Measure) -> float:
+        if measure.aggregate == "sum":
+            return self.total
+        if measure.aggregate == "mean":
+            return self.total / self.count
+        assert self.latest is not None  # added to before it is read
+        return self.latest[2]
+
+
+class _PeriodTotals:
+    """``at_most`` across the rows of one period: the file's on_time_orders of a week cannot exceed its
+    orders. Keeps one small total per team, period and measure, not the rows."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.groups: dict[tuple[str, Period], dict[str, _Total]] = {}
+
+    def add(self, record: dict[str, Any], line: int) -> None:
+        key = record["measure"]
+        period = Period.containing(rules.measure_period(self.config, key), record["on_date"])
+        totals = self.groups.setdefault((record["team"], period), {})
+        totals.setdefault(key, _Total()).add(record["on_date"], record["value"], line)
+
+    def problems(self) -> list[RowProblem]:
+        measures = self.config.measure_by_key
+        found = []
+        for (team, period), totals in self.groups.items():
+            values = {key: total.value(measures[key]) for key, total in totals.items()}
+            for key, problem in rules.at_most(values, measures).items():
+                text = f"{key} {rules.format_number(values[key])} for {team} in {period.label}"
+                found.append(RowProblem(totals[key].line, "value", words(problem, text)))
+        return sorted(found, key=lambda found_problem: found_problem.line)

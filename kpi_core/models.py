@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
+
+from kpi_core.config_schema import CaseKind
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -79,7 +81,7 @@ class CustomerCase(SQLModel, table=True):
     __tablename__ = "customer_case"
     __table_args__ = (
         sa.Index("ix_customer_case_team_kind_raised_at", "team", "kind", "raised_at"),
-        sa.CheckConstraint("kind IN ('after_sales', 'feedback')", name="ck_customer_case_kind"),
+        sa.CheckConstraint(f"kind IN {get_args(CaseKind)!r}", name="ck_customer_case_kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,20 +1,44 @@
-"""Reports as plain data (the shape of ``kpi-bot report --format json``), shared by every renderer."""
+"""Team reports as typed values shared by every renderer: each KPI's result for a period and the team's
+place in each scorecard scheme of that period's kind. They become JSON or CSV only at the export edge
+(bot/export.py)."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
 
 from kpi_core.config import Config
-from kpi_core.kpis import TeamReport, compute_reports
+from kpi_core.kpis import KpiResult, TeamReport, compute_reports
 from kpi_core.periods import Period
-from kpi_core.scorecard import TeamScore, score_teams
+from kpi_core.scorecard import ItemScore, TeamScore, score_teams
 from kpi_core.store import data_version
 
-CSV_COLUMNS = ("team", "period", "kpi", "value", "unit", "target", "status", "n")
+
+@dataclass(frozen=True)
+class Placement:
+    """A team's place in one scorecard scheme, ranked among every team of the config."""
+
+    scheme: str
+    score: float
+    rank: int
+    teams: int  # how many teams were ranked
+    items: tuple[ItemScore, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """One team's report for one period. ``kpis`` holds every configured KPI in config order (a KPI's name,
+    unit and direction are in the config); ``scorecard`` the schemes whose period kind is the period's."""
+
+    team: str
+    period: Period
+    kpis: Mapping[str, KpiResult]
+    scorecard: Mapping[str, Placement]
 
 
 def schemes_for(config: Config, reports: dict[str, TeamReport]) -> dict[str, list[TeamScore]]:
@@ -27,74 +51,17 @@ def schemes_for(config: Config, reports: dict[str, TeamReport]) -> dict[str, lis
     }
 
 
-def report_as_dict(config: Config, report: TeamReport, scores: dict[str, list[TeamScore]]) -> dict[str, Any]:
-    kpis = {}
-    for key, result in report.results.items():
-        kpi = config.kpi_by_key[key]
-        kpis[key] = {
-            "name": kpi.name.model_dump(),
-            "group": kpi.group,
-            "value": result.value,
-            "unit": kpi.unit,
-            "better": kpi.better,
-            "target": result.target,
-            "threshold": result.threshold,
-            "status": result.status,
-            "n": result.n,
-            "details": result.details,
-        }
+def report_of(team_report: TeamReport, scores: Mapping[str, list[TeamScore]]) -> Report:
+    """``team_report`` with the team's place in each ranking of ``scores`` (a ranking without it is left out)."""
     scorecard = {}
-    for scheme_key, ranking in scores.items():
-        row = next((team_score for team_score in ranking if team_score.team == report.team), None)
-        if row is None:
-            continue
-        scorecard[scheme_key] = {
-            "score": row.score,
-            "rank": row.rank,
-            "teams": len(ranking),
-            "items": [
-                {
-                    "kpi": item.kpi,
-                    "weight": item.weight,
-                    "value": item.value,
-                    "target": item.target,
-                    "score": item.score,
-                    "points": item.points,
-                }
-                for item in row.items
-            ],
-        }
-    return {
-        "team": report.team,
-        "period": report.period.label,
-        "period_kind": report.period.kind.value,
-        "period_start": report.period.start.isoformat(),
-        "period_end": report.period.end.isoformat(),
-        "kpis": kpis,
-        "scorecard": scorecard,
-    }
+    for scheme, ranking in scores.items():
+        row = next((team_score for team_score in ranking if team_score.team == team_report.team), None)
+        if row is not None:
+            scorecard[scheme] = Placement(scheme, row.score, row.rank, len(ranking), tuple(row.items))
+    return Report(team=team_report.team, period=team_report.period, kpis=team_report.results, scorecard=scorecard)
 
 
-def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One flat row per KPI, for CSV."""
-    return [
-        {
-            "team": report["team"],
-            "period": report["period"],
-            "kpi": key,
-            "value": kpi["value"],
-            "unit": kpi["unit"],
-            "target": kpi["target"],
-            "status": kpi["status"],
-            "n": kpi["n"],
-        }
-        for key, kpi in report["kpis"].items()
-    ]
-
-
-def build_reports(
-    session: Session, *, config: Config, period: Period, teams: list[str] | None = None
-) -> list[dict[str, Any]]:
+def build_reports(session: Session, *, config: Config, period: Period, teams: list[str] | None = None) -> list[Report]:
     """The report of each team in ``teams`` (default: all); scorecard ranks are always among all teams."""
     selected = teams if teams is not None else [team.key for team in config.teams]
     for key in selected:
@@ -104,7 +71,7 @@ def build_reports(
         session, config=config, period=period, teams=None if period.kind in scored_kinds else selected
     )
     scores = schemes_for(config, everyone)
-    return [report_as_dict(config, everyone[key], scores) for key in selected]
+    return [report_of(everyone[key], scores) for key in selected]
 
 
 def rank_teams(session: Session, *, config: Config, period: Period) -> dict[str, list[TeamScore]]:
@@ -118,13 +85,13 @@ class ReportCache:
     from the database, so replicas agree on it."""
 
     def __init__(self, *, max_entries: int = 512) -> None:
-        self._entries: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], list[Report]] = OrderedDict()
         self._max_entries = max_entries
         self._lock = threading.Lock()
 
     def build(
         self, session: Session, *, config: Config, period: Period, teams: list[str] | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Report]:
         key = (tuple(teams) if teams is not None else None, period, data_version(session))
         with self._lock:
             if key in self._entries:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -24,7 +24,7 @@ from kpi_core.demo import load_demo_data
 from kpi_core.imports import ImportSummary, import_csv
 from kpi_core.models import Alert, CustomerCase, MeasureValue, Milestone, Submission
 from kpi_core.periods import Period
-from kpi_core.reporting import ReportCache, build_reports, rank_teams
+from kpi_core.reporting import Report, ReportCache, build_reports, rank_teams
 from kpi_core.scorecard import TeamScore
 
 T = TypeVar("T")
@@ -272,7 +272,7 @@ def reports(
     config: Config,
     wanted: Sequence[tuple[Period, list[str] | None]],
     cache: ReportCache | None = None,
-) -> list[list[dict[str, Any]]]:
+) -> list[list[Report]]:
     """For each (period, teams) wanted, the teams' reports (every team for None), read in one transaction
     so they agree with each other; through ``cache`` when given."""
     build = cache.build if cache is not None else build_reports

@@ -18,7 +18,7 @@ from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.settings import Settings
 from bot.wiring import build
 from kpi_core.config import Config
-from tests.fake_slack import FakeSlack
+from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.slack_requests import SlackClient
 
 SIGNING_SECRET = "test-signing-secret"
@@ -95,7 +95,8 @@ def running_bot(
     process = build(settings, clock=lambda: now, config=config)
     engine = process.services.engine
     app = process.app(check_alerts=alerting)
-    server = HttpServer(wsgi_app(app, health=lambda: health(engine)), port=0, threads=4)
+    application = wsgi_app(app, health=lambda: health(engine), signing_secret=SIGNING_SECRET, team_id=TEAM_ID)
+    server = HttpServer(application, port=0, threads=4)
     thread = threading.Thread(target=server.serve_forever, name="bot-http", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.port}"

@@ -11,6 +11,18 @@ import sqlalchemy as sa
 from kpi_core.db import transaction
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, SurveyResponse
 
+#: One week's answers to the weekly form, as typed.
+WEEKLY_ANSWERS = {
+    "orders": "120",
+    "on_time_orders": "114",
+    "complaints": "2",
+    "output": "180000",
+    "headcount": "36",
+    "actual_capacity": "880",
+    "design_capacity": "1000",
+    "sales": "240000",
+}
+
 #: The KPI keys of ../shared/KPI_CATALOGUE.md, in its order.
 CATALOGUE_KPIS = (
     "on_time_delivery",

@@ -5,15 +5,18 @@ Bodies are built once as bytes and signed over exactly those bytes, as Slack doe
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
 import json
 import secrets
+import socket
+import threading
 import time
 import urllib.request
 from typing import Any, NamedTuple
 from urllib.error import HTTPError
 from urllib.parse import urlencode
-
-from slack_sdk.signature import SignatureVerifier
 
 __all__ = [
     "API_APP_ID",
@@ -28,6 +31,7 @@ __all__ = [
     "datetimepicker_value",
     "event_callback_body",
     "number_value",
+    "post_raw",
     "sign",
     "slash_command_body",
     "static_select_value",
@@ -46,10 +50,9 @@ JSON = "application/json"
 
 
 def sign(body: bytes, *, secret: str, timestamp: int) -> dict[str, str]:
-    """The X-Slack-Request-Timestamp and X-Slack-Signature headers for `body`."""
-    signature = SignatureVerifier(secret).generate_signature(timestamp=str(timestamp), body=body)
-    if signature is None:  # slack_sdk returns None only for a missing timestamp or body
-        raise ValueError("no signature for this body")
+    """The X-Slack-Request-Timestamp and X-Slack-Signature headers for `body` (any bytes, UTF-8 or not)."""
+    base = b"v0:" + str(timestamp).encode() + b":" + body
+    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": signature}
 
 
@@ -345,3 +348,36 @@ class SlackClient:
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
         return self.post(body, content_type=JSON, headers=headers)
+
+
+def post_raw(url: str, head: dict[str, str], body: bytes = b"", *, timeout: float = 10.0) -> tuple[int, float]:
+    """POSTs over a bare socket, the body sent from another thread while the answer is awaited: a server
+    that refuses a large request before reading it answers while the body is still on its way (and may
+    then reset the connection, which is ignored). Returns the status and the seconds until it arrived."""
+    host_port = url.split("://", 1)[1].split("/", 1)[0]
+    host, port = host_port.rsplit(":", 1)
+    path = "/" + url.split("://", 1)[1].split("/", 1)[1]
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host_port}", *(f"{name}: {value}" for name, value in head.items())]
+    with socket.create_connection((host, int(port)), timeout=timeout) as connection:
+        started = time.perf_counter()
+        connection.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+        def send_body() -> None:
+            with contextlib.suppress(OSError):  # refused and closed mid-body: the answer is what counts
+                connection.sendall(body)
+
+        sender = threading.Thread(target=send_body, daemon=True)
+        sender.start()
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = connection.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        elapsed = time.perf_counter() - started
+        with contextlib.suppress(OSError):  # unblocks a sender still writing into a full socket
+            connection.shutdown(socket.SHUT_RDWR)
+        sender.join(timeout=timeout)
+    if not answer:
+        raise ConnectionError(f"no answer from {url}")
+    return int(answer.split(b" ", 2)[1]), elapsed

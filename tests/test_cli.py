@@ -15,10 +15,10 @@ from click.testing import CliRunner, Result
 from sqlmodel import func, select
 
 from bot.cli import main
+from bot.export import CSV_COLUMNS
 from kpi_core.db import make_engine, transaction
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
-from kpi_core.reporting import CSV_COLUMNS
-from tests.conftest import EXAMPLE_CONFIG
+from tests.conftest import EXAMPLE_CONFIG, REPO_ROOT
 from tests.test_config import CATALOGUE
 
 TEAMS = ["shanghai_ops", "beijing_service", "berlin_ops", "newyork_delivery"]
@@ -234,6 +234,59 @@ def test_report_as_text_in_the_teams_language(demo: tuple[Env, str]) -> None:
     assert text.startswith("*KPI报告 · 北京客户服务部 · 2026-Q3* (2026-07-01 – 2026-09-30)")
     assert "准时交付率" in text and "上季度" in text
     assert "On-time delivery rate" not in text
+
+
+def documented_report() -> dict[str, Any]:
+    """The JSON report shown in the README's "Reports" section."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8").split("## Reports", 1)[1]
+    document: dict[str, Any] = json.loads(readme.split("```json", 1)[1].split("```", 1)[0])
+    return document
+
+
+def test_report_json_has_the_shape_the_readme_documents(demo: tuple[Env, str]) -> None:
+    env, _ = demo
+    documented = documented_report()
+    report = report_json(env, "--team", "berlin_ops", "--period", "2026-Q3")
+    assert report.keys() == documented.keys()
+    assert {key: report[key] for key in ("team", "period", "period_kind", "period_start", "period_end")} == {
+        key: documented[key] for key in ("team", "period", "period_kind", "period_start", "period_end")
+    }
+    kpi, shown = report["kpis"]["on_time_delivery"], documented["kpis"]["on_time_delivery"]
+    assert kpi.keys() == shown.keys()
+    assert {key: kpi[key] for key in ("name", "group", "unit", "better")} == {
+        key: shown[key] for key in ("name", "group", "unit", "better")
+    }
+    assert kpi["details"].keys() == shown["details"].keys()
+    assert all(entry.keys() == kpi.keys() for entry in report["kpis"].values())
+    placement, shown_placement = report["scorecard"]["quarterly"], documented["scorecard"]["quarterly"]
+    assert placement.keys() == shown_placement.keys()
+    assert [item.keys() for item in placement["items"]] == [shown_placement["items"][0].keys()] * len(
+        placement["items"]
+    )
+
+
+def sql_statements(env: Env, *args: str) -> int:
+    """How many SQL statements one in-process ``kpi-bot`` command runs."""
+    executed = []
+
+    def count(*_: Any) -> None:
+        executed.append(1)
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", count)
+    try:
+        succeeded(invoke(env, *args))
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", count)
+    return len(executed)
+
+
+@pytest.mark.parametrize("output_format", ["json", "csv"])
+def test_report_as_data_computes_only_the_period_it_prints(demo: tuple[Env, str], output_format: str) -> None:
+    """The text report shows last quarter's values beside this quarter's; JSON and CSV do not, so they
+    do not compute them (growth KPIs still read the earlier period they compare with)."""
+    env, _ = demo
+    selection = ("report", "--all", "--period", "2026-Q3", "--format")
+    assert sql_statements(env, *selection, output_format) < sql_statements(env, *selection, "text")
 
 
 def test_weekly_report_has_no_scorecard(demo: tuple[Env, str]) -> None:

@@ -295,6 +295,18 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
             id="band-upside-down",
         ),
         pytest.param(
+            mutated(lambda raw: _item(raw["measures"], "sales").update(ceiling=1e300)),
+            "measures.sales.ceiling",
+            "Input should be less than or equal to 1000000000000000",
+            id="ceiling-that-lets-sums-overflow",
+        ),
+        pytest.param(
+            mutated(lambda raw: raw.update(data_since="the beginning")),
+            "data_since",
+            "Input should be a valid date",
+            id="data-since-not-a-date",
+        ),
+        pytest.param(
             lambda path: path.write_text("- just\n- a list\n", encoding="utf-8"),
             "",
             "the top level must be a mapping",

@@ -34,7 +34,10 @@ UNAVAILABLE = {
     "Please try again in a few minutes.",
     LEAD_BEIJING: "数据库暂时不可用，因此没有保存或更改任何内容。请过几分钟再试。",
 }
-UNEXPECTED = "Something went wrong on KPI Bot's side; the admins were told. Please try again later."
+UNEXPECTED = (
+    "Something went wrong on our side, so this was not done and nothing was stored; the admins were told. "
+    "Please try again later."
+)
 
 
 # PostgreSQL, stopped and started
@@ -138,10 +141,8 @@ def field_error(view: str, answers: Callable[[dict[str, Any]], dict[str, Any]]) 
 def confirm_replace(bot: Bot, prepared: dict[str, Any], user: str) -> str:
     status, body = bot.submit(prepared["confirm_replace"], {}, user_id=user)
     assert status == 200 and isinstance(body, dict) and body["response_action"] == "update"
-    view = body["view"]
-    assert view["callback_id"] == "confirm_replace"  # the same question again: pressing Replace retries
-    assert view["private_metadata"] == prepared["confirm_replace"]["private_metadata"]
-    return str(view["blocks"][0]["text"]["text"])
+    (block,) = body["view"]["blocks"]  # the confirmation has no input to show a field error on
+    return str(block["text"]["text"])
 
 
 def clicked(action_id: str, item: str) -> Action:

@@ -20,6 +20,10 @@ from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, S
 from kpi_core.periods import Period
 
 NOW = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
+NUMBER_SYNTAX = (
+    "(write the digits 0-9 with an optional minus sign and decimal point, e.g. 120, -3 or 3.5; "
+    "no thousands separators, no exponents)"
+)
 
 MODELS: dict[str, Any] = {
     "surveys": SurveyResponse,
@@ -274,8 +278,16 @@ def _bad_file_leaves_nothing(
             "'04.09.2026' is not a date such as 2026-09-30",
             id="local-date-format",
         ),
-        pytest.param("measures", "berlin_ops,sales,2026-09-04,12k", "value", "'12k' is not a number", id="bad-number"),
-        pytest.param("measures", "berlin_ops,sales,2026-09-04,nan", "value", "'nan' is not a finite number", id="nan"),
+        pytest.param(
+            "measures",
+            "berlin_ops,sales,2026-09-04,12k",
+            "value",
+            f"'12k' is not a number {NUMBER_SYNTAX}",
+            id="bad-number",
+        ),
+        pytest.param(
+            "measures", "berlin_ops,sales,2026-09-04,nan", "value", f"'nan' is not a number {NUMBER_SYNTAX}", id="nan"
+        ),
         pytest.param(
             "measures",
             "berlin_ops,orders,2026-09-04,-3",
@@ -359,7 +371,7 @@ def _bad_file_leaves_nothing(
             "milestones",
             "berlin_ops,Rollout,Phase 9,2026-09-10,2026-09-11,1000,lots",
             "actual_cost",
-            "'lots' is not a number",
+            f"'lots' is not a number {NUMBER_SYNTAX}",
             id="bad-cost",
         ),
     ],
@@ -506,7 +518,7 @@ def test_several_batches_of_a_good_file_are_all_stored(
                 ("team", "a value is required"),
                 ("measure", "unknown measure 'ordres'"),
                 ("date", "a value is required"),
-                ("value", "'12k' is not a number"),
+                ("value", f"'12k' is not a number {NUMBER_SYNTAX}"),
             ],
             id="missing-cells-once-each",
         ),
@@ -547,7 +559,7 @@ def test_several_batches_of_a_good_file_are_all_stored(
                 ("milestone", "too long: 300 characters, at most 255"),
                 ("completed_on", "'soon' is not a date such as 2026-09-30"),
                 ("budget", "-1 is below the minimum 0"),
-                ("actual_cost", "'lots' is not a number"),
+                ("actual_cost", f"'lots' is not a number {NUMBER_SYNTAX}"),
             ],
             id="milestone",
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -10,7 +11,7 @@ from bot.render import Renderer, format_value
 from kpi_core.config import Config, Language
 from kpi_core.kpis import KpiResult, TeamReport, status_of
 from kpi_core.periods import Period
-from kpi_core.reporting import report_as_dict
+from kpi_core.reporting import report_of
 from kpi_core.scorecard import score_teams
 from tests.conftest import REPO_ROOT
 
@@ -58,8 +59,8 @@ def digest(
     previous: dict[str, float | None] | None = None,
     **kwargs: dict[str, dict[str, float]],
 ) -> str:
-    current = report_as_dict(config, team_report(config, team, WEEK, values, **kwargs), {})
-    before = report_as_dict(config, team_report(config, team, WEEK.previous(), previous), {})
+    current = report_of(team_report(config, team, WEEK, values, **kwargs), {})
+    before = report_of(team_report(config, team, WEEK.previous(), previous), {})
     return renderer.digest(team=config.team(team), report=current, previous=before)
 
 
@@ -158,16 +159,16 @@ def test_goal_band_target_and_open_cases(renderer: Renderer, example_config: Con
         == "✅ 售后服务响应时间: *3.2 h* (上周 无数据, 目标 ≤ 4.0 h) · 样本=3 · 未处理 2"
     )
 
-    report = report_as_dict(example_config, team_report(example_config, "berlin_ops", WEEK), {})
-    report["kpis"]["roi"]["target"] = None
-    previous = report_as_dict(example_config, team_report(example_config, "berlin_ops", WEEK.previous()), {})
-    text = renderer.digest(team=example_config.team("berlin_ops"), report=report, previous=previous)
+    current = report_of(team_report(example_config, "berlin_ops", WEEK), {})
+    current = replace(current, kpis={**current.kpis, "roi": replace(current.kpis["roi"], target=None)})
+    previous = report_of(team_report(example_config, "berlin_ops", WEEK.previous()), {})
+    text = renderer.digest(team=example_config.team("berlin_ops"), report=current, previous=previous)
     assert "Return on investment: *no data* (last week no data, target –)" in text
 
 
 def test_report_title_and_previous_period_word(renderer: Renderer, example_config: Config) -> None:
-    current = report_as_dict(example_config, team_report(example_config, "berlin_ops", QUARTER), {})
-    before = report_as_dict(example_config, team_report(example_config, "berlin_ops", QUARTER.previous()), {})
+    current = report_of(team_report(example_config, "berlin_ops", QUARTER), {})
+    before = report_of(team_report(example_config, "berlin_ops", QUARTER.previous()), {})
     text = renderer.digest(team=example_config.team("berlin_ops"), report=current, previous=before, title="report")
     assert text.startswith("*KPI report · Berlin Operations · 2026-Q3* (2026-07-01 – 2026-09-30)")
     assert "(last quarter no data, " in text

@@ -1,105 +1,23 @@
 """``kpi-bot serve`` as a real process: started the way production starts it, stopped with SIGTERM."""
 
 import json
-import os
-import queue
-import re
 import signal
-import subprocess
-import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.bot_harness import LEAD_SHANGHAI_AND_BERLIN
+from tests.serve_harness import SECRET, START_TIMEOUT, Served, running_serve, serve_env, start
 from tests.slack_requests import FORM, SlackClient, slash_command_body
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SECRET = "serve-test-signing-secret"
-LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/slack/events")
-START_TIMEOUT = 30.0  # the first start migrates a fresh database
-
-
-def serve_env(tmp_path: Path, fake_slack, **overrides) -> dict[str, str]:
-    """The process's environment: ours without any KPI_/SLACK_ setting, then the test's."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("KPI_", "SLACK_"))}
-    env |= {
-        "KPI_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-        "KPI_CONFIG": str(REPO_ROOT / "config" / "example.yaml"),
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_BOT_TOKEN": "xoxb-serve-test",
-        "SLACK_API_URL": fake_slack.base_url,
-        "PYTHONPATH": str(REPO_ROOT),
-    }
-    for key, value in overrides.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
-
-
-def start(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    # cwd is an empty directory: no .env file of the developer's may leak into the settings
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-        cwd=tmp_path,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-@dataclass
-class Served:
-    process: subprocess.Popen[str]
-    url: str
-    stderr: list[str]
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 5.0) -> int:
-        self.process.send_signal(sig)
-        return self.process.wait(timeout=timeout)
-
-
-def _drain(stream, lines: list[str], found: queue.Queue[int]) -> None:
-    """Reads the process's stderr to the end (so the pipe never fills), reporting the port once seen."""
-    for line in stream:
-        lines.append(line)
-        match = LISTENING.search(line)
-        if match:
-            found.put(int(match.group(1)))
 
 
 @pytest.fixture
 def served(tmp_path: Path, fake_slack) -> Iterator[Served]:
-    process = start(tmp_path, serve_env(tmp_path, fake_slack))
-    lines: list[str] = []
-    found: queue.Queue[int] = queue.Queue()
-    reader = threading.Thread(target=_drain, args=(process.stderr, lines, found), daemon=True)
-    reader.start()
-    try:
-        port = found.get(timeout=START_TIMEOUT)
-    except queue.Empty:
-        process.kill()
-        process.wait()
-        pytest.fail("kpi-bot serve did not start:\n" + "".join(lines))
-    running = Served(process, f"http://127.0.0.1:{port}", lines)
-    try:
+    with running_serve(tmp_path, serve_env(tmp_path, fake_slack)) as running:
         yield running
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        reader.join(timeout=5)
-        process.stdout.close()
-        process.stderr.close()
 
 
 def _get(url: str) -> tuple[int, dict]:

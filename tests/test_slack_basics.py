@@ -90,7 +90,7 @@ def test_health_says_503_when_the_database_is_unreachable(tmp_path, example_conf
     )
     process = build(settings, config=example_config)
     unreachable = make_engine(f"sqlite:///{tmp_path}/missing-folder/kpi.db")
-    application = wsgi_app(process.app(), health=lambda: health(unreachable))
+    application = wsgi_app(process.app(), health=lambda: health(unreachable), signing_secret="s", team_id="T0TEAM")
     environ: dict = {"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET"}
     setup_testing_defaults(environ)
     statuses = []

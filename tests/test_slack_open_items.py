@@ -316,7 +316,7 @@ def test_a_milestone_is_completed_and_audited(bot, milestones):
     answers = {
         "milestone": static_select_value(str(pilot)),
         "completed_on": datepicker_value("2026-09-29"),
-        "actual_cost": text_value("5,400"),
+        "actual_cost": text_value("5400"),
     }
     status, body = bot.submit(view, answers, user_id=LEAD_BEIJING)
     assert (status, body) == (200, "")
@@ -362,7 +362,10 @@ def test_a_milestone_completed_without_a_cost_keeps_no_cost(bot, milestones):
         pytest.param({"actual_cost": text_value("-5")}, {"actual_cost": "不能小于 0。"}, id="negative-cost"),
         pytest.param(
             {"actual_cost": text_value("lots")},
-            {"actual_cost": "请输入数字，例如 120 或 3.5。"},
+            {
+                "actual_cost": "请输入由 0-9、可选的负号和小数点组成的数字，"
+                + "例如 120、-3 或 3.5（不要千位分隔符，不要指数）。"
+            },
             id="cost-not-a-number",
         ),
     ],

@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -5,18 +6,10 @@ from sqlmodel import Session, select
 
 from kpi_core.models import AuditEntry, CustomerCase, MeasureValue, Milestone, SurveyResponse
 from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN
+from tests.factories import WEEKLY_ANSWERS
 from tests.slack_requests import datepicker_value, datetimepicker_value, static_select_value, text_value
 
-WEEKLY = {
-    "orders": "120",
-    "on_time_orders": "114",
-    "complaints": "2",
-    "output": "180000",
-    "headcount": "36",
-    "actual_capacity": "880",
-    "design_capacity": "1000",
-    "sales": "240000",
-}
+WEEKLY = WEEKLY_ANSWERS
 
 
 def weekly_answers(team="shanghai_ops", period="2026-W40", **overrides):
@@ -86,6 +79,31 @@ def test_a_second_submission_for_the_period_asks_to_replace_and_is_audited(bot):
     assert len(audit) == len(WEEKLY)
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param({"values": {"orders": float("nan")}}, id="nan"),
+        pytest.param({"values": {"on_time_orders": -500}}, id="negative"),
+        pytest.param({"values": {"complaints": 1e308}}, id="huge"),
+        pytest.param({"values": {"orderz": 1}}, id="unknown-measure"),
+        pytest.param({"period": "2098-W01"}, id="period-in-2098"),
+    ],
+)
+def test_a_replace_confirmation_with_edited_metadata_stores_nothing(bot, edit):
+    first = open_form(bot, "weekly", LEAD_SHANGHAI_AND_BERLIN)
+    bot.submit(first, weekly_answers(), user_id=LEAD_SHANGHAI_AND_BERLIN)
+    second = open_form(bot, "weekly", LEAD_SHANGHAI_AND_BERLIN) | {"id": "V0SECOND"}
+    _, body = bot.submit(second, weekly_answers(orders="130"), user_id=LEAD_SHANGHAI_AND_BERLIN)
+    confirm = body["view"]
+    metadata = json.loads(confirm["private_metadata"]) | edit  # signed by us, edited by the client
+    forged = confirm | {"id": "V0CONFIRM", "private_metadata": json.dumps(metadata)}
+    status, body = bot.submit(forged, {}, user_id=LEAD_SHANGHAI_AND_BERLIN)
+    assert status == 200 and body["response_action"] == "errors" and list(body["errors"]) == ["replace"]
+    assert stored_weekly(bot) == {key: float(value) for key, value in WEEKLY.items()}  # the first values, untouched
+    with Session(bot.engine) as session:
+        assert session.exec(select(MeasureValue).where(MeasureValue.on_date > date(2027, 1, 1))).all() == []
+
+
 def test_a_lead_cannot_submit_for_another_team_even_by_forging_the_form(bot):
     view = open_form(bot, "weekly", LEAD_BEIJING)
     status, body = bot.submit(view, weekly_answers(team="berlin_ops"), user_id=LEAD_BEIJING)
@@ -134,7 +152,7 @@ def test_a_milestone_is_stored(bot):
         "project": text_value("CRM rollout"),
         "milestone_name": text_value("Pilot"),
         "due_on": datepicker_value("2026-10-15"),
-        "budget": text_value("50,000"),
+        "budget": text_value("50000"),
     }
     status, body = bot.submit(view, answers, user_id=LEAD_BEIJING)
     assert (status, body) == (200, "")
@@ -152,6 +170,9 @@ def test_a_milestone_is_stored(bot):
     ("overrides", "block_id", "message"),
     [
         pytest.param({"orders": "many"}, "measure:orders", "Enter a number", id="not-a-number"),
+        pytest.param({"orders": "1,5"}, "measure:orders", "no thousands separators", id="decimal-comma"),
+        pytest.param({"sales": "1e308"}, "measure:sales", "no exponents", id="exponent"),
+        pytest.param({"sales": "10000000000000"}, "measure:sales", "at most 1000000000000", id="above-the-ceiling"),
         pytest.param({"orders": "-5"}, "measure:orders", "at least 0", id="negative"),
         pytest.param({"orders": "12.5"}, "measure:orders", "whole number", id="count-not-whole"),
         pytest.param({"on_time_orders": "121"}, "measure:on_time_orders", "Orders (120)", id="part-above-total"),

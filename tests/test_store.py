@@ -83,7 +83,7 @@ def test_a_cached_report_is_recomputed_after_a_write(engine, example_config):
     def sales() -> float | None:
         with transaction(engine) as session:
             [report] = cache.build(session, config=example_config, period=W40, teams=["berlin_ops"])
-        return report["kpis"]["sales"]["value"]
+        return report.kpis["sales"].value
 
     assert sales() is None
     _submit(engine, 250.0)

@@ -12,9 +12,17 @@ from bot.modals import form_modal
 from kpi_core import use_cases
 from kpi_core.periods import Period
 
+#: Submission ids are 64-bit integers from 1: a larger number would not even bind as a query parameter.
+_MAX_ID = 2**63 - 1
+
 
 def _submission_id(body: dict[str, Any]) -> int:
-    return int(body["actions"][0]["value"])
+    """The id a button carries; 0 (no submission has it) when the value, echoed by Slack or written by a
+    forger, cannot be an id, so it is answered like any unknown id."""
+    value = body["actions"][0].get("value")
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or int(value) > _MAX_ID:
+        return 0
+    return int(value)
 
 
 def handle_withdraw(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:

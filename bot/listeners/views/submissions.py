@@ -16,6 +16,7 @@ from bot.forms import (
     State,
     SurveyInput,
     parse_case,
+    parse_confirm_replace,
     parse_measures,
     parse_milestone,
     parse_survey,
@@ -76,14 +77,17 @@ def handle_measures(ack: Ack, view: dict[str, Any], client: WebClient, context: 
 
 
 def handle_confirm_replace(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    access = access_of(context)
-    metadata = State(view).metadata
-    if not access.may_submit(metadata["team"]):  # roles are checked again: the modal is only a UI
-        ack(response_action="errors", errors={"replace": localizer(context)("errors.not_yours")})
+    services = services_of(context)
+    # every rule is applied again: the metadata came back from the client and may have been edited
+    parsed, errors = parse_confirm_replace(
+        view, config=services.config, access=access_of(context), now=services.clock(), localize=localizer(context)
+    )
+    if parsed is None:
+        acknowledge(ack, client, context, errors, None)
         return
-    values = {key: float(value) for key, value in metadata["values"].items()}
-    what = _store_measures(context, view, metadata["form"], metadata["team"], Period.parse(metadata["period"]), values)
-    acknowledge(ack, client, context, {}, what, team=metadata["team"])
+    form, measures = parsed
+    what = _store_measures(context, view, form, measures.team, measures.period, measures.values)
+    acknowledge(ack, client, context, {}, what, team=measures.team)
 
 
 def _store_measures(

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.forms import Errors, Localize, State, parse_case_update, parse_milestone_completion
+from bot.forms import State, parse_case_update, parse_milestone_completion
 from bot.listeners.context import access_of, localizer, services_of
 from bot.listeners.views.submissions import acknowledge, view_key
 from kpi_core import use_cases
-from kpi_core.models import CustomerCase
 
 
 def _selected_id(view: dict[str, Any], block_id: str) -> int | None:
@@ -26,9 +24,7 @@ def handle_case_update(ack: Ack, view: dict[str, Any], client: WebClient, contex
     localize = localizer(context)
     stored = None
     case = use_cases.open_case(services.engine, case_id=_selected_id(view, "case"), teams=access.submit_teams)
-    parsed, errors = parse_case_update(view, raised_at=case.raised_at if case else None, now=now, localize=localize)
-    if case is not None and parsed is not None:
-        errors = _resolution_order_errors(case, *parsed, localize=localize)
+    parsed, errors = parse_case_update(view, case=case, config=services.config, now=now, localize=localize)
     if case is not None and case.id is not None and parsed is not None and not errors:
         first_response_at, resolved_at = parsed
         updated = use_cases.update_case(
@@ -54,7 +50,7 @@ def handle_milestone_completion(ack: Ack, view: dict[str, Any], client: WebClien
     )
     today = now.astimezone(services.config.team(milestone.team).tz).date() if milestone else now.date()
     parsed, errors = parse_milestone_completion(
-        view, exists=milestone is not None, today=today, localize=localizer(context)
+        view, exists=milestone is not None, today=today, config=services.config, localize=localizer(context)
     )
     if milestone is not None and milestone.id is not None and parsed is not None:
         completed_on, actual_cost = parsed
@@ -70,14 +66,3 @@ def handle_milestone_completion(ack: Ack, view: dict[str, Any], client: WebClien
         )
         stored = None if completed is None else f"{milestone.team} {milestone.project} · {milestone.name}"
     acknowledge(ack, client, context, errors, stored, team=milestone.team if milestone else None)
-
-
-def _resolution_order_errors(
-    case: CustomerCase, first_response_at: datetime | None, resolved_at: datetime | None, *, localize: Localize
-) -> Errors:
-    """A case is not resolved before its first response, whether either time is given now or stored."""
-    response = first_response_at or case.first_response_at
-    resolution = resolved_at or case.resolved_at
-    if response is None or resolution is None or resolution >= response:
-        return {}
-    return {"resolved_at" if resolved_at is not None else "first_response_at": localize("errors.before_response")}
