@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from kpi_core.config import Config
 from kpi_core.db import make_engine
 from kpi_core.models import MeasureValue
+from tests import factories
 from tests.bot_harness import ADMIN, LEAD_BEIJING, Bot, running_bot
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import app_home_opened_body, datepicker_value, datetimepicker_value, static_select_value
@@ -330,3 +331,16 @@ def test_a_bug_in_storage_is_not_called_an_outage(bot: Bot) -> None:
     assert (status, body) == (200, {"response_type": "ephemeral", "text": UNEXPECTED})
     (notice,) = [call for call in bot.fake.wait_for("chat.postMessage") if call.params["channel"] == ADMIN]
     assert "/kpi milestone" in notice.params["text"] and "no such table: milestone" in notice.params["text"]
+
+
+def test_a_report_failing_for_a_bug_after_the_ack_is_answered_through_response_url(
+    postgres_database_url: str, example_config: Config, fake_slack: FakeSlack
+) -> None:
+    """The issue's case: two huge weekly sales overflow PostgreSQL's SUM (stored past the form's rules)."""
+    with running_bot(config=example_config, database_url=postgres_database_url, fake=fake_slack) as bot:
+        monday = datetime(2026, 9, 28).date()
+        factories.add(bot.engine, *factories.measures("berlin_ops", monday, sales=1e308))
+        factories.add(bot.engine, *factories.measures("berlin_ops", monday, sales=1e308))
+        assert answered_later("report berlin_ops 2026-09")(bot, {}, LEAD_BERLIN) == UNEXPECTED
+        (notice,) = [call for call in bot.fake.wait_for("chat.postMessage") if call.params["channel"] == ADMIN]
+        assert "/kpi report" in notice.params["text"]
