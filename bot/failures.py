@@ -12,6 +12,7 @@ Bodies may have shapes Slack never sends (a signed hostile request): nothing her
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,15 +27,25 @@ from kpi_core.errors import StorageUnavailable
 logger = logging.getLogger(__name__)
 
 NotifyAdmins = Callable[..., None]  # Sender.notify_admins(subject=, text=)
+ACK_SECONDS = 3.0  # Slack's wait for an ack, and Bolt's (a listener's ack_timeout): then Bolt answers empty
 
 
 class StickyAck(Ack):
     """An acknowledgement that, once given, stays given. When a listener fails after its ack, Bolt's
     ThreadListenerRunner (slack_bolt 1.30) sets ``ack.response`` back to None; a request thread that had
     not yet seen the ack then waits out Slack's 3 s and answers 404 "unhandled request" instead of the ack.
-    ``bot/app.py`` puts one in every request's context."""
+    ``bot/app.py`` puts one in every request's context, so it also knows when the request arrived."""
 
     _given: BoltResponse | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = time.monotonic()
+
+    @property
+    def too_late(self) -> bool:
+        """Whether Slack's 3 s have passed (Bolt has then answered the request with an empty 200)."""
+        return time.monotonic() - self.started >= ACK_SECONDS
 
     @property
     def response(self) -> BoltResponse | None:
@@ -55,19 +66,22 @@ def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -
         return BoltResponse(status=200, body="") if context.ack.response is None else None
     unavailable = isinstance(error, StorageUnavailable)
     text = _failure_text(error, context=context, services=services, what=_described(body))
-    if context.ack.response is None:  # the listener never acked: the ack carries the answer
+    if context.ack.response is not None:
+        _deliver(text, context=context, body=body, acked=True)
+        return None  # (Bolt accepts no response once the ack is given)
+    answer = None
+    if not (isinstance(context.ack, StickyAck) and context.ack.too_late):
         answer = _ack_answer(body, text, unavailable=unavailable, context=context, services=services)
-        if answer is None:
-            _deliver(text, context=context, body=body)
-        return BoltResponse(status=200, body=answer or "")
-    _deliver(text, context=context, body=body)
-    return None
+    if answer is None:  # an ack that cannot carry a message, or one too late for Slack to read
+        _deliver(text, context=context, body=body, acked=False)
+    return BoltResponse(status=200, body=answer or "")
 
 
 def answer_after_ack(error: Exception, *, context: BoltContext, what: str) -> None:
     """Answers the failure of work done after the ack (a report, a scorecard) through response_url."""
     services: Services = context["services"]
-    _deliver(_failure_text(error, context=context, services=services, what=what), context=context, body={})
+    text = _failure_text(error, context=context, services=services, what=what)
+    _deliver(text, context=context, body={}, acked=True)
 
 
 def _language(context: BoltContext) -> Language:
@@ -125,10 +139,10 @@ def _input_block_ids(view: Any) -> list[str]:
     return ids or ([key for key in values if isinstance(key, str)] if isinstance(values, dict) else [])
 
 
-def _deliver(text: str, *, context: BoltContext, body: dict[str, Any]) -> None:
-    """Says ``text`` after the ack: through response_url when there is one, on the Home tab for a
-    failed Home, else by DM; a modal that was acked already told the user what it stored."""
-    if body.get("type") == "view_submission":
+def _deliver(text: str, *, context: BoltContext, body: dict[str, Any], acked: bool) -> None:
+    """Says ``text`` outside the ack (given already, or too late to give): through response_url when
+    there is one, on the Home tab for a failed Home, else by DM."""
+    if acked and body.get("type") == "view_submission":
         return  # acked after its write: the user was told what was stored, and nothing of it is undone
     try:
         if context.respond is not None and context.respond.response_url:

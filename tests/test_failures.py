@@ -8,6 +8,7 @@ out of disk. Every assertion reads what the user sees: the ack, the response_url
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -344,3 +345,23 @@ def test_a_report_failing_for_a_bug_after_the_ack_is_answered_through_response_u
         assert answered_later("report berlin_ops 2026-09")(bot, {}, LEAD_BERLIN) == UNEXPECTED
         (notice,) = [call for call in bot.fake.wait_for("chat.postMessage") if call.params["channel"] == ADMIN]
         assert "/kpi report" in notice.params["text"]
+
+
+def test_a_form_waiting_on_a_locked_sqlite_database_past_slacks_3_s_is_answered_by_dm(bot: Bot, tmp_path: Path) -> None:
+    """Another process holds SQLite's write lock; the write waits out busy_timeout (10 s), longer than
+    Slack waits for the ack, so the answer goes by DM."""
+    view = open_form(bot, "weekly", LEAD_BERLIN) | {"id": "V0LOCKED"}
+    answers = weekly_answers("berlin_ops")
+    locker = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)  # the `bot` fixture's database file
+    try:
+        locker.execute("BEGIN IMMEDIATE")
+        bot.fake.reset()
+        bot.submit(view, answers, user_id=LEAD_BERLIN)  # answered after 3 s, when Slack has stopped waiting
+        (dm,) = bot.fake.wait_for("chat.postMessage", timeout=30)
+        assert (dm.params["channel"], dm.params["text"]) == (LEAD_BERLIN, UNAVAILABLE[LEAD_BERLIN])
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    bot.fake.reset()
+    assert bot.submit(view, answers, user_id=LEAD_BERLIN) == (200, "")
+    assert bot.count(MeasureValue, MeasureValue.team == "berlin_ops") == len(WEEKLY)
