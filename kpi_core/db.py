@@ -12,6 +12,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlmodel import Session
 
+from kpi_core.errors import StorageUnavailable
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: The PostgreSQL advisory lock that serialises migrations: a fixed 64-bit key, b"kpi-bot:" read as a number.
 MIGRATION_LOCK_KEY = 7741803403095798842
@@ -20,6 +22,9 @@ MIGRATION_LOCK_KEY = 7741803403095798842
 def make_engine(url: str, **options: Any) -> sa.Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # A pooled connection may have died with the server (a restart, a failover): test it at checkout, so
+    # the first request after the database returns gets a fresh connection instead of an error.
+    options.setdefault("pool_pre_ping", True)
     engine = sa.create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
@@ -76,6 +81,41 @@ def lock_for_migration(connection: sa.Connection) -> None:
 
 @contextmanager
 def transaction(engine: sa.Engine) -> Iterator[Session]:
-    """One session, one transaction: committed on success, rolled back (nothing stored) on any error."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        yield session
+    """One session, one transaction: committed on success, rolled back (nothing stored) on any error.
+    StorageUnavailable when the database cannot be used for now (down, unreachable, locked, full)."""
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
+    except (sa.exc.DBAPIError, sa.exc.TimeoutError) as error:
+        if unavailable(error):
+            raise StorageUnavailable(reason=str(getattr(error, "orig", None) or error).strip()) from error
+        raise
+
+
+# SQLite's primary result codes for a database that is busy, unreadable, read-only or full; its other
+# OperationalErrors ("no such table", a syntax error) are bugs, not outages.
+_SQLITE_UNAVAILABLE = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+    "SQLITE_IOERR",
+    "SQLITE_READONLY",
+    "SQLITE_FULL",
+    "SQLITE_PERM",
+)
+
+
+def unavailable(error: Exception) -> bool:
+    """Whether ``error`` says the database cannot be used for now (retrying later may succeed), as
+    opposed to a bug in the statement or the data."""
+    if isinstance(error, sa.exc.TimeoutError):  # every pooled connection stayed busy
+        return True
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    if error.connection_invalidated:  # SQLAlchemy recognised a lost connection
+        return True
+    sqlite_code = getattr(error.orig, "sqlite_errorname", None)
+    if sqlite_code is not None:
+        return str(sqlite_code).startswith(_SQLITE_UNAVAILABLE)
+    # PostgreSQL (psycopg): connection failures, shutdowns, too many clients, serialisation conflicts
+    return isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError)

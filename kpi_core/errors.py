@@ -7,7 +7,8 @@ KpiError
 ├── ImportFileError        a CSV import was rejected (names the file, line and column); nothing was stored
 ├── AlreadyImported        a CSV file whose content is imported already (names that submission)
 ├── UnknownTeam            a team key that the config does not declare
-└── SettingsError          a setting of the environment the process cannot run without
+├── SettingsError          a setting of the environment the process cannot run without
+└── StorageUnavailable     the database cannot be reached or refuses writes for now; the transaction stored nothing
 """
 
 from __future__ import annotations
@@ -102,3 +103,11 @@ class SettingsError(KpiError, ValueError):
     def __init__(self, *, setting: str, reason: str = "is not set") -> None:
         self.setting = setting
         super().__init__(f"{setting} {reason}")
+
+
+class StorageUnavailable(KpiError):
+    """The database is down, unreachable, locked or full: the transaction was rolled back; try again later."""
+
+    def __init__(self, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the database is unavailable: {reason}")

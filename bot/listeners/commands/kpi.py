@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.listeners.context import access_of, localizer, services_of
+from bot.listeners.context import access_of, after_ack, localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
 from bot.render import text_blocks
 from bot.services import Services
@@ -31,6 +31,7 @@ class Invocation:
     args: list[str]
     trigger_id: str
     localize: Callable[..., str]
+    context: BoltContext
 
     def reply(self, text: str) -> None:
         """Acknowledge with a message only the user sees."""
@@ -43,7 +44,7 @@ def handle_kpi(ack: Ack, command: dict[str, Any], respond: Respond, client: WebC
     services = services_of(context)
     access = access_of(context)
     invocation = Invocation(
-        ack, respond, client, services, access, words[1:], command.get("trigger_id", ""), localizer(context)
+        ack, respond, client, services, access, words[1:], command.get("trigger_id", ""), localizer(context), context
     )
     subcommand = SUBCOMMANDS.get(name)
     if subcommand is None:
@@ -134,7 +135,7 @@ def _parse_args(invocation: Invocation) -> tuple[str | None, Period | None, str 
 
 def _report(invocation: Invocation) -> None:
     team, period, error = _parse_args(invocation)
-    access, services = invocation.access, invocation.services
+    access = invocation.access
     if error:
         invocation.reply(error)
         return
@@ -143,7 +144,7 @@ def _report(invocation: Invocation) -> None:
         invocation.reply(invocation.localize("refused_view", team=team or "-"))
         return
     invocation.ack()  # computing can take longer than Slack's 3 s: answer through response_url
-    services.slow_lane.run(lambda: _post_report(invocation, team, period))
+    after_ack(invocation.context, "/kpi report", lambda: _post_report(invocation, team, period))
 
 
 def _post_report(invocation: Invocation, team: str, period: Period | None) -> None:
@@ -160,12 +161,11 @@ def _post_report(invocation: Invocation, team: str, period: Period | None) -> No
 
 def _scorecard(invocation: Invocation) -> None:
     _, period, error = _parse_args(invocation)
-    services = invocation.services
     if error:
         invocation.reply(error)
         return
     invocation.ack()
-    services.slow_lane.run(lambda: _post_scorecard(invocation, period))
+    after_ack(invocation.context, "/kpi scorecard", lambda: _post_scorecard(invocation, period))
 
 
 def _post_scorecard(invocation: Invocation, period: Period | None) -> None:
