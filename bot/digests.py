@@ -67,7 +67,9 @@ def _digest(services: Services, team: Team, series: list[Report], *, chart: bool
     text = services.renderer.digest(team=team, report=current, previous=previous)
     chart = chart and current.failure is None  # no trend to draw to a week that could not be computed
     return Outgoing(
-        kind="weekly_digest",
+        # A week that could not be computed is posted once under its own kind, so the digest itself stays
+        # due: the next catch-up after the data is corrected posts it.
+        kind="weekly_digest" if current.failure is None else "weekly_digest_unavailable",
         team=team.key,
         subject=current.period.label,
         channel=team.channel,

@@ -10,7 +10,7 @@ NumericValueOutOfRange; SQLite's comes out as inf), or one stored infinity. 2026
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,13 +18,16 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bot.render import Renderer
 from bot.settings import Settings
 from bot.wiring import Process, build
 from kpi_core.config import Config
 from kpi_core.db import make_engine, transaction
-from kpi_core.kpis import compute_reports
+from kpi_core.isolation import ComputeFailure
+from kpi_core.kpis import KpiResult, compute_reports
 from kpi_core.periods import Period
-from tests.bot_harness import MANAGER, Bot, running_bot
+from kpi_core.reporting import Report
+from tests.bot_harness import MANAGER, REPO_ROOT, Bot, running_bot
 from tests.factories import Clock, add, at, case, measures
 from tests.fake_slack import Call, FakeSlack
 
@@ -125,6 +128,7 @@ def test_one_teams_hostile_data_silences_no_other_team(world: World, values: lis
         assert "250,000 CNY" in text_of(digests[0])
         assert COULD_NOT not in text_of(digests[0])
     (beijing,) = world.posts("C0BEIJING")
+    assert key_of(beijing) == f"weekly_digest_unavailable:{BAD}:2026-W39"  # the digest itself stays due
     assert COULD_NOT_ZH in text_of(beijing)
     assert "inf" not in text_of(beijing).lower()  # no 'inf' passed off as a figure
     (summary,) = [call for call in world.posts("C0MANAGEMENT") if key_of(call).startswith("management_summary:")]
@@ -156,6 +160,17 @@ def test_one_teams_hostile_data_silences_no_other_team(world: World, values: lis
     assert periods - {"2026-W40"} == {"2026-W39", "2026-09", "2026-Q3"}
     assert all(subject.startswith(f"notice:{ADMIN}:compute_failed:{BAD}:") for subject in subjects)
     assert all(f"`{BAD}`" in call.params["text"] for call in notices)
+    assert world.posts("C0BEIJING") == [beijing]  # said once
+
+    # the data corrected: the next catch-up posts beijing's digest, and nothing else again
+    with world.process.services.engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM measure_value WHERE team = :team"), {"team": BAD})
+    world.process.jobs.catch_up()
+    assert [key_of(call) for call in world.posts("C0BEIJING")] == [
+        f"weekly_digest_unavailable:{BAD}:2026-W39",
+        f"weekly_digest:{BAD}:2026-W39",
+    ]
+    assert len(world.posts(ADMIN)) == len(notices)
 
 
 def test_a_team_whose_data_cannot_be_computed_is_not_ranked_and_the_others_are(
@@ -207,12 +222,17 @@ def test_the_fast_path_queries_all_teams_at_once(example_config: Config, databas
         engine.dispose()
 
 
-def test_a_stored_measure_that_is_not_finite_reports_only_its_team(example_config: Config, database_url: str) -> None:
-    """inf in a sum is a failure of its team, never an 'inf' in a message or a crash of the others."""
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")], ids=["inf", "minus-inf", "nan"])
+def test_a_stored_measure_that_is_not_finite_reports_only_its_team(
+    example_config: Config, database_url: str, value: float
+) -> None:
+    """inf or NaN in a sum is a failure of its team, never an 'inf' in a message or a crash of the others."""
+    if value != value and database_url.startswith("sqlite"):
+        pytest.skip("SQLite stores NaN as NULL, which the column refuses: it cannot hold one")
     engine = make_engine(database_url)
     try:
         add(engine, *measures("berlin_ops", date(2026, 9, 22), sales=5))
-        insert_hostile_sales(engine, [float("inf")])
+        insert_hostile_sales(engine, [value])
         with transaction(engine) as session:
             reports = compute_reports(session, config=example_config, period=W39)
         failure = reports[BAD].failure
@@ -220,3 +240,38 @@ def test_a_stored_measure_that_is_not_finite_reports_only_its_team(example_confi
         assert reports["berlin_ops"].results["sales"].value == 5
     finally:
         engine.dispose()
+
+
+def test_a_report_that_could_not_be_computed_renders_as_such_everywhere(example_config: Config) -> None:
+    """Digest, report, home tab: the failed week says why; a failed previous week shows as no data."""
+    renderer = Renderer(templates_dir=REPO_ROOT / "templates", config=example_config)
+    failure = ComputeFailure("berlin_ops", W39, "out_of_range", "value out of range: overflow")
+    failed = Report(team="berlin_ops", period=W39, kpis={}, scorecard={}, failure=failure)
+    with_data = replace(failed, failure=None, kpis=_only_sales(example_config, 180000))
+    team = example_config.team("berlin_ops")
+
+    text = renderer.digest(team=team, report=failed, previous=with_data)
+    assert text.splitlines()[1] == (
+        "⛔ could not be computed from the stored data (value out of range: overflow); an admin must correct it."
+        " The other teams are not affected."
+    )
+    after = renderer.digest(team=team, report=replace(with_data, period=W39.next()), previous=failed)
+    assert "*180,000 CNY* (last week no data" in after
+
+    home = renderer.view("home", language="en", reports=[failed], role="management")
+    assert "could not be computed" in home["blocks"][-1]["text"]["text"]
+
+
+def _only_sales(config: Config, value: float) -> dict[str, KpiResult]:
+    """Every KPI without data but sales."""
+    return {
+        kpi.key: KpiResult(
+            key=kpi.key,
+            value=value if kpi.key == "sales" else None,
+            n=1 if kpi.key == "sales" else 0,
+            target=None,
+            threshold=None,
+            status="info" if kpi.key == "sales" else "no_data",
+        )
+        for kpi in config.kpis
+    }
