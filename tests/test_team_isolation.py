@@ -275,3 +275,23 @@ def _only_sales(config: Config, value: float) -> dict[str, KpiResult]:
         )
         for kpi in config.kpis
     }
+
+
+def test_an_alert_that_cannot_be_posted_holds_back_no_other(world: World) -> None:
+    """An open alert of a team the config no longer has (removed after the alert opened) cannot be
+    rendered: the admins hear of it once, and shanghai's overdue case is still alerted."""
+    with world.process.services.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO alert (team, kpi, value, threshold, opened_at)"
+                " VALUES ('closed_team', 'on_time_delivery', 50, 90, :now)"
+            ),
+            {"now": MONDAY.replace(tzinfo=None)},
+        )
+    world.process.alerts.check()
+    world.process.alerts.check()
+    (alert,) = world.posts("C0SHANGHAI")
+    assert key_of(alert).startswith("alert:shanghai_ops:")
+    (notice,) = world.posts(ADMIN)
+    assert key_of(notice) == f"notice:{ADMIN}:alert_failed:closed_team:1"
+    assert "`closed_team`" in notice.params["text"]
