@@ -25,6 +25,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from bot.resources import EXAMPLE_CONFIG  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402
 from tests.slack_requests import FORM, SlackClient, slash_command_body  # noqa: E402
 
@@ -82,7 +83,7 @@ def main() -> None:
     with FakeSlack() as fake, tempfile.TemporaryDirectory() as folder:
         env = os.environ | {
             "KPI_DATABASE_URL": f"sqlite:///{folder}/bench.db",
-            "KPI_CONFIG": str(REPO_ROOT / "config" / "example.yaml"),
+            "KPI_CONFIG": str(EXAMPLE_CONFIG),
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_BOT_TOKEN": "xoxb-bench",
             "SLACK_API_URL": fake.base_url,

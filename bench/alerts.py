@@ -22,6 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.ack import SECRET, start  # noqa: E402
+from bot.resources import EXAMPLE_CONFIG  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402
 from tests.slack_requests import SlackClient, datetimepicker_value, static_select_value  # noqa: E402
 
@@ -44,7 +45,7 @@ def main() -> None:
     with FakeSlack() as fake, tempfile.TemporaryDirectory() as folder:
         env = os.environ | {
             "KPI_DATABASE_URL": f"sqlite:///{folder}/bench.db",
-            "KPI_CONFIG": str(REPO_ROOT / "config" / "example.yaml"),
+            "KPI_CONFIG": str(EXAMPLE_CONFIG),
             "KPI_ALERT_SWEEP_SECONDS": "3600",  # only the write path alerts during the run
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_BOT_TOKEN": "xoxb-bench",

@@ -63,6 +63,10 @@ def reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # 5: reset the peak resident set to the current one
 
 
+def _first_existing(root: Path, *candidates: str) -> Path:
+    return next((root / name for name in candidates if (root / name).exists()), root / candidates[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server-repo", type=Path, default=REPO_ROOT, help="the checkout to run the server from")
@@ -71,8 +75,9 @@ def main() -> None:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("KPI_", "SLACK_"))}
         env |= {
             "KPI_DATABASE_URL": f"sqlite:///{folder}/bench.db",
-            "KPI_CONFIG": str(server_repo / "config" / "example.yaml"),
-            "KPI_TEMPLATES": str(server_repo / "templates"),
+            # inside the package since the wheel carries them; an older checkout has them at its top
+            "KPI_CONFIG": str(_first_existing(server_repo, "bot/config/example.yaml", "config/example.yaml")),
+            "KPI_TEMPLATES": str(_first_existing(server_repo, "bot/templates", "templates")),
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_BOT_TOKEN": "xoxb-bench",
             "SLACK_API_URL": fake.base_url,

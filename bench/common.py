@@ -12,11 +12,12 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from bot.resources import EXAMPLE_CONFIG
 from kpi_core.config import Config, check_consistency, load_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUT = REPO_ROOT / "bench" / "out"
-EXAMPLE_CONFIG = REPO_ROOT / "config" / "example.yaml"
+
 
 #: The generated teams cycle through five zones (with and without DST, one half-hour offset), so the
 #: aggregates, which query teams in groups sharing a time zone, run one group per zone.

@@ -1,4 +1,4 @@
-"""Builds the Bolt app: signature verification on, the Web API client with retry handlers, listeners."""
+"""Builds the Bolt app: signature verification on, the Web API client with its retry policy, listeners."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
 from bot.alert_poster import AlertPoster
 from bot.listeners import register
 from bot.listeners.failures import polite_failure
 from bot.services import Services
 from bot.settings import Settings
+from bot.slack_retries import retry_handlers
 from kpi_core.access import access_for
 from kpi_core.errors import SettingsError
 
@@ -26,10 +26,9 @@ def build_client(settings: Settings) -> WebClient:
     options: dict[str, Any] = {"token": settings.slack_bot_token.get_secret_value()}
     if settings.slack_api_url:
         options["base_url"] = settings.slack_api_url
-    client = WebClient(**options)
-    # Retries sleep; they run in listener threads and jobs, never before an ack.
-    client.retry_handlers.extend([RateLimitErrorRetryHandler(max_retry_count=3), ServerErrorRetryHandler()])
-    return client
+    # Retries sleep; they run in listener threads and jobs, never before an ack. The policy replaces
+    # slack_sdk's default, which would repeat a post whose answer was lost (bot/slack_retries.py).
+    return WebClient(**options, retry_handlers=retry_handlers())
 
 
 def build_app(

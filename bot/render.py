@@ -13,6 +13,7 @@ import jinja2
 import yaml
 
 from kpi_core.config import Config, Language, Team
+from kpi_core.display_limits import FORM_TITLE_MAX_CHARS
 from kpi_core.isolation import ComputeFailure
 from kpi_core.kpis import KpiResult
 from kpi_core.reporting import Report
@@ -45,6 +46,7 @@ class Renderer:
             units={kpi.key: kpi.unit for kpi in self.config.kpis},
             team_names={team.key: team.name.in_language(language) for team in self.config.teams},
             goal=lambda key, kpi: self._goal(key, kpi, language),
+            modal_title=lambda key: self.modal_title(key, language),
             language=language,
             **context,
         ).strip()
@@ -107,6 +109,14 @@ class Renderer:
         for part in key.split("."):
             node = node.get(part, key) if isinstance(node, dict) else key
         return str(node).format(**params) if params else str(node)
+
+    def modal_title(self, key: str, language: Language) -> str:
+        """A string as a modal's title: both languages while they fit (kpi_core.display_limits), else the
+        English one, instead of a cut that would drop the Chinese half."""
+        if language == "both":
+            both = self.text(key, language)
+            return both if len(both) <= FORM_TITLE_MAX_CHARS else self.text(key, "en")
+        return self.text(key, language)
 
     def _goal(self, key: str, result: KpiResult, language: Language) -> str:
         kpi = self.config.kpi_by_key[key]

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from http.client import HTTPException
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -20,25 +21,23 @@ from kpi_core.isolation import ComputeFailure
 logger = logging.getLogger(__name__)
 
 METADATA_EVENT = "kpi_bot_delivery"
-#: Errors that no retry can fix: the message is marked failed and the admins are told.
-PERMANENT_ERRORS = frozenset(
+#: Slack errors that a later attempt can get past; any other error code (msg_blocks_too_long,
+#: invalid_blocks, invalid_arguments, channel_not_found, not_in_channel, is_archived, missing_scope...)
+#: says the message itself or the app's access is wrong, so retrying every catch-up would never end:
+#: it is marked failed and the admins are told, once.
+TRANSIENT_ERRORS = frozenset(
     {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "account_inactive",
-        "invalid_auth",
-        "missing_scope",
-        "not_authed",
-        "restricted_action",
-        "msg_too_long",
-        "invalid_blocks",
-        "no_text",
-        "user_not_found",
-        "cannot_dm_bot",
-        "token_revoked",
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
     }
 )
+#: The network, not Slack: the answer (and so whether Slack posted) is unknown.
+NETWORK_ERRORS = (OSError, HTTPException)
 Outcome = Literal["sent", "found", "skipped", "failed", "retry"]
 HISTORY_PAGES = 5  # at most 1,000 recent messages are searched for a crashed sender's post
 
@@ -114,7 +113,12 @@ class Sender:
             logger.info("delivery already claimed or sent %s", log)
             return "skipped"
         if claim.taken_over:
-            found = self._find_posted(message, claim.key)
+            try:
+                found = self._find_posted(message, claim.key)
+            except (SlackApiError, *NETWORK_ERRORS) as error:
+                # Not knowing whether the dead sender's message is there, posting could double it.
+                logger.warning("cannot read %s history to check %s (%s); it stays pending", message.channel, log, error)
+                return "retry"
             if found is not None:
                 # The crashed sender's message did reach Slack: record it instead of posting it again.
                 ledger.mark_sent(self.engine, key=claim.key, now=now, channel=message.channel, ts=found)
@@ -133,9 +137,14 @@ class Sender:
             )
         except SlackApiError as error:
             return self._failed(claim.key, message, error)
-        except OSError as error:  # the network, not Slack: leave the claim to go stale and be retried
+        except NETWORK_ERRORS as error:
+            # Slack may have posted before the answer was lost: never post again here. The claim goes
+            # stale, and its taker looks for the message in the channel before posting (exactly once).
             logger.warning(
-                "delivery %s to %s did not get through (%s); it is retried", claim.key, message.channel, error
+                "delivery %s to %s got no answer (%r); it is checked and retried when its claim expires",
+                claim.key,
+                message.channel,
+                error,
             )
             return "retry"
         ts = str(posted["ts"])
@@ -156,7 +165,7 @@ class Sender:
         """Edits a posted message (idempotent, so it needs no ledger entry)."""
         try:
             self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks or None)
-        except (SlackApiError, OSError) as error:
+        except (SlackApiError, *NETWORK_ERRORS) as error:
             logger.warning("could not update message %s in %s: %s", ts, channel, error)
 
     def upload_chart(self, message: Outgoing) -> None:
@@ -177,6 +186,15 @@ class Sender:
         )
         if claim is None:
             return
+        if claim.taken_over:
+            try:
+                shared = self._chart_in_thread(channel, ts, message.chart.filename)
+            except (SlackApiError, *NETWORK_ERRORS) as error:
+                logger.warning("cannot read the thread to check chart %s (%s); it stays pending", claim.key, error)
+                return
+            if shared:  # the upload went through, only its answer was lost: record it, do not upload again
+                ledger.mark_sent(self.engine, key=claim.key, now=self.clock(), channel=channel, ts=ts)
+                return
         png = message.chart.render()
         try:
             if png is not None:
@@ -190,37 +208,43 @@ class Sender:
         except SlackApiError as error:
             self._failed(claim.key, message, error)
             return
-        except OSError as error:
-            logger.warning("chart %s did not get through (%s); it is retried", claim.key, error)
+        except NETWORK_ERRORS as error:
+            logger.warning(
+                "chart %s got no answer (%r); it is checked and retried when its claim expires", claim.key, error
+            )
             return
         ledger.mark_sent(self.engine, key=claim.key, now=self.clock(), channel=channel, ts=ts)
 
+    def _chart_in_thread(self, channel: str, ts: str, filename: str) -> bool:
+        """Whether the message's thread already holds the chart: files carry no metadata, so the file
+        name (which names the team and period) identifies it."""
+        page = self.client.conversations_replies(channel=channel, ts=ts, limit=200)
+        replies: list[dict[str, Any]] = page.get("messages", [])
+        return any(shared.get("name") == filename for reply in replies for shared in reply.get("files") or [])
+
     def _find_posted(self, message: Outgoing, key: str) -> str | None:
         """The ts of a message carrying ``key`` in its metadata: among the thread's replies for a reply
-        (channel history leaves replies out), else among the channel's last two days, page by page."""
+        (channel history leaves replies out), else among the channel's last two days, page by page.
+        A failure to read raises: "not found" must mean Slack said so."""
         oldest = (self.clock() - timedelta(days=2)).timestamp()
         cursor = None
         for _ in range(HISTORY_PAGES):
-            try:
-                if message.thread_ts:
-                    page = self.client.conversations_replies(
-                        channel=message.channel,
-                        ts=message.thread_ts,
-                        limit=200,
-                        cursor=cursor,
-                        include_all_metadata=True,
-                    )
-                else:
-                    page = self.client.conversations_history(
-                        channel=message.channel,
-                        oldest=f"{oldest:.6f}",
-                        limit=200,
-                        cursor=cursor,
-                        include_all_metadata=True,
-                    )
-            except (SlackApiError, OSError) as error:
-                logger.warning("cannot read %s history to check %s: %s", message.channel, key, error)
-                return None
+            if message.thread_ts:
+                page = self.client.conversations_replies(
+                    channel=message.channel,
+                    ts=message.thread_ts,
+                    limit=200,
+                    cursor=cursor,
+                    include_all_metadata=True,
+                )
+            else:
+                page = self.client.conversations_history(
+                    channel=message.channel,
+                    oldest=f"{oldest:.6f}",
+                    limit=200,
+                    cursor=cursor,
+                    include_all_metadata=True,
+                )
             posted_messages: list[dict[str, Any]] = page.get("messages", [])
             for posted in posted_messages:
                 metadata = posted.get("metadata") or {}
@@ -233,7 +257,7 @@ class Sender:
 
     def _failed(self, key: str, message: Outgoing, error: SlackApiError) -> Outcome:
         code = str(error.response.get("error", "unknown_error"))
-        if code not in PERMANENT_ERRORS:
+        if is_transient(error):
             logger.warning(
                 "delivery %s to %s failed (%s); it is retried when its claim expires",
                 key,
@@ -254,3 +278,10 @@ class Sender:
         """A DM to every admin, once per subject."""
         for admin in self.admins:
             self.send(Outgoing(kind="notice", team=admin, subject=subject, channel=admin, text=text))
+
+
+def is_transient(error: SlackApiError) -> bool:
+    """Whether a later attempt may succeed: a transient code, or an HTTP 429 or 5xx (whose body may not
+    even be Slack's JSON, e.g. a gateway's HTML page)."""
+    status = error.response.status_code
+    return str(error.response.get("error", "")) in TRANSIENT_ERRORS or status == 429 or status >= 500

@@ -10,15 +10,15 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from bot.resources import EXAMPLE_CONFIG, TEMPLATES_DIR
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = Field(default="sqlite:///kpi_bot.db", validation_alias="KPI_DATABASE_URL")
-    config_path: Path = Field(default=Path("config/example.yaml"), validation_alias="KPI_CONFIG")
-    templates_dir: Path = Field(default=REPO_ROOT / "templates", validation_alias="KPI_TEMPLATES")
+    config_path: Path = Field(default=EXAMPLE_CONFIG, validation_alias="KPI_CONFIG")
+    templates_dir: Path = Field(default=TEMPLATES_DIR, validation_alias="KPI_TEMPLATES")
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")

@@ -4,6 +4,7 @@ problem named by file and field path, including the cross-references pydantic ca
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from kpi_core.config_schema import (
     Team,
     is_timezone,
 )
+from kpi_core.display_limits import check_display_limits
 
 __all__ = [  # the models live in config_schema; importers may take them from here
     "CaseDurationFormula",
@@ -52,6 +54,7 @@ __all__ = [  # the models live in config_schema; importers may take them from he
     "load_config",
     "parse_config",
 ]
+from kpi_core.config_problems import declared_keys, did_you_mean, schema_problem, valid_parts
 from kpi_core.errors import ConfigError, ConfigProblem
 from kpi_core.expressions import ExpressionSyntaxError, names_in
 from kpi_core.periods import PeriodKind
@@ -77,15 +80,17 @@ def load_config(path: str | Path) -> Config:
 
 
 def parse_config(raw: Any, *, file: str = "<config>") -> Config:
+    """The config in ``raw``; raises ConfigError with every problem of the file at once: the schema's and,
+    beside them, the cross-checks of every item that passed the schema."""
     if not isinstance(raw, dict):
         raise ConfigError(file=file, problems=[ConfigProblem("", "the top level must be a mapping")])
     try:
         config = Config.model_validate(raw)
     except ValidationError as error:
-        problems = [
-            ConfigProblem(_readable_path(raw, detail["loc"]), detail["msg"].removeprefix("Value error, "))
-            for detail in error.errors()
-        ]
+        problems = [schema_problem(raw, detail) for detail in error.errors()]
+        # Items that fail the schema are left out of the cross-checks, but their keys still count as declared:
+        # a measure with a bad unit must not also show up as "unknown measure" in every formula using it.
+        problems += check_consistency(valid_parts(raw), declared=declared_keys(raw))
         raise ConfigError(file=file, problems=problems) from None
     problems = check_consistency(config)
     if problems:
@@ -93,8 +98,11 @@ def parse_config(raw: Any, *, file: str = "<config>") -> Config:
     return config
 
 
-def check_consistency(config: Config) -> list[ConfigProblem]:
-    """Cross-references pydantic cannot see: keys, formulas, targets, weights."""
+def check_consistency(config: Config, *, declared: Mapping[str, Collection[str]] | None = None) -> list[ConfigProblem]:
+    """Cross-references pydantic cannot see: keys, formulas, targets, weights. ``declared`` names the teams,
+    measures and KPIs of the file when ``config`` holds only part of them."""
+    if declared is None:
+        declared = {"teams": config.team_by_key, "measures": config.measure_by_key, "kpis": config.kpi_by_key}
     problems: list[ConfigProblem] = []
     for section, keys in (
         ("teams", [team.key for team in config.teams]),
@@ -106,29 +114,33 @@ def check_consistency(config: Config) -> list[ConfigProblem]:
             if count > 1:
                 problems.append(ConfigProblem(f"{section}.{key}", f"duplicate key {key!r} ({count} times)"))
 
-    measures = config.measure_by_key
+    measures = declared["measures"]
     for measure in config.measures:
         if measure.at_most is not None and measure.at_most not in measures:
-            problems.append(ConfigProblem(f"measures.{measure.key}.at_most", f"unknown measure {measure.at_most!r}"))
+            message = f"unknown measure {measure.at_most!r}{did_you_mean(measure.at_most, measures)}"
+            problems.append(ConfigProblem(f"measures.{measure.key}.at_most", message))
     for kpi in config.kpis:
-        problems += _check_kpi(kpi, config)
+        problems += _check_kpi(kpi, declared)
     for name, scheme in config.scorecards.items():
-        problems += _check_scorecard(name, scheme, config)
+        problems += _check_scorecard(name, scheme, config, declared)
     for form in config.forms:
         for measure_key in form.measures:
             if measure_key not in measures:
-                problems.append(ConfigProblem(f"forms.{form.key}.measures", f"unknown measure {measure_key!r}"))
+                message = f"unknown measure {measure_key!r}{did_you_mean(measure_key, measures)}"
+                problems.append(ConfigProblem(f"forms.{form.key}.measures", message))
         if form.kind == "measures" and not form.measures:
             problems.append(ConfigProblem(f"forms.{form.key}.measures", "a measures form needs measures"))
     for name, schedule in config.schedules.items():
         problems += _check_schedule(name, schedule)
+    problems += check_display_limits(config)
     return problems
 
 
 def _check_schedule(name: str, schedule: Schedule) -> list[ConfigProblem]:
     where = f"schedules.{name}"
     if name not in SCHEDULE_NAMES:
-        return [ConfigProblem(where, f"unknown schedule {name!r} (known: {', '.join(SCHEDULE_NAMES)})")]
+        hint = did_you_mean(name, SCHEDULE_NAMES)
+        return [ConfigProblem(where, f"unknown schedule {name!r}{hint} (known: {', '.join(SCHEDULE_NAMES)})")]
     problems: list[ConfigProblem] = []
     if schedule.timezone is not None and not is_timezone(schedule.timezone):
         problems.append(ConfigProblem(f"{where}.timezone", f"unknown time zone {schedule.timezone!r}"))
@@ -138,7 +150,7 @@ def _check_schedule(name: str, schedule: Schedule) -> list[ConfigProblem]:
     return problems
 
 
-def _check_kpi(kpi: Kpi, config: Config) -> list[ConfigProblem]:
+def _check_kpi(kpi: Kpi, declared: Mapping[str, Collection[str]]) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     where = f"kpis.{kpi.key}"
     for field, expression in kpi.formula.expressions():
@@ -147,8 +159,9 @@ def _check_kpi(kpi: Kpi, config: Config) -> list[ConfigProblem]:
         except ExpressionSyntaxError as error:
             problems.append(ConfigProblem(f"{where}.formula.{field}", str(error)))
             continue
-        for name in sorted(used - config.measure_by_key.keys()):
-            problems.append(ConfigProblem(f"{where}.formula.{field}", f"unknown measure {name!r} in formula"))
+        for name in sorted(used - set(declared["measures"])):
+            message = f"unknown measure {name!r} in formula{did_you_mean(name, declared['measures'])}"
+            problems.append(ConfigProblem(f"{where}.formula.{field}", message))
     formula = kpi.formula
     if isinstance(formula, CaseDurationFormula) and formula.statistic == "share_within" and not formula.within_hours:
         problems.append(ConfigProblem(f"{where}.formula.within_hours", "share_within needs within_hours"))
@@ -174,12 +187,15 @@ def _check_kpi(kpi: Kpi, config: Config) -> list[ConfigProblem]:
     overrides = [(f"team_targets.{team}", team) for team in kpi.team_targets]
     overrides += [(f"alert.team_thresholds.{team}", team) for team in (kpi.alert.team_thresholds if kpi.alert else {})]
     for field, team in overrides:
-        if team not in config.team_by_key:
-            problems.append(ConfigProblem(f"{where}.{field}", f"override for unknown team {team!r}"))
+        if team not in declared["teams"]:
+            message = f"override for unknown team {team!r}{did_you_mean(team, declared['teams'])}"
+            problems.append(ConfigProblem(f"{where}.{field}", message))
     return problems
 
 
-def _check_scorecard(name: str, scheme: Scorecard, config: Config) -> list[ConfigProblem]:
+def _check_scorecard(
+    name: str, scheme: Scorecard, config: Config, declared: Mapping[str, Collection[str]]
+) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     where = f"scorecards.{name}"
     total = sum(item.weight for item in scheme.items)
@@ -191,7 +207,9 @@ def _check_scorecard(name: str, scheme: Scorecard, config: Config) -> list[Confi
     for item in scheme.items:
         kpi = config.kpi_by_key.get(item.kpi)
         if kpi is None:
-            problems.append(ConfigProblem(f"{where}.items.{item.kpi}", f"unknown KPI {item.kpi!r}"))
+            if item.kpi not in declared["kpis"]:  # else the KPI failed the schema, which says why
+                message = f"unknown KPI {item.kpi!r}{did_you_mean(item.kpi, declared['kpis'])}"
+                problems.append(ConfigProblem(f"{where}.items.{item.kpi}", message))
             continue
         has_band = item.full_at is not None or item.zero_at is not None
         if has_band:
@@ -222,29 +240,6 @@ def _check_scored_against_target(where: str, kpi: Kpi, period: PeriodKind, confi
     teams = "any team" if len(lacking) == len(config.teams) else f"team(s) {', '.join(lacking)}"
     message = f"{kpi.key} has no {period} target for {teams} to score against (give one, or full_at and zero_at)"
     return [ConfigProblem(where, message)]
-
-
-def _readable_path(raw: Any, loc: tuple[int | str, ...]) -> str:
-    """``('kpis', 3, 'target')`` -> ``kpis.on_time_delivery.target``: items are named by their key (a
-    scorecard item by its kpi)."""
-    parts: list[str] = []
-    node = raw
-    tagged: Any = None
-    for step in loc:
-        if isinstance(step, int) and isinstance(node, list) and 0 <= step < len(node):
-            item = node[step]
-            key = item.get("key", item.get("kpi")) if isinstance(item, dict) else None
-            parts.append(str(key) if isinstance(key, str) else f"[{step}]")
-            node = item
-            continue
-        if isinstance(step, str) and step.startswith(("function-", "float", "dict[", "[key]")):
-            continue  # pydantic's union-branch markers say nothing to the reader
-        if isinstance(node, dict) and node is not tagged and step == node.get("kind"):
-            tagged = node
-            continue  # the branch of a discriminated union (a formula's kind), already in the YAML
-        parts.append(str(step))
-        node = node.get(step) if isinstance(node, dict) else None
-    return ".".join(parts)
 
 
 def _yaml_message(error: yaml.YAMLError) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date, time
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kpi_core.cron import CronSyntaxError, check_cron
 from kpi_core.errors import UnknownTeam
@@ -36,12 +36,25 @@ class _Model(BaseModel):
 
 
 class Names(_Model):
+    """A name in English and Chinese. Chinese falls back to English, so a config for English-speaking teams
+    gives ``name: {en: Sales}`` or just ``name: Sales``."""
+
     en: str
-    zh: str
+    zh: str = ""  # always filled by _chinese_falls_back_to_english; the default only spares a second error
+
+    @model_validator(mode="before")
+    @classmethod
+    def _chinese_falls_back_to_english(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"en": data, "zh": data}
+        if isinstance(data, dict) and data.get("zh") is None and isinstance(data.get("en"), str):
+            return {**data, "zh": data["en"]}
+        return data
 
     def in_language(self, language: Language) -> str:
         if language == "both":
-            return f"{self.en} / {self.zh}"
+            # a name without its own Chinese is shown once, not as "Sales / Sales"
+            return self.en if self.zh == self.en else f"{self.en} / {self.zh}"
         return self.zh if language == "zh" else self.en
 
 
@@ -231,6 +244,8 @@ class Form(_Model):
     key: Key
     kind: Literal["measures", "survey", "case", "milestone"]
     title: Names
+    #: the title shown where the full one is too long for a chat modal (kpi_core.display_limits)
+    short_title: Names | None = None
     period: PeriodKind = PeriodKind.WEEK
     measures: list[Key] = []
 

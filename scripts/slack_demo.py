@@ -26,6 +26,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from bot.resources import EXAMPLE_CONFIG  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402
 from tests.slack_requests import (  # noqa: E402
     SlackClient,
@@ -76,7 +77,7 @@ def main() -> None:
     ):
         env = os.environ | {
             "KPI_DATABASE_URL": f"sqlite:///{folder}/demo.db",
-            "KPI_CONFIG": str(REPO_ROOT / "config" / "example.yaml"),
+            "KPI_CONFIG": str(EXAMPLE_CONFIG),
             "KPI_CLOCK_START": CLOCK_START,
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_BOT_TOKEN": "xoxb-demo",

@@ -12,15 +12,26 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
+from bot.resources import EXAMPLE_CONFIG
 from kpi_core import models  # noqa: F401  (registers the tables whose rows each test clears)
 from kpi_core.config import Config, load_config
 from kpi_core.db import make_engine, migrate
+from tests import slack_limits
 from tests.bot_harness import Bot, running_bot
 from tests.fake_slack import FakeSlack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_CONFIG = REPO_ROOT / "config" / "example.yaml"
+
 POSTGRES_ENV = "KPI_TEST_DATABASE_URL"
+
+
+@pytest.fixture(autouse=True)
+def slack_would_accept() -> Iterator[None]:
+    """Fail any test in which the app sent Slack something real Slack refuses (tests/slack_limits.py)."""
+    slack_limits.take_violations()
+    yield
+    violations = slack_limits.take_violations()
+    assert not violations, "real Slack would refuse:\n" + "\n".join(dict.fromkeys(violations))
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from tests import slack_limits
+
 __all__ = ["BOT_ID", "BOT_USER_ID", "TEAM_ID", "TEAM_NAME", "Call", "FakeSlack"]
 
 TEAM_ID = "T0TEAM"
@@ -110,6 +112,8 @@ class FakeSlack:
         self._calls: list[Call] = []
         self._failures: dict[str, list[_Failure]] = {}
         self._delays: dict[str, list[float]] = {}
+        self._lost_answers: dict[str, list[_Failure]] = {}
+        self._file_names: dict[str, str] = {}
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._views: dict[str, dict[str, Any]] = {}
         self._users: dict[str, dict[str, Any]] = {}
@@ -214,6 +218,8 @@ class FakeSlack:
             self._calls.clear()
             self._failures.clear()
             self._delays.clear()
+            self._lost_answers.clear()
+            self._file_names.clear()
             self._messages.clear()
             self._views.clear()
             self._users.clear()
@@ -240,6 +246,23 @@ class FakeSlack:
         with self._condition:
             self._delays.setdefault(method, []).append(seconds)
 
+    # faults after Slack acted: the call takes effect (a message is posted), then its answer is lost
+
+    def post_then_fail(self, method: str, *, status: int = DROP, times: int = 1) -> None:
+        """Handle the next `times` calls of `method` (the message is posted) and then hang up without an
+        answer (DROP) or answer `status` (a 5xx) instead of the real answer. With `hang_next` (an answer
+        slower than the client's timeout) and `fail_next(status=429, retry_after=...)` these are the
+        faults a sender must survive without posting twice."""
+        if status not in (DROP, 500, 502, 503, 504):
+            raise ValueError("a lost answer is a dropped connection (DROP) or a 5xx status")
+        with self._condition:
+            self._lost_answers.setdefault(method, []).extend(_Failure(status, 0, None) for _ in range(times))
+
+    def _lose_answer(self, method: str, answer: Answer) -> Answer:
+        """The answer armed by `post_then_fail` instead of `answer`; the caller holds the lock."""
+        lost = self._lost_answers.get(method)
+        return self._failure_answer(lost.pop(0)) if lost else answer
+
     def set_user(self, user_id: str, **fields: Any) -> None:
         """Override fields of the user users.info answers for `user_id` (tz, locale, real_name...)."""
         with self._condition:
@@ -258,7 +281,13 @@ class FakeSlack:
         with self._condition:
             failures = self._failures.get(method)
             failure = failures.pop(0) if failures else None
-            answer = self._failure_answer(failure) if failure else self._answer(kind, method, params)
+            answer = (
+                self._failure_answer(failure)
+                if failure
+                else self._lose_answer(method, self._answer(kind, method, params))
+            )
+            if failure is None:
+                _check_limits(method, params)
             call = Call(method, url.path, headers, params, body, time.time(), failed=failure is not None)
             self._calls.append(call)
             self._condition.notify_all()
@@ -400,11 +429,26 @@ class FakeSlack:
 
     def _upload_url(self, params: Params) -> dict[str, Any]:
         file_id = self._next_id("F")
+        self._file_names[file_id] = params.get("filename", "")
         return {"upload_url": f"{self.origin}/upload/{file_id}", "file_id": file_id}
 
     def _complete_upload(self, params: Params) -> dict[str, Any]:
-        files = params.get("files", [])
-        return {"files": [{"id": f["id"], "title": f.get("title", ""), "name": f.get("title", "")} for f in files]}
+        """Like Slack, sharing into a channel (or a thread) adds a message holding the files."""
+        files = [
+            {"id": f["id"], "title": f.get("title", ""), "name": self._file_names.get(f["id"], "")}
+            for f in params.get("files", [])
+        ]
+        if params.get("channel_id"):
+            message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": self._next_ts(), "files": files}
+            if params.get("thread_ts"):
+                message["thread_ts"] = params["thread_ts"]
+            self._messages.setdefault(params["channel_id"], []).append(message)
+        return {"files": files}
+
+
+def _check_limits(method: str, params: Params) -> None:
+    """Record what real Slack would refuse in this call; the test fails on it at teardown (conftest)."""
+    slack_limits.record(slack_limits.call_violations(method, params))
 
 
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:

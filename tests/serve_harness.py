@@ -17,6 +17,8 @@ from typing import IO
 
 import pytest
 
+from bot.resources import EXAMPLE_CONFIG
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SECRET = "serve-test-signing-secret"
 LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/slack/events")
@@ -28,7 +30,7 @@ def serve_env(tmp_path: Path, fake_slack, **overrides) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("KPI_", "SLACK_"))}
     env |= {
         "KPI_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-        "KPI_CONFIG": str(REPO_ROOT / "config" / "example.yaml"),
+        "KPI_CONFIG": str(EXAMPLE_CONFIG),
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_BOT_TOKEN": "xoxb-serve-test",
         "SLACK_API_URL": fake_slack.base_url,

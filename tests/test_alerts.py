@@ -1,4 +1,4 @@
-"""Threshold and case alerts (kpi_core.alert_rules) against config/example.yaml, on SQLite and PostgreSQL.
+"""Threshold and case alerts (kpi_core.alert_rules) against bot/config/example.yaml, on SQLite and PostgreSQL.
 
 The thresholds used here, from the example config:
 - on_time_delivery: higher is better, threshold 90, recover_margin 1 (breach below 90, recovered from 91);

@@ -102,6 +102,65 @@ def test_check_config_missing_file(tmp_path: Path) -> None:
     assert f"{file}: cannot read: No such file or directory" in output
 
 
+ENGLISH_ONLY = """\
+teams:
+  - key: london_ops
+    name: London Operations
+    channel: C0LONDON
+    timezone: Europe/London
+    leads: [U0LEAD]
+measures:
+  - {key: orders, name: Orders, unit: orders, integer: true}
+  - {key: on_time_orders, name: {en: On-time orders}, unit: orders, integer: true, at_most: orders}
+kpis:
+  - key: on_time_delivery
+    name: On-time delivery rate
+    group: service
+    unit: "%"
+    better: higher
+    formula: {kind: ratio, numerator: on_time_orders, denominator: orders, scale: 100}
+    target: 95
+    team_targets: {london_ops: 97}
+scorecards:
+  monthly:
+    name: Monthly scorecard
+    period: month
+    items: [{kpi: on_time_delivery, weight: 100}]
+forms:
+  - {key: weekly, kind: measures, title: Weekly figures, measures: [orders, on_time_orders]}
+"""
+
+
+def test_check_config_accepts_an_english_only_config_written_from_scratch(tmp_path: Path) -> None:
+    file = tmp_path / "english.yaml"
+    file.write_text(ENGLISH_ONLY, encoding="utf-8")
+    output = succeeded(invoke({}, "check-config", str(file)))
+    assert output == f"{file}: OK (1 teams, 2 measures, 1 KPIs, 1 scorecards)\n"
+
+
+def test_check_config_reports_every_problem_in_one_run_with_suggestions(tmp_path: Path) -> None:
+    file = tmp_path / "typos.yaml"
+    file.write_text(
+        ENGLISH_ONLY.replace("    timezone: Europe/London\n", "    timezone: Europe/London\n    lead: [U0LEAD]\n")
+        .replace("numerator: on_time_orders,", "numerator: on_time_order,")
+        .replace("team_targets: {london_ops: 97}", "team_targets: {londonops: 97}")
+        .replace("{kpi: on_time_delivery, weight: 100}", "{kpi: on_time_delivry, weight: 100}"),
+        encoding="utf-8",
+    )
+    output = failed(invoke({}, "check-config", str(file)))
+    # a schema problem and the cross-checks, in the same run
+    assert output.splitlines()[1:] == [
+        f"  {file}: teams.london_ops.lead: unknown field 'lead' (did you mean 'leads'?)",
+        f"  {file}: kpis.on_time_delivery.formula.numerator: unknown measure 'on_time_order' in formula "
+        "(did you mean 'on_time_orders'?)",
+        f"  {file}: kpis.on_time_delivery.team_targets.londonops: override for unknown team 'londonops' "
+        "(did you mean 'london_ops'?)",
+        f"  {file}: scorecards.monthly.items.on_time_delivry: unknown KPI 'on_time_delivry' "
+        "(did you mean 'on_time_delivery'?)",
+    ]
+    assert output.startswith(f"Error: invalid config {file} (4 problem(s)):")
+
+
 def test_report_with_a_bad_config_fails_cleanly(cli_env: Env, tmp_path: Path) -> None:
     file = tmp_path / "bad.yaml"
     file.write_text(

@@ -109,7 +109,7 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
         pytest.param(
             mutated(lambda raw: _item(raw["kpis"], "on_time_delivery")["formula"].update(numerator="on_time_orderz")),
             "kpis.on_time_delivery.formula.numerator",
-            "unknown measure 'on_time_orderz' in formula",
+            "unknown measure 'on_time_orderz' in formula (did you mean 'on_time_orders'?)",
             id="unknown-measure-in-formula",
         ),
         pytest.param(
@@ -241,6 +241,30 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
             id="unknown-kpi-in-scorecard",
         ),
         pytest.param(
+            mutated(lambda raw: _item(raw["scorecards"]["quarterly"]["items"], "csat", "kpi").update(kpi="cast")),
+            "scorecards.quarterly.items.cast",
+            "unknown KPI 'cast' (did you mean 'csat'?)",
+            id="misspelt-kpi-in-scorecard",
+        ),
+        pytest.param(
+            mutated(kpi("on_time_delivery", team_targets={"berlin_opz": 97})),
+            "kpis.on_time_delivery.team_targets.berlin_opz",
+            "override for unknown team 'berlin_opz' (did you mean 'berlin_ops'?)",
+            id="misspelt-team-in-team-targets",
+        ),
+        pytest.param(
+            mutated(lambda raw: _item(raw["measures"], "on_time_orders").update(at_most="order")),
+            "measures.on_time_orders.at_most",
+            "unknown measure 'order' (did you mean 'orders'?)",
+            id="misspelt-measure-in-at-most",
+        ),
+        pytest.param(
+            mutated(lambda raw: _item(raw["forms"], "weekly")["measures"].append("salse")),
+            "forms.weekly.measures",
+            "unknown measure 'salse' (did you mean 'sales'?)",
+            id="misspelt-measure-in-form",
+        ),
+        pytest.param(
             mutated(kpi("on_time_delivery", team_targets={"paris_ops": 97})),
             "kpis.on_time_delivery.team_targets.paris_ops",
             "override for unknown team 'paris_ops'",
@@ -261,8 +285,20 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
         pytest.param(
             mutated(team("berlin_ops", colour="red")),
             "teams.berlin_ops.colour",
-            "Extra inputs are not permitted",
+            "unknown field 'colour' (known: key, name, channel, timezone, language, leads, members, quiet_hours)",
             id="unknown-field",
+        ),
+        pytest.param(
+            mutated(lambda raw: _item(raw["kpis"], "csat").update(tagret=_item(raw["kpis"], "csat").pop("target"))),
+            "kpis.csat.tagret",
+            "unknown field 'tagret' (did you mean 'target'?)",
+            id="misspelt-field",
+        ),
+        pytest.param(
+            mutated(lambda raw: _item(raw["kpis"], "on_time_delivery")["formula"].update(scael=100)),
+            "kpis.on_time_delivery.formula.scael",
+            "unknown field 'scael' (did you mean 'scale'?)",
+            id="misspelt-formula-field",
         ),
         pytest.param(
             no_file,
@@ -349,25 +385,105 @@ def test_negative_target_is_fine_for_a_signed_kpi(tmp_path: Path) -> None:
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
-    def two_mistakes(raw: dict[str, Any]) -> None:
-        _item(raw["teams"], "newyork_delivery")["timezone"] = "America/NewYork"
-        _item(raw["kpis"], "csat")["target"] = -4
+    def mistakes(raw: dict[str, Any]) -> None:
+        _item(raw["teams"], "newyork_delivery")["timezone"] = "America/NewYork"  # schema
+        _item(raw["kpis"], "csat")["target"] = -4  # cross-check
+        _item(raw["kpis"], "roi")["team_targets"] = {"lisbon": 1}  # cross-check
+        _item(raw["measures"], "orders")["unit"] = ["orders"]  # schema, on a measure the formulas use
+        _item(raw["kpis"], "sales")["colour"] = "red"  # schema: the KPI is left out of the cross-checks
+        _item(raw["kpis"], "sales")["target"] = -1  # so this is not reported (it is in the next round)
 
     file = tmp_path / "bad.yaml"
-    mutated(two_mistakes)(file)
+    mutated(mistakes)(file)
     with pytest.raises(ConfigError) as caught:
         load_config(file)
-    # pydantic's problems come first; the cross-reference checks only run on a config that parses.
-    assert [problem.path for problem in caught.value.problems] == ["teams.newyork_delivery.timezone"]
-
-    mutated(lambda raw: (kpi("csat", target=-4)(raw), kpi("roi", team_targets={"lisbon": 1})(raw)))(file)
-    with pytest.raises(ConfigError) as caught:
-        load_config(file)
-    assert caught.value.problems == [
-        ConfigProblem("kpis.csat.target", "target must not be negative: csat is never below 0"),
-        ConfigProblem("kpis.roi.team_targets.lisbon", "override for unknown team 'lisbon'"),
+    # The schema's problems first, then the cross-checks of every item that passed the schema. An item that
+    # failed it still counts as declared: no "unknown measure 'orders'" in on_time_delivery's formula, and no
+    # "override for unknown team 'newyork_delivery'" either.
+    assert [str(problem) for problem in caught.value.problems] == [
+        "teams.newyork_delivery.timezone: unknown time zone 'America/NewYork' (use an IANA name such as Asia/Shanghai)",
+        "measures.orders.unit: Input should be a valid string",
+        "kpis.sales.colour: unknown field 'colour' (known: key, name, group, unit, better, formula, signed, target, "
+        "team_targets, band, alert, report_growth)",
+        "kpis.csat.target: target must not be negative: csat is never below 0",
+        "kpis.roi.team_targets.lisbon: override for unknown team 'lisbon'",
     ]
-    assert str(caught.value).startswith(f"invalid config {file} (2 problem(s)):")
+    assert str(caught.value).startswith(f"invalid config {file} (5 problem(s)):")
+
+
+def test_an_item_that_fails_the_schema_still_counts_as_declared(tmp_path: Path) -> None:
+    def mistakes(raw: dict[str, Any]) -> None:
+        _item(raw["teams"], "berlin_ops")["language"] = "de"  # berlin_ops has team targets
+        _item(raw["kpis"], "csat")["better"] = "more"  # csat is scored by both schemes
+        _item(raw["measures"], "orders")["aggregate"] = "total"  # orders is in forms, formulas and at_most
+
+    file = tmp_path / "bad.yaml"
+    mutated(mistakes)(file)
+    with pytest.raises(ConfigError) as caught:
+        load_config(file)
+    assert [problem.path for problem in caught.value.problems] == [
+        "teams.berlin_ops.language",
+        "measures.orders.aggregate",
+        "kpis.csat.better",
+    ]
+
+
+def _without_chinese(node: Any) -> Any:
+    """``node`` with every ``{en, zh}`` name reduced to its English half, and every team speaking English."""
+    if isinstance(node, dict):
+        if set(node) == {"en", "zh"}:
+            return {"en": node["en"]}
+        return {key: "en" if key == "language" else _without_chinese(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_without_chinese(item) for item in node]
+    return node
+
+
+def _english_only(raw: dict[str, Any]) -> None:
+    raw.update(_without_chinese(raw))
+
+
+def test_an_english_only_config_needs_no_chinese_names(tmp_path: Path, example_config: Config) -> None:
+    file = tmp_path / "english.yaml"
+    mutated(_english_only)(file)
+    assert "zh:" not in file.read_text(encoding="utf-8")
+
+    config = load_config(file)
+
+    named = [
+        *(team.name for team in config.teams),
+        *(measure.name for measure in config.measures),
+        *(kpi.name for kpi in config.kpis),
+        *(scheme.name for scheme in config.scorecards.values()),
+        *(form.title for form in config.forms),
+    ]
+    assert len(named) == 4 + 21 + 19 + 2 + len(example_config.forms)
+    for names in named:
+        assert names.zh == names.en
+        assert names.in_language("zh") == names.in_language("both") == names.in_language("en") == names.en
+    assert config.kpi_by_key["csat"].name.en == example_config.kpi_by_key["csat"].name.en
+
+
+def test_a_name_may_be_a_plain_string_and_chinese_stays_optional_per_name(tmp_path: Path) -> None:
+    def change(raw: dict[str, Any]) -> None:
+        _item(raw["kpis"], "sales")["name"] = "Sales"
+        _item(raw["teams"], "berlin_ops")["name"] = {"en": "Berlin", "zh": None}
+
+    file = tmp_path / "plain.yaml"
+    mutated(change)(file)
+    config = load_config(file)
+    assert config.kpi_by_key["sales"].name.in_language("both") == "Sales"
+    assert config.team("berlin_ops").name.in_language("zh") == "Berlin"
+    # the other names keep their own Chinese
+    assert config.kpi_by_key["csat"].name.in_language("both") == "Customer satisfaction / 客户满意度"
+
+
+def test_a_name_without_english_is_still_an_error(tmp_path: Path) -> None:
+    file = tmp_path / "bad.yaml"
+    mutated(lambda raw: _item(raw["kpis"], "sales").update(name={"zh": "销售额"}))(file)
+    with pytest.raises(ConfigError) as caught:
+        load_config(file)
+    assert caught.value.problems == [ConfigProblem("kpis.sales.name.en", "Field required")]
 
 
 def test_parse_config_names_the_given_file() -> None:
@@ -417,8 +533,8 @@ def _rename_schedule(old: str, new: str) -> Callable[[dict[str, Any]], object]:
         pytest.param(
             mutated(_rename_schedule("weekly_digest", "weekly_digst")),
             "schedules.weekly_digst",
-            "unknown schedule 'weekly_digst' (known: weekly_digest, submission_reminder, management_summary, "
-            "quarterly_scorecard)",
+            "unknown schedule 'weekly_digst' (did you mean 'weekly_digest'?) (known: weekly_digest, "
+            "submission_reminder, management_summary, quarterly_scorecard)",
             id="unknown-schedule",
         ),
         pytest.param(

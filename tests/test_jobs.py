@@ -1,4 +1,4 @@
-"""The schedule (bot.jobs) of config/example.yaml: each job's cron trigger in its own time zone, across
+"""The schedule (bot.jobs) of bot/config/example.yaml: each job's cron trigger in its own time zone, across
 daylight-saving changes, and ``due_in_cycle``, which decides what ``catch_up`` runs.
 
 Schedules: weekly_digest "0 9 * * mon" and submission_reminder "0 16 * * fri" in each team's zone;

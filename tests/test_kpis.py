@@ -1,4 +1,4 @@
-"""Every KPI formula of config/example.yaml against hand-computed values, on SQLite and PostgreSQL.
+"""Every KPI formula of bot/config/example.yaml against hand-computed values, on SQLite and PostgreSQL.
 
 Expected values are worked out by hand in the comments; none is computed by calling kpi_core.
 Unless a test says otherwise the team is berlin_ops (Europe/Berlin) and the period September 2026.

@@ -2,7 +2,7 @@
 fresh SQLite database, with a fake clock the tests move; and once end to end, from a modal submitted over
 HTTP to the alert in the team channel.
 
-From config/example.yaml: on_time_delivery alerts below 90 % and recovers from 91 % (margin 1) over the
+From bot/config/example.yaml: on_time_delivery alerts below 90 % and recovers from 91 % (margin 1) over the
 current ISO week; response_time alerts above 8 h (beijing_service: 6 h), and each after-sales case must
 get its first response within 4 h.
 """
@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from bot.resources import EXAMPLE_CONFIG
 from bot.sender import METADATA_EVENT
 from bot.settings import Settings
 from bot.wiring import Process, build
@@ -90,7 +91,7 @@ def world(example_config: Config, database: Path, fake: FakeSlack) -> Iterator[W
 @pytest.fixture
 def quiet_world(database: Path, fake: FakeSlack) -> Iterator[World]:
     """Shanghai holds its alerts from 22:00 to 07:00 local time."""
-    raw = yaml.safe_load((REPO_ROOT / "config" / "example.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
     [shanghai] = [team for team in raw["teams"] if team["key"] == "shanghai_ops"]
     shanghai["quiet_hours"] = {"start": "22:00", "end": "07:00"}
     world, engine = make_world(parse_config(raw), database, fake)

@@ -8,12 +8,12 @@ from dataclasses import replace
 import pytest
 
 from bot.render import Renderer, format_value
+from bot.resources import TEMPLATES_DIR
 from kpi_core.config import Config, Language
 from kpi_core.kpis import KpiResult, TeamReport, status_of
 from kpi_core.periods import Period
 from kpi_core.reporting import report_of
 from kpi_core.scorecard import score_teams
-from tests.conftest import REPO_ROOT
 
 WEEK = Period.parse("2026-W39")
 QUARTER = Period.parse("2026-Q3")
@@ -22,7 +22,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 @pytest.fixture(scope="module")
 def renderer(example_config: Config) -> Renderer:
-    return Renderer(templates_dir=REPO_ROOT / "templates", config=example_config)
+    return Renderer(templates_dir=TEMPLATES_DIR, config=example_config)
 
 
 def team_report(

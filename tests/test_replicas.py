@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.resources import EXAMPLE_CONFIG
 from kpi_core.db import make_engine, transaction
 from kpi_core.demo import load_demo_data
 from kpi_core.ledger import find
@@ -28,7 +29,7 @@ def _env(database_url: str, fake: FakeSlack, **extra: str) -> dict[str, str]:
         os.environ
         | {
             "KPI_DATABASE_URL": database_url,
-            "KPI_CONFIG": str(REPO_ROOT / "config" / "example.yaml"),
+            "KPI_CONFIG": str(EXAMPLE_CONFIG),
             "SLACK_SIGNING_SECRET": "replica-secret",
             "SLACK_BOT_TOKEN": "xoxb-replica",
             "SLACK_API_URL": fake.base_url,

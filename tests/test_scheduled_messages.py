@@ -376,26 +376,112 @@ def test_leads_of_a_team_without_a_submission_are_reminded_at_friday_four_pm_loc
 # Slack failures
 
 
-@pytest.mark.parametrize("status", [429, 500], ids=["rate-limited", "server-error"])
-def test_a_transient_slack_error_is_retried_by_the_client_and_the_digest_arrives_once(world, status):
+def test_a_rate_limited_digest_is_sent_again_after_retry_after_and_arrives_once(world):
     weekly_data(world.engine)
-    world.fake.fail_next("chat.postMessage", status=status, retry_after=0)
+    world.fake.fail_next("chat.postMessage", status=429, retry_after=0)
     world.process.jobs.weekly_digest("berlin_ops")
 
     calls = world.fake.calls("chat.postMessage")
     assert [call.failed for call in calls] == [True, False]
     assert [call.params["channel"] for call in calls] == ["C0BERLIN", "C0BERLIN"]
-    assert world.ledger("weekly_digest", "berlin_ops", "2026-W39").state == "sent"
+    row = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
+    assert (row.state, row.attempts) == ("sent", 1)
     assert len(uploads(world.fake, "C0BERLIN")) == 1
 
     world.process.jobs.weekly_digest("berlin_ops")
     assert len(world.fake.calls("chat.postMessage")) == 2
 
 
-def test_a_digest_slack_keeps_refusing_is_retried_once_its_claim_expires(world):
-    world.fake.fail_next("chat.postMessage", status=500, times=2)  # the client's one retry fails too
+def lose_the_answer(world: World, fault: str) -> None:
+    """Arms the fake: the next digest is posted, and then its answer is lost."""
+    if fault == "timeout":
+        world.process.sender.client.timeout = 1
+        world.fake.hang_next("chat.postMessage", 2)  # answers after the client gave up
+    else:
+        world.fake.post_then_fail("chat.postMessage", status={"post-then-drop": DROP, "post-then-500": 500}[fault])
+
+
+@pytest.mark.parametrize("fault", ["post-then-drop", "post-then-500", "timeout"])
+def test_a_digest_whose_answer_is_lost_stays_pending_and_the_takeover_finds_it_in_the_channel(world, fault):
+    weekly_data(world.engine)
+    lose_the_answer(world, fault)
+    world.process.jobs.weekly_digest("berlin_ops")
+
+    [digest] = posts(world.fake)  # Slack has it; the client did not send it again
+    row = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
+    assert (row.state, row.attempts, row.ts) == ("pending", 1, None)
+    assert uploads(world.fake, "C0BERLIN") == [] and posts(world.fake, ADMIN) == []
+
+    world.process.jobs.weekly_digest("berlin_ops")  # the claim is fresh: nothing is looked up or posted
+    assert len(posts(world.fake)) == 1 and world.fake.calls("conversations.history") == []
+
+    world.clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
+    world.process.jobs.weekly_digest("berlin_ops")  # the stale claim's taker looks before posting
+    assert len(world.fake.calls("conversations.history")) == 1
+    [message] = [m for m in history(world.fake, "C0BERLIN") if key_of(digest) == m["metadata"]["event_payload"]["key"]]
+    row = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
+    assert (row.state, row.attempts, row.ts) == ("sent", 2, message["ts"])
+    [(complete, _, _)] = uploads(world.fake, "C0BERLIN")
+    assert complete.params["thread_ts"] == message["ts"]
+
+    world.clock.advance(CLAIM_TIMEOUT * 2)
+    world.process.jobs.weekly_digest("berlin_ops")
+    assert posts(world.fake) == [digest]
+    assert len(uploads(world.fake, "C0BERLIN")) == 1
+
+
+@pytest.mark.parametrize("fault", ["post-then-drop", "post-then-500"])
+def test_a_chart_whose_upload_answer_is_lost_is_found_in_the_thread_and_not_uploaded_again(world, fault):
+    weekly_data(world.engine)
+    world.fake.post_then_fail(
+        "files.completeUploadExternal", status={"post-then-drop": DROP, "post-then-500": 500}[fault]
+    )
+    world.process.jobs.weekly_digest("berlin_ops")
+    digest = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
+    assert digest.state == "sent"
+    assert world.ledger("weekly_digest_chart", "berlin_ops", "2026-W39").state == "pending"
+
+    world.clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
+    world.process.jobs.weekly_digest("berlin_ops")
+    world.clock.advance(CLAIM_TIMEOUT * 2)
+    world.process.jobs.weekly_digest("berlin_ops")
+
+    assert len(world.fake.calls("files.completeUploadExternal")) == 1
+    [lookup] = world.fake.calls("conversations.replies")
+    assert lookup.params["ts"] == digest.ts
+    thread = WebClient(token="xoxb-test", base_url=world.fake.base_url).conversations_replies(
+        channel="C0BERLIN", ts=digest.ts
+    )["messages"]
+    assert [shared["name"] for reply in thread for shared in reply.get("files", [])] == [
+        "kpi-trend-berlin_ops-2026-W39.png"
+    ]
+    chart = world.ledger("weekly_digest_chart", "berlin_ops", "2026-W39")
+    assert (chart.state, chart.attempts) == ("sent", 2)
+    assert len(posts(world.fake)) == 1
+
+
+def test_a_takeover_that_cannot_read_the_history_does_not_post_blindly(world):
+    weekly_data(world.engine)
+    world.fake.post_then_fail("chat.postMessage", status=DROP)
+    world.process.jobs.weekly_digest("berlin_ops")
+    world.clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
+    world.fake.fail_next("conversations.history", status=200, error="missing_scope")
+
+    world.process.jobs.weekly_digest("berlin_ops")
+    assert len(posts(world.fake)) == 1
+    assert world.ledger("weekly_digest", "berlin_ops", "2026-W39").state == "pending"
+
+    world.clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
+    world.process.jobs.weekly_digest("berlin_ops")
+    assert len(posts(world.fake)) == 1
+    assert world.ledger("weekly_digest", "berlin_ops", "2026-W39").state == "sent"
+
+
+def test_a_digest_slack_refused_with_a_server_error_is_retried_once_its_claim_expires(world):
+    world.fake.fail_next("chat.postMessage", status=500)  # refused before posting; the client does not repeat it
     world.process.jobs.weekly_digest("berlin_ops")
     assert posts(world.fake) == []
+    assert len(world.fake.calls("chat.postMessage")) == 1
     row = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
     assert (row.state, row.attempts) == ("pending", 1)
 
@@ -409,6 +495,52 @@ def test_a_digest_slack_keeps_refusing_is_retried_once_its_claim_expires(world):
     row = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
     assert (row.state, row.attempts) == ("sent", 2)
     assert posts(world.fake, ADMIN) == []  # a transient error is no news for the admins
+
+
+PERMANENT = ["msg_blocks_too_long", "invalid_blocks", "invalid_arguments", "channel_not_found"]
+PERMANENT += ["not_in_channel", "is_archived", "missing_scope", "an_error_slack_invents_tomorrow"]
+
+
+@pytest.mark.parametrize("code", PERMANENT)
+def test_an_error_retrying_cannot_fix_fails_the_delivery_and_tells_the_admins_once(world, code):
+    world.fake.fail_next("chat.postMessage", status=200, error=code)
+    world.process.jobs.weekly_digest("berlin_ops")
+
+    row = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
+    assert (row.state, row.error) == ("failed", code)
+    [notice] = posts(world.fake, ADMIN)
+    assert code in notice.params["text"] and "weekly_digest:berlin_ops:2026-W39" in notice.params["text"]
+
+    for _ in range(3):  # catch-ups every few minutes, for hours: no new attempt, no new notice
+        world.clock.advance(CLAIM_TIMEOUT * 10)
+        world.process.jobs.weekly_digest("berlin_ops")
+    assert len(world.fake.calls("chat.postMessage")) == 2  # the refused digest and the one notice
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        pytest.param(200, "ratelimited", id="ratelimited"),
+        pytest.param(200, "internal_error", id="internal_error"),
+        pytest.param(200, "fatal_error", id="fatal_error"),
+        pytest.param(200, "service_unavailable", id="service_unavailable"),
+        pytest.param(200, "request_timeout", id="request_timeout"),
+        pytest.param(503, "service_unavailable", id="http-503"),
+        pytest.param(502, "bad_gateway", id="http-502"),
+    ],
+)
+def test_a_transient_error_stays_pending_and_is_retried_without_bothering_the_admins(world, status, code):
+    world.fake.fail_next("chat.postMessage", status=status, error=code)
+    world.process.jobs.weekly_digest("berlin_ops")
+    row = world.ledger("weekly_digest", "berlin_ops", "2026-W39")
+    assert (row.state, row.error) == ("pending", None)
+
+    world.clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
+    world.process.jobs.weekly_digest("berlin_ops")
+    [digest] = posts(world.fake)
+    assert key_of(digest) == "weekly_digest:berlin_ops:2026-W39"
+    assert world.ledger("weekly_digest", "berlin_ops", "2026-W39").state == "sent"
+    assert posts(world.fake, ADMIN) == []
 
 
 def test_a_permanent_error_marks_the_delivery_failed_tells_the_admins_and_spares_the_other_teams(world):
@@ -437,8 +569,8 @@ def test_a_permanent_error_marks_the_delivery_failed_tells_the_admins_and_spares
 
 def test_a_network_failure_leaves_that_message_for_later_and_the_rest_of_the_batch_goes_out(world):
     weekly_data(world.engine)
-    # the client retries a dropped connection once (slack_sdk's default): drop both attempts
-    world.fake.fail_next("chat.postMessage", status=DROP, times=2)
+    # a connection dropped before Slack posted: the client does not repeat a post (it cannot know)
+    world.fake.fail_next("chat.postMessage", status=DROP)
     outcomes = world.process.sender.send_all(weekly_digests(world.process.services, teams=list(world.config.teams)))
     assert outcomes == ["retry", "sent", "sent", "sent"]
     assert world.ledger("weekly_digest", "shanghai_ops", "2026-W39").state == "pending"

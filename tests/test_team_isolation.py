@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.render import Renderer
+from bot.resources import TEMPLATES_DIR
 from bot.settings import Settings
 from bot.wiring import Process, build
 from kpi_core.config import Config
@@ -27,7 +28,7 @@ from kpi_core.isolation import ComputeFailure
 from kpi_core.kpis import KpiResult, compute_reports
 from kpi_core.periods import Period
 from kpi_core.reporting import Report
-from tests.bot_harness import MANAGER, REPO_ROOT, Bot, running_bot
+from tests.bot_harness import MANAGER, Bot, running_bot
 from tests.factories import Clock, add, at, case, measures
 from tests.fake_slack import Call, FakeSlack
 
@@ -244,7 +245,7 @@ def test_a_stored_measure_that_is_not_finite_reports_only_its_team(
 
 def test_a_report_that_could_not_be_computed_renders_as_such_everywhere(example_config: Config) -> None:
     """Digest, report, home tab: the failed week says why; a failed previous week shows as no data."""
-    renderer = Renderer(templates_dir=REPO_ROOT / "templates", config=example_config)
+    renderer = Renderer(templates_dir=TEMPLATES_DIR, config=example_config)
     failure = ComputeFailure("berlin_ops", W39, "out_of_range", "value out of range: overflow")
     failed = Report(team="berlin_ops", period=W39, kpis={}, scorecard={}, failure=failure)
     with_data = replace(failed, failure=None, kpis=_only_sales(example_config, 180000))

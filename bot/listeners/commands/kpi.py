@@ -18,6 +18,8 @@ from kpi_core.access import Access
 from kpi_core.errors import PeriodError
 from kpi_core.periods import Period, PeriodKind
 
+HISTORY_TEAMS_NAMED = 10  # more teams are counted in the title, not named
+
 
 @dataclass(frozen=True)
 class Invocation:
@@ -193,7 +195,11 @@ def _history(invocation: Invocation) -> None:
         return
     invocation.ack()
     submissions = use_cases.recent_submissions(invocation.services.engine, teams=teams)
-    title = invocation.localize("history_title", teams=", ".join(teams))
+    # an admin may submit for every team: naming them all would outgrow a section (3,000 characters)
+    if len(teams) > HISTORY_TEAMS_NAMED:
+        title = invocation.localize("history_title_many", count=len(teams))
+    else:
+        title = invocation.localize("history_title", teams=", ".join(teams))
     _respond_with_submissions(invocation, title, submissions)
 
 
