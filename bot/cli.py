@@ -1,4 +1,7 @@
-"""``kpi-bot``: the command line (demo, check-config, import, report, migrate)."""
+"""``kpi-bot``: the command line (demo, check-config, import, report, migrate).
+
+Each command imports what it needs when it runs: `kpi-bot --help` must not load matplotlib, Bolt,
+APScheduler or SQLModel (about 2 s)."""
 
 from __future__ import annotations
 
@@ -11,32 +14,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.digests import weekly_digests
-from bot.export import CSV_COLUMNS, report_csv_rows, report_json
-from bot.request_gate import installed_workspace
-from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
-from bot.services import Services
-from bot.settings import Settings, load_settings
-from bot.wiring import Process, build, build_services
-from kpi_core import use_cases
-from kpi_core.config import load_config
-from kpi_core.db import make_engine, migrate
-from kpi_core.demo import DEMO_END
 from kpi_core.errors import KpiError
-from kpi_core.imports import KINDS
-from kpi_core.periods import Period, PeriodKind
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+
+    from bot.services import Services
+    from bot.settings import Settings
+    from bot.wiring import Process
 
 
 def _services(settings: Settings) -> Services:
     """The config, the migrated database, the renderer and the clock; the engine is closed with the
     command (a command run in-process, as by tests, must not leak pooled connections)."""
+    from bot.wiring import build_services
+
     services = build_services(settings)
     click.get_current_context().call_on_close(services.engine.dispose)
     return services
@@ -44,6 +40,8 @@ def _services(settings: Settings) -> Services:
 
 def _process(settings: Settings) -> Process:
     """The whole process (bot/wiring.py), closed with the command."""
+    from bot.wiring import build
+
     process = build(settings)
     click.get_current_context().call_on_close(process.close)
     return process
@@ -62,6 +60,8 @@ def _user_errors() -> Iterator[None]:
 @click.pass_context
 def main(context: click.Context) -> None:
     """KPI Bot: collect, compute and report operations KPIs."""
+    from bot.settings import load_settings
+
     context.obj = load_settings()
 
 
@@ -70,6 +70,8 @@ def main(context: click.Context) -> None:
 @click.pass_obj
 def check_config(settings: Settings, file: Path | None) -> None:
     """Check a config file (default: $KPI_CONFIG) and report every problem."""
+    from kpi_core.config import load_config
+
     path = file or settings.config_path
     with _user_errors():
         config = load_config(path)
@@ -83,19 +85,40 @@ def check_config(settings: Settings, file: Path | None) -> None:
 @click.pass_obj
 def migrate_command(settings: Settings) -> None:
     """Create or upgrade the database schema."""
+    from kpi_core.db import make_engine, migrate
+
     engine = make_engine(settings.database_url)
     migrate(engine)
     engine.dispose()
     click.echo("database is up to date")
 
 
+class _ImportKinds(click.Choice[str]):
+    """The kinds kpi_core.imports knows, read only when `import` runs or shows its help."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from kpi_core.imports import KINDS
+
+        return tuple(sorted(KINDS))
+
+    @choices.setter
+    def choices(self, _given: object) -> None:
+        """click.Choice sets its choices when built; these come from KINDS instead."""
+
+
 @main.command("import")
-@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.argument("kind", type=_ImportKinds())
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--by", "submitted_by", default="cli", show_default=True, help="Who submits the data.")
 @click.pass_obj
 def import_command(settings: Settings, kind: str, file: Path, submitted_by: str) -> None:
     """Import a CSV file of surveys, measures, cases or milestones (all rows or none)."""
+    from kpi_core import use_cases
+
     with _user_errors():
         services = _services(settings)
         summary = use_cases.import_file(
@@ -119,6 +142,10 @@ def import_command(settings: Settings, kind: str, file: Path, submitted_by: str)
 @click.pass_obj
 def report(settings: Settings, team: str | None, all_teams: bool, period: str, output_format: str) -> None:
     """Compute every KPI for one team or all teams in a period."""
+    from bot.export import CSV_COLUMNS, report_csv_rows, report_json
+    from kpi_core import use_cases
+    from kpi_core.periods import Period
+
     if bool(team) == all_teams:
         raise click.UsageError("give either --team T or --all")
     with _user_errors():
@@ -153,6 +180,11 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
 @click.pass_obj
 def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_scheduler: bool) -> None:
     """Run the Slack app: HTTP on /slack/events (health on /healthz), or Socket Mode; plus the scheduler."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.request_gate import installed_workspace
+    from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
+
     _log_to_stderr()
     with _user_errors():
         process = _process(settings)
@@ -164,6 +196,8 @@ def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_schedu
         if socket_mode:
             if settings.slack_app_token is None:
                 raise click.ClickException("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
             SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
             return
         secret = settings.slack_signing_secret
@@ -188,6 +222,8 @@ def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_schedu
 @click.pass_obj
 def worker(settings: Settings) -> None:
     """Run only the scheduler (digests, summary, scorecard, reminders, alerts), apart from `serve`."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
     _log_to_stderr()
     with _user_errors():
         process = _process(settings)
@@ -215,6 +251,9 @@ def _start_scheduler(scheduler: BaseScheduler, process: Process) -> BaseSchedule
 @click.pass_obj
 def digest(settings: Settings, team: str | None, all_teams: bool, period: str | None, mode: str) -> None:
     """Build the weekly digest of one team or all teams; print it, or post it to Slack."""
+    from bot.digests import weekly_digests
+    from kpi_core.periods import Period, PeriodKind
+
     if bool(team) == all_teams:
         raise click.UsageError("give either --team T or --all")
     with _user_errors():
@@ -244,6 +283,10 @@ def _log_to_stderr() -> None:
 @click.pass_obj
 def demo(settings: Settings) -> None:
     """Load six months of demo data and print each team's latest weekly digest and the quarterly scorecard."""
+    from kpi_core import use_cases
+    from kpi_core.demo import DEMO_END
+    from kpi_core.periods import Period, PeriodKind
+
     with _user_errors():
         services = _services(settings)
         config, engine, renderer = services.config, services.engine, services.renderer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,8 @@ from alembic.config import Config as AlembicConfig
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: The PostgreSQL advisory lock that serialises migrations: a fixed 64-bit key, b"kpi-bot:" read as a number.
+MIGRATION_LOCK_KEY = 7741803403095798842
 
 
 def make_engine(url: str, **options: Any) -> sa.Engine:
@@ -26,22 +28,50 @@ def make_engine(url: str, **options: Any) -> sa.Engine:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # the busy timeout first: switching a new file to WAL needs its lock, which another process may hold
+    cursor.execute("PRAGMA busy_timeout = 10000")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA busy_timeout = 10000")
     cursor.close()
 
 
-def alembic_config(engine: sa.Engine) -> AlembicConfig:
+def alembic_config() -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["engine"] = engine
     return config
 
 
 def migrate(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (idempotent)."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the schema to ``revision`` (idempotent), one process at a time: replicas that start together on
+    an empty database wait for the first one's migrations, then find the schema at ``revision``."""
+    _under_migration_lock(engine, command.upgrade, revision)
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (its data moved back too), under the same lock as ``migrate``."""
+    _under_migration_lock(engine, command.downgrade, revision)
+
+
+def _under_migration_lock(engine: sa.Engine, step: Callable[[AlembicConfig, str], None], revision: str) -> None:
+    config = alembic_config()
+    with engine.connect() as connection:
+        lock_for_migration(connection)
+        config.attributes["connection"] = connection  # env.py migrates in this transaction, under the lock
+        step(config, revision)
+        connection.commit()  # ends the transaction, and with it the lock
+
+
+def lock_for_migration(connection: sa.Connection) -> None:
+    """Begins the connection's transaction holding the database-wide migration lock until it ends. Alembic
+    reads the current revision and creates tables without a lock of its own, so two processes would both
+    find the database empty and both create the schema (UniqueViolation on pg_type, "table already
+    exists"). PostgreSQL: a transaction-level advisory lock (DDL is transactional there, and a process that
+    dies releases it). SQLite: BEGIN IMMEDIATE takes the file's write lock up front; without it the
+    driver runs DDL outside any transaction."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager
