@@ -381,8 +381,16 @@ def demo(settings: Settings) -> None:
         for current, before in zip(reports, previous, strict=True):
             click.echo(renderer.digest(team=config.team(current.team), report=current, previous=before) + "\n")
         rankings = use_cases.rankings(engine, config=config, period=quarter)
-    for scheme_key, ranking in rankings.items():
-        click.echo(renderer.scorecard(scheme_key=scheme_key, period=quarter.label, ranking=ranking, language="both"))
+    for scheme_key, ranking in rankings.schemes.items():
+        click.echo(
+            renderer.scorecard(
+                scheme_key=scheme_key,
+                period=quarter.label,
+                ranking=ranking,
+                language="both",
+                failures=rankings.failures,
+            )
+        )
 
 
 if __name__ == "__main__":

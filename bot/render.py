@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -13,6 +14,7 @@ import yaml
 
 from kpi_core.config import Config, Language, Team
 from kpi_core.display_limits import FORM_TITLE_MAX_CHARS
+from kpi_core.isolation import ComputeFailure
 from kpi_core.kpis import KpiResult
 from kpi_core.reporting import Report
 from kpi_core.scorecard import TeamScore
@@ -62,13 +64,23 @@ class Renderer:
             groups=self._groups,
         )
 
-    def scorecard(self, *, scheme_key: str, period: str, ranking: list[TeamScore], language: Language) -> str:
+    def scorecard(
+        self,
+        *,
+        scheme_key: str,
+        period: str,
+        ranking: list[TeamScore],
+        language: Language,
+        failures: Sequence[ComputeFailure] = (),
+    ) -> str:
+        """A scheme's ranking; ``failures`` are the teams that could not be computed (named, not ranked)."""
         return self.render(
             "scorecard.txt.j2",
             language=language,
             scheme=self.config.scorecards[scheme_key],
             period=period,
             ranking=ranking,
+            not_ranked=[self.config.team(failure.team).name.in_language(language) for failure in failures],
         )
 
     @cached_property

@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from kpi_core import ledger
+from kpi_core.isolation import ComputeFailure
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ class Outgoing:
     blocks: list[dict[str, Any]] = field(default_factory=list)
     thread_ts: str | None = None
     chart: Chart | None = None
+    #: teams the message could not compute (it says so); the job that sends it tells the admins
+    failures: tuple[ComputeFailure, ...] = ()
 
 
 @dataclass

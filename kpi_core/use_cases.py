@@ -17,15 +17,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from kpi_core import store
-from kpi_core.alert_rules import Transition, evaluate_cases, evaluate_kpis, next_case_deadline, recent_alerts
+from kpi_core.alert_rules import Evaluation, evaluate_cases, evaluate_kpis, next_case_deadline, recent_alerts
 from kpi_core.config import Config, Team
 from kpi_core.db import transaction
 from kpi_core.demo import load_demo_data
 from kpi_core.imports import ImportSummary, import_csv
 from kpi_core.models import Alert, CustomerCase, MeasureValue, Milestone, Submission
 from kpi_core.periods import Period
-from kpi_core.reporting import Report, ReportCache, build_reports, rank_teams
-from kpi_core.scorecard import TeamScore
+from kpi_core.reporting import Rankings, Report, ReportCache, build_reports, rank_teams
 
 T = TypeVar("T")
 
@@ -294,7 +293,7 @@ def reports(
         return [build(session, config=config, period=period, teams=teams) for period, teams in wanted]
 
 
-def rankings(engine: sa.Engine, *, config: Config, period: Period) -> dict[str, list[TeamScore]]:
+def rankings(engine: sa.Engine, *, config: Config, period: Period) -> Rankings:
     with transaction(engine) as session:
         return rank_teams(session, config=config, period=period)
 
@@ -304,13 +303,13 @@ def rankings(engine: sa.Engine, *, config: Config, period: Period) -> dict[str, 
 
 def check_alerts(
     engine: sa.Engine, *, config: Config, teams: list[Team], now: datetime
-) -> tuple[list[Transition], datetime | None]:
-    """Opens and resolves the teams' KPI alerts and every case alert; returns what changed and when the
-    next open case reaches its target time."""
+) -> tuple[Evaluation, datetime | None]:
+    """Opens and resolves the teams' KPI alerts and every case alert; returns what changed (and which
+    teams could not be evaluated: the others were) and when the next open case reaches its target time."""
     with transaction(engine) as session:
-        transitions = evaluate_kpis(session, config=config, teams=teams, now=now)
-        transitions += evaluate_cases(session, config=config, now=now)
-        return transitions, next_case_deadline(session, config=config, now=now)
+        evaluation = evaluate_kpis(session, config=config, teams=teams, now=now)
+        evaluation += evaluate_cases(session, config=config, now=now)
+        return evaluation, next_case_deadline(session, config=config, now=now)
 
 
 def alerts_to_post(engine: sa.Engine, *, now: datetime) -> list[tuple[Alert, CustomerCase | None]]:

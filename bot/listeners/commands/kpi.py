@@ -175,9 +175,13 @@ def _post_scorecard(invocation: Invocation, period: Period | None) -> None:
     rankings = use_cases.rankings(services.engine, config=services.config, period=period)
     texts = [
         services.renderer.scorecard(
-            scheme_key=key, period=period.label, ranking=ranking, language=invocation.access.language
+            scheme_key=key,
+            period=period.label,
+            ranking=ranking,
+            language=invocation.access.language,
+            failures=rankings.failures,
         )
-        for key, ranking in rankings.items()
+        for key, ranking in rankings.schemes.items()
     ]
     text = "\n\n".join(texts) or invocation.localize("no_data")
     invocation.respond(text=text.splitlines()[0], blocks=text_blocks(text), response_type="ephemeral")
