@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from bot.charts import score_bars, trend_chart
-from bot.render import text_blocks
+from bot.render import message_parts
 from bot.sender import Chart, Outgoing
 from bot.services import Services
 from kpi_core.config import Team
@@ -64,13 +64,15 @@ def weekly_digests(
 def _digest(services: Services, team: Team, series: list[Report], *, chart: bool) -> Outgoing:
     current, previous = series[-1], series[-2]
     text = services.renderer.digest(team=team, report=current, previous=previous)
+    first, *more = message_parts(text)
     return Outgoing(
         kind="weekly_digest",
         team=team.key,
         subject=current.period.label,
         channel=team.channel,
         text=text.splitlines()[0],
-        blocks=text_blocks(text),
+        blocks=first,
+        continued=more,
         chart=Chart(
             lambda: _trend_png(services, team, series),
             f"kpi-trend-{team.key}-{current.period.label}.png",
@@ -114,13 +116,15 @@ def management_summary(services: Services, *, channel: str, period: Period) -> O
         )
     rows.sort(key=lambda row: (-len(row.breaches), -len(row.misses), row.team))
     text = services.renderer.render("management.txt.j2", language="both", period=period.label, rows=rows)
+    first, *more = message_parts(text)  # 200 teams make two or three parts
     return Outgoing(
         kind="management_summary",
         team=None,
         subject=period.label,
         channel=channel,
         text=text.splitlines()[0],
-        blocks=text_blocks(text),
+        blocks=first,
+        continued=more,
     )
 
 
@@ -131,6 +135,7 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
     messages = []
     for scheme_key, ranking in rankings.items():
         text = services.renderer.scorecard(scheme_key=scheme_key, period=period.label, ranking=ranking, language="both")
+        first, *more = message_parts(text)
         bars = partial(
             score_bars,
             title=f"{services.config.scorecards[scheme_key].name.en} {period.label}",
@@ -144,7 +149,8 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
                 subject=period.label,
                 channel=channel,
                 text=text.splitlines()[0],
-                blocks=text_blocks(text),
+                blocks=first,
+                continued=more,
                 chart=Chart(bars, f"scorecard-{scheme_key}-{period.label}.png", period.label),
             )
         )
