@@ -109,15 +109,7 @@ class Sender:
         order, the others in the first's thread. Run again after a crash, it skips the parts the ledger
         has as sent, and a stale part's taker looks for it in the channel or thread before posting."""
         now = self.clock()
-        claim = ledger.claim(
-            self.engine,
-            kind=message.kind,
-            team=message.team,
-            subject=message.subject,
-            owner=self.owner,
-            now=now,
-            stale_after=self.stale_after,
-        )
+        claim = self._claim(message.kind, message.team, message.subject)
         if claim is None:
             logger.info(
                 "delivery already claimed or sent %s", ledger.delivery_key(message.kind, message.team, message.subject)
@@ -155,15 +147,7 @@ class Sender:
     def _post(self, message: Outgoing) -> Outcome:
         """One message: claimed, looked for in Slack when a dead sender's claim is taken over, posted."""
         now = self.clock()
-        claim = ledger.claim(
-            self.engine,
-            kind=message.kind,
-            team=message.team,
-            subject=message.subject,
-            owner=self.owner,
-            now=now,
-            stale_after=self.stale_after,
-        )
+        claim = self._claim(message.kind, message.team, message.subject)
         log = {
             "key": ledger.delivery_key(message.kind, message.team, message.subject),
             "team": message.team,
@@ -209,6 +193,17 @@ class Sender:
         logger.info("delivered %s ts=%s", log, ts)
         return "sent"
 
+    def _claim(self, kind: str, team: str | None, subject: str) -> ledger.Claim | None:
+        return ledger.claim(
+            self.engine,
+            kind=kind,
+            team=team,
+            subject=subject,
+            owner=self.owner,
+            now=self.clock(),
+            stale_after=self.stale_after,
+        )
+
     def sent_ts(self, kind: str, team: str | None, subject: str) -> tuple[str, str] | None:
         """The channel and ts of a delivered message, e.g. to reply in an alert's thread."""
         row = ledger.find(self.engine, key=ledger.delivery_key(kind, team, subject))
@@ -230,15 +225,7 @@ class Sender:
             return
         channel, ts = posted
         chart_kind = f"{message.kind}_chart"
-        claim = ledger.claim(
-            self.engine,
-            kind=chart_kind,
-            team=message.team,
-            subject=message.subject,
-            owner=self.owner,
-            now=self.clock(),
-            stale_after=self.stale_after,
-        )
+        claim = self._claim(chart_kind, message.team, message.subject)
         if claim is None:
             return
         if claim.taken_over:
