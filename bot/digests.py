@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from bot.charts import score_bars, trend_chart
-from bot.render import text_blocks
+from bot.render import message_parts
 from bot.sender import Chart, Outgoing
 from bot.services import Services
 from kpi_core.config import Team
@@ -66,6 +66,7 @@ def _digest(services: Services, team: Team, series: list[Report], *, chart: bool
     current, previous = series[-1], series[-2]
     text = services.renderer.digest(team=team, report=current, previous=previous)
     chart = chart and current.failure is None  # no trend to draw to a week that could not be computed
+    first, *more = message_parts(text)
     return Outgoing(
         # A week that could not be computed is posted once under its own kind, so the digest itself stays
         # due: the next catch-up after the data is corrected posts it.
@@ -74,7 +75,8 @@ def _digest(services: Services, team: Team, series: list[Report], *, chart: bool
         subject=current.period.label,
         channel=team.channel,
         text=text.splitlines()[0],
-        blocks=text_blocks(text),
+        blocks=first,
+        continued=more,
         chart=Chart(
             lambda: _trend_png(services, team, series),
             f"kpi-trend-{team.key}-{current.period.label}.png",
@@ -128,13 +130,15 @@ def management_summary(services: Services, *, channel: str, period: Period) -> O
     # a team that could not be computed comes first: it needs attention more than any breach
     rows.sort(key=lambda row: (row.report.failure is None, -len(row.breaches), -len(row.misses), row.team))
     text = services.renderer.render("management.txt.j2", language="both", period=period.label, rows=rows)
+    first, *more = message_parts(text)  # 200 teams make two or three parts
     return Outgoing(
         kind="management_summary",
         team=None,
         subject=period.label,
         channel=channel,
         text=text.splitlines()[0],
-        blocks=text_blocks(text),
+        blocks=first,
+        continued=more,
         failures=_failures(reports),
     )
 
@@ -148,6 +152,7 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
         text = services.renderer.scorecard(
             scheme_key=scheme_key, period=period.label, ranking=ranking, language="both", failures=rankings.failures
         )
+        first, *more = message_parts(text)
         bars = partial(
             score_bars,
             title=f"{services.config.scorecards[scheme_key].name.en} {period.label}",
@@ -161,7 +166,8 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
                 subject=period.label,
                 channel=channel,
                 text=text.splitlines()[0],
-                blocks=text_blocks(text),
+                blocks=first,
+                continued=more,
                 chart=Chart(bars, f"scorecard-{scheme_key}-{period.label}.png", period.label),
                 failures=rankings.failures,
             )

@@ -18,7 +18,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, BoltResponse
 
-from bot.render import text_blocks
+from bot.render import message_parts
 from bot.services import Services
 from kpi_core.access import Access
 from kpi_core.config import Language
@@ -148,7 +148,8 @@ def _deliver(text: str, *, context: BoltContext, body: dict[str, Any], acked: bo
         if context.respond is not None and context.respond.response_url:
             context.respond(text=text, response_type="ephemeral", replace_original=False)
         elif _field(body, "event", "type") == "app_home_opened" and context.user_id:
-            context.client.views_publish(user_id=context.user_id, view={"type": "home", "blocks": text_blocks(text)})
+            home = {"type": "home", "blocks": message_parts(text)[0]}
+            context.client.views_publish(user_id=context.user_id, view=home)
         elif context.user_id:
             context.client.chat_postMessage(channel=context.user_id, text=text)
     except Exception:  # Slack failing too: the log is all that is left

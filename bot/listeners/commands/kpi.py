@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.listeners.context import access_of, after_ack, localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
-from bot.render import text_blocks
+from bot.render import RESPONSE_URL_POSTS, message_parts
 from bot.services import Services
 from kpi_core import use_cases
 from kpi_core.access import Access
@@ -156,7 +156,7 @@ def _post_report(invocation: Invocation, team: str, period: Period | None) -> No
         services.engine, config=services.config, wanted=wanted, cache=services.reports
     )
     text = services.renderer.digest(team=team_config, report=current, previous=previous, title="report")
-    invocation.respond(text=text.splitlines()[0], blocks=text_blocks(text), response_type="ephemeral")
+    _respond_in_parts(invocation, text)
 
 
 def _scorecard(invocation: Invocation) -> None:
@@ -184,7 +184,7 @@ def _post_scorecard(invocation: Invocation, period: Period | None) -> None:
         for key, ranking in rankings.schemes.items()
     ]
     text = "\n\n".join(texts) or invocation.localize("no_data")
-    invocation.respond(text=text.splitlines()[0], blocks=text_blocks(text), response_type="ephemeral")
+    _respond_in_parts(invocation, text)
 
 
 def _history(invocation: Invocation) -> None:
@@ -212,6 +212,15 @@ def _undo(invocation: Invocation) -> None:
         invocation.respond(text=invocation.localize("nothing_to_undo"), response_type="ephemeral")
         return
     _respond_with_submissions(invocation, invocation.localize("undo_title"), [latest])
+
+
+def _respond_in_parts(invocation: Invocation, text: str) -> None:
+    """A long answer (an admin's scorecard of 200 teams) as several answers, in order: a response_url
+    takes at most five, and the last one counts what did not fit."""
+    parts = message_parts(text, max_parts=RESPONSE_URL_POSTS)
+    for number, blocks in enumerate(parts, start=1):
+        fallback = text.splitlines()[0] if number == 1 else f"{text.splitlines()[0]} ({number}/{len(parts)})"
+        invocation.respond(text=fallback, blocks=blocks, response_type="ephemeral")
 
 
 def _respond_with_submissions(invocation: Invocation, title: str, submissions: list[Any]) -> None:
