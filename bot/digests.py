@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from functools import partial
 
 from bot.charts import score_bars, trend_chart
-from bot.render import text_blocks
+from bot.render import message_parts
 from bot.sender import Chart, Outgoing
 from bot.services import Services
 from kpi_core.config import Team
 from kpi_core.db import transaction
+from kpi_core.isolation import ComputeFailure
 from kpi_core.periods import Period, PeriodKind
 from kpi_core.reporting import Report, build_reports, rank_teams
 from kpi_core.scorecard import attainment
@@ -64,13 +65,18 @@ def weekly_digests(
 def _digest(services: Services, team: Team, series: list[Report], *, chart: bool) -> Outgoing:
     current, previous = series[-1], series[-2]
     text = services.renderer.digest(team=team, report=current, previous=previous)
+    chart = chart and current.failure is None  # no trend to draw to a week that could not be computed
+    first, *more = message_parts(text)
     return Outgoing(
-        kind="weekly_digest",
+        # A week that could not be computed is posted once under its own kind, so the digest itself stays
+        # due: the next catch-up after the data is corrected posts it.
+        kind="weekly_digest" if current.failure is None else "weekly_digest_unavailable",
         team=team.key,
         subject=current.period.label,
         channel=team.channel,
         text=text.splitlines()[0],
-        blocks=text_blocks(text),
+        blocks=first,
+        continued=more,
         chart=Chart(
             lambda: _trend_png(services, team, series),
             f"kpi-trend-{team.key}-{current.period.label}.png",
@@ -78,7 +84,12 @@ def _digest(services: Services, team: Team, series: list[Report], *, chart: bool
         )
         if chart
         else None,
+        failures=_failures(series),
     )
+
+
+def _failures(reports: list[Report]) -> tuple[ComputeFailure, ...]:
+    return tuple(report.failure for report in reports if report.failure is not None)
 
 
 def _trend_png(services: Services, team: Team, series: list[Report]) -> bytes | None:
@@ -89,8 +100,12 @@ def _trend_png(services: Services, team: Team, series: list[Report]) -> bytes | 
         kpi = config.kpi_by_key[key]
         points = []
         for report in series:
-            result = report.kpis[key]
-            reached = None if result.value is None else attainment(kpi, value=result.value, target=result.target)
+            result = report.kpis.get(key)  # None in a week that could not be computed: a gap in the line
+            reached = (
+                None
+                if result is None or result.value is None
+                else attainment(kpi, value=result.value, target=result.target)
+            )
             points.append(None if reached is None else reached * 100)
         lines[kpi.name.en] = points
     title = services.renderer.text("chart_title", "en", team=team.name.en, weeks=len(series))
@@ -112,15 +127,19 @@ def management_summary(services: Services, *, channel: str, period: Period) -> O
                 reported=any(status != "no_data" for status in statuses.values()),
             )
         )
-    rows.sort(key=lambda row: (-len(row.breaches), -len(row.misses), row.team))
+    # a team that could not be computed comes first: it needs attention more than any breach
+    rows.sort(key=lambda row: (row.report.failure is None, -len(row.breaches), -len(row.misses), row.team))
     text = services.renderer.render("management.txt.j2", language="both", period=period.label, rows=rows)
+    first, *more = message_parts(text)  # 200 teams make two or three parts
     return Outgoing(
         kind="management_summary",
         team=None,
         subject=period.label,
         channel=channel,
         text=text.splitlines()[0],
-        blocks=text_blocks(text),
+        blocks=first,
+        continued=more,
+        failures=_failures(reports),
     )
 
 
@@ -129,8 +148,11 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
     with transaction(services.engine) as session:
         rankings = rank_teams(session, config=services.config, period=period)
     messages = []
-    for scheme_key, ranking in rankings.items():
-        text = services.renderer.scorecard(scheme_key=scheme_key, period=period.label, ranking=ranking, language="both")
+    for scheme_key, ranking in rankings.schemes.items():
+        text = services.renderer.scorecard(
+            scheme_key=scheme_key, period=period.label, ranking=ranking, language="both", failures=rankings.failures
+        )
+        first, *more = message_parts(text)
         bars = partial(
             score_bars,
             title=f"{services.config.scorecards[scheme_key].name.en} {period.label}",
@@ -144,8 +166,10 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
                 subject=period.label,
                 channel=channel,
                 text=text.splitlines()[0],
-                blocks=text_blocks(text),
+                blocks=first,
+                continued=more,
                 chart=Chart(bars, f"scorecard-{scheme_key}-{period.label}.png", period.label),
+                failures=rankings.failures,
             )
         )
     return messages

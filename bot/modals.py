@@ -7,11 +7,19 @@ from typing import Any
 from bot.services import Services
 from kpi_core.access import Access
 from kpi_core.config import Form
+from kpi_core.display_limits import form_title
 from kpi_core.models import CustomerCase, Milestone
 from kpi_core.periods import Period
 from kpi_core.rules import CASE_KINDS
 
 PERIOD_CHOICES = 6  # the current period and the five before it
+OPTION_TEXT_MAX_CHARS = 75  # Slack refuses a menu whose option text is longer
+MENU_OPTIONS_MAX = 100  # a static menu holds at most 100 options; more are served as the user types
+
+
+def option_text(text: str) -> str:
+    """``text`` cut to fit a menu option, marked as cut."""
+    return text if len(text) <= OPTION_TEXT_MAX_CHARS else text[: OPTION_TEXT_MAX_CHARS - 1] + "…"
 
 
 def form_modal(
@@ -29,9 +37,10 @@ def form_modal(
     now = services.clock()
     context: dict[str, Any] = {
         "form": form,
+        "title": form_title(form, access.language),
         "metadata": {"form": form.key},
         "team": team,
-        "team_options": [(key, config.team(key).name.in_language(access.language)) for key in access.submit_teams],
+        **_team_menu(services, access, team),
         "today": now.astimezone(config.team(team).tz).date().isoformat(),
     }
     if form.kind == "measures":
@@ -52,6 +61,27 @@ def form_modal(
     return services.renderer.view(form.kind, language=access.language, **context)
 
 
+def _team_menu(services: Services, access: Access, team: str) -> dict[str, Any]:
+    """The team menu's options: all of them, or (too many for a static menu) only the chosen one, the
+    rest served as the user types (bot/listeners/options/)."""
+    if len(access.submit_teams) <= MENU_OPTIONS_MAX:
+        return {"team_options": team_menu_options(services, access), "team_external": False}
+    name = option_text(services.config.team(team).name.in_language(access.language))
+    return {"team_options": [(team, name)], "team_external": True}
+
+
+def team_menu_options(services: Services, access: Access, *, typed: str = "") -> list[tuple[str, str]]:
+    """(key, menu text) of the teams ``access`` may submit for whose key or name holds ``typed``, at most
+    as many as a menu holds."""
+    needle = typed.strip().casefold()
+    options = []
+    for key in access.submit_teams:
+        name = services.config.team(key).name.in_language(access.language)
+        if needle in key.casefold() or needle in name.casefold():
+            options.append((key, option_text(name)))
+    return options[:MENU_OPTIONS_MAX]
+
+
 def case_update_modal(services: Services, access: Access, cases: list[CustomerCase]) -> dict[str, Any]:
     config = services.config
     options = []
@@ -59,7 +89,9 @@ def case_update_modal(services: Services, access: Access, cases: list[CustomerCa
         team = config.team(case.team)
         raised = case.raised_at.astimezone(team.tz).strftime("%Y-%m-%d %H:%M")
         kind = services.renderer.text(case.kind, access.language)
-        options.append((str(case.id), f"#{case.id} {team.name.in_language(access.language)} · {kind} · {raised}"[:75]))
+        options.append(
+            (str(case.id), option_text(f"#{case.id} {team.name.in_language(access.language)} · {kind} · {raised}"))
+        )
     return services.renderer.view("update_case", language=access.language, metadata={}, case_options=options)
 
 
@@ -68,7 +100,7 @@ def milestone_completion_modal(services: Services, access: Access, milestones: l
     options = [
         (
             str(milestone.id),
-            f"#{milestone.id} {milestone.project} · {milestone.name} · {milestone.due_on}"[:75],
+            option_text(f"#{milestone.id} {milestone.project} · {milestone.name} · {milestone.due_on}"),
         )
         for milestone in milestones
     ]
@@ -103,3 +135,8 @@ def confirm_replace_modal(
         period=period.label,
         changes=changes,
     )
+
+
+def notice_modal(services: Services, access: Access, *, title_key: str, text: str) -> dict[str, Any]:
+    """A modal that only tells ``text``: what a confirmation becomes when it cannot be carried out."""
+    return services.renderer.view("notice", language=access.language, title_key=title_key, text=text)

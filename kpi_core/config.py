@@ -33,6 +33,7 @@ from kpi_core.config_schema import (
     Team,
     is_timezone,
 )
+from kpi_core.display_limits import check_display_limits
 
 __all__ = [  # the models live in config_schema; importers may take them from here
     "CaseDurationFormula",
@@ -131,6 +132,7 @@ def check_consistency(config: Config, *, declared: Mapping[str, Collection[str]]
             problems.append(ConfigProblem(f"forms.{form.key}.measures", "a measures form needs measures"))
     for name, schedule in config.schedules.items():
         problems += _check_schedule(name, schedule)
+    problems += check_display_limits(config)
     return problems
 
 

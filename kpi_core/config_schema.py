@@ -244,6 +244,8 @@ class Form(_Model):
     key: Key
     kind: Literal["measures", "survey", "case", "milestone"]
     title: Names
+    #: the title shown where the full one is too long for a chat modal (kpi_core.display_limits)
+    short_title: Names | None = None
     period: PeriodKind = PeriodKind.WEEK
     measures: list[Key] = []
 

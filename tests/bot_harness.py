@@ -18,6 +18,7 @@ from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.settings import Settings
 from bot.wiring import build
 from kpi_core.config import Config
+from tests import slack_limits
 from tests.fake_slack import TEAM_ID, FakeSlack
 from tests.slack_requests import SlackClient
 
@@ -43,7 +44,9 @@ class Bot:
     def command(self, text: str, *, user_id: str, name: str = "cmd") -> tuple[int, dict[str, Any] | str]:
         """Sends ``/kpi text``; returns the status and the ack body (JSON when it has one)."""
         reply = self.slack.command(text, user_id=user_id, response_url=self.fake.response_url(name))
-        return reply.status, _json_or_text(reply.body)
+        body = _json_or_text(reply.body)
+        slack_limits.record(slack_limits.ack_violations(body))
+        return reply.status, body
 
     def submit(
         self, view: dict[str, Any], answers: dict[str, dict[str, Any]], *, user_id: str, view_hash: str = "h1"
@@ -60,7 +63,20 @@ class Bot:
             view_id=view.get("id", "V0VIEW"),
             view_hash=view_hash,
         )
-        return reply.status, _json_or_text(reply.body)
+        body = _json_or_text(reply.body)
+        slack_limits.record(slack_limits.ack_violations(body, submitted_view=view))
+        return reply.status, body
+
+    def options(self, view: dict[str, Any], block_id: str, typed: str, *, user_id: str) -> list[dict[str, Any]]:
+        """The options the app serves for an external select of ``view`` when the user types ``typed``."""
+        action_id = next(b["element"]["action_id"] for b in view["blocks"] if b.get("block_id") == block_id)
+        reply = self.slack.suggest(action_id=action_id, block_id=block_id, value=typed, user_id=user_id, view=view)
+        assert reply.status == 200, reply
+        body = _json_or_text(reply.body)
+        assert isinstance(body, dict), body
+        slack_limits.record(slack_limits.options_violations(body))
+        options: list[dict[str, Any]] = body["options"]
+        return options
 
     def opened_view(self, index: int = -1) -> dict[str, Any]:
         """The modal the app last opened (as the fake Slack recorded it)."""

@@ -27,6 +27,7 @@ __all__ = [
     "SlackClient",
     "app_home_opened_body",
     "block_actions_body",
+    "block_suggestion_body",
     "datepicker_value",
     "datetimepicker_value",
     "event_callback_body",
@@ -241,6 +242,27 @@ def block_actions_body(
     return _payload_form(payload)
 
 
+def block_suggestion_body(
+    *, action_id: str, block_id: str, value: str, user_id: str, view: dict[str, Any], team_id: str = TEAM_ID
+) -> bytes:
+    """What Slack sends when a user types into an external select of ``view``: it asks for options."""
+    payload = {
+        "type": "block_suggestion",
+        "user": _user(user_id, team_id),
+        "container": {"type": "view", "view_id": view.get("id", "V0VIEW")},
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": view,
+    }
+    return _payload_form(payload)
+
+
 def event_callback_body(event: dict[str, Any], *, event_id: str = "Ev0001", team_id: str = TEAM_ID) -> bytes:
     """An Events API event_callback body wrapping `event`."""
     body = {
@@ -341,6 +363,10 @@ class SlackClient:
     def action(self, **fields: Any) -> Reply:
         """Send a block_actions click (see `block_actions_body`)."""
         return self.post(block_actions_body(**fields), content_type=FORM)
+
+    def suggest(self, **fields: Any) -> Reply:
+        """Ask for an external select's options (see `block_suggestion_body`)."""
+        return self.post(block_suggestion_body(**fields), content_type=FORM)
 
     def event(self, body: bytes, *, retry_num: int | None = None, retry_reason: str = "http_timeout") -> Reply:
         """Send an Events API body, as a retry when `retry_num` is given."""

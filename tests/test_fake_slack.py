@@ -23,7 +23,7 @@ MODAL = {
     "type": "modal",
     "callback_id": "measures",
     "title": {"type": "plain_text", "text": "KPI"},
-    "blocks": [],
+    "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Figures"}}],
 }
 
 

@@ -35,5 +35,5 @@ def test_templates_escape_values_but_keep_their_own_markup(example_config: Confi
     assert "&lt;command&gt;" in renderer.render("help.txt.j2", language="both", forms=example_config.forms)
     blocks = renderer.blocks("submissions", language="en", title=Mrkdwn(escape(text)), submissions=[], tz={})
     assert as_slack_shows(blocks[0]["text"]["text"]) == f"*{text}*"
-    modal = renderer.view("failed", language="en")
+    modal = renderer.view("failed", language="en", text=renderer.mrkdwn("failed_text", "en"))
     assert json.loads(json.dumps(modal)) == modal

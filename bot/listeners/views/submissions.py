@@ -22,7 +22,7 @@ from bot.forms import (
     parse_survey,
 )
 from bot.listeners.context import access_of, check_alerts, localizer, message_localizer, services_of
-from bot.modals import confirm_replace_modal
+from bot.modals import confirm_replace_modal, notice_modal
 from bot.services import Services
 from kpi_core import use_cases
 from kpi_core.periods import Period
@@ -77,13 +77,16 @@ def handle_measures(ack: Ack, view: dict[str, Any], client: WebClient, context: 
 
 
 def handle_confirm_replace(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    services = services_of(context)
+    services, access = services_of(context), access_of(context)
     # every rule is applied again: the metadata came back from the client and may have been edited
     parsed, errors = parse_confirm_replace(
-        view, config=services.config, access=access_of(context), now=services.clock(), localize=localizer(context)
+        view, config=services.config, access=access, now=services.clock(), localize=localizer(context)
     )
     if parsed is None:
-        acknowledge(ack, client, context, errors, None)
+        # Slack shows field errors on input blocks only, and the confirmation has none: the modal itself
+        # turns into the message, and nothing is stored
+        notice = notice_modal(services, access, title_key="replace_title", text=next(iter(errors.values())))
+        ack(response_action="update", view=notice)
         return
     form, measures = parsed
     what = _store_measures(context, view, form, measures.team, measures.period, measures.values)
