@@ -54,6 +54,7 @@ __all__ = [  # the models live in config_schema; importers may take them from he
     "load_config",
     "parse_config",
 ]
+from kpi_core.calendar_schema import check_due
 from kpi_core.config_problems import declared_keys, did_you_mean, schema_problem, valid_parts
 from kpi_core.errors import ConfigError, ConfigProblem
 from kpi_core.expressions import ExpressionSyntaxError, names_in
@@ -130,6 +131,7 @@ def check_consistency(config: Config, *, declared: Mapping[str, Collection[str]]
                 problems.append(ConfigProblem(f"forms.{form.key}.measures", message))
         if form.kind == "measures" and not form.measures:
             problems.append(ConfigProblem(f"forms.{form.key}.measures", "a measures form needs measures"))
+        problems += check_due(form)
     for name, schedule in config.schedules.items():
         problems += _check_schedule(name, schedule)
     problems += check_display_limits(config)

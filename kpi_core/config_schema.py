@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kpi_core.calendar_schema import AnomalyWatch, CalendarConfig, Due
 from kpi_core.cron import CronSyntaxError, check_cron
 from kpi_core.errors import UnknownTeam
 from kpi_core.periods import PeriodKind
@@ -79,6 +80,10 @@ class Team(_Model):
     leads: list[str] = []
     members: list[str] = Field(default=[], description="users who may see the team's KPIs")
     quiet_hours: QuietHours | None = None
+    #: working hours and holidays (kpi_core.business_time); None: no holiday moves, 09:00-18:00 Mon-Fri
+    calendar: CalendarConfig | None = None
+    #: who gets a lead's reminders and escalations while the lead is away (/kpi away)
+    backup: str | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -147,6 +152,8 @@ class CaseDurationFormula(_Model):
     until: Literal["first_response", "resolved"]
     statistic: Literal["median", "p90", "mean", "share_within"] = "median"
     within_hours: float | None = Field(default=None, gt=0)
+    #: wall: elapsed time; business: working time of the team's calendar (kpi_core.business_durations)
+    clock: Literal["wall", "business"] = "wall"
 
     def expressions(self) -> list[tuple[str, str]]:
         return []
@@ -194,6 +201,7 @@ class Kpi(_Model):
     band: Band | None = None
     alert: Alert | None = None
     report_growth: list[Literal["previous", "year_ago"]] = []
+    anomaly: AnomalyWatch = AnomalyWatch()
 
     def target_for(self, team: str, period_kind: PeriodKind) -> float | None:
         target = self.team_targets.get(team, self.target)
@@ -248,6 +256,7 @@ class Form(_Model):
     short_title: Names | None = None
     period: PeriodKind = PeriodKind.WEEK
     measures: list[Key] = []
+    due: Due | None = None
 
 
 class Config(_Model):
