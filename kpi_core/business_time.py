@@ -49,9 +49,7 @@ class BusinessCalendar:
         self.opens, self.closes = config.opening
         self._extra_holidays = frozenset(config.extra_holidays)
         self._extra_workdays = frozenset(config.extra_workdays)
-        self._public = (
-            holidays.country_holidays(config.country, subdiv=config.subdivision) if config.country else None
-        )
+        self._public = holidays.country_holidays(config.country, subdiv=config.subdivision) if config.country else None
         self._lock = threading.Lock()
         self._working: dict[date, bool] = {}
 

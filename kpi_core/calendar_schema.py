@@ -136,10 +136,14 @@ def parse_due(text: str) -> tuple[int | str, time]:
 
 
 class _DueForm(Protocol):
-    key: str
-    kind: str
-    period: PeriodKind
-    due: Due | None
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def period(self) -> PeriodKind: ...
+    @property
+    def due(self) -> Due | None: ...
 
 
 def check_due(form: _DueForm) -> list[ConfigProblem]:

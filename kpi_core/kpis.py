@@ -8,6 +8,7 @@ from typing import Literal
 from sqlmodel import Session
 
 from kpi_core.aggregates import CaseQuery, TeamAggregates, load_aggregates
+from kpi_core.business_durations import business_case_stats, case_key
 from kpi_core.config import (
     CaseDurationFormula,
     Config,
@@ -144,12 +145,14 @@ def _load(
     """Loads only the kinds of aggregate that ``kpis`` use."""
     formulas = [kpi.formula for kpi in kpis]
     thresholds: dict[tuple[str, str], set[float]] = {}
+    business: dict[tuple[str, str], set[float]] = {}  # clock: business, counted in Python
     for formula in formulas:
         if isinstance(formula, CaseDurationFormula):
-            limits = thresholds.setdefault((formula.case_kind, formula.until), set())
+            clock = business if formula.clock == "business" else thresholds
+            limits = clock.setdefault((formula.case_kind, formula.until), set())
             if formula.within_hours:
                 limits.add(formula.within_hours)
-    return load_aggregates(
+    aggregates = load_aggregates(
         session,
         config=config,
         teams=teams,
@@ -158,6 +161,11 @@ def _load(
         survey=any(isinstance(formula, SurveyFormula) for formula in formulas),
         milestones=any(isinstance(formula, MilestoneFormula) for formula in formulas),
     )
+    if business:
+        queries = [CaseQuery(kind, until, frozenset(limits)) for (kind, until), limits in business.items()]
+        for team_key, stats in business_case_stats(session, teams=teams, period=period, queries=queries).items():
+            aggregates[team_key].cases = {**(aggregates[team_key].cases or {}), **stats}
+    return aggregates
 
 
 def _evaluate(kpi: Kpi, data: TeamAggregates, comparisons: dict[str, dict[str, TeamAggregates]], team: str) -> _Outcome:
@@ -224,7 +232,7 @@ def _survey(formula: SurveyFormula, data: TeamAggregates) -> _Outcome:
 
 
 def _case_duration(formula: CaseDurationFormula, data: TeamAggregates) -> _Outcome:
-    stats = (data.cases or {}).get((formula.case_kind, formula.until))
+    stats = (data.cases or {}).get(case_key(formula))
     if stats is None or stats.cases == 0:
         return _Outcome(None, 0, {"cases": 0, "open_cases": 0})
     details: dict[str, Detail] = {
