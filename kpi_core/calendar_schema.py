@@ -16,8 +16,8 @@ from kpi_core.cron import WEEKDAYS
 from kpi_core.errors import ConfigProblem
 from kpi_core.periods import PeriodKind
 
-_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-_DUE = re.compile(r"^(?P<day>[A-Za-z]{3}|\d{1,2}) (?P<hour>\d{2}):(?P<minute>\d{2})$")
+_HOURS = re.compile(r"^([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})$")
+_DUE = re.compile(r"^(?P<day>[A-Za-z]{3}|[0-9]{1,2}) (?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})$")
 #: the most extra days a calendar may list (a typo such as a range pasted as every day of a decade)
 MAX_EXTRA_DAYS = 1000
 

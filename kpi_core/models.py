@@ -207,3 +207,20 @@ class DataVersion(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     version: int = 0
+
+
+class Absence(SQLModel, table=True):
+    """A lead away from ``first_day`` to ``last_day`` (local dates, both included), recorded with
+    ``/kpi away``: their reminders and escalations go to a stand-in meanwhile (kpi_core.absence)."""
+
+    __table_args__ = (
+        sa.Index("ix_absence_user_id_last_day", "user_id", "last_day"),
+        sa.CheckConstraint("first_day <= last_day", name="ck_absence_days_in_order"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=USER_CHARS)  # the Slack user id of the lead away
+    first_day: date
+    last_day: date
+    recorded_by: str = Field(max_length=USER_CHARS)
+    recorded_at: datetime = Field(sa_column=_utc_column(nullable=False))

@@ -1,6 +1,7 @@
 """Migration 0006 moves data out of string formats into real columns, on SQLite and PostgreSQL: a Slack
 submission's form (``source = "slack:<form>"``) and a case alert's case (``subject = "case:<id>"``)."""
 
+import pytest
 import sqlalchemy as sa
 
 from kpi_core.db import downgrade, migrate
@@ -41,4 +42,28 @@ def test_0006_moves_the_form_and_the_case_into_columns_and_back(engine):
         subjects = connection.execute(sa.text("SELECT subject FROM alert ORDER BY id")).scalars().all()
     assert sources == ["slack:weekly", "csv:cases.csv", "slack"]
     assert subjects == ["on_time_delivery", "case:17"]
+    migrate(engine)
+
+
+def test_0010_adds_the_absence_table_and_takes_it_away(engine):
+    row = sa.text(
+        "INSERT INTO absence (user_id, first_day, last_day, recorded_by, recorded_at) "
+        "VALUES ('U0LEADBJ', '2026-10-01', '2026-10-07', 'U0LEADBJ', '2026-09-30 08:00:00+00:00')"
+    )
+    downgrade(engine, "0007")
+    assert "absence" not in sa.inspect(engine).get_table_names()
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(row)
+        stored = connection.execute(sa.text("SELECT user_id, first_day, last_day FROM absence")).one()
+    assert [str(value) for value in stored] == ["U0LEADBJ", "2026-10-01", "2026-10-07"]
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:  # the days must be in order
+        connection.execute(
+            sa.text(
+                "INSERT INTO absence (user_id, first_day, last_day, recorded_by, recorded_at) "
+                "VALUES ('U0LEADBJ', '2026-10-07', '2026-10-01', 'x', '2026-09-30 08:00:00+00:00')"
+            )
+        )
+    downgrade(engine, "0007")
+    assert "absence" not in sa.inspect(engine).get_table_names()
     migrate(engine)

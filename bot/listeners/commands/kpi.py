@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.listeners.commands.away import away
 from bot.listeners.context import access_of, after_ack, message_localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
 from bot.render import RESPONSE_URL_POSTS, message_parts
@@ -252,4 +253,5 @@ SUBCOMMANDS: dict[str, Callable[[Invocation], None]] = {
     "scorecard": _scorecard,
     "history": _history,
     "undo": _undo,
+    "away": away,
 }
