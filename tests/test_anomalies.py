@@ -5,7 +5,10 @@ themselves are printed by bench/anomalies.py."""
 import pytest
 
 from kpi_core.anomalies import MIN_HISTORY, judge
+from kpi_core.anomaly_scan import flags, scan
+from kpi_core.periods import Period
 from tests.anomaly_series import measure
+from tests.factories import add, measures
 
 STEADY = [100.0, 104.0, 97.0, 101.0, 99.0, 103.0, 96.0, 100.0, 102.0, 98.0, 101.0, 99.0]
 
@@ -77,3 +80,27 @@ def test_false_positive_and_detection_rates_on_synthetic_series(
     assert rates.anomalies > 50 and rates.normal_weeks > 1000  # enough to measure
     assert rates.false_positive_rate <= max_false_positive_rate
     assert rates.detection_rate >= min_detection_rate
+
+
+def _weekly_orders(engine, team: str, weeks: list[float]) -> Period:
+    """Weekly ``orders`` and ``on_time_orders`` (on-time rate = ``weeks`` in %), the last week being judged."""
+    week = Period.parse("2026-W39")
+    for _ in range(len(weeks) - 1):
+        week = week.previous()
+    for rate in weeks:
+        add(engine, *measures(team, week.start, orders=1000, on_time_orders=rate * 10))
+        last, week = week, week.next()
+    return last
+
+
+def test_scan_flags_an_unusual_week_against_the_teams_own_history(engine, example_config):
+    steady = [95.0, 96.0, 94.5, 95.5, 96.5, 95.0, 94.0, 95.5, 96.0, 95.0, 94.5, 96.0, 95.5, 95.0]
+    period = _weekly_orders(engine, "berlin_ops", [*steady, 80.0])
+    _weekly_orders(engine, "shanghai_ops", [*steady, 95.5])
+    found = scan(engine, config=example_config, period=period, teams=["berlin_ops", "shanghai_ops"])
+    berlin = found["berlin_ops"]["on_time_delivery"]
+    assert berlin.value == pytest.approx(80.0) and berlin.score < -3.5 and berlin.history == len(steady)
+    assert [flag.kpi for flag in flags(example_config, found["berlin_ops"])] == ["on_time_delivery"]
+    assert not found["shanghai_ops"]["on_time_delivery"].unusual()
+    assert flags(example_config, found["shanghai_ops"]) == []
+    assert "csat" not in found["berlin_ops"]  # no value this week: nothing judged
