@@ -1,0 +1,68 @@
+"""Anomaly flags and alerts (kpi_core.anomaly_scan): a KPI whose weekly value is unusual for its team is
+flagged in the weekly digest with how unusual it is; a KPI with ``anomaly: {alert: true}`` is also posted
+to the team channel, once per team, KPI and week (delivery ledger)."""
+
+from __future__ import annotations
+
+from bot.render import format_value
+from bot.sender import Outgoing
+from bot.services import Services
+from kpi_core.anomalies import Anomaly
+from kpi_core.anomaly_scan import flags, scan
+from kpi_core.config import Language, Team
+from kpi_core.periods import Period
+
+KIND = "anomaly"
+
+
+def team_anomalies(services: Services, *, teams: list[Team], period: Period) -> dict[str, dict[str, Anomaly]]:
+    """Per team, its KPIs' values in the week judged against their history."""
+    return scan(
+        services.engine,
+        config=services.config,
+        period=period,
+        teams=[team.key for team in teams],
+        cache=services.reports,
+    )
+
+
+def flag_text(services: Services, *, key: str, anomaly: Anomaly, language: Language) -> str:
+    """How unusual a value is, for the digest line of its KPI (plain text: the template escapes it)."""
+    unit = services.config.kpi_by_key[key].unit
+    renderer = services.renderer
+    return renderer.text(
+        "calendars.anomaly",
+        language,
+        score=f"{abs(anomaly.score):.1f}",
+        direction=renderer.text("calendars.above" if anomaly.score > 0 else "calendars.below", language),
+        expected=format_value(anomaly.expected, unit, no_data="-"),
+    )
+
+
+def anomaly_alerts(services: Services, *, team: Team, period: Period, anomalies: dict[str, Anomaly]) -> list[Outgoing]:
+    """The alerts of the team's KPIs that ask for one and are unusual this week."""
+    config, renderer = services.config, services.renderer
+    language = team.language
+    messages = []
+    for flag in flags(config, anomalies):
+        if not flag.alert:
+            continue
+        kpi = config.kpi_by_key[flag.kpi]
+        anomaly = flag.anomaly
+        text = renderer.mrkdwn(
+            "calendars.anomaly_alert",
+            language,
+            team=team.name.in_language(language),
+            kpi=kpi.name.in_language(language),
+            value=format_value(anomaly.value, kpi.unit, no_data="-"),
+            period=period.label,
+            score=f"{abs(anomaly.score):.1f}",
+            direction=renderer.text("calendars.above" if anomaly.score > 0 else "calendars.below", language),
+            expected=format_value(anomaly.expected, kpi.unit, no_data="-"),
+            weeks=anomaly.history,
+            seasonal=renderer.text("calendars.seasonal", language) if anomaly.seasonal else "",
+        )
+        messages.append(
+            Outgoing(kind=KIND, team=team.key, subject=f"{kpi.key}:{period.label}", channel=team.channel, text=text)
+        )
+    return messages
