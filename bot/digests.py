@@ -11,6 +11,7 @@ from bot.charts import score_bars, trend_chart
 from bot.render import message_parts
 from bot.sender import Chart, Outgoing
 from bot.services import Services
+from kpi_core.absence import team_recipients
 from kpi_core.config import Team
 from kpi_core.db import transaction
 from kpi_core.isolation import ComputeFailure
@@ -176,7 +177,8 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
 
 
 def reminders(services: Services, *, team: Team) -> list[Outgoing]:
-    """A DM to each lead of ``team`` when it has submitted nothing yet in the current week."""
+    """A DM to each lead of ``team`` (a stand-in for a lead away) when it has submitted nothing yet in the
+    current week."""
     period = Period.current(PeriodKind.WEEK, now=services.clock(), tz=team.tz)
     start, end = period.utc_bounds(team.tz)
     with transaction(services.engine) as session:
@@ -193,5 +195,5 @@ def reminders(services: Services, *, team: Team) -> list[Outgoing]:
                 "reminder", team.language, team=team.name.in_language(team.language), period=period.label
             ),
         )
-        for lead in team.leads
+        for lead in team_recipients(services.engine, config=services.config, team=team, now=services.clock())
     ]

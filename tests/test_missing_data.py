@@ -14,6 +14,7 @@ from datetime import date
 import pytest
 import yaml
 
+from bot.digests import reminders
 from bot.missing_data import MissingDataPoster
 from bot.settings import Settings
 from bot.wiring import Process, build
@@ -176,3 +177,21 @@ def test_a_bad_due_time_is_refused_with_a_clear_message(change, message):
     with pytest.raises(ConfigError) as raised:
         parse_config(due_config(**change), file="my.yaml")
     assert message in str(raised.value) and "forms.weekly.due" in str(raised.value)
+
+
+def test_the_submission_reminder_goes_to_the_stand_in_of_a_lead_away(replicas):
+    processes, clock, fake = replicas
+    services = processes[0].services
+    record_absence(
+        services.engine,
+        user="U0LEADBJ",
+        first_day=date(2026, 10, 1),
+        last_day=date(2026, 10, 7),
+        recorded_by="U0ADMIN",
+        now=clock(),
+    )
+    beijing = services.config.team("beijing_service")
+    clock.set("2026-09-25 16:00", SHANGHAI_TZ)  # before the absence: the lead
+    assert [message.channel for message in reminders(services, team=beijing)] == ["U0LEADBJ"]
+    clock.set("2026-10-02 16:00", SHANGHAI_TZ)  # during it: management, as Beijing has no backup
+    assert [message.channel for message in reminders(services, team=beijing)] == ["U0MANAGER"]
