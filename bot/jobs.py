@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.alert_poster import AlertPoster
 from bot.digests import last_week, management_summary, quarterly_scorecards, reminders, weekly_digests
 from bot.failure_notices import tell_admins
+from bot.missing_data import MissingDataPoster
 from bot.mrkdwn import escape
 from bot.sender import Outgoing, Sender
 from bot.services import Services
@@ -35,6 +36,7 @@ from kpi_core.periods import Period, PeriodKind
 logger = logging.getLogger(__name__)
 
 CATCH_UP_EVERY = timedelta(minutes=5)
+MISSING_DATA_EVERY = timedelta(minutes=1)  # a form due at 12:00 is chased by 12:01
 CASE_TIMER_ID = "case_timer"
 
 
@@ -144,6 +146,7 @@ class Jobs:
 
     def install(self, scheduler: BaseScheduler, *, alert_sweep_every: timedelta) -> None:
         """Adds every job to ``scheduler`` (which must use the real clock) and the admin error report."""
+        missing_data = MissingDataPoster(self.services, self.sender)
         defaults: dict[str, Any] = {
             "replace_existing": True,
             "misfire_grace_time": 6 * 3600,
@@ -154,9 +157,11 @@ class Jobs:
         for job_id, trigger, run in (
             ("catch_up", IntervalTrigger(seconds=CATCH_UP_EVERY.total_seconds()), self.catch_up),
             ("alert_sweep", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.alerts.check),
+            ("missing_data", IntervalTrigger(seconds=MISSING_DATA_EVERY.total_seconds()), missing_data.check),
             # at start: the runs missed while the process was down, and the case timer rebuilt from the data
             ("startup_catch_up", DateTrigger(), self.catch_up),
             ("startup_alert_check", DateTrigger(), self.alerts.check),
+            ("startup_missing_data", DateTrigger(), missing_data.check),
         ):
             scheduler.add_job(self._run_reporting_errors, trigger, args=(job_id, run), id=job_id, **defaults)
         timer_lock = threading.Lock()  # the timer is moved from listener threads and the scheduler's
