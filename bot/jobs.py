@@ -25,6 +25,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alert_poster import AlertPoster
+from bot.anomaly_alerts import anomaly_alerts, team_anomalies
 from bot.digests import last_week, management_summary, quarterly_scorecards, reminders, weekly_digests
 from bot.failure_notices import tell_admins
 from bot.missing_data import MissingDataPoster
@@ -63,6 +64,9 @@ class Jobs:
         if self.sender.settled("weekly_digest", team_key, week.label, with_chart=True):
             return  # a catch-up after it went out: not even worth computing
         self._send(weekly_digests(services, teams=[team], period=week))
+        # with the digest, the KPIs that ask to be alerted when unusual (each once: the ledger)
+        anomalies = team_anomalies(services, teams=[team], period=week)[team.key]
+        self._send(anomaly_alerts(services, team=team, period=week, anomalies=anomalies))
 
     def management_summary(self, channel: str, zone: ZoneInfo) -> None:
         services = self.services

@@ -3,12 +3,19 @@ series with known anomalies are asserted with bounds that fail when the method g
 themselves are printed by bench/anomalies.py."""
 
 import pytest
+import yaml
 
+from bot.settings import Settings
+from bot.wiring import build
 from kpi_core.anomalies import MIN_HISTORY, judge
 from kpi_core.anomaly_scan import flags, scan
+from kpi_core.config import parse_config
 from kpi_core.periods import Period
 from tests.anomaly_series import measure
-from tests.factories import add, measures
+from tests.conftest import EXAMPLE_CONFIG
+from tests.factories import Clock, add, at, measures
+from tests.fake_slack import FakeSlack
+from tests.slack_calls import key_of, posts
 
 STEADY = [100.0, 104.0, 97.0, 101.0, 99.0, 103.0, 96.0, 100.0, 102.0, 98.0, 101.0, 99.0]
 
@@ -104,3 +111,24 @@ def test_scan_flags_an_unusual_week_against_the_teams_own_history(engine, exampl
     assert not found["shanghai_ops"]["on_time_delivery"].unusual()
     assert flags(example_config, found["shanghai_ops"]) == []
     assert "csat" not in found["berlin_ops"]  # no value this week: nothing judged
+
+
+def test_an_unusual_week_of_a_kpi_asking_for_it_is_alerted_once_with_the_digest(database_url):
+    raw = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    next(kpi for kpi in raw["kpis"] if kpi["key"] == "on_time_delivery")["anomaly"] = {"alert": True}
+    config = parse_config(raw)
+    clock = Clock(at("2026-09-28 09:30", "Europe/Berlin"))  # Monday: W39's digest is due
+    with FakeSlack() as fake:
+        settings = Settings(SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake.base_url, KPI_DATABASE_URL=database_url)
+        process = build(settings, clock=clock, config=config)
+        try:
+            steady = [95.0, 96.0, 94.5, 95.5, 96.5, 95.0, 94.0, 95.5, 96.0, 95.0, 94.5, 96.0, 95.5, 95.0]
+            _weekly_orders(process.services.engine, "berlin_ops", [*steady, 80.0])
+            process.jobs.weekly_digest("berlin_ops")
+            process.jobs.weekly_digest("berlin_ops")  # a catch-up: nothing twice
+            alerts = [call for call in posts(fake, "C0BERLIN") if key_of(call).startswith("anomaly:")]
+            assert [key_of(call) for call in alerts] == ["anomaly:berlin_ops:on_time_delivery:2026-W39"]
+            text = alerts[0].params["text"]
+            assert "On-time delivery rate" in text and "80.0 %" in text and "below" in text
+        finally:
+            process.close()
