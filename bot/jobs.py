@@ -32,6 +32,7 @@ from bot.missing_data import MissingDataPoster
 from bot.mrkdwn import escape
 from bot.sender import Outgoing, Sender
 from bot.services import Services
+from bot.working_days import team_cron
 from kpi_core.periods import Period, PeriodKind
 
 logger = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class Jobs:
                 jobs.append(
                     ScheduledJob(
                         f"weekly_digest:{team.key}",
-                        CronTrigger.from_crontab(schedules["weekly_digest"].cron, timezone=team.tz),
+                        team_cron(schedules["weekly_digest"].cron, team, PeriodKind.WEEK),
                         PeriodKind.WEEK,
                         partial(self.weekly_digest, team.key),
                     )
@@ -115,7 +116,7 @@ class Jobs:
                 jobs.append(
                     ScheduledJob(
                         f"submission_reminder:{team.key}",
-                        CronTrigger.from_crontab(schedules["submission_reminder"].cron, timezone=team.tz),
+                        team_cron(schedules["submission_reminder"].cron, team, PeriodKind.WEEK),
                         PeriodKind.WEEK,
                         partial(self.submission_reminder, team.key),
                     )
