@@ -4,15 +4,19 @@ to the team channel, once per team, KPI and week (delivery ledger)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from bot.render import format_value
 from bot.sender import Outgoing
 from bot.services import Services
 from kpi_core.anomalies import Anomaly
 from kpi_core.anomaly_scan import flags, scan
-from kpi_core.config import Language, Team
+from kpi_core.config import Team
 from kpi_core.periods import Period
 
 KIND = "anomaly"
+MAX_LINES = 20  # a section holds 3,000 characters; a digest flags a handful at most
 
 
 def team_anomalies(services: Services, *, teams: list[Team], period: Period) -> dict[str, dict[str, Anomaly]]:
@@ -26,17 +30,32 @@ def team_anomalies(services: Services, *, teams: list[Team], period: Period) -> 
     )
 
 
-def flag_text(services: Services, *, key: str, anomaly: Anomaly, language: Language) -> str:
-    """How unusual a value is, for the digest line of its KPI (plain text: the template escapes it)."""
-    unit = services.config.kpi_by_key[key].unit
-    renderer = services.renderer
-    return renderer.text(
-        "calendars.anomaly",
-        language,
-        score=f"{abs(anomaly.score):.1f}",
-        direction=renderer.text("calendars.above" if anomaly.score > 0 else "calendars.below", language),
-        expected=format_value(anomaly.expected, unit, no_data="-"),
-    )
+@dataclass(frozen=True)
+class UnusualLine:
+    name: str
+    value: str
+    note: str
+
+
+def anomaly_blocks(services: Services, *, team: Team, anomalies: dict[str, Anomaly]) -> list[dict[str, Any]]:
+    """The digest's section of the team's unusual KPIs (none: no block), most unusual first."""
+    config, renderer = services.config, services.renderer
+    language = team.language
+    lines = []
+    for flag in flags(config, anomalies):
+        kpi = config.kpi_by_key[flag.kpi]
+        note = renderer.text(
+            "calendars.anomaly",
+            language,
+            score=f"{abs(flag.anomaly.score):.1f}",
+            direction=renderer.text("calendars.above" if flag.anomaly.score > 0 else "calendars.below", language),
+            expected=format_value(flag.anomaly.expected, kpi.unit, no_data="-"),
+        )
+        value = format_value(flag.anomaly.value, kpi.unit, no_data="-")
+        lines.append(UnusualLine(kpi.name.in_language(language), value, note))
+    if not lines:
+        return []
+    return renderer.blocks("anomalies", language=language, lines=lines[:MAX_LINES])
 
 
 def anomaly_alerts(services: Services, *, team: Team, period: Period, anomalies: dict[str, Anomaly]) -> list[Outgoing]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
+from bot.anomaly_alerts import anomaly_blocks, team_anomalies
 from bot.charts import score_bars, trend_chart
 from bot.render import message_parts
 from bot.sender import Chart, Outgoing
@@ -57,17 +59,22 @@ def weekly_digests(
             weeks.insert(0, weeks[0].previous())
         with transaction(services.engine) as session:
             history = [build_reports(session, config=services.config, period=week, teams=keys) for week in weeks]
+        anomalies = team_anomalies(services, teams=group, period=shown)
         for index, team in enumerate(group):
             series = [reports[index] for reports in history]
-            messages.append(_digest(services, team, series, chart=charts))
+            unusual = anomaly_blocks(services, team=team, anomalies=anomalies[team.key])
+            messages.append(_digest(services, team, series, chart=charts, unusual=unusual))
     return messages
 
 
-def _digest(services: Services, team: Team, series: list[Report], *, chart: bool) -> Outgoing:
+def _digest(
+    services: Services, team: Team, series: list[Report], *, chart: bool, unusual: list[dict[str, Any]]
+) -> Outgoing:
     current, previous = series[-1], series[-2]
     text = services.renderer.digest(team=team, report=current, previous=previous)
     chart = chart and current.failure is None  # no trend to draw to a week that could not be computed
     first, *more = message_parts(text)
+    (more[-1] if more else first).extend(unusual)  # the KPIs unusual for the team, after its KPIs
     return Outgoing(
         # A week that could not be computed is posted once under its own kind, so the digest itself stays
         # due: the next catch-up after the data is corrected posts it.

@@ -2,6 +2,8 @@
 series with known anomalies are asserted with bounds that fail when the method gets worse; the figures
 themselves are printed by bench/anomalies.py."""
 
+import json
+
 import pytest
 import yaml
 
@@ -113,7 +115,7 @@ def test_scan_flags_an_unusual_week_against_the_teams_own_history(engine, exampl
     assert "csat" not in found["berlin_ops"]  # no value this week: nothing judged
 
 
-def test_an_unusual_week_of_a_kpi_asking_for_it_is_alerted_once_with_the_digest(database_url):
+def test_an_unusual_week_is_flagged_in_the_digest_and_alerted_once_when_its_kpi_asks(database_url):
     raw = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
     next(kpi for kpi in raw["kpis"] if kpi["key"] == "on_time_delivery")["anomaly"] = {"alert": True}
     config = parse_config(raw)
@@ -130,5 +132,10 @@ def test_an_unusual_week_of_a_kpi_asking_for_it_is_alerted_once_with_the_digest(
             assert [key_of(call) for call in alerts] == ["anomaly:berlin_ops:on_time_delivery:2026-W39"]
             text = alerts[0].params["text"]
             assert "On-time delivery rate" in text and "80.0 %" in text and "below" in text
+            # the digest flags it with how unusual it is
+            [digest] = [call for call in posts(fake, "C0BERLIN") if key_of(call).startswith("weekly_digest:")]
+            blocks = json.dumps(digest.params["blocks"], ensure_ascii=False)
+            assert "Unusual for this team" in blocks and "*On-time delivery rate* 80.0 %" in blocks
+            assert "noise deviations below the expected 95" in blocks
         finally:
             process.close()
