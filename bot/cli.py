@@ -20,6 +20,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.digests import weekly_digests
 from bot.export import CSV_COLUMNS, report_csv_rows, report_json
+from bot.render import blocks_text
 from bot.request_gate import installed_workspace
 from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.services import Services
@@ -227,7 +228,7 @@ def digest(settings: Settings, team: str | None, all_teams: bool, period: str | 
         messages = weekly_digests(services, teams=teams, period=week)
     if process is None:  # a dry run
         for message in messages:
-            text = "\n".join(block["text"]["text"] for block in message.blocks)
+            text = blocks_text(message.blocks)
             chart = f"[trend chart {message.chart.filename} in the thread]" if message.chart else ""
             click.echo(f"--- to {message.channel} ({message.kind} {message.team} {message.subject})\n{text}\n{chart}")
         return

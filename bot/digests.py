@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from bot.charts import score_bars, trend_chart
+from bot.digest_view import Section, digest_view
 from bot.render import text_blocks
 from bot.sender import Chart, Outgoing
 from bot.services import Services
@@ -63,14 +64,17 @@ def weekly_digests(
 
 def _digest(services: Services, team: Team, series: list[Report], *, chart: bool) -> Outgoing:
     current, previous = series[-1], series[-2]
-    text = services.renderer.digest(team=team, report=current, previous=previous)
+    cadences = services.config.cadences
+    weekly = [key for key in current.kpis if cadences[key] is PeriodKind.WEEK]
+    view = digest_view(services.config, team, [Section(current, previous, weekly)], now=services.clock())
+    blocks = services.renderer.digest_blocks(view)
     return Outgoing(
         kind="weekly_digest",
         team=team.key,
         subject=current.period.label,
         channel=team.channel,
-        text=text.splitlines()[0],
-        blocks=text_blocks(text),
+        text=blocks[0]["text"]["text"],
+        blocks=blocks,
         chart=Chart(
             lambda: _trend_png(services, team, series),
             f"kpi-trend-{team.key}-{current.period.label}.png",
@@ -79,6 +83,44 @@ def _digest(services: Services, team: Team, series: list[Report], *, chart: bool
         if chart
         else None,
     )
+
+
+def last_month(team: Team, services: Services) -> Period:
+    """The latest complete month in the team's time zone."""
+    return Period.current(PeriodKind.MONTH, now=services.clock(), tz=team.tz).previous()
+
+
+def monthly_digests(services: Services, *, teams: list[Team], period: Period | None = None) -> list[Outgoing]:
+    """One digest per team of its monthly KPIs for ``period`` (default: each team's last complete month);
+    after a quarter's last month, its quarterly KPIs for that quarter too."""
+    config = services.config
+    messages = []
+    for team in teams:
+        month = period or last_month(team, services)
+        quarter = Period.containing(PeriodKind.QUARTER, month.start)
+        wanted = [(month, PeriodKind.MONTH)]
+        if quarter.end == month.end:
+            wanted.append((quarter, PeriodKind.QUARTER))
+        sections = []
+        with transaction(services.engine) as session:
+            for shown, cadence in wanted:
+                [current] = build_reports(session, config=config, period=shown, teams=[team.key])
+                [before] = build_reports(session, config=config, period=shown.previous(), teams=[team.key])
+                keys = [key for key in current.kpis if config.cadences[key] is cadence]
+                sections.append(Section(current, before, keys))
+        view = digest_view(config, team, sections, now=services.clock())
+        blocks = services.renderer.digest_blocks(view, title="monthly_digest")
+        messages.append(
+            Outgoing(
+                kind="monthly_digest",
+                team=team.key,
+                subject=month.label,
+                channel=team.channel,
+                text=blocks[0]["text"]["text"],
+                blocks=blocks,
+            )
+        )
+    return messages
 
 
 def _trend_png(services: Services, team: Team, series: list[Report]) -> bytes | None:

@@ -25,7 +25,15 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alert_poster import AlertPoster
-from bot.digests import last_week, management_summary, quarterly_scorecards, reminders, weekly_digests
+from bot.digests import (
+    last_month,
+    last_week,
+    management_summary,
+    monthly_digests,
+    quarterly_scorecards,
+    reminders,
+    weekly_digests,
+)
 from bot.sender import Sender
 from bot.services import Services
 from kpi_core.periods import Period, PeriodKind
@@ -59,6 +67,13 @@ class Jobs:
         if self.sender.settled("weekly_digest", team_key, week.label, with_chart=True):
             return  # a catch-up after it went out: not even worth computing
         self.sender.send_all(weekly_digests(services, teams=[team], period=week))
+
+    def monthly_digest(self, team_key: str) -> None:
+        services = self.services
+        team = services.config.team(team_key)
+        month = last_month(team, services)
+        if not self.sender.settled("monthly_digest", team_key, month.label):
+            self.sender.send_all(monthly_digests(services, teams=[team], period=month))
 
     def management_summary(self, channel: str, zone: ZoneInfo) -> None:
         services = self.services
@@ -94,6 +109,15 @@ class Jobs:
                         CronTrigger.from_crontab(schedules["weekly_digest"].cron, timezone=team.tz),
                         PeriodKind.WEEK,
                         partial(self.weekly_digest, team.key),
+                    )
+                )
+            if "monthly_digest" in schedules:
+                jobs.append(
+                    ScheduledJob(
+                        f"monthly_digest:{team.key}",
+                        CronTrigger.from_crontab(schedules["monthly_digest"].cron, timezone=team.tz),
+                        PeriodKind.MONTH,
+                        partial(self.monthly_digest, team.key),
                     )
                 )
             if "submission_reminder" in schedules:

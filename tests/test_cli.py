@@ -445,7 +445,7 @@ def test_digest_dry_run_prints_what_would_be_posted_and_posts_nothing(demo: tupl
     output = succeeded(invoke(env, "digest", "--all", "--period", "2026-W39", "--dry-run"))
     for channel in ("C0SHANGHAI", "C0BEIJING", "C0BERLIN", "C0NEWYORK"):
         assert f"--- to {channel} (weekly_digest " in output
-    assert "*每周KPI摘要 · 北京客户服务部 · 2026-W39*" in output
+    assert "每周KPI摘要 · 北京客户服务部 · 2026-W39\n" in output
     assert output.count("[trend chart kpi-trend-") == 4
     engine = make_engine(env["KPI_DATABASE_URL"])
     with engine.connect() as connection:  # a dry run claims nothing in the delivery ledger

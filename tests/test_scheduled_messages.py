@@ -22,6 +22,7 @@ from apscheduler.triggers.date import DateTrigger
 from slack_sdk import WebClient
 
 from bot.digests import weekly_digests
+from bot.render import blocks_text
 from bot.jobs import due_in_cycle
 from bot.sender import METADATA_EVENT
 from bot.settings import Settings
@@ -100,7 +101,7 @@ def posts(fake: FakeSlack, channel: str | None = None) -> list[Call]:
 
 
 def text_of(call: Call) -> str:
-    return "\n".join(block["text"]["text"] for block in call.params["blocks"])
+    return blocks_text(call.params["blocks"])
 
 
 def key_of(call: Call) -> str:
@@ -165,31 +166,37 @@ def test_each_team_gets_one_digest_in_its_language_with_this_week_last_week_and_
     digests = {team: posts(world.fake, channel) for team, channel in CHANNELS.items()}
     assert {team: len(calls) for team, calls in digests.items()} == dict.fromkeys(CHANNELS, 1)
     text = {team: text_of(calls[0]) for team, calls in digests.items()}
+    blocks = digests["berlin_ops"][0].params["blocks"]
+    # a header, the dates, one section per group with a field per KPI, the folded line, the legend
+    assert [block["type"] for block in blocks] == ["header", "context", "section", "section", "context"]
+    assert blocks[0]["text"]["text"] == "Weekly KPI digest · Berlin Operations · 2026-W39"
+    assert blocks[2]["text"]["text"] == "*Service and delivery*"
+    assert blocks[2]["fields"] == [
+        {
+            "type": "mrkdwn",
+            "text": "⚠️ *On-time delivery rate*\n*93.0 %* · target ≥ 95.0 %\nlast week no data · 100 orders",
+        }
+    ]
+    assert blocks[-1]["elements"][0]["text"].startswith("✅ on target · ⚠️ below target · 🔴 past the alert")
+    # the weekly KPIs without data fold into one line, with the leads to report and the forms missing
+    folded = blocks[3]["text"]["text"]
+    assert folded.startswith("▫️ *Not reported this week*: Customer satisfaction, Complaint rate, ")
+    assert "Production cost rate" not in folded  # a monthly KPI: the monthly digest's business
+    assert folded.endswith("Please report <@U0LEADBE> <@U0LEADSH>: `/kpi submit survey`")
+    assert "no data" not in text["berlin_ops"].replace("last week no data", "")
 
-    # this week, last week, the target, the status icon and n, in the team's language
     shanghai = text["shanghai_ops"].splitlines()
-    assert shanghai[0].startswith("*Weekly KPI digest / 每周KPI摘要 · Shanghai Operations / 上海运营中心 · 2026-W39*")
-    assert (
-        "✅ On-time delivery rate / 准时交付率: *95.0 %* (last week / 上周 80.0 %, target / 目标 ≥ 95.0 %) · n / 样本=2"
-    ) in shanghai
-    beijing = text["beijing_service"].splitlines()
-    assert beijing[0] == "*每周KPI摘要 · 北京客户服务部 · 2026-W39* (2026-09-21 – 2026-09-27)"
-    assert "🔴 准时交付率: *85.0 %* (上周 92.0 %, 目标 ≥ 95.0 %) · 样本=2" in beijing
-    assert "Weekly" not in text["beijing_service"] and "last week" not in text["beijing_service"]
-    berlin = text["berlin_ops"].splitlines()
-    assert berlin[0] == "*Weekly KPI digest · Berlin Operations · 2026-W39* (2026-09-21 – 2026-09-27)"
-    assert "⚠️ On-time delivery rate: *93.0 %* (last week no data, target ≥ 95.0 %) · n=2" in berlin
+    assert shanghai[0] == "Weekly KPI digest / 每周KPI摘要 · Shanghai Operations / 上海运营中心 · 2026-W39"
+    assert "*95.0 %* · target / 目标 ≥ 95.0 %" in shanghai
+    beijing = text["beijing_service"]
+    assert beijing.splitlines()[0] == "每周KPI摘要 · 北京客户服务部 · 2026-W39"
+    # 85 % is past the alert threshold of 90 %: the threshold is shown; the basis is named in Chinese
+    assert "🔴 *准时交付率*\n*85.0 %* · 目标 ≥ 95.0 % · 警戒值 < 90.0 %\n上周 92.0 % · 100 个订单" in beijing
+    assert "Weekly" not in beijing and "last week" not in beijing and "orders" not in beijing
+    assert "shanghai_ops" not in text["shanghai_ops"] and "groups." not in text["shanghai_ops"]
     assert not any("\u4e00" <= char <= "\u9fff" for char in text["berlin_ops"])  # no Chinese for Berlin
-
-    # a KPI without data says so; it is never shown as 0
-    assert "▫️ Customer satisfaction: *no data* (last week no data, target ≥ 4.20/5) · n=0" in berlin
-    assert "▫️ 客户满意度: *无数据* (上周 无数据, 目标 ≥ 4.20/5) · 样本=0" in beijing
-    assert (
-        "▫️ Customer satisfaction / 客户满意度: *no data / 无数据* "
-        "(last week / 上周 no data / 无数据, target / 目标 ≥ 4.20/5) · n / 样本=0"
-    ) in shanghai
-    # New York's own target (97 %) shows even without data
-    assert "▫️ On-time delivery rate: *no data* (last week no data, target ≥ 97.0 %) · n=0" in text["newyork_delivery"]
+    # New York reported nothing: one folded line, no wall of "no data"
+    assert text["newyork_delivery"].count("▫️") == 2  # the folded line and the legend
 
     # the message carries its delivery key, and the notification text is the heading
     for team, calls in digests.items():
@@ -586,7 +593,8 @@ def test_a_job_that_raises_is_reported_to_the_admins_and_the_other_jobs_still_ru
     with world.engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE measure_value"))
     ran = world.process.jobs.catch_up()
-    assert set(ran) == {f"weekly_digest:{team}" for team in CHANNELS} | {"management_summary", "quarterly_scorecard"}
+    digests = {f"{kind}:{team}" for kind in ("weekly_digest", "monthly_digest") for team in CHANNELS}
+    assert set(ran) == digests | {"management_summary", "quarterly_scorecard"}
 
     notices = [call.params["text"] for call in posts(world.fake, ADMIN)]
     assert len(notices) == len(ran)
