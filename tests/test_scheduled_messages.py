@@ -22,8 +22,8 @@ from apscheduler.triggers.date import DateTrigger
 from slack_sdk import WebClient
 
 from bot.digests import weekly_digests
-from bot.render import blocks_text
 from bot.jobs import due_in_cycle
+from bot.render import blocks_text
 from bot.sender import METADATA_EVENT
 from bot.settings import Settings
 from bot.wiring import Process, build
