@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -18,10 +19,11 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.digests import weekly_digests
+from bot.digests import management_summary, quarterly_scorecards, weekly_digests
 from bot.export import CSV_COLUMNS, report_csv_rows, report_json
 from bot.render import blocks_text
 from bot.request_gate import installed_workspace
+from bot.sender import Outgoing
 from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.services import Services
 from bot.settings import Settings, load_settings
@@ -227,14 +229,60 @@ def digest(settings: Settings, team: str | None, all_teams: bool, period: str | 
         teams = [services.config.team(team)] if team else list(services.config.teams)
         messages = weekly_digests(services, teams=teams, period=week)
     if process is None:  # a dry run
-        for message in messages:
-            text = blocks_text(message.blocks)
-            chart = f"[trend chart {message.chart.filename} in the thread]" if message.chart else ""
-            click.echo(f"--- to {message.channel} ({message.kind} {message.team} {message.subject})\n{text}\n{chart}")
+        _print_messages(messages)
         return
     _log_to_stderr()
     for message, outcome in zip(messages, process.sender.send_all(messages), strict=True):
         click.echo(f"{message.team} {message.subject}: {outcome}")
+
+
+def _print_messages(messages: list[Outgoing]) -> None:
+    """What would be posted, message by message (a dry run)."""
+    for message in messages:
+        text = blocks_text(message.blocks)
+        chart = f"[chart {message.chart.filename} in the thread]" if message.chart else ""
+        click.echo(f"--- to {message.channel} ({message.kind} {message.team} {message.subject})\n{text}\n{chart}")
+
+
+def _management_channel(services: Services, schedule: str) -> str:
+    configured = services.config.schedules.get(schedule)
+    return configured.channel if configured is not None and configured.channel else "(no channel configured)"
+
+
+@main.command("summary")
+@click.option("--period", help="The ISO week (default: last week in the schedule's time zone).")
+@click.pass_obj
+def summary(settings: Settings, period: str | None) -> None:
+    """Print the management summary management would get (a dry run: nothing is posted)."""
+    with _user_errors():
+        services = _services(settings)
+        schedule = services.config.schedules.get("management_summary")
+        zone = ZoneInfo(schedule.timezone if schedule and schedule.timezone else "UTC")
+        week = Period.parse(period) if period else Period.current(PeriodKind.WEEK, now=services.clock(), tz=zone)
+        if period is None:
+            week = week.previous()
+        if week.kind is not PeriodKind.WEEK:
+            raise click.UsageError("--period must be an ISO week such as 2026-W39")
+        channel = _management_channel(services, "management_summary")
+        _print_messages([management_summary(services, channel=channel, period=week)])
+
+
+@main.command("scorecard")
+@click.option("--period", help="The quarter or month (default: last quarter in the schedule's time zone).")
+@click.pass_obj
+def scorecard(settings: Settings, period: str | None) -> None:
+    """Print the scorecards management would get (a dry run: nothing is posted)."""
+    with _user_errors():
+        services = _services(settings)
+        schedule = services.config.schedules.get("quarterly_scorecard")
+        zone = ZoneInfo(schedule.timezone if schedule and schedule.timezone else "UTC")
+        shown = Period.parse(period) if period else Period.current(PeriodKind.QUARTER, now=services.clock(), tz=zone)
+        if period is None:
+            shown = shown.previous()
+        if shown.kind is PeriodKind.WEEK:
+            raise click.UsageError("--period must be a quarter (2026-Q3) or a month (2026-09)")
+        channel = _management_channel(services, "quarterly_scorecard")
+        _print_messages(quarterly_scorecards(services, channel=channel, period=shown))
 
 
 def _log_to_stderr() -> None:

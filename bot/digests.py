@@ -29,6 +29,7 @@ class SummaryRow:
     report: Report
     breaches: list[str]
     misses: list[str]
+    not_reported: list[str]
     reported: bool  # some KPI has data
 
     @property
@@ -140,22 +141,27 @@ def _trend_png(services: Services, team: Team, series: list[Report]) -> bytes | 
 
 
 def management_summary(services: Services, *, channel: str, period: Period) -> Outgoing:
-    """Every team for one week, the worst breaches first."""
+    """Every team's weekly KPIs for one week, the most severe first; the teams without data listed last."""
     with transaction(services.engine) as session:
         reports = build_reports(session, config=services.config, period=period)
+    weekly = [kpi.key for kpi in services.config.kpis if services.config.cadences[kpi.key] is PeriodKind.WEEK]
     rows = []
     for report in reports:
-        statuses = {key: result.status for key, result in report.kpis.items()}
+        statuses = {key: report.kpis[key].status for key in weekly}
         rows.append(
             SummaryRow(
                 report=report,
                 breaches=[key for key, status in statuses.items() if status == "breach"],
                 misses=[key for key, status in statuses.items() if status == "missed"],
+                not_reported=[key for key, status in statuses.items() if status == "no_data"],
                 reported=any(status != "no_data" for status in statuses.values()),
             )
         )
-    rows.sort(key=lambda row: (-len(row.breaches), -len(row.misses), row.team))
-    text = services.renderer.render("management.txt.j2", language="both", period=period.label, rows=rows)
+    rows.sort(key=lambda row: (-len(row.breaches), -len(row.misses), len(row.not_reported), row.team))
+    channels = {team.key: team.channel for team in services.config.teams}
+    text = services.renderer.render(
+        "management.txt.j2", language="both", period=period.label, rows=rows, channels=channels
+    )
     return Outgoing(
         kind="management_summary",
         team=None,

@@ -286,19 +286,23 @@ def test_the_management_summary_lists_the_worst_breaches_first_once(world):
     assert key_of(summaries[0]) == "management_summary:*:2026-W39"
     lines = text_of(summaries[0]).splitlines()
     assert lines[0] == "*Weekly management summary / 管理层周报 · 2026-W39*"
-    ranked = [line for line in lines if line[:1].isdigit()]
-    assert [line.split("*")[1] for line in ranked] == [
+    teams = [line for line in lines if line[:2] in {"🔴 ", "⚠️", "✅ "}]
+    # ordered by severity, with no rank number
+    assert [line.split("*")[1] for line in teams] == [
         "New York Delivery / 纽约交付部",
         "Shanghai Operations / 上海运营中心",
         "Beijing Customer Service / 北京客户服务部",
-        "Berlin Operations / 柏林运营部",
     ]
-    assert "🔴 2 in breach" in ranked[0] and "🔴 1 in breach" in ranked[1] and "🔴 0 in breach" in ranked[2]
+    assert not any(line[:1].isdigit() for line in lines)
+    assert "(<#C0NEWYORK> · `/kpi report newyork_delivery`): 🔴 2 in breach" in teams[0]
+    assert "🔴 1 in breach" in teams[1] and "🔴 0 in breach" in teams[2] and "all on target" in teams[2]
+    # breached and missed KPIs are named, with the target
     assert "    🔴 On-time delivery rate / 准时交付率: 80.0 % (target / 目标 ≥ 97.0 %)" in lines
     assert "    🔴 Complaint rate / 客户投诉率: 10.0 % (target / 目标 ≤ 2.0 %)" in lines
-    assert "all on target" in ranked[2]
-    # a team that reported nothing is not "all on target"
-    assert "all on target" not in ranked[3] and "no data" in ranked[3]
+    # only weekly KPIs: a monthly cost KPI is never counted as unreported in a weekly summary
+    assert "Production cost rate" not in text_of(summaries[0])
+    # a team that reported nothing is listed apart, with its channel
+    assert lines[-1] == "▫️ *No data this week / 本周无数据*: Berlin Operations / 柏林运营部 (<#C0BERLIN>)"
 
 
 def test_the_quarterly_scorecard_is_posted_at_the_start_of_the_next_quarter_once(world):
