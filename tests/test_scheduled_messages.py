@@ -31,7 +31,7 @@ from kpi_core import ledger, store
 from kpi_core.config import Config
 from kpi_core.db import transaction
 from kpi_core.periods import Period
-from tests.factories import Clock, add, at, measures
+from tests.factories import Clock, add, at, case, measures
 from tests.fake_slack import DROP, Call, FakeSlack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -202,6 +202,36 @@ def test_each_team_gets_one_digest_in_its_language_with_this_week_last_week_and_
     for team, calls in digests.items():
         assert key_of(calls[0]) == f"weekly_digest:{team}:2026-W39"
         assert calls[0].params["text"] == text[team].splitlines()[0]
+
+
+def test_precise_values_overdue_cases_and_monthly_kpis_in_the_monthly_digest(world):
+    add(
+        world.engine,
+        # 89.95 % on-time: just below the 90 % alert threshold, which must not read "90.0 %"
+        *measures("berlin_ops", date(2026, 9, 23), orders=2000, on_time_orders=1799),
+        # a case raised in W39 and never answered: past its 8 h threshold by Monday, a breach
+        case("berlin_ops", at("2026-09-22 10:00")),
+        # monthly costs for August: the monthly digest's, never the weekly one's
+        *measures("berlin_ops", date(2026, 8, 31), production_cost=75, production_value=100),
+    )
+    world.process.jobs.weekly_digest("berlin_ops")
+    [weekly] = posts(world.fake, "C0BERLIN")
+    text = text_of(weekly)
+    assert "🔴 *On-time delivery rate*\n*89.95 %* · target ≥ 95.0 % · alert at < 90.00 %" in text
+    assert "2,000 orders" in text
+    assert "🔴 *After-sales response time*\n*no data* · target ≤ 4.0 h · alert at > 8.0 h\n" in text
+    assert "1 still open" in text
+    assert "Production cost rate" not in text
+
+    assert run_due(world, "monthly_digest:berlin_ops") == ["monthly_digest:berlin_ops"]
+    assert run_due(world, "monthly_digest:berlin_ops") == ["monthly_digest:berlin_ops"]  # caught up: once
+    [_, monthly] = posts(world.fake, "C0BERLIN")
+    assert key_of(monthly) == "monthly_digest:berlin_ops:2026-08"
+    monthly_text = text_of(monthly)
+    assert monthly_text.startswith("Monthly KPI digest · Berlin Operations · 2026-08\n")
+    assert "⚠️ *Production cost rate*\n*75.0 %* · target ≤ 70.0 %" in monthly_text
+    assert "On-time delivery rate" not in monthly_text  # a weekly KPI
+    assert "Return on investment" not in monthly_text  # quarterly: after a quarter's last month only
 
 
 def test_the_trend_chart_goes_up_in_the_digest_thread_and_not_for_a_team_without_data(world):
