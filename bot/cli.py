@@ -244,9 +244,13 @@ def _print_messages(messages: list[Outgoing]) -> None:
         click.echo(f"--- to {message.channel} ({message.kind} {message.team} {message.subject})\n{text}\n{chart}")
 
 
-def _management_channel(services: Services, schedule: str) -> str:
-    configured = services.config.schedules.get(schedule)
-    return configured.channel if configured is not None and configured.channel else "(no channel configured)"
+def _management_period(services: Services, name: str, kind: PeriodKind, period: str | None) -> tuple[Period, str]:
+    """``period``, or the last complete one in the schedule's zone, and the schedule's channel."""
+    schedule = services.config.schedules.get(name)
+    zone = ZoneInfo(schedule.timezone if schedule and schedule.timezone else "UTC")
+    shown = Period.parse(period) if period else Period.current(kind, now=services.clock(), tz=zone).previous()
+    channel = schedule.channel if schedule is not None and schedule.channel else "(no channel configured)"
+    return shown, channel
 
 
 @main.command("summary")
@@ -256,14 +260,9 @@ def summary(settings: Settings, period: str | None) -> None:
     """Print the management summary management would get (a dry run: nothing is posted)."""
     with _user_errors():
         services = _services(settings)
-        schedule = services.config.schedules.get("management_summary")
-        zone = ZoneInfo(schedule.timezone if schedule and schedule.timezone else "UTC")
-        week = Period.parse(period) if period else Period.current(PeriodKind.WEEK, now=services.clock(), tz=zone)
-        if period is None:
-            week = week.previous()
+        week, channel = _management_period(services, "management_summary", PeriodKind.WEEK, period)
         if week.kind is not PeriodKind.WEEK:
             raise click.UsageError("--period must be an ISO week such as 2026-W39")
-        channel = _management_channel(services, "management_summary")
         _print_messages([management_summary(services, channel=channel, period=week)])
 
 
@@ -274,14 +273,9 @@ def scorecard(settings: Settings, period: str | None) -> None:
     """Print the scorecards management would get (a dry run: nothing is posted)."""
     with _user_errors():
         services = _services(settings)
-        schedule = services.config.schedules.get("quarterly_scorecard")
-        zone = ZoneInfo(schedule.timezone if schedule and schedule.timezone else "UTC")
-        shown = Period.parse(period) if period else Period.current(PeriodKind.QUARTER, now=services.clock(), tz=zone)
-        if period is None:
-            shown = shown.previous()
+        shown, channel = _management_period(services, "quarterly_scorecard", PeriodKind.QUARTER, period)
         if shown.kind is PeriodKind.WEEK:
             raise click.UsageError("--period must be a quarter (2026-Q3) or a month (2026-09)")
-        channel = _management_channel(services, "quarterly_scorecard")
         _print_messages(quarterly_scorecards(services, channel=channel, period=shown))
 
 

@@ -102,33 +102,15 @@ class Jobs:
         jobs = []
         schedules = config.schedules
         for team in config.teams:
-            if "weekly_digest" in schedules:
-                jobs.append(
-                    ScheduledJob(
-                        f"weekly_digest:{team.key}",
-                        CronTrigger.from_crontab(schedules["weekly_digest"].cron, timezone=team.tz),
-                        PeriodKind.WEEK,
-                        partial(self.weekly_digest, team.key),
-                    )
-                )
-            if "monthly_digest" in schedules:
-                jobs.append(
-                    ScheduledJob(
-                        f"monthly_digest:{team.key}",
-                        CronTrigger.from_crontab(schedules["monthly_digest"].cron, timezone=team.tz),
-                        PeriodKind.MONTH,
-                        partial(self.monthly_digest, team.key),
-                    )
-                )
-            if "submission_reminder" in schedules:
-                jobs.append(
-                    ScheduledJob(
-                        f"submission_reminder:{team.key}",
-                        CronTrigger.from_crontab(schedules["submission_reminder"].cron, timezone=team.tz),
-                        PeriodKind.WEEK,
-                        partial(self.submission_reminder, team.key),
-                    )
-                )
+            for team_job, team_cycle, run_for_team in (
+                ("weekly_digest", PeriodKind.WEEK, self.weekly_digest),
+                ("monthly_digest", PeriodKind.MONTH, self.monthly_digest),
+                ("submission_reminder", PeriodKind.WEEK, self.submission_reminder),
+            ):
+                if team_job in schedules:
+                    trigger = CronTrigger.from_crontab(schedules[team_job].cron, timezone=team.tz)
+                    run = partial(run_for_team, team.key)
+                    jobs.append(ScheduledJob(f"{team_job}:{team.key}", trigger, team_cycle, run))
         for name, body, cycle in (
             ("management_summary", self.management_summary, PeriodKind.WEEK),
             ("quarterly_scorecard", self.quarterly_scorecard, PeriodKind.QUARTER),
