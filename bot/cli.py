@@ -1,8 +1,12 @@
-"""``kpi-bot``: the command line (demo, check-config, import, report, migrate)."""
+"""``kpi-bot``: the command line (demo, check-config, import, submissions, report, migrate, ...).
+
+Each command imports what it needs when it runs: `kpi-bot --help` must not load matplotlib, Bolt,
+APScheduler or SQLModel (about 2 s)."""
 
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import logging
 import signal
@@ -11,35 +15,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
 import click
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.digests import management_summary, quarterly_scorecards, weekly_digests
-from bot.export import CSV_COLUMNS, report_csv_rows, report_json
-from bot.render import blocks_text
-from bot.request_gate import installed_workspace
-from bot.sender import Outgoing
-from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
-from bot.services import Services
-from bot.settings import Settings, load_settings
-from bot.wiring import Process, build, build_services
-from kpi_core import use_cases
-from kpi_core.config import load_config
-from kpi_core.db import make_engine, migrate
-from kpi_core.demo import DEMO_END
 from kpi_core.errors import KpiError
-from kpi_core.imports import KINDS
-from kpi_core.periods import Period, PeriodKind
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+
+    from bot.sender import Outgoing
+    from bot.services import Services
+    from bot.settings import Settings
+    from bot.wiring import Process
+    from kpi_core.periods import Period, PeriodKind
 
 
 def _services(settings: Settings) -> Services:
     """The config, the migrated database, the renderer and the clock; the engine is closed with the
     command (a command run in-process, as by tests, must not leak pooled connections)."""
+    from bot.wiring import build_services
+
     services = build_services(settings)
     click.get_current_context().call_on_close(services.engine.dispose)
     return services
@@ -47,6 +43,8 @@ def _services(settings: Settings) -> Services:
 
 def _process(settings: Settings) -> Process:
     """The whole process (bot/wiring.py), closed with the command."""
+    from bot.wiring import build
+
     process = build(settings)
     click.get_current_context().call_on_close(process.close)
     return process
@@ -65,6 +63,8 @@ def _user_errors() -> Iterator[None]:
 @click.pass_context
 def main(context: click.Context) -> None:
     """KPI Bot: collect, compute and report operations KPIs."""
+    from bot.settings import load_settings
+
     context.obj = load_settings()
 
 
@@ -73,6 +73,8 @@ def main(context: click.Context) -> None:
 @click.pass_obj
 def check_config(settings: Settings, file: Path | None) -> None:
     """Check a config file (default: $KPI_CONFIG) and report every problem."""
+    from kpi_core.config import load_config
+
     path = file or settings.config_path
     with _user_errors():
         config = load_config(path)
@@ -86,19 +88,58 @@ def check_config(settings: Settings, file: Path | None) -> None:
 @click.pass_obj
 def migrate_command(settings: Settings) -> None:
     """Create or upgrade the database schema."""
+    from kpi_core.db import make_engine, migrate
+
     engine = make_engine(settings.database_url)
     migrate(engine)
     engine.dispose()
     click.echo("database is up to date")
 
 
+def _operator(by: str | None) -> str:
+    """Who runs the command, for the submission and the audit trail: ``--by``, else the OS user."""
+    try:
+        name = by or getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container running as a uid without a passwd entry)
+        name = "cli"
+    from kpi_core.models import USER_CHARS
+
+    if not name.strip() or len(name) > USER_CHARS:
+        raise click.BadParameter(f"a name of 1 to {USER_CHARS} characters is required", param_hint="--by")
+    return name
+
+
+_BY_HELP = "Who does it, for the record (default: the OS user)."
+
+
+class _ImportKinds(click.Choice[str]):
+    """The kinds kpi_core.imports knows, read only when `import` runs or shows its help."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from kpi_core.imports import KINDS
+
+        return tuple(sorted(KINDS))
+
+    @choices.setter
+    def choices(self, _given: object) -> None:
+        """click.Choice sets its choices when built; these come from KINDS instead."""
+
+
 @main.command("import")
-@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.argument("kind", type=_ImportKinds())
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--by", "submitted_by", default="cli", show_default=True, help="Who submits the data.")
+@click.option("--by", "submitted_by", help=_BY_HELP)
+@click.option("--replace", is_flag=True, help="Replace what earlier submissions hold of the same content or periods.")
 @click.pass_obj
-def import_command(settings: Settings, kind: str, file: Path, submitted_by: str) -> None:
+def import_command(settings: Settings, kind: str, file: Path, submitted_by: str | None, replace: bool) -> None:
     """Import a CSV file of surveys, measures, cases or milestones (all rows or none)."""
+    user = _operator(submitted_by)
+    from kpi_core import use_cases
+
     with _user_errors():
         services = _services(settings)
         summary = use_cases.import_file(
@@ -106,10 +147,73 @@ def import_command(settings: Settings, kind: str, file: Path, submitted_by: str)
             config=services.config,
             kind=kind,
             path=file,
-            submitted_by=submitted_by,
+            submitted_by=user,
             now=datetime.now(UTC),
+            replace=replace,
         )
     click.echo(f"imported {summary.rows} {kind} rows from {file} (submission {summary.submission_id})")
+
+
+@main.group("submissions")
+def submissions() -> None:
+    """List and withdraw submissions (CSV imports, Slack forms, the demo)."""
+
+
+def _when(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@submissions.command("list")
+@click.option("--team", help="One team's key.")
+@click.option("--source", type=click.Choice(["csv", "slack", "demo"]), help="Where the data came from.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.pass_obj
+def list_submissions(settings: Settings, team: str | None, source: str | None, limit: int) -> None:
+    """The latest submissions, newest first, withdrawn ones marked."""
+    from kpi_core import use_cases
+
+    with _user_errors():
+        services = _services(settings)
+        if team is not None:
+            services.config.team(team)  # an unknown team is an error, not an empty list
+        found = use_cases.list_submissions(services.engine, team=team, source=source, limit=limit)
+    for item in found:
+        state = f"withdrawn {_when(item.withdrawn_at)} by {item.withdrawn_by}" if item.withdrawn_at else "active"
+        click.echo(
+            f"{item.id}\t{_when(item.submitted_at)}\t{item.source}\t{item.team or '(several teams)'}\t{item.kind}"
+            f"\t{item.row_count} rows\tby {item.submitted_by}\t{state}"
+        )
+    if not found:
+        click.echo("no submissions", err=True)
+
+
+@submissions.command("withdraw")
+@click.argument("submission_id", type=int)
+@click.option("--reason", help="Why, for the audit trail.")
+@click.option("--by", "by", help=_BY_HELP)
+@click.pass_obj
+def withdraw(settings: Settings, submission_id: int, reason: str | None, by: str | None) -> None:
+    """Withdraw a submission: its values are deleted (each audited) and no longer count."""
+    from kpi_core import use_cases
+
+    user = _operator(by)
+    with _user_errors():
+        services = _services(settings)
+        outcome = use_cases.withdraw_submission(
+            services.engine, submission_id=submission_id, teams=None, user=user, now=datetime.now(UTC), reason=reason
+        )
+    withdrawn = outcome.submission
+    if withdrawn is None:
+        raise click.ClickException(f"there is no submission {submission_id}")
+    if outcome.outcome == "gone":
+        assert withdrawn.withdrawn_at is not None
+        raise click.ClickException(
+            f"submission {submission_id} was withdrawn already "
+            f"({_when(withdrawn.withdrawn_at)} by {withdrawn.withdrawn_by})"
+        )
+    click.echo(
+        f"withdrew submission {submission_id} ({withdrawn.source}): {outcome.rows} rows deleted, audited as {user}"
+    )
 
 
 @main.command("report")
@@ -122,6 +226,10 @@ def import_command(settings: Settings, kind: str, file: Path, submitted_by: str)
 @click.pass_obj
 def report(settings: Settings, team: str | None, all_teams: bool, period: str, output_format: str) -> None:
     """Compute every KPI for one team or all teams in a period."""
+    from bot.export import CSV_COLUMNS, report_csv_rows, report_json
+    from kpi_core import use_cases
+    from kpi_core.periods import Period
+
     if bool(team) == all_teams:
         raise click.UsageError("give either --team T or --all")
     with _user_errors():
@@ -156,6 +264,11 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
 @click.pass_obj
 def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_scheduler: bool) -> None:
     """Run the Slack app: HTTP on /slack/events (health on /healthz), or Socket Mode; plus the scheduler."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.request_gate import installed_workspace
+    from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
+
     _log_to_stderr()
     with _user_errors():
         process = _process(settings)
@@ -167,6 +280,8 @@ def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_schedu
         if socket_mode:
             if settings.slack_app_token is None:
                 raise click.ClickException("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
             SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
             return
         secret = settings.slack_signing_secret
@@ -191,6 +306,8 @@ def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_schedu
 @click.pass_obj
 def worker(settings: Settings) -> None:
     """Run only the scheduler (digests, summary, scorecard, reminders, alerts), apart from `serve`."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
     _log_to_stderr()
     with _user_errors():
         process = _process(settings)
@@ -218,6 +335,9 @@ def _start_scheduler(scheduler: BaseScheduler, process: Process) -> BaseSchedule
 @click.pass_obj
 def digest(settings: Settings, team: str | None, all_teams: bool, period: str | None, mode: str) -> None:
     """Build the weekly digest of one team or all teams; print it, or post it to Slack."""
+    from bot.digests import weekly_digests
+    from kpi_core.periods import Period, PeriodKind
+
     if bool(team) == all_teams:
         raise click.UsageError("give either --team T or --all")
     with _user_errors():
@@ -237,15 +357,21 @@ def digest(settings: Settings, team: str | None, all_teams: bool, period: str | 
 
 
 def _print_messages(messages: list[Outgoing]) -> None:
-    """What would be posted, message by message (a dry run)."""
+    """What would be posted, message by message (a dry run); the parts posted in its thread follow it."""
+    from bot.render import blocks_text
+
     for message in messages:
-        text = blocks_text(message.blocks)
+        text = "\n".join(blocks_text(blocks) for blocks in [message.blocks, *message.continued])
         chart = f"[chart {message.chart.filename} in the thread]" if message.chart else ""
         click.echo(f"--- to {message.channel} ({message.kind} {message.team} {message.subject})\n{text}\n{chart}")
 
 
 def _management_period(services: Services, name: str, kind: PeriodKind, period: str | None) -> tuple[Period, str]:
     """``period``, or the last complete one in the schedule's zone, and the schedule's channel."""
+    from zoneinfo import ZoneInfo
+
+    from kpi_core.periods import Period
+
     schedule = services.config.schedules.get(name)
     zone = ZoneInfo(schedule.timezone if schedule and schedule.timezone else "UTC")
     shown = Period.parse(period) if period else Period.current(kind, now=services.clock(), tz=zone).previous()
@@ -258,6 +384,9 @@ def _management_period(services: Services, name: str, kind: PeriodKind, period: 
 @click.pass_obj
 def summary(settings: Settings, period: str | None) -> None:
     """Print the management summary management would get (a dry run: nothing is posted)."""
+    from bot.digests import management_summary
+    from kpi_core.periods import PeriodKind
+
     with _user_errors():
         services = _services(settings)
         week, channel = _management_period(services, "management_summary", PeriodKind.WEEK, period)
@@ -271,6 +400,9 @@ def summary(settings: Settings, period: str | None) -> None:
 @click.pass_obj
 def scorecard(settings: Settings, period: str | None) -> None:
     """Print the scorecards management would get (a dry run: nothing is posted)."""
+    from bot.digests import quarterly_scorecards
+    from kpi_core.periods import PeriodKind
+
     with _user_errors():
         services = _services(settings)
         shown, channel = _management_period(services, "quarterly_scorecard", PeriodKind.QUARTER, period)
@@ -287,6 +419,10 @@ def _log_to_stderr() -> None:
 @click.pass_obj
 def demo(settings: Settings) -> None:
     """Load six months of demo data and print each team's latest weekly digest and the quarterly scorecard."""
+    from kpi_core import use_cases
+    from kpi_core.demo import DEMO_END
+    from kpi_core.periods import Period, PeriodKind
+
     with _user_errors():
         services = _services(settings)
         config, engine, renderer = services.config, services.engine, services.renderer
@@ -299,8 +435,16 @@ def demo(settings: Settings) -> None:
         for current, before in zip(reports, previous, strict=True):
             click.echo(renderer.digest(team=config.team(current.team), report=current, previous=before) + "\n")
         rankings = use_cases.rankings(engine, config=config, period=quarter)
-    for scheme_key, ranking in rankings.items():
-        click.echo(renderer.scorecard(scheme_key=scheme_key, period=quarter.label, ranking=ranking, language="both"))
+    for scheme_key, ranking in rankings.schemes.items():
+        click.echo(
+            renderer.scorecard(
+                scheme_key=scheme_key,
+                period=quarter.label,
+                ranking=ranking,
+                language="both",
+                failures=rankings.failures,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from kpi_core.config import Config, Team
 from kpi_core.config_schema import CaseDurationFormula, MilestoneFormula, RatioFormula, SurveyFormula
 from kpi_core.expressions import names_in
+from kpi_core.isolation import ComputeFailure
 from kpi_core.kpis import KpiResult
 from kpi_core.periods import Period
 from kpi_core.reporting import Report
@@ -47,6 +48,7 @@ class DigestView:
     groups: list[GroupView]
     not_reported: list[str]  # KPI keys without data
     missing_forms: list[str]  # form keys whose figures are all missing
+    failure: ComputeFailure | None = None  # a period that could not be computed: its digest says so instead
 
     @property
     def has_data(self) -> bool:
@@ -78,7 +80,8 @@ def digest_view(config: Config, team: Team, sections: list[Section], *, now: dat
             if result.value is None and status != "breach":
                 not_reported.append(key)
                 continue
-            previous = section.previous.kpis[key].value
+            before = section.previous.kpis.get(key)  # None when the previous period could not be computed
+            previous = before.value if before is not None else None
             basis = basis_of(config, key, result)
             group = config.kpi_by_key[key].group
             lines.setdefault((group, period), []).append(
@@ -95,6 +98,7 @@ def digest_view(config: Config, team: Team, sections: list[Section], *, now: dat
         groups=groups,
         not_reported=not_reported,
         missing_forms=_missing_forms(config, [line.key for group in groups for line in group.lines], not_reported),
+        failure=next((section.report.failure for section in sections if section.report.failure is not None), None),
     )
 
 

@@ -9,11 +9,12 @@ from functools import partial
 
 from bot.charts import score_bars, trend_chart
 from bot.digest_view import Section, digest_view
-from bot.render import text_blocks
+from bot.render import message_parts
 from bot.sender import Chart, Outgoing
 from bot.services import Services
 from kpi_core.config import Team
 from kpi_core.db import transaction
+from kpi_core.isolation import ComputeFailure
 from kpi_core.periods import Period, PeriodKind
 from kpi_core.reporting import Report, build_reports, rank_teams
 from kpi_core.scorecard import attainment
@@ -68,9 +69,13 @@ def _digest(services: Services, team: Team, series: list[Report], *, chart: bool
     cadences = services.config.cadences
     weekly = [key for key in current.kpis if cadences[key] is PeriodKind.WEEK]
     view = digest_view(services.config, team, [Section(current, previous, weekly)], now=services.clock())
+    # one digest's blocks are bounded by the config's KPIs (ten fields a section), not by the number of teams
     blocks = services.renderer.digest_blocks(view)
+    chart = chart and current.failure is None  # no trend to draw to a week that could not be computed
     return Outgoing(
-        kind="weekly_digest",
+        # A week that could not be computed is posted once under its own kind, so the digest itself stays
+        # due: the next catch-up after the data is corrected posts it.
+        kind="weekly_digest" if current.failure is None else "weekly_digest_unavailable",
         team=team.key,
         subject=current.period.label,
         channel=team.channel,
@@ -83,6 +88,7 @@ def _digest(services: Services, team: Team, series: list[Report], *, chart: bool
         )
         if chart
         else None,
+        failures=_failures(series),
     )
 
 
@@ -111,17 +117,24 @@ def monthly_digests(services: Services, *, teams: list[Team], period: Period | N
                 sections.append(Section(current, before, keys))
         view = digest_view(config, team, sections, now=services.clock())
         blocks = services.renderer.digest_blocks(view, title="monthly_digest")
+        failed = tuple(section.report.failure for section in sections if section.report.failure is not None)
         messages.append(
             Outgoing(
-                kind="monthly_digest",
+                # as the weekly digest: a month that could not be computed leaves the digest itself due
+                kind="monthly_digest_unavailable" if failed else "monthly_digest",
                 team=team.key,
                 subject=month.label,
                 channel=team.channel,
                 text=blocks[0]["text"]["text"],
                 blocks=blocks,
+                failures=failed,
             )
         )
     return messages
+
+
+def _failures(reports: list[Report]) -> tuple[ComputeFailure, ...]:
+    return tuple(report.failure for report in reports if report.failure is not None)
 
 
 def _trend_png(services: Services, team: Team, series: list[Report]) -> bytes | None:
@@ -132,8 +145,12 @@ def _trend_png(services: Services, team: Team, series: list[Report]) -> bytes | 
         kpi = config.kpi_by_key[key]
         points = []
         for report in series:
-            result = report.kpis[key]
-            reached = None if result.value is None else attainment(kpi, value=result.value, target=result.target)
+            result = report.kpis.get(key)  # None in a week that could not be computed: a gap in the line
+            reached = (
+                None
+                if result is None or result.value is None
+                else attainment(kpi, value=result.value, target=result.target)
+            )
             points.append(None if reached is None else reached * 100)
         lines[kpi.name.en] = points
     title = services.renderer.text("chart_title", "en", team=team.name.en, weeks=len(series))
@@ -147,7 +164,7 @@ def management_summary(services: Services, *, channel: str, period: Period) -> O
     weekly = [kpi.key for kpi in services.config.kpis if services.config.cadences[kpi.key] is PeriodKind.WEEK]
     rows = []
     for report in reports:
-        statuses = {key: report.kpis[key].status for key in weekly}
+        statuses = {key: report.kpis[key].status for key in weekly if key in report.kpis}  # none if it failed
         rows.append(
             SummaryRow(
                 report=report,
@@ -157,18 +174,30 @@ def management_summary(services: Services, *, channel: str, period: Period) -> O
                 reported=any(status != "no_data" for status in statuses.values()),
             )
         )
-    rows.sort(key=lambda row: (-len(row.breaches), -len(row.misses), len(row.not_reported), row.team))
+    # a team that could not be computed comes first: it needs attention more than any breach
+    rows.sort(
+        key=lambda row: (
+            row.report.failure is None,
+            -len(row.breaches),
+            -len(row.misses),
+            len(row.not_reported),
+            row.team,
+        )
+    )
     channels = {team.key: team.channel for team in services.config.teams}
     text = services.renderer.render(
         "management.txt.j2", language="both", period=period.label, rows=rows, channels=channels
     )
+    first, *more = message_parts(text)  # 200 teams make two or three parts
     return Outgoing(
         kind="management_summary",
         team=None,
         subject=period.label,
         channel=channel,
         text=text.splitlines()[0],
-        blocks=text_blocks(text),
+        blocks=first,
+        continued=more,
+        failures=_failures(reports),
     )
 
 
@@ -177,8 +206,11 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
     with transaction(services.engine) as session:
         rankings = rank_teams(session, config=services.config, period=period)
     messages = []
-    for scheme_key, ranking in rankings.items():
-        text = services.renderer.scorecard(scheme_key=scheme_key, period=period.label, ranking=ranking, language="both")
+    for scheme_key, ranking in rankings.schemes.items():
+        text = services.renderer.scorecard(
+            scheme_key=scheme_key, period=period.label, ranking=ranking, language="both", failures=rankings.failures
+        )
+        first, *more = message_parts(text)
         bars = partial(
             score_bars,
             title=f"{services.config.scorecards[scheme_key].name.en} {period.label}",
@@ -192,8 +224,10 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
                 subject=period.label,
                 channel=channel,
                 text=text.splitlines()[0],
-                blocks=text_blocks(text),
+                blocks=first,
+                continued=more,
                 chart=Chart(bars, f"scorecard-{scheme_key}-{period.label}.png", period.label),
+                failures=rankings.failures,
             )
         )
     return messages

@@ -34,7 +34,8 @@ from bot.digests import (
     reminders,
     weekly_digests,
 )
-from bot.sender import Sender
+from bot.failure_notices import tell_admins
+from bot.sender import Outgoing, Sender
 from bot.services import Services
 from kpi_core.periods import Period, PeriodKind
 
@@ -66,20 +67,20 @@ class Jobs:
         week = last_week(team, services)
         if self.sender.settled("weekly_digest", team_key, week.label, with_chart=True):
             return  # a catch-up after it went out: not even worth computing
-        self.sender.send_all(weekly_digests(services, teams=[team], period=week))
+        self._send(weekly_digests(services, teams=[team], period=week))
 
     def monthly_digest(self, team_key: str) -> None:
         services = self.services
         team = services.config.team(team_key)
         month = last_month(team, services)
         if not self.sender.settled("monthly_digest", team_key, month.label):
-            self.sender.send_all(monthly_digests(services, teams=[team], period=month))
+            self._send(monthly_digests(services, teams=[team], period=month))
 
     def management_summary(self, channel: str, zone: ZoneInfo) -> None:
         services = self.services
         period = Period.current(PeriodKind.WEEK, now=services.clock(), tz=zone).previous()
         if not self.sender.settled("management_summary", None, period.label):
-            self.sender.send(management_summary(services, channel=channel, period=period))
+            self._send([management_summary(services, channel=channel, period=period)])
 
     def quarterly_scorecard(self, channel: str, zone: ZoneInfo) -> None:
         services = self.services
@@ -87,7 +88,14 @@ class Jobs:
         schemes = [key for key, scheme in services.config.scorecards.items() if scheme.period is PeriodKind.QUARTER]
         if all(self.sender.settled(f"scorecard_{key}", None, period.label, with_chart=True) for key in schemes):
             return
-        self.sender.send_all(quarterly_scorecards(services, channel=channel, period=period))
+        self._send(quarterly_scorecards(services, channel=channel, period=period))
+
+    def _send(self, messages: list[Outgoing]) -> None:
+        """Posts the messages (each says which team could not be computed), then tells the admins."""
+        self.sender.send_all(messages)
+        tell_admins(
+            self.sender, self.services.renderer, [failure for message in messages for failure in message.failures]
+        )
 
     def submission_reminder(self, team_key: str) -> None:
         team = self.services.config.team(team_key)

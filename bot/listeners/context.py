@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltContext
 
 from bot.alert_poster import AlertPoster
+from bot.failures import answer_after_ack
 from bot.services import Services
 from kpi_core.access import Access
 
@@ -33,3 +35,9 @@ def check_alerts(context: BoltContext, team: str) -> None:
     alerts: AlertPoster | None = context.get("alerts")
     if alerts is not None:
         alerts.check(teams=[team])
+
+
+def after_ack(context: BoltContext, what: str, work: Callable[[], None]) -> None:
+    """Runs ``work`` (which answers through response_url) in the slow lane; should it fail, the user who
+    asked is told what happened, like any listener's failure (bot/failures.py)."""
+    services_of(context).slow_lane.run(work, on_error=lambda error: answer_after_ack(error, context=context, what=what))
