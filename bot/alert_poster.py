@@ -58,7 +58,7 @@ class AlertPoster:
                 logger.exception("alert %s of team %s could not be posted", alert.id, alert.team)
                 self.sender.notify_admins(
                     subject=f"alert_failed:{alert.team}:{alert.id}",
-                    text=services.renderer.text(
+                    text=services.renderer.mrkdwn(
                         "alert_failed_notice", "en", alert=alert.id, team=alert.team, error=type(error).__name__
                     ),
                 )
@@ -88,7 +88,7 @@ class AlertPoster:
 
         def sentence(language: Language) -> str:
             if case is not None:
-                text = renderer.text(
+                text = renderer.mrkdwn(
                     "alert_case",
                     language,
                     team=team.name.in_language(language),
@@ -99,7 +99,7 @@ class AlertPoster:
                     hours=f"{alert.threshold:g}",
                 )
             else:
-                text = renderer.text(
+                text = renderer.mrkdwn(
                     "alert_kpi",
                     language,
                     team=team.name.in_language(language),
@@ -107,7 +107,7 @@ class AlertPoster:
                     value=_number(alert.value, kpi.unit),
                     threshold=_number(alert.threshold, kpi.unit),
                 )
-            return f"~{text}~ ({renderer.text('resolved', language)})" if resolved else text
+            return f"~{text}~ ({renderer.mrkdwn('resolved', language)})" if resolved else text
 
         return _in_team_language(team, sentence)
 
@@ -130,14 +130,14 @@ class AlertPoster:
 
         def sentence(language: Language) -> str:
             if case is not None:
-                return services.renderer.text(
+                return services.renderer.mrkdwn(
                     "recovered_case",
                     language,
                     case=case.id,
                     event=services.renderer.text(_event(kpi.formula), language),
                     taken="–" if alert.resolved_value is None else f"{alert.resolved_value:.1f}",  # the text says "h"
                 )
-            return services.renderer.text(
+            return services.renderer.mrkdwn(
                 "recovered_kpi",
                 language,
                 kpi=kpi.name.in_language(language),

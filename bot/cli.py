@@ -253,7 +253,7 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
         renderer = services.renderer
         for current, before in zip(reports, earlier[0], strict=True):
             team_config = config.team(current.team)
-            click.echo(renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n")
+            _echo_mrkdwn(renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n")
 
 
 @main.command("serve")
@@ -358,10 +358,11 @@ def digest(settings: Settings, team: str | None, all_teams: bool, period: str | 
 
 def _print_messages(messages: list[Outgoing]) -> None:
     """What would be posted, message by message (a dry run); the parts posted in its thread follow it."""
+    from bot.mrkdwn import unescape
     from bot.render import blocks_text
 
-    for message in messages:
-        text = "\n".join(blocks_text(blocks) for blocks in [message.blocks, *message.continued])
+    for message in messages:  # as Slack would show it, without mrkdwn's escapes
+        text = unescape("\n".join(blocks_text(blocks) for blocks in [message.blocks, *message.continued]))
         chart = f"[chart {message.chart.filename} in the thread]" if message.chart else ""
         click.echo(f"--- to {message.channel} ({message.kind} {message.team} {message.subject})\n{text}\n{chart}")
 
@@ -433,10 +434,10 @@ def demo(settings: Settings) -> None:
         quarter = Period.containing(PeriodKind.QUARTER, DEMO_END).previous()
         reports, previous = use_cases.reports(engine, config=config, wanted=[(week, None), (week.previous(), None)])
         for current, before in zip(reports, previous, strict=True):
-            click.echo(renderer.digest(team=config.team(current.team), report=current, previous=before) + "\n")
+            _echo_mrkdwn(renderer.digest(team=config.team(current.team), report=current, previous=before) + "\n")
         rankings = use_cases.rankings(engine, config=config, period=quarter)
     for scheme_key, ranking in rankings.schemes.items():
-        click.echo(
+        _echo_mrkdwn(
             renderer.scorecard(
                 scheme_key=scheme_key,
                 period=quarter.label,
@@ -445,6 +446,13 @@ def demo(settings: Settings) -> None:
                 failures=rankings.failures,
             )
         )
+
+
+def _echo_mrkdwn(text: str) -> None:
+    """A Slack message on the terminal: as Slack would show it, without mrkdwn's escapes."""
+    from bot.mrkdwn import unescape
+
+    click.echo(unescape(text))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from functools import partial
 
 from bot.charts import score_bars, trend_chart
 from bot.digest_view import Section, digest_view
+from bot.mrkdwn import escape
 from bot.render import message_parts
 from bot.sender import Chart, Outgoing
 from bot.services import Services
@@ -79,7 +80,7 @@ def _digest(services: Services, team: Team, series: list[Report], *, chart: bool
         team=team.key,
         subject=current.period.label,
         channel=team.channel,
-        text=blocks[0]["text"]["text"],
+        text=escape(blocks[0]["text"]["text"]),  # the notification text is mrkdwn; the header plain text
         blocks=blocks,
         chart=Chart(
             lambda: _trend_png(services, team, series),
@@ -125,7 +126,7 @@ def monthly_digests(services: Services, *, teams: list[Team], period: Period | N
                 team=team.key,
                 subject=month.label,
                 channel=team.channel,
-                text=blocks[0]["text"]["text"],
+                text=escape(blocks[0]["text"]["text"]),  # the notification text is mrkdwn; the header plain text
                 blocks=blocks,
                 failures=failed,
             )
@@ -247,7 +248,7 @@ def reminders(services: Services, *, team: Team) -> list[Outgoing]:
             team=team.key,
             subject=f"{period.label}:{lead}",
             channel=lead,
-            text=services.renderer.text(
+            text=services.renderer.mrkdwn(
                 "reminder", team.language, team=team.name.in_language(team.language), period=period.label
             ),
         )

@@ -15,7 +15,7 @@ def tell_admins(sender: Sender, renderer: Renderer, failures: Iterable[ComputeFa
     for failure in unique(failures):
         sender.notify_admins(
             subject=f"compute_failed:{failure.team}:{failure.period.label}:{failure.kind}",
-            text=renderer.text(
+            text=renderer.mrkdwn(  # the detail quotes the data: escaped for mrkdwn
                 "compute_failed_notice",
                 "en",
                 team=failure.team,

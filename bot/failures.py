@@ -18,6 +18,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, BoltResponse
 
+from bot.mrkdwn import escape, mention
 from bot.render import message_parts
 from bot.services import Services
 from kpi_core.access import Access
@@ -93,16 +94,18 @@ def _failure_text(error: Exception, *, context: BoltContext, services: Services,
     """Logs the failure, has the admins told of a bug, and returns what the user reads, in their language."""
     if isinstance(error, StorageUnavailable):
         logger.warning("%s of user %s failed: %s", what, context.user_id, error)
-        return services.renderer.text("unavailable_text", _language(context))
+        return services.renderer.mrkdwn("unavailable_text", _language(context))
     logger.error("%s of user %s failed", what, context.user_id, exc_info=error)
     notify: NotifyAdmins | None = context.get("notify_admins")
     if notify is not None:
         summary = f"{type(error).__name__}: {error}"[:300]
         subject = f"listener_error:{type(error).__name__}:{services.clock():%Y-%m-%dT%H}"  # one DM an hour
-        text = f":warning: KPI Bot failed to answer {what} of <@{context.user_id}>: `{summary}` (traceback in the log)"
+        # what the user typed and the error's message are text, not markup (bot/mrkdwn.py)
+        who = mention(str(context.user_id))
+        text = f":warning: KPI Bot failed to answer {escape(what)} of {who}: `{escape(summary)}` (traceback in the log)"
         # posting sleeps on rate limits: not before the ack, and not in the way of the answer to the user
         services.slow_lane.run(lambda: notify(subject=subject, text=text))
-    return services.renderer.text("failed_text", _language(context))
+    return services.renderer.mrkdwn("failed_text", _language(context))
 
 
 def _ack_answer(

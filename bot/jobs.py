@@ -35,6 +35,7 @@ from bot.digests import (
     weekly_digests,
 )
 from bot.failure_notices import tell_admins
+from bot.mrkdwn import escape
 from bot.sender import Outgoing, Sender
 from bot.services import Services
 from kpi_core.periods import Period, PeriodKind
@@ -191,7 +192,7 @@ class Jobs:
             logger.exception("scheduled job %s failed", job_id)
             self.sender.notify_admins(
                 subject=f"job_error:{job_id}:{self.services.clock():%Y-%m-%dT%H}",
-                text=f":warning: KPI Bot job `{job_id}` failed: `{type(error).__name__}: {error}`",
+                text=f":warning: KPI Bot job `{job_id}` failed: `{escape(f'{type(error).__name__}: {error}')}`",
             )
 
     def _report_missed(self, event: JobExecutionEvent) -> None:

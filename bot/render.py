@@ -1,4 +1,11 @@
-"""Jinja2 rendering of digests, reports and scorecards (one set of templates for Slack and the CLI)."""
+"""Jinja2 rendering of digests, reports and scorecards (one set of templates for Slack and the CLI).
+
+Every value a template interpolates is escaped for Slack mrkdwn (bot/mrkdwn.py) by Jinja's autoescaping:
+``finalize`` escapes it and hands Jinja a ``Mrkdwn``, which Jinja's own (HTML) escape leaves alone; text
+written in the template itself is markup and stays as written. In the Block Kit templates ``tojson`` only
+encodes JSON: a plain_text field is ``value | tojson``, a mrkdwn field is ``value | mrkdwn | tojson`` or a
+``{% filter tojson %}`` block, whose interpolations are escaped like any other.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ import jinja2
 import yaml
 
 from bot.digest_view import DigestView, KpiLine
+from bot.mrkdwn import Mrkdwn, escape, mention
 from kpi_core.config import Config, Language, Team
 from kpi_core.display_limits import FORM_TITLE_MAX_CHARS
 from kpi_core.isolation import ComputeFailure
@@ -32,27 +40,31 @@ class Renderer:
         self.environment = jinja2.Environment(
             loader=jinja2.FileSystemLoader(templates_dir),
             undefined=jinja2.StrictUndefined,
-            autoescape=False,  # plain text and Slack mrkdwn, never HTML
+            autoescape=True,  # with finalize: Slack's mrkdwn escaping, not HTML's
+            finalize=escape,
             keep_trailing_newline=False,
         )
+        self.environment.filters.update(tojson=to_json, mrkdwn=escape, escape=escape, e=escape, mention=mention)
         self.strings: dict[str, Any] = yaml.safe_load((templates_dir / "strings.yaml").read_text(encoding="utf-8"))
 
-    def render(self, name: str, *, language: Language, **context: Any) -> str:
+    def render(self, name: str, *, language: Language, **context: Any) -> Mrkdwn:
         template = self.environment.get_template(name)
-        return template.render(
-            t=lambda key, **params: self.text(key, language, **params),
-            value=lambda number, unit: format_value(number, unit, no_data=self.text("no_data", language)),
-            status_icon=STATUS_ICONS.__getitem__,
-            names={kpi.key: kpi.name.in_language(language) for kpi in self.config.kpis},
-            units={kpi.key: self.unit(kpi.unit, language) for kpi in self.config.kpis},
-            team_names={team.key: team.name.in_language(language) for team in self.config.teams},
-            goal=lambda key, kpi: self._goal(key, kpi, language),
-            modal_title=lambda key: self.modal_title(key, language),
-            language=language,
-            **context,
-        ).strip()
+        return Mrkdwn(
+            template.render(
+                t=lambda key, **params: self.text(key, language, **params),
+                value=lambda number, unit: format_value(number, unit, no_data=self.text("no_data", language)),
+                status_icon=STATUS_ICONS.__getitem__,
+                names={kpi.key: kpi.name.in_language(language) for kpi in self.config.kpis},
+                units={kpi.key: self.unit(kpi.unit, language) for kpi in self.config.kpis},
+                team_names={team.key: team.name.in_language(language) for team in self.config.teams},
+                goal=lambda key, kpi: self._goal(key, kpi, language),
+                modal_title=lambda key: self.modal_title(key, language),
+                language=language,
+                **context,
+            ).strip()
+        )
 
-    def digest(self, *, team: Team, report: Report, previous: Report, title: str = "weekly_digest") -> str:
+    def digest(self, *, team: Team, report: Report, previous: Report, title: str = "weekly_digest") -> Mrkdwn:
         """A team's KPIs for a period next to the previous period's (the weekly digest, or a report)."""
         return self.render(
             "digest.txt.j2",
@@ -73,7 +85,7 @@ class Renderer:
         ranking: list[TeamScore],
         language: Language,
         failures: Sequence[ComputeFailure] = (),
-    ) -> str:
+    ) -> Mrkdwn:
         """A scheme's ranking; ``failures`` are the teams that could not be computed (named, not ranked)."""
         return self.render(
             "scorecard.txt.j2",
@@ -97,31 +109,32 @@ class Renderer:
             group_name=lambda group: self.config.group_name(group).in_language(language),
             kpi_field=lambda line: self._kpi_field(line, language),
             not_reported_names=[names[key] for key in view.not_reported],
-            mentions=[f"<@{lead}>" for lead in view.team.leads],
-            submit_hints=[f"`/kpi submit {form}`" for form in view.missing_forms],
+            mentions=[mention(lead) for lead in view.team.leads],
+            submit_hints=[f"/kpi submit {form}" for form in view.missing_forms],
         )
 
-    def _kpi_field(self, line: KpiLine, language: Language) -> str:
+    def _kpi_field(self, line: KpiLine, language: Language) -> Mrkdwn:
         """One KPI's field: status and name; the value, precise enough to explain its status, with the
-        target (and the alert threshold when breached); the previous period's value and the basis."""
+        target (and the alert threshold when breached); the previous period's value and the basis. Each
+        piece is escaped for mrkdwn (names and units come from the config); the markup is ours."""
         kpi = self.config.kpi_by_key[line.key]
         result = line.result
         unit = self.unit(kpi.unit, language)
         limits = [limit for limit in (result.target, result.threshold) if limit is not None]
         value = format_value(result.value, unit, no_data=self.text("no_data", language), against=limits)
-        parts = [f"*{value}*", self._goal(line.key, result, language)]
+        parts = [f"*{escape(value)}*", escape(self._goal(line.key, result, language))]
         if line.status == "breach" and result.threshold is not None:
             sign = "<" if kpi.better == "higher" else ">"
             threshold = format_value(result.threshold, unit, no_data="", against=[result.value or 0])
-            parts.append(f"{self.text('alert_at', language)} {sign} {threshold}")
+            parts.append(escape(f"{self.text('alert_at', language)} {sign} {threshold}"))
         previous = format_value(line.previous, unit, no_data=self.text("no_data", language))
         details = [f"{self.text('last_' + line.period.kind.value, language)} {previous}"]
         if line.basis is not None:
             details.append(f"{line.basis.count:,.0f} {self.unit(line.basis.unit, language)}")
         if line.open_cases:
             details.append(f"{line.open_cases} {self.text('open_cases_long', language)}")
-        name = kpi.name.in_language(language)
-        return f"{STATUS_ICONS[line.status]} *{name}*\n{' · '.join(parts)}\n{' · '.join(details)}"
+        name = escape(kpi.name.in_language(language))
+        return Mrkdwn(f"{STATUS_ICONS[line.status]} *{name}*\n{' · '.join(parts)}\n{escape(' · '.join(details))}")
 
     def unit(self, unit: str, language: Language) -> str:
         """A unit in ``language`` (strings.yaml ``units``; a bilingual team reads the English one)."""
@@ -145,9 +158,14 @@ class Renderer:
         blocks: list[dict[str, Any]] = json.loads(self.render(f"blocks/{name}.json.j2", language=language, **context))
         return blocks
 
+    def mrkdwn(self, key: str, language: Language, **params: Any) -> Mrkdwn:
+        """``text`` for a Slack message: the params escaped for mrkdwn (the strings themselves are markup)."""
+        return Mrkdwn(self.text(key, language, **{name: escape(value) for name, value in params.items()}))
+
     def text(self, key: str, language: Language, **params: Any) -> str:
         """An interface string from strings.yaml (dotted key), formatted with ``params``; both languages
-        joined by " / " when ``language`` is "both"."""
+        joined by " / " when ``language`` is "both". Plain text: for plain_text fields and templates (which
+        escape what they interpolate); a message built outside a template uses ``mrkdwn``."""
         if language == "both":
             return f"{self.text(key, 'en', **params)} / {self.text(key, 'zh', **params)}"
         node: Any = self.strings[language]
@@ -204,6 +222,12 @@ def blocks_text(blocks: list[dict[str, Any]]) -> str:
         lines += [field["text"] for field in block.get("fields", [])]
         lines += [element["text"] for element in block.get("elements", []) if "text" in element]
     return "\n".join(lines)
+
+
+def to_json(value: Any) -> Mrkdwn:
+    """``value`` as a JSON literal, marked safe so autoescaping does not touch the JSON. Strings are
+    encoded as they are: mrkdwn escaping, where the field needs it, comes before (``| mrkdwn``)."""
+    return Mrkdwn(json.dumps(str(value) if isinstance(value, str) else value, ensure_ascii=False))
 
 
 #: What one message may carry. Slack refuses more than 50 blocks (chat.postMessage) and, with

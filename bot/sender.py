@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.mrkdwn import escape
 from kpi_core import ledger
 from kpi_core.isolation import ComputeFailure
 
@@ -315,7 +316,7 @@ class Sender:
         if message.kind != "notice":
             self.notify_admins(
                 subject=key,
-                text=f":warning: KPI Bot could not post `{key}` to <#{message.channel}>: `{code}`",
+                text=f":warning: KPI Bot could not post `{escape(key)}` to <#{message.channel}>: `{escape(code)}`",
             )
         return "failed"
 

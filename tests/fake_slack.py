@@ -189,6 +189,11 @@ class FakeSlack:
         with self._condition:
             return self._matching(method)
 
+    def wait_until(self, found: Callable[[list[Call]], Any], timeout: float = 5.0) -> Any:
+        """Block until ``found(calls)`` returns something truthy; return it (None after ``timeout``)."""
+        with self._condition:
+            return self._condition.wait_for(lambda: found(list(self._calls)), timeout=timeout)
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Block until `count` calls of `method` arrived; return them all."""
         with self._condition:

@@ -23,6 +23,7 @@ from slack_sdk import WebClient
 
 from bot.digests import weekly_digests
 from bot.jobs import due_in_cycle
+from bot.mrkdwn import unescape
 from bot.render import blocks_text
 from bot.sender import METADATA_EVENT
 from bot.settings import Settings
@@ -93,7 +94,8 @@ def world(example_config: Config, sqlite_template: Path, tmp_path: Path) -> Iter
 
 
 def text_of(call: Call) -> str:
-    return blocks_text(call.params["blocks"])
+    """A message's block text as Slack shows it (mrkdwn escapes undone)."""
+    return unescape(blocks_text(call.params["blocks"]))
 
 
 def uploads(fake: FakeSlack, channel: str) -> list[tuple[Call, bytes, str]]:

@@ -29,6 +29,13 @@ def localizer(context: BoltContext) -> Any:
     return lambda key, **params: services.renderer.text(key, access.language, **params)
 
 
+def message_localizer(context: BoltContext) -> Any:
+    """``localize(key, **params)`` for a Slack message: the params escaped for mrkdwn (``localizer`` is
+    for plain_text, e.g. field errors)."""
+    services, access = services_of(context), access_of(context)
+    return lambda key, **params: services.renderer.mrkdwn(key, access.language, **params)
+
+
 def check_alerts(context: BoltContext, team: str) -> None:
     """Checks ``team``'s alert thresholds after a write, when the app runs with alerts (as `serve` does),
     so a breach or a recovery is posted right after the write that caused it."""

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.listeners.context import access_of, after_ack, localizer, services_of
+from bot.listeners.context import access_of, after_ack, message_localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
 from bot.render import RESPONSE_URL_POSTS, message_parts
 from bot.services import Services
@@ -44,7 +44,15 @@ def handle_kpi(ack: Ack, command: dict[str, Any], respond: Respond, client: WebC
     services = services_of(context)
     access = access_of(context)
     invocation = Invocation(
-        ack, respond, client, services, access, words[1:], command.get("trigger_id", ""), localizer(context), context
+        ack,
+        respond,
+        client,
+        services,
+        access,
+        words[1:],
+        command.get("trigger_id", ""),
+        message_localizer(context),
+        context,
     )
     subcommand = SUBCOMMANDS.get(name)
     if subcommand is None:
