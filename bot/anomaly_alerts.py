@@ -13,21 +13,21 @@ from bot.services import Services
 from kpi_core.anomalies import Anomaly
 from kpi_core.anomaly_scan import flags, scan
 from kpi_core.config import Team
-from kpi_core.periods import Period
+from kpi_core.periods import Period, PeriodKind
 
 KIND = "anomaly"
 MAX_LINES = 20  # a section holds 3,000 characters; a digest flags a handful at most
 
 
 def team_anomalies(services: Services, *, teams: list[Team], period: Period) -> dict[str, dict[str, Anomaly]]:
-    """Per team, its KPIs' values in the week judged against their history."""
-    return scan(
-        services.engine,
-        config=services.config,
-        period=period,
-        teams=[team.key for team in teams],
-        cache=services.reports,
+    """Per team, its weekly KPIs' values in the week judged against their history (a KPI measured per
+    month or quarter has no weekly value to judge)."""
+    config = services.config
+    found = scan(
+        services.engine, config=config, period=period, teams=[team.key for team in teams], cache=services.reports
     )
+    weekly = {key for key, cadence in config.cadences.items() if cadence is PeriodKind.WEEK}
+    return {team: {key: anomaly for key, anomaly in kpis.items() if key in weekly} for team, kpis in found.items()}
 
 
 @dataclass(frozen=True)

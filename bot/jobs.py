@@ -26,7 +26,15 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alert_poster import AlertPoster
 from bot.anomaly_alerts import anomaly_alerts, team_anomalies
-from bot.digests import last_week, management_summary, quarterly_scorecards, reminders, weekly_digests
+from bot.digests import (
+    last_month,
+    last_week,
+    management_summary,
+    monthly_digests,
+    quarterly_scorecards,
+    reminders,
+    weekly_digests,
+)
 from bot.failure_notices import tell_admins
 from bot.missing_data import MissingDataPoster
 from bot.mrkdwn import escape
@@ -69,6 +77,13 @@ class Jobs:
         anomalies = team_anomalies(services, teams=[team], period=week)[team.key]
         self._send(anomaly_alerts(services, team=team, period=week, anomalies=anomalies))
 
+    def monthly_digest(self, team_key: str) -> None:
+        services = self.services
+        team = services.config.team(team_key)
+        month = last_month(team, services)
+        if not self.sender.settled("monthly_digest", team_key, month.label):
+            self._send(monthly_digests(services, teams=[team], period=month))
+
     def management_summary(self, channel: str, zone: ZoneInfo) -> None:
         services = self.services
         period = Period.current(PeriodKind.WEEK, now=services.clock(), tz=zone).previous()
@@ -103,24 +118,15 @@ class Jobs:
         jobs = []
         schedules = config.schedules
         for team in config.teams:
-            if "weekly_digest" in schedules:
-                jobs.append(
-                    ScheduledJob(
-                        f"weekly_digest:{team.key}",
-                        team_cron(schedules["weekly_digest"].cron, team, PeriodKind.WEEK),
-                        PeriodKind.WEEK,
-                        partial(self.weekly_digest, team.key),
-                    )
-                )
-            if "submission_reminder" in schedules:
-                jobs.append(
-                    ScheduledJob(
-                        f"submission_reminder:{team.key}",
-                        team_cron(schedules["submission_reminder"].cron, team, PeriodKind.WEEK),
-                        PeriodKind.WEEK,
-                        partial(self.submission_reminder, team.key),
-                    )
-                )
+            for team_job, team_cycle, run_for_team in (
+                ("weekly_digest", PeriodKind.WEEK, self.weekly_digest),
+                ("monthly_digest", PeriodKind.MONTH, self.monthly_digest),
+                ("submission_reminder", PeriodKind.WEEK, self.submission_reminder),
+            ):
+                if team_job in schedules:
+                    trigger = team_cron(schedules[team_job].cron, team, team_cycle)
+                    run = partial(run_for_team, team.key)
+                    jobs.append(ScheduledJob(f"{team_job}:{team.key}", trigger, team_cycle, run))
         for name, body, cycle in (
             ("management_summary", self.management_summary, PeriodKind.WEEK),
             ("quarterly_scorecard", self.quarterly_scorecard, PeriodKind.QUARTER),
