@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from kpi_core.config import Config, Team
-from kpi_core.models import CustomerCase, MeasureValue, Milestone, SurveyResponse
+from kpi_core.models import CustomerCase, MeasureValue, Milestone, SurveyResponse, UTCDateTime
 from kpi_core.periods import Period
 from kpi_core.sql import days_between, hours_between, interpolated_percentile
 
@@ -88,6 +90,20 @@ def load_aggregates(
     for team_key, measures in _measure_aggregates(session, config=config, teams=keys, period=period).items():
         result[team_key].measures = measures
     case_queries = list(case_queries)
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement per kind of data for every team at once (see _team_bounds); SQLite, which has
+        # no percentile_cont, keeps one statement per time zone below.
+        bounds = _team_bounds(teams, period)
+        if survey:
+            for team_key, survey_stats in _survey_stats_all(session, bounds=bounds).items():
+                result[team_key].survey = survey_stats
+        if case_queries:
+            for key in keys:
+                result[key].cases = {}
+            for team_key, cases in _case_stats_all(session, queries=case_queries, bounds=bounds).items():
+                result[team_key].cases = cases
+        case_queries = []
+        survey = False
     for zone_teams in _by_timezone(teams).values():
         start, end = period.utc_bounds(zone_teams[0].tz)
         zone_keys = [team.key for team in zone_teams]
@@ -111,6 +127,32 @@ def _by_timezone(teams: list[Team]) -> dict[str, list[Team]]:
     for team in teams:
         groups[team.timezone].append(team)
     return groups
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    """Each team's period as UTC instants, joined into a statement as a VALUES list whose integer
+    ``position`` the statement groups by (cheaper than grouping by the team's text key); ``start`` and
+    ``end`` span them all, a pre-filter on the time column that an index or a single scan can use."""
+
+    teams: list[str]
+    values: Any
+    start: datetime
+    end: datetime
+
+
+def _team_bounds(teams: list[Team], period: Period) -> _Bounds:
+    by_zone = {zone: period.utc_bounds(zone_teams[0].tz) for zone, zone_teams in _by_timezone(teams).items()}
+    rows = [(position, team.key, *by_zone[team.timezone]) for position, team in enumerate(teams)]
+    values = sa.values(
+        sa.column("position", sa.Integer),
+        sa.column("team", sa.String),
+        sa.column("start", UTCDateTime()),
+        sa.column("end", UTCDateTime()),
+        name="bounds",
+    ).data(rows)
+    starts, ends = zip(*by_zone.values(), strict=True)
+    return _Bounds([team.key for team in teams], values, min(starts), max(ends))
 
 
 def _measure_aggregates(
@@ -173,9 +215,117 @@ def _survey_stats(session: Session, *, teams: list[str], start: Any, end: Any) -
     }
 
 
+def _survey_stats_all(session: Session, *, bounds: _Bounds) -> dict[str, SurveyStats]:
+    survey_table: sa.Table = SurveyResponse.__table__  # type: ignore[attr-defined]
+    table = survey_table.c
+    team_bounds = bounds.values
+    query = (
+        sa.select(
+            team_bounds.c.position,
+            sa.func.count(),
+            sa.func.avg(sa.cast(table.score, sa.Float)),
+            sa.func.count().filter(table.score >= 4),
+        )
+        .select_from(survey_table.join(team_bounds, team_bounds.c.team == table.team))
+        .where(
+            table.team.in_(bounds.teams),
+            table.submitted_at >= bounds.start,
+            table.submitted_at < bounds.end,
+            table.submitted_at >= team_bounds.c.start,
+            table.submitted_at < team_bounds.c.end,
+        )
+        .group_by(team_bounds.c.position)
+    )
+    return {
+        bounds.teams[position]: SurveyStats(responses=count, mean_score=float(mean), top_answers=int(top))
+        for position, count, mean, top in session.execute(query)
+    }
+
+
+def _case_stats_all(
+    session: Session, *, queries: list[CaseQuery], bounds: _Bounds
+) -> dict[str, dict[CaseKey, CaseStats]]:
+    """PostgreSQL: every team's case statistics in one scan per round of queries (a round asks each case
+    kind once, so the config's usual one duration per kind is a single statement)."""
+    result: dict[str, dict[CaseKey, CaseStats]] = defaultdict(dict)
+    remaining = list(queries)
+    while remaining:
+        round_: dict[str, CaseQuery] = {}
+        for query in remaining:
+            round_.setdefault(query.kind, query)
+        remaining = [query for query in remaining if round_[query.kind] is not query]
+        for team, key, stats in _case_round(session, list(round_.values()), bounds):
+            result[team][key] = stats
+    return result
+
+
+def _case_round(session: Session, queries: list[CaseQuery], bounds: _Bounds) -> list[tuple[str, CaseKey, CaseStats]]:
+    table = CustomerCase.__table__.c  # type: ignore[attr-defined]
+    team_bounds = bounds.values
+    # The duration is computed once per row in a subquery (PostgreSQL does not share repeated
+    # expressions between aggregates), tagged with the integer index of its query.
+    end_column = sa.case(*((table.kind == query.kind, _end_column(table, query.until)) for query in queries))
+    index = sa.case(*((table.kind == query.kind, number) for number, query in enumerate(queries)))
+    cases = (
+        sa.select(
+            table.team,
+            table.raised_at,
+            index.label("query"),
+            hours_between(table.raised_at, end_column).label("hours"),
+        )
+        .where(
+            table.team.in_(bounds.teams),
+            table.kind.in_([query.kind for query in queries]),
+            table.raised_at >= bounds.start,
+            table.raised_at < bounds.end,
+        )
+        .subquery("cases")
+    )
+    hours = cases.c.hours
+    limits = [(number, limit) for number, query in enumerate(queries) for limit in sorted(query.within_hours)]
+    percentiles = sa.func.percentile_cont(sa.literal_column("ARRAY[0.5, 0.9]")).within_group(hours)
+    statement = (
+        sa.select(
+            team_bounds.c.position,
+            cases.c.query,
+            sa.func.count(),
+            sa.func.count(hours),
+            sa.func.avg(hours),
+            sa.type_coerce(percentiles, ARRAY(sa.Float)),
+            *(sa.func.count().filter(hours <= limit) for _, limit in limits),
+        )
+        .select_from(cases.join(team_bounds, team_bounds.c.team == cases.c.team))
+        .where(cases.c.raised_at >= team_bounds.c.start, cases.c.raised_at < team_bounds.c.end)
+        .group_by(team_bounds.c.position, cases.c.query)
+    )
+    found = []
+    for position, number, count, ended, mean, percentile_values, *within in session.execute(statement):
+        query = queries[number]
+        median, p90 = percentile_values or (None, None)  # NULL when no case of the group has ended
+        found.append(
+            (
+                bounds.teams[position],
+                (query.kind, query.until),
+                CaseStats(
+                    cases=count,
+                    open_cases=count - ended,
+                    mean_hours=_float(mean) if ended else None,
+                    median_hours=_float(median) if ended else None,
+                    p90_hours=_float(p90) if ended else None,
+                    within={limit: int(n) for (owner, limit), n in zip(limits, within, strict=True) if owner == number},
+                ),
+            )
+        )
+    return found
+
+
+def _end_column(table: Any, until: str) -> Any:
+    return table.first_response_at if until == "first_response" else table.resolved_at
+
+
 def _case_stats(session: Session, *, query: CaseQuery, teams: list[str], start: Any, end: Any) -> dict[str, CaseStats]:
     table = CustomerCase.__table__.c  # type: ignore[attr-defined]
-    end_column = table.first_response_at if query.until == "first_response" else table.resolved_at
+    end_column = _end_column(table, query.until)
     where = (table.team.in_(teams), table.kind == query.kind, table.raised_at >= start, table.raised_at < end)
     thresholds = sorted(query.within_hours)
     hours: sa.ColumnElement[Any]
