@@ -4,7 +4,7 @@ Every replacement, update and withdrawal leaves an AuditEntry with the old and n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from sqlmodel import Session, SQLModel, col, select
 from kpi_core.models import (
     AuditEntry,
     CustomerCase,
+    DataChange,
     DataVersion,
     MeasureValue,
     Milestone,
@@ -24,6 +25,7 @@ from kpi_core.models import (
 from kpi_core.periods import Period
 
 RowT = TypeVar("RowT", CustomerCase, Milestone)
+Days = tuple[date, date]  # first and last local date a write touched
 DATA_TABLES: tuple[type[SQLModel], ...] = (MeasureValue, SurveyResponse, CustomerCase, Milestone)
 
 
@@ -38,14 +40,22 @@ def claim_request(session: Session, *, key: str, now: datetime) -> bool:
 
 
 def _submission(
-    session: Session, *, team: str, kind: str, user: str, now: datetime, rows: int, form: str | None = None
+    session: Session,
+    *,
+    team: str,
+    kind: str,
+    user: str,
+    now: datetime,
+    rows: int,
+    days: Days,
+    form: str | None = None,
 ) -> Submission:
     submission = Submission(
         team=team, kind=kind, source="slack", form=form, submitted_by=user, submitted_at=now, row_count=rows
     )
     session.add(submission)
     session.flush()
-    bump_data_version(session)
+    bump_data_version(session, team=team, days=days)
     return submission
 
 
@@ -95,7 +105,10 @@ def submit_measures(
     values in the period is replaced, and the replacement is audited."""
     # _submission bumps the data version first: its row lock makes a concurrent submission wait for this
     # one to commit, so the second sees these rows and replaces them instead of adding to them.
-    submission = _submission(session, team=team, kind="measures", user=user, now=now, rows=len(values), form=form)
+    days = (period.start, period.end - timedelta(days=1))
+    submission = _submission(
+        session, team=team, kind="measures", user=user, now=now, rows=len(values), days=days, form=form
+    )
     for measure, value in values.items():
         previous = measure_rows(session, team=team, measures=[measure], period=period)
         row = MeasureValue(team=team, measure=measure, on_date=period.start, value=value, submission_id=submission.id)
@@ -153,7 +166,8 @@ def replace_measure_rows(
 def submit_survey(
     session: Session, *, team: str, scores: Sequence[int], submitted_at: datetime, user: str, now: datetime
 ) -> Submission:
-    submission = _submission(session, team=team, kind="survey", user=user, now=now, rows=len(scores))
+    days = _around(submitted_at)
+    submission = _submission(session, team=team, kind="survey", user=user, now=now, rows=len(scores), days=days)
     session.add_all(
         SurveyResponse(team=team, submitted_at=submitted_at, score=score, submission_id=submission.id)
         for score in scores
@@ -205,7 +219,7 @@ def record_milestone(
 
 def _record_one(session: Session, row: RowT, *, kind: str, user: str, now: datetime) -> RowT:
     """Stores ``row`` as a submission of its own, so it can be listed, corrected and withdrawn."""
-    submission = _submission(session, team=row.team, kind=kind, user=user, now=now, rows=1)
+    submission = _submission(session, team=row.team, kind=kind, user=user, now=now, rows=1, days=_days_of(row))
     row.submission_id = submission.id
     session.add(row)
     session.flush()
@@ -278,11 +292,14 @@ def complete_milestone(
 
 def _update_audited(session: Session, row: RowT, changes: dict[str, Any], *, user: str, now: datetime) -> RowT:
     """Sets the given (not None) fields of ``row`` and records the row before and after."""
-    bump_data_version(session)
+    before = _days_of(row)
+    bump = bump_data_version(session, team=row.team)
     old = _as_dict(row)
     for field, value in changes.items():
         if value is not None:
             setattr(row, field, value)
+    after = _days_of(row)
+    bump.first_day, bump.last_day = min(before[0], after[0]), max(before[1], after[1])
     session.add(row)
     session.add(
         AuditEntry(
@@ -342,7 +359,7 @@ def withdraw_submission(
     new: dict[str, Any] | None = None if replaced_by is None else {"replaced_by": replaced_by}
     if reason:
         new = {**(new or {}), "reason": reason}
-    bump_data_version(session)
+    bump_data_version(session, team=submission.team)
     withdrawn = 0
     for table in DATA_TABLES:
         rows = session.exec(select(table).where(table.submission_id == submission.id)).all()  # type: ignore[attr-defined]
@@ -398,9 +415,41 @@ def data_version(session: Session) -> int:
     return int(session.exec(select(DataVersion.version).where(DataVersion.id == 1)).one())
 
 
-def bump_data_version(session: Session) -> None:
-    """Marks the caller's transaction as a change to the data; call it in every write."""
-    session.execute(sa.update(DataVersion).where(col(DataVersion.id) == 1).values(version=DataVersion.version + 1))
+def bump_data_version(session: Session, *, team: str | None = None, days: Days | None = None) -> DataChange:
+    """Marks the caller's transaction as a change to the data of ``team`` (None: any team) on the local
+    dates ``days`` (first, last; None: any date); call it in every write. Returns the change, whose
+    dates the caller may still set before its transaction ends."""
+    version = session.execute(
+        sa.update(DataVersion)
+        .where(col(DataVersion.id) == 1)
+        .values(version=DataVersion.version + 1)
+        .returning(col(DataVersion.version))
+    ).scalar_one()
+    change = DataChange(
+        version=version, team=team, first_day=days[0] if days else None, last_day=days[1] if days else None
+    )
+    session.add(change)
+    return change
+
+
+def changes_since(session: Session, *, version: int, until: int) -> list[DataChange]:
+    """The changes of the writes that moved the data version past ``version`` up to ``until`` (all
+    committed when ``until`` was read: each write holds the version's row lock until it commits)."""
+    query = select(DataChange).where(DataChange.version > version, DataChange.version <= until)
+    return list(session.exec(query))
+
+
+def _around(instant: datetime) -> Days:
+    """The local dates an instant can fall on in any time zone (within a day of its UTC date)."""
+    day = instant.astimezone(UTC).date()
+    return day - timedelta(days=1), day + timedelta(days=1)
+
+
+def _days_of(row: CustomerCase | Milestone) -> Days:
+    """The dates that place ``row`` in a period: a case's raising, a milestone's due date."""
+    if isinstance(row, CustomerCase):
+        return _around(row.raised_at)
+    return row.due_on, row.due_on
 
 
 def has_submitted(session: Session, *, team: str, start: datetime, end: datetime) -> bool:

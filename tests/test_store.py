@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from kpi_core.db import transaction
 from kpi_core.models import MeasureValue, Submission
 from kpi_core.periods import Period
-from kpi_core.reporting import ReportCache
+from kpi_core.shared_reports import SharedReports
 from kpi_core.store import data_version, record_case, submit_measures, update_case, withdraw_submission
 from tests.factories import at
 
@@ -78,7 +78,7 @@ def test_every_kind_of_write_moves_the_data_version(engine):
 
 
 def test_a_cached_report_is_recomputed_after_a_write(engine, example_config):
-    cache = ReportCache()
+    cache = SharedReports()
 
     def sales() -> float | None:
         with transaction(engine) as session:
