@@ -7,7 +7,7 @@ are queried in groups that share a time zone; calendar dates (measures, mileston
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from kpi_core.config import Config, Team
-from kpi_core.models import CustomerCase, MeasureValue, Milestone, SurveyResponse, UTCDateTime
+from kpi_core.models import CustomerCase, MeasureValue, Milestone, SurveyResponse
 from kpi_core.periods import Period
 from kpi_core.sql import days_between, hours_between, interpolated_percentile
 
@@ -83,12 +83,15 @@ def load_aggregates(
     case_queries: Iterable[CaseQuery] = (),
     survey: bool = True,
     milestones: bool = True,
+    measures: Collection[str] | None = None,
 ) -> dict[str, TeamAggregates]:
-    """Every aggregate the KPIs need for ``teams`` in ``period``, keyed by team."""
+    """Every aggregate the KPIs need for ``teams`` in ``period``, keyed by team; ``measures`` limits the
+    measures read (None: all of them)."""
     keys = [team.key for team in teams]
     result = {key: TeamAggregates(measures={}) for key in keys}
-    for team_key, measures in _measure_aggregates(session, config=config, teams=keys, period=period).items():
-        result[team_key].measures = measures
+    totals = _measure_aggregates(session, config=config, teams=keys, period=period, measures=measures)
+    for team_key, team_totals in totals.items():
+        result[team_key].measures = team_totals
     case_queries = list(case_queries)
     if session.get_bind().dialect.name == "postgresql":
         # One statement per kind of data for every team at once (see _team_bounds); SQLite, which has
@@ -131,35 +134,42 @@ def _by_timezone(teams: list[Team]) -> dict[str, list[Team]]:
 
 @dataclass(frozen=True)
 class _Bounds:
-    """Each team's period as UTC instants, joined into a statement as a VALUES list whose integer
-    ``position`` the statement groups by (cheaper than grouping by the team's text key); ``start`` and
-    ``end`` span them all, a pre-filter on the time column that an index or a single scan can use."""
+    """Each team's period as UTC instants, joined into a statement as rows of ``unnest`` over three array
+    parameters (so the statement's compiled form is cached whatever the teams), grouped by the row's
+    integer ``position`` (cheaper than grouping by the team's text key); ``start`` and ``end`` span them
+    all, a pre-filter on the time column for a single scan."""
 
     teams: list[str]
-    values: Any
+    rows: Any
     start: datetime
     end: datetime
 
 
 def _team_bounds(teams: list[Team], period: Period) -> _Bounds:
     by_zone = {zone: period.utc_bounds(zone_teams[0].tz) for zone, zone_teams in _by_timezone(teams).items()}
-    rows = [(position, team.key, *by_zone[team.timezone]) for position, team in enumerate(teams)]
-    values = sa.values(
-        sa.column("position", sa.Integer),
-        sa.column("team", sa.String),
-        sa.column("start", UTCDateTime()),
-        sa.column("end", UTCDateTime()),
-        name="bounds",
-    ).data(rows)
-    starts, ends = zip(*by_zone.values(), strict=True)
-    return _Bounds([team.key for team in teams], values, min(starts), max(ends))
+    keys = [team.key for team in teams]
+    starts = [by_zone[team.timezone][0] for team in teams]
+    ends = [by_zone[team.timezone][1] for team in teams]
+    instants = ARRAY(sa.DateTime(timezone=True))
+    rows = (
+        sa.func.unnest(
+            sa.bindparam("bound_teams", keys, type_=ARRAY(sa.String)),
+            sa.bindparam("bound_starts", starts, type_=instants),
+            sa.bindparam("bound_ends", ends, type_=instants),
+        )
+        .table_valued("team", "start", "end", with_ordinality="position")
+        .render_derived(name="bounds")
+    )
+    return _Bounds(keys, rows, min(starts), max(ends))
 
 
 def _measure_aggregates(
-    session: Session, *, config: Config, teams: list[str], period: Period
+    session: Session, *, config: Config, teams: list[str], period: Period, measures: Collection[str] | None
 ) -> dict[str, dict[str, MeasureAggregate]]:
     table = MeasureValue.__table__.c  # type: ignore[attr-defined]
     in_period = sa.and_(table.team.in_(teams), table.on_date >= period.start, table.on_date < period.end)
+    if measures is not None:
+        in_period = sa.and_(in_period, table.measure.in_(sorted(measures)))
     totals = (
         sa.select(table.team, table.measure, sa.func.sum(table.value), sa.func.avg(table.value), sa.func.count())
         .where(in_period)
@@ -218,7 +228,7 @@ def _survey_stats(session: Session, *, teams: list[str], start: Any, end: Any) -
 def _survey_stats_all(session: Session, *, bounds: _Bounds) -> dict[str, SurveyStats]:
     survey_table: sa.Table = SurveyResponse.__table__  # type: ignore[attr-defined]
     table = survey_table.c
-    team_bounds = bounds.values
+    team_bounds = bounds.rows
     query = (
         sa.select(
             team_bounds.c.position,
@@ -237,7 +247,7 @@ def _survey_stats_all(session: Session, *, bounds: _Bounds) -> dict[str, SurveyS
         .group_by(team_bounds.c.position)
     )
     return {
-        bounds.teams[position]: SurveyStats(responses=count, mean_score=float(mean), top_answers=int(top))
+        bounds.teams[position - 1]: SurveyStats(responses=count, mean_score=float(mean), top_answers=int(top))
         for position, count, mean, top in session.execute(query)
     }
 
@@ -261,7 +271,7 @@ def _case_stats_all(
 
 def _case_round(session: Session, queries: list[CaseQuery], bounds: _Bounds) -> list[tuple[str, CaseKey, CaseStats]]:
     table = CustomerCase.__table__.c  # type: ignore[attr-defined]
-    team_bounds = bounds.values
+    team_bounds = bounds.rows
     # The duration is computed once per row in a subquery (PostgreSQL does not share repeated
     # expressions between aggregates), tagged with the integer index of its query.
     end_column = sa.case(*((table.kind == query.kind, _end_column(table, query.until)) for query in queries))
@@ -304,7 +314,7 @@ def _case_round(session: Session, queries: list[CaseQuery], bounds: _Bounds) -> 
         median, p90 = percentile_values or (None, None)  # NULL when no case of the group has ended
         found.append(
             (
-                bounds.teams[position],
+                bounds.teams[position - 1],
                 (query.kind, query.until),
                 CaseStats(
                     cases=count,
