@@ -55,15 +55,19 @@ class SharedReports:
         selected = teams if teams is not None else [team.key for team in config.teams]
         for key in selected:
             config.team(key)  # raises UnknownTeam before any query runs
-        entry = self._entry(session, config, period, selected)
-        return [entry.reports[key] for key in selected]
+        reports, _ = self._current(session, config, period, selected)
+        return [reports[key] for key in selected]
 
     def rankings(self, session: Session, *, config: Config, period: Period) -> Rankings:
-        entry = self._entry(session, config, period, [team.key for team in config.teams])
-        failures = tuple(report.failure for report in entry.computed.values() if report.failure is not None)
-        return Rankings(dict(entry.schemes), failures)
+        reports, schemes = self._current(session, config, period, [team.key for team in config.teams])
+        failures = tuple(report.failure for report in reports.values() if report.failure is not None)
+        return Rankings(schemes, failures)
 
-    def _entry(self, session: Session, config: Config, period: Period, wanted: list[str]) -> _Entry:
+    def _current(
+        self, session: Session, config: Config, period: Period, wanted: list[str]
+    ) -> tuple[dict[str, Report], dict[str, list[TeamScore]]]:
+        """The entry's reports and rankings, brought up to date; both dicts are replaced, never changed,
+        once handed out, so a caller may read them while another request updates the entry."""
         version = data_version(session)
         ranked = any(scheme.period == period.kind for scheme in config.scorecards.values())
         with self._lock:
@@ -75,10 +79,10 @@ class SharedReports:
                 self._entries.popitem(last=False)
         with entry.lock:
             stale: set[str] = set()
-            if entry.version != version:
-                changes = (
-                    changes_since(session, version=entry.version, until=version) if entry.version < version else None
-                )
+            # An entry at a later version than this request read (another request brought it up to
+            # date meanwhile) is only fresher: it is served as it is.
+            if entry.version < version:
+                changes = changes_since(session, version=entry.version, until=version)
                 stale = _touched(entry.computed, changes, period)
                 entry.version = version
                 for key in stale:
@@ -86,17 +90,16 @@ class SharedReports:
             needed = [team.key for team in config.teams] if ranked else wanted
             missing = [key for key in needed if key not in entry.computed]
             if missing or stale:
-                entry.computed.update(compute_reports(session, config=config, period=period, teams=missing))
+                if missing:
+                    entry.computed.update(compute_reports(session, config=config, period=period, teams=missing))
                 entry.computed = {key: entry.computed[key] for key in config.team_by_key if key in entry.computed}
                 entry.schemes = schemes_for(config, entry.computed) if ranked else {}
                 entry.reports = {key: report_of(report, entry.schemes) for key, report in entry.computed.items()}
-            return entry
+            return entry.reports, entry.schemes
 
 
-def _touched(computed: dict[str, TeamReport], changes: Iterable[DataChange] | None, period: Period) -> set[str]:
-    """The teams whose figures for ``period`` the changes may have moved (None: the log is unknown, all)."""
-    if changes is None:
-        return set(computed)
+def _touched(computed: dict[str, TeamReport], changes: Iterable[DataChange], period: Period) -> set[str]:
+    """The computed teams whose figures for ``period`` the changes may have moved."""
     spans = [(shown.start, shown.end) for shown in (period, period.previous(), period.year_ago())]
     touched: set[str] = set()
     for change in changes:
@@ -105,7 +108,7 @@ def _touched(computed: dict[str, TeamReport], changes: Iterable[DataChange] | No
         if change.team is None:
             return set(computed)
         touched.add(change.team)
-    return touched
+    return touched & set(computed)
 
 
 def _overlaps(first: date | None, last: date | None, spans: list[tuple[date, date]]) -> bool:

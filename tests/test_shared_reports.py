@@ -143,3 +143,14 @@ def test_a_write_without_a_team_recomputes_everything(engine, example_config, st
         bump_data_version(session)
     assert _report(engine, cache, example_config, JUNE, "berlin_ops").kpis["csat"].value == 2
     assert statements.take()
+
+
+def test_a_period_no_scheme_ranks_computes_only_the_teams_asked_for(engine, example_config, statements):
+    week = Period.parse("2026-W38")  # the example ranks months and quarters, not weeks
+    cache = SharedReports()
+    _report(engine, cache, example_config, week, "berlin_ops")
+    assert all(teams == {"berlin_ops"} for teams in statements.take())
+    _report(engine, cache, example_config, week, "shanghai_ops")
+    assert all(teams == {"shanghai_ops"} for teams in statements.take())
+    _report(engine, cache, example_config, week, "berlin_ops")
+    assert statements.take() == []
