@@ -20,12 +20,12 @@ from datetime import date
 from sqlmodel import Session
 
 from kpi_core.config import Config
+from kpi_core.data_changes import changes_since, data_version
 from kpi_core.kpis import TeamReport, compute_reports
 from kpi_core.models import DataChange
 from kpi_core.periods import Period
 from kpi_core.reporting import Rankings, Report, report_of, schemes_for
 from kpi_core.scorecard import TeamScore
-from kpi_core.store import changes_since, data_version
 
 
 @dataclass

@@ -4,18 +4,17 @@ Every replacement, update and withdrawal leaves an AuditEntry with the old and n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from kpi_core.data_changes import Days, around, bump_data_version, days_of
 from kpi_core.models import (
     AuditEntry,
     CustomerCase,
-    DataChange,
-    DataVersion,
     MeasureValue,
     Milestone,
     ProcessedRequest,
@@ -25,7 +24,6 @@ from kpi_core.models import (
 from kpi_core.periods import Period
 
 RowT = TypeVar("RowT", CustomerCase, Milestone)
-Days = tuple[date, date]  # first and last local date a write touched
 DATA_TABLES: tuple[type[SQLModel], ...] = (MeasureValue, SurveyResponse, CustomerCase, Milestone)
 
 
@@ -166,7 +164,7 @@ def replace_measure_rows(
 def submit_survey(
     session: Session, *, team: str, scores: Sequence[int], submitted_at: datetime, user: str, now: datetime
 ) -> Submission:
-    days = _around(submitted_at)
+    days = around(submitted_at)
     submission = _submission(session, team=team, kind="survey", user=user, now=now, rows=len(scores), days=days)
     session.add_all(
         SurveyResponse(team=team, submitted_at=submitted_at, score=score, submission_id=submission.id)
@@ -219,7 +217,7 @@ def record_milestone(
 
 def _record_one(session: Session, row: RowT, *, kind: str, user: str, now: datetime) -> RowT:
     """Stores ``row`` as a submission of its own, so it can be listed, corrected and withdrawn."""
-    submission = _submission(session, team=row.team, kind=kind, user=user, now=now, rows=1, days=_days_of(row))
+    submission = _submission(session, team=row.team, kind=kind, user=user, now=now, rows=1, days=days_of(row))
     row.submission_id = submission.id
     session.add(row)
     session.flush()
@@ -292,13 +290,13 @@ def complete_milestone(
 
 def _update_audited(session: Session, row: RowT, changes: dict[str, Any], *, user: str, now: datetime) -> RowT:
     """Sets the given (not None) fields of ``row`` and records the row before and after."""
-    before = _days_of(row)
+    before = days_of(row)
     bump = bump_data_version(session, team=row.team)
     old = _as_dict(row)
     for field, value in changes.items():
         if value is not None:
             setattr(row, field, value)
-    after = _days_of(row)
+    after = days_of(row)
     bump.first_day, bump.last_day = min(before[0], after[0]), max(before[1], after[1])
     session.add(row)
     session.add(
@@ -408,48 +406,6 @@ def latest_submission_by(session: Session, *, user: str) -> Submission | None:
 
 def measures_of(session: Session, *, submission_id: int) -> list[MeasureValue]:
     return list(session.exec(select(MeasureValue).where(MeasureValue.submission_id == submission_id)))
-
-
-def data_version(session: Session) -> int:
-    """The counter every write through kpi_core moves (see DataVersion)."""
-    return int(session.exec(select(DataVersion.version).where(DataVersion.id == 1)).one())
-
-
-def bump_data_version(session: Session, *, team: str | None = None, days: Days | None = None) -> DataChange:
-    """Marks the caller's transaction as a change to the data of ``team`` (None: any team) on the local
-    dates ``days`` (first, last; None: any date); call it in every write. Returns the change, whose
-    dates the caller may still set before its transaction ends."""
-    version = session.execute(
-        sa.update(DataVersion)
-        .where(col(DataVersion.id) == 1)
-        .values(version=DataVersion.version + 1)
-        .returning(col(DataVersion.version))
-    ).scalar_one()
-    change = DataChange(
-        version=version, team=team, first_day=days[0] if days else None, last_day=days[1] if days else None
-    )
-    session.add(change)
-    return change
-
-
-def changes_since(session: Session, *, version: int, until: int) -> list[DataChange]:
-    """The changes of the writes that moved the data version past ``version`` up to ``until`` (all
-    committed when ``until`` was read: each write holds the version's row lock until it commits)."""
-    query = select(DataChange).where(DataChange.version > version, DataChange.version <= until)
-    return list(session.exec(query))
-
-
-def _around(instant: datetime) -> Days:
-    """The local dates an instant can fall on in any time zone (within a day of its UTC date)."""
-    day = instant.astimezone(UTC).date()
-    return day - timedelta(days=1), day + timedelta(days=1)
-
-
-def _days_of(row: CustomerCase | Milestone) -> Days:
-    """The dates that place ``row`` in a period: a case's raising, a milestone's due date."""
-    if isinstance(row, CustomerCase):
-        return _around(row.raised_at)
-    return row.due_on, row.due_on
 
 
 def has_submitted(session: Session, *, team: str, start: datetime, end: datetime) -> bool:

@@ -10,10 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from kpi_core.config import Config
+from kpi_core.data_changes import bump_data_version
 from kpi_core.db import transaction
 from kpi_core.periods import Period
 from kpi_core.shared_reports import SharedReports
-from kpi_core.store import bump_data_version, submit_survey
+from kpi_core.store import submit_survey
 from tests.factories import add, at, surveys
 
 NOW = datetime(2026, 9, 30, 8, 0, tzinfo=UTC)
