@@ -3,19 +3,21 @@ only the teams and periods it touches. Seen from the statements the database rec
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import select
 
 from kpi_core.config import Config
 from kpi_core.data_changes import bump_data_version
 from kpi_core.db import transaction
+from kpi_core.models import CustomerCase
 from kpi_core.periods import Period
 from kpi_core.shared_reports import SharedReports
-from kpi_core.store import submit_survey
-from tests.factories import add, at, surveys
+from kpi_core.store import submit_survey, update_case
+from tests.factories import add, at, case, surveys
 
 NOW = datetime(2026, 9, 30, 8, 0, tzinfo=UTC)
 SEPTEMBER = Period.parse("2026-09")  # the example's service_monthly scheme ranks months
@@ -154,4 +156,35 @@ def test_a_period_no_scheme_ranks_computes_only_the_teams_asked_for(engine, exam
     _report(engine, cache, example_config, week, "shanghai_ops")
     assert all(teams == {"shanghai_ops"} for teams in statements.take())
     _report(engine, cache, example_config, week, "berlin_ops")
+    assert statements.take() == []
+
+
+def test_answering_a_case_recomputes_the_period_it_was_raised_in(engine, example_config, statements):
+    raised = at("2026-09-30 23:00")  # September in New York, October in Berlin
+    add(engine, case("newyork_delivery", raised))
+    cache = SharedReports()
+    october = Period.parse("2026-10")
+    before = _report(engine, cache, example_config, SEPTEMBER, "newyork_delivery")
+    _report(engine, cache, example_config, JUNE, "newyork_delivery")
+    _report(engine, cache, example_config, october, "newyork_delivery")
+    statements.take()
+    with transaction(engine) as session:
+        [stored] = session.exec(select(CustomerCase)).all()
+        update_case(
+            session,
+            case=stored,
+            first_response_at=raised + timedelta(hours=2),
+            resolved_at=None,
+            user="U0LEAD",
+            now=NOW,
+        )
+
+    after = _report(engine, cache, example_config, SEPTEMBER, "newyork_delivery")
+    assert before.kpis["response_time"].value is None
+    assert after.kpis["response_time"].value == pytest.approx(2.0)
+    reads = statements.take()
+    assert reads and all(teams <= {"newyork_delivery"} for teams in reads)
+    _report(engine, cache, example_config, october, "newyork_delivery")  # compares with September
+    assert statements.take()
+    _report(engine, cache, example_config, JUNE, "newyork_delivery")
     assert statements.take() == []
