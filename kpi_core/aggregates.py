@@ -177,7 +177,7 @@ def _measure_aggregates(
     )
     result: dict[str, dict[str, MeasureAggregate]] = defaultdict(dict)
     last_measures = []
-    for team, measure_key, total, mean, rows in session.execute(totals):
+    for team, measure_key, total, mean, rows in session.execute(totals).all():
         measure = config.measure_by_key.get(measure_key)
         if measure is None:
             continue  # data for a measure the config no longer declares

@@ -73,18 +73,15 @@ def _compile(node: ast.expr) -> Compiled:
         return lambda values: apply(operand(values))
     if isinstance(node, ast.Name):
         name = node.id
-        return lambda values: values[name]
+        return lambda values: float(values[name])
     assert isinstance(node, ast.Constant) and isinstance(node.value, int | float)
     constant = float(node.value)
     return lambda values: constant
 
 
-def evaluate(expression: str, values: Mapping[str, float]) -> float | None:
+def evaluate(expression: str, values: Mapping[str, float | None]) -> float | None:
     """The expression's value, or None when a name has no value or it divides by zero."""
-    needed = names_in(expression)
-    if any(values.get(name) is None for name in needed):
-        return None
     try:
-        return float(_compiled(expression)({name: float(values[name]) for name in needed}))
-    except ZeroDivisionError:
+        return float(_compiled(expression)(values))  # type: ignore[arg-type]
+    except (KeyError, TypeError, ZeroDivisionError):  # a name missing or None; a zero divisor
         return None
