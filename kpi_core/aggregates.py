@@ -1,7 +1,8 @@
 """Per-team aggregates of one period, computed in SQL: measures, survey scores, case durations, milestones.
 
-Instants (survey answers, cases) are cut by the period's UTC bounds in each team's time zone, so teams
-are queried in groups that share a time zone; calendar dates (measures, milestones) are local already.
+Instants (survey answers, cases) are cut by the period's UTC bounds in each team's time zone: on
+PostgreSQL every team in one statement with its own bounds joined in, on SQLite the teams that share a
+time zone together. Calendar dates (measures, milestones) are local already.
 """
 
 from __future__ import annotations
