@@ -16,7 +16,8 @@ from kpi_core.anomalies import SEASON, WINDOW, Anomaly, judge
 from kpi_core.config_schema import Config
 from kpi_core.db import transaction
 from kpi_core.periods import Period, PeriodKind
-from kpi_core.reporting import Report, ReportCache, build_reports
+from kpi_core.reporting import Report, build_reports
+from kpi_core.shared_reports import SharedReports
 
 #: weeks behind the judged one that the seasonal baseline can look at: a year of weeks, each with its
 #: same week a year before (and the one before that)
@@ -33,7 +34,7 @@ class Flag:
 
 
 def scan(
-    engine: sa.Engine, *, config: Config, period: Period, teams: list[str], cache: ReportCache | None = None
+    engine: sa.Engine, *, config: Config, period: Period, teams: list[str], cache: SharedReports | None = None
 ) -> dict[str, dict[str, Anomaly]]:
     """Per team, each KPI's value in the week ``period`` judged against the weeks before it (KPIs with
     too little history or no value are left out)."""
