@@ -386,7 +386,8 @@ def _log_to_stderr() -> None:
 @main.command("demo")
 @click.pass_obj
 def demo(settings: Settings) -> None:
-    """Load six months of demo data and print each team's latest weekly digest and the quarterly scorecard."""
+    """Load six months of demo data and print each team's latest weekly digest, the quarterly scorecard and
+    a personal scorecard."""
     from kpi_core import use_cases
     from kpi_core.demo import DEMO_END
     from kpi_core.periods import Period, PeriodKind
@@ -413,6 +414,14 @@ def demo(settings: Settings) -> None:
                 failures=rankings.failures,
             )
         )
+    if config.people:  # one personal scorecard, as `/kpi me` shows it (issue 11)
+        from bot.people_views import card_text
+        from kpi_core import people_use_cases
+
+        person = config.people[0]
+        with _user_errors():
+            card = people_use_cases.scorecard_of(engine, config=config, person=person, period=quarter)
+        _echo_mrkdwn("\n" + card_text(renderer, config, "both", card))
 
 
 def _echo_mrkdwn(text: str) -> None:

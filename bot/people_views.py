@@ -12,7 +12,7 @@ from bot.services import Services
 from kpi_core.config_schema import Config, Language, Person
 from kpi_core.goals import TargetGap
 from kpi_core.periods import Period
-from kpi_core.person_scorecard import PARTS, PersonCard
+from kpi_core.person_scorecard import PersonCard
 
 
 def goals_modal(
@@ -121,5 +121,4 @@ def card_text(renderer: Renderer, config: Config, language: Language, card: Pers
         weights=config.person_scorecard,
         scheme_name=scheme.name.in_language(language) if scheme else "",
         competency_names={competency.key: competency.name.in_language(language) for competency in config.competencies},
-        missing_names=[renderer.text(f"people.part_names.{part}", language) for part in PARTS if part in card.missing],
     )
