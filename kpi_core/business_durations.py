@@ -32,9 +32,10 @@ def case_key(formula: CaseDurationFormula) -> CaseKey:
 
 
 def business_case_stats(
-    session: Session, *, teams: list[Team], period: Period, queries: Iterable[CaseQuery]
+    session: Session, *, teams: list[Team], period: Period, queries: Iterable[CaseQuery], person: str | None = None
 ) -> dict[str, dict[CaseKey, CaseStats]]:
-    """Per team, the statistics of each query's cases raised in ``period``, in working hours."""
+    """Per team, the statistics of each query's cases raised in ``period``, in working hours (only the
+    cases ``person`` handled, when given)."""
     result: dict[str, dict[CaseKey, CaseStats]] = defaultdict(dict)
     table = CustomerCase.__table__.c  # type: ignore[attr-defined]
     for query in queries:
@@ -48,7 +49,11 @@ def business_case_stats(
             by_key = {team.key: team for team in zone_teams}
             rows = session.execute(
                 sa.select(table.team, table.raised_at, end_column).where(
-                    table.team.in_(by_key), table.kind == query.kind, table.raised_at >= start, table.raised_at < end
+                    table.team.in_(by_key),
+                    table.kind == query.kind,
+                    table.raised_at >= start,
+                    table.raised_at < end,
+                    *(() if person is None else (table.person == person,)),
                 )
             )
             for team_key, raised_at, ended_at in rows:
