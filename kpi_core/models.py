@@ -207,3 +207,6 @@ class DataVersion(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     version: int = 0
+
+
+from kpi_core import review_models  # noqa: E402, F401  (registers the review tables on the same metadata)

@@ -42,3 +42,15 @@ def test_0006_moves_the_form_and_the_case_into_columns_and_back(engine):
     assert sources == ["slack:weekly", "csv:cases.csv", "slack"]
     assert subjects == ["on_time_delivery", "case:17"]
     migrate(engine)
+
+
+def test_0012_creates_the_review_tables_and_drops_them_again(engine):
+    def tables() -> set[str]:
+        return {name for name in sa.inspect(engine).get_table_names() if name.startswith("review_")}
+
+    review_tables = {"review_cycle", "review_assignment", "review_answer", "review_score", "review_interview"}
+    assert tables() == review_tables
+    downgrade(engine, "0007")
+    assert tables() == set()
+    migrate(engine)
+    assert tables() == review_tables
