@@ -258,6 +258,67 @@ class Schedule(_Model):
 class Roles(_Model):
     admins: list[str] = []
     management: list[str] = []
+    #: human resources: see every person's scorecard and (issue 11) launch review cycles
+    hr: list[str] = []
+
+
+#: A Slack user id (U… or, on Enterprise Grid, W…); a typo here would silently orphan a person.
+UserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+
+
+class Competency(_Model):
+    """A quality rated in reviews (1-5), part of a person's personal performance (个人绩效)."""
+
+    key: Key
+    name: Names
+
+
+#: The seed scheme's eight competencies: position performance (岗位绩效) and personal performance (个人绩效).
+DEFAULT_COMPETENCIES: tuple[Competency, ...] = tuple(
+    Competency(key=key, name=Names(en=en, zh=zh))
+    for key, en, zh in (
+        ("quality", "Quality of work", "工作质量"),
+        ("efficiency", "Efficiency", "工作效率"),
+        ("innovation", "Innovation", "创新能力"),
+        ("responsibility", "Responsibility", "责任心"),
+        ("attitude", "Attitude", "工作态度"),
+        ("teamwork", "Teamwork", "团队协作"),
+        ("learning", "Learning", "学习能力"),
+        ("problem_solving", "Problem solving", "问题解决能力"),
+    )
+)
+
+
+class Position(_Model):
+    """A job: the KPIs (weights in percent, summing to 100) that make its position performance, and the
+    competencies its holders are rated on (None: every configured competency)."""
+
+    key: Key
+    name: Names
+    kpis: dict[Key, float] = Field(default={}, description="KPI key -> weight in percent")
+    competencies: list[Key] | None = None
+
+
+class Person(_Model):
+    """Someone assessed: their team, position and direct superior (None: the team's first lead)."""
+
+    user: UserId
+    name: str | None = None
+    team: Key
+    position: Key
+    superior: UserId | None = None
+
+
+class PersonScorecard(_Model):
+    """The composite personal score: weights in percent of position, personal and team performance."""
+
+    position: float = Field(default=50, ge=0)
+    personal: float = Field(default=30, ge=0)
+    team: float = Field(default=20, ge=0)
+    #: the period kind personal targets are agreed for and ``/kpi me`` shows by default
+    period: PeriodKind = PeriodKind.QUARTER
+    #: the team scorecard whose score is the team part (None: the first one configured)
+    team_scorecard: Key | None = None
 
 
 class Form(_Model):
@@ -279,6 +340,10 @@ class Config(_Model):
     reviews: ReviewSettings = ReviewSettings()
     roles: Roles = Roles()
     forms: list[Form] = []
+    competencies: list[Competency] = list(DEFAULT_COMPETENCIES)
+    positions: list[Position] = []
+    people: list[Person] = []
+    person_scorecard: PersonScorecard = PersonScorecard()
     #: the earliest day data may be dated (older dates are typing mistakes, or break date arithmetic)
     data_since: date = date(2000, 1, 1)
 
@@ -297,6 +362,18 @@ class Config(_Model):
     @cached_property
     def kpi_by_key(self) -> dict[str, Kpi]:
         return {kpi.key: kpi for kpi in self.kpis}
+
+    @cached_property
+    def position_by_key(self) -> dict[str, Position]:
+        return {position.key: position for position in self.positions}
+
+    @cached_property
+    def competency_by_key(self) -> dict[str, Competency]:
+        return {competency.key: competency for competency in self.competencies}
+
+    @cached_property
+    def person_by_user(self) -> dict[str, Person]:
+        return {person.user: person for person in self.people}
 
     def team(self, key: str) -> Team:
         try:
