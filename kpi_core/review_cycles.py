@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -106,8 +107,8 @@ def due_reminder(cycle: ReviewCycle, zone: ZoneInfo, now: datetime) -> int | Non
 
 
 def _audit(
-    session: Session, *, user: str, action: str, entity: str, entity_id: int | None, new: dict, now: datetime
-) -> None:  # type: ignore[type-arg]
+    session: Session, *, user: str, action: str, entity: str, entity_id: int | None, new: dict[str, Any], now: datetime
+) -> None:
     session.add(AuditEntry(at=now, user=user, action=action, entity=entity, entity_id=entity_id, new=new))
 
 

@@ -9,6 +9,7 @@ export do."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -23,7 +24,7 @@ CYCLE_KINDS = ("year", "quarter")
 COMMENT_CHARS = 3000
 
 
-def _utc(*, nullable: bool) -> sa.Column:  # type: ignore[type-arg]
+def _utc(*, nullable: bool) -> Any:
     return sa.Column(UTCDateTime(), nullable=nullable)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, delete, func, select
 
 from kpi_core.config import Config
@@ -126,10 +127,16 @@ def results(session: Session, *, config: Config, cycle: ReviewCycle, subject: st
             )
         ).all()
     )
-    rows = session.exec(
-        select(ReviewAnswer.id, ReviewAnswer.relation, ReviewAnswer.comment, ReviewScore.competency, ReviewScore.score)
+    rows = session.execute(
+        sa.select(
+            col(ReviewAnswer.id),
+            col(ReviewAnswer.relation),
+            col(ReviewAnswer.comment),
+            col(ReviewScore.competency),
+            col(ReviewScore.score),
+        )
         .join(ReviewScore, col(ReviewScore.answer_id) == ReviewAnswer.id)
-        .where(ReviewAnswer.cycle_id == cycle.id, ReviewAnswer.subject == subject)
+        .where(col(ReviewAnswer.cycle_id) == cycle.id, col(ReviewAnswer.subject) == subject)
     ).all()
     answers: dict[int, tuple[str, str | None, dict[str, int]]] = {}
     for answer_id, relation, comment, competency, score in rows:
@@ -149,7 +156,7 @@ def personal_performance(session: Session, config: Config, user: str, cycle: str
     if found is None:
         return None
     groups = results(session, config=config, cycle=found, subject=user)
-    return performance_score(groups, weights=config.reviews.group_weights)
+    return performance_score(groups, weights={str(key): weight for key, weight in config.reviews.group_weights.items()})
 
 
 @dataclass(frozen=True)
@@ -166,7 +173,10 @@ def status(session: Session, *, key: str) -> CycleStatus:
     cycle = find_cycle(session, key=key)
     query = (
         select(
-            ReviewAssignment.relation, ReviewAssignment.state, func.count(), func.count(ReviewAssignment.answered_at)
+            ReviewAssignment.relation,
+            ReviewAssignment.state,
+            func.count(),
+            func.count(col(ReviewAssignment.answered_at)),
         )
         .where(ReviewAssignment.cycle_id == cycle.id)
         .group_by(ReviewAssignment.relation, ReviewAssignment.state)
@@ -229,7 +239,12 @@ def _rows_naming_raters(session: Session, cycle: ReviewCycle) -> list[dict[str, 
         .join(ReviewAnswer, col(ReviewAnswer.assignment_id) == ReviewAssignment.id)
         .join(ReviewScore, col(ReviewScore.answer_id) == ReviewAnswer.id)
         .where(ReviewAssignment.cycle_id == cycle.id)
-        .order_by(ReviewAssignment.subject, ReviewAssignment.relation, ReviewAssignment.rater, ReviewScore.competency)
+        .order_by(
+            col(ReviewAssignment.subject),
+            col(ReviewAssignment.relation),
+            col(ReviewAssignment.rater),
+            col(ReviewScore.competency),
+        )
     )
     return [
         {
@@ -254,7 +269,7 @@ def pending_requests(session: Session) -> list[tuple[ReviewAssignment, ReviewCyc
             ReviewAssignment.state == "active",
             col(ReviewAssignment.requested_at).is_(None),
         )
-        .order_by(ReviewAssignment.id)
+        .order_by(col(ReviewAssignment.id))
     )
     return [(assignment, cycle) for assignment, cycle in session.exec(query).all()]
 
@@ -274,6 +289,6 @@ def unanswered(session: Session, *, cycle: ReviewCycle) -> dict[str, list[Review
         col(ReviewAssignment.answered_at).is_(None),
     )
     by_rater: dict[str, list[ReviewAssignment]] = defaultdict(list)
-    for assignment in session.exec(query.order_by(ReviewAssignment.id)).all():
+    for assignment in session.exec(query.order_by(col(ReviewAssignment.id))).all():
         by_rater[assignment.rater].append(assignment)
     return dict(by_rater)
