@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ from bot.alert_poster import AlertPoster
 from bot.digests import last_week, management_summary, quarterly_scorecards, reminders, weekly_digests
 from bot.failure_notices import tell_admins
 from bot.mrkdwn import escape
+from bot.reviews import ReviewMessenger
 from bot.sender import Outgoing, Sender
 from bot.services import Services
 from kpi_core.periods import Period, PeriodKind
@@ -35,6 +36,7 @@ from kpi_core.periods import Period, PeriodKind
 logger = logging.getLogger(__name__)
 
 CATCH_UP_EVERY = timedelta(minutes=5)
+REVIEW_TICK_EVERY = timedelta(minutes=5)
 CASE_TIMER_ID = "case_timer"
 
 
@@ -51,6 +53,10 @@ class Jobs:
     services: Services
     sender: Sender
     alerts: AlertPoster
+
+    @cached_property
+    def reviews(self) -> ReviewMessenger:
+        return ReviewMessenger(self.services, self.sender)
 
     # job bodies: plain functions of the clock, the database and Slack
 
@@ -154,6 +160,8 @@ class Jobs:
         for job_id, trigger, run in (
             ("catch_up", IntervalTrigger(seconds=CATCH_UP_EVERY.total_seconds()), self.catch_up),
             ("alert_sweep", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.alerts.check),
+            # 360° reviews: requests, reminders from 09:00 in each rater's zone, closing at the deadline
+            ("review_tick", IntervalTrigger(seconds=REVIEW_TICK_EVERY.total_seconds()), self.reviews.tick),
             # at start: the runs missed while the process was down, and the case timer rebuilt from the data
             ("startup_catch_up", DateTrigger(), self.catch_up),
             ("startup_alert_check", DateTrigger(), self.alerts.check),

@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.listeners.commands.review import handle_review
 from bot.listeners.context import access_of, after_ack, message_localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
 from bot.render import RESPONSE_URL_POSTS, message_parts
@@ -57,7 +58,7 @@ def handle_kpi(ack: Ack, command: dict[str, Any], respond: Respond, client: WebC
     subcommand = SUBCOMMANDS.get(name)
     if subcommand is None:
         invocation.reply(invocation.localize("unknown_subcommand", word=name) + "\n" + _help(invocation))
-    elif subcommand is not _show_help and access.role == "none":
+    elif subcommand not in (_show_help, handle_review) and access.role == "none":  # reviewed people, HR: no team role
         invocation.reply(invocation.localize("refused"))
     else:
         subcommand(invocation)
@@ -252,4 +253,5 @@ SUBCOMMANDS: dict[str, Callable[[Invocation], None]] = {
     "scorecard": _scorecard,
     "history": _history,
     "undo": _undo,
+    "review": handle_review,
 }
