@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from kpi_core.config import Config
@@ -248,7 +250,7 @@ def default_peers(session: Session, *, config: Config, cycle: ReviewCycle, now: 
         (assignment.subject, assignment.rater)
         for assignment in session.exec(select(ReviewAssignment).where(ReviewAssignment.cycle_id == cycle.id)).all()
     }
-    added = 0
+    rows = []
     for person in config.people:
         if person.user in with_peers:
             continue
@@ -258,23 +260,36 @@ def default_peers(session: Session, *, config: Config, cycle: ReviewCycle, now: 
             if other.team == person.team and other.position == person.position and other.user != person.user
         ]
         for peer in [user for user in same if (person.user, user) not in taken][: config.reviews.max_peers]:
-            session.add(
-                ReviewAssignment(
-                    cycle_id=cycle.id or 0, subject=person.user, rater=peer, relation="peer", state="active"
-                )
+            rows.append(
+                {"cycle_id": cycle.id, "subject": person.user, "rater": peer, "relation": "peer", "state": "active"}
             )
-            added += 1
-    session.flush()
-    return added
+    if not rows:
+        return 0
+    # another replica's tick may default the same peers at the same moment: the same rows, stored once
+    table = ReviewAssignment.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    inserted = session.execute(
+        insert.values(rows)
+        .on_conflict_do_nothing(index_elements=["cycle_id", "subject", "rater"])
+        .returning(table.c.id)
+    )
+    return len(inserted.all())
 
 
 def close(session: Session, *, config: Config, cycle: ReviewCycle, user: str, now: datetime) -> list[ReviewInterview]:
     """Closes the cycle and opens the interview of every person with a superior (held by the superior
     and the superior's superior). ``user`` is an admin, HR, or "scheduler" at the deadline."""
-    if cycle.closed_at is not None:
+    table = ReviewCycle.__table__  # type: ignore[attr-defined]
+    # one UPDATE that only one closer wins: another replica's tick may close it at the same moment
+    taken = session.execute(
+        sa.update(table)
+        .where(table.c.id == cycle.id, table.c.closed_at.is_(None))
+        .values(closed_at=now, closed_by=user)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise ReviewError(reason="closed", cycle=cycle.key)
-    cycle.closed_at, cycle.closed_by = now, user
-    session.add(cycle)
+    session.refresh(cycle)
     interviews = []
     for person in config.people:
         superior = superior_of(config, person.user)

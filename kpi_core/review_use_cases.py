@@ -38,12 +38,17 @@ def close(engine: sa.Engine, *, config: Config, key: str, user: str, now: dateti
 
 def close_due(engine: sa.Engine, *, config: Config, now: datetime) -> list[ReviewCycle]:
     """Closes every open cycle whose deadline has passed (the scheduler's part); returns them."""
-    closed = []
     with transaction(engine) as session:
-        for cycle in review_cycles.open_cycles(session):
-            if cycle.deadline_at <= now:
+        due = [cycle for cycle in review_cycles.open_cycles(session) if cycle.deadline_at <= now]
+    closed = []
+    for cycle in due:
+        try:
+            with transaction(engine) as session:
+                cycle = session.merge(cycle)
                 review_cycles.close(session, config=config, cycle=cycle, user="scheduler", now=now)
-                closed.append(cycle)
+            closed.append(cycle)
+        except ReviewError:
+            continue  # another replica closed it first
     return closed
 
 
