@@ -29,7 +29,12 @@ class Access:
 def access_for(config: Config, user: str) -> Access:
     every_team = tuple(team.key for team in config.teams)
     led = tuple(team.key for team in config.teams if user in team.leads)
-    member_of = tuple(team.key for team in config.teams if user in team.members or user in team.leads)
+    person = config.person_by_user.get(user)  # a configured person is a member of their team
+    member_of = tuple(
+        team.key
+        for team in config.teams
+        if user in team.members or user in team.leads or (person is not None and person.team == team.key)
+    )
     own_language = config.team(member_of[0]).language if member_of else "en"
     if user in config.roles.admins:
         return Access(user, "admin", every_team, every_team, "both" if not member_of else own_language)

@@ -81,11 +81,15 @@ def load_aggregates(
     case_queries: Iterable[CaseQuery] = (),
     survey: bool = True,
     milestones: bool = True,
+    person: str | None = None,
 ) -> dict[str, TeamAggregates]:
-    """Every aggregate the KPIs need for ``teams`` in ``period``, keyed by team."""
+    """Every aggregate the KPIs need for ``teams`` in ``period``, keyed by team; with ``person``, only the
+    rows that name that person (survey answers name nobody: a person has none)."""
     keys = [team.key for team in teams]
     result = {key: TeamAggregates(measures={}) for key in keys}
-    for team_key, measures in _measure_aggregates(session, config=config, teams=keys, period=period).items():
+    survey = survey and person is None
+    measure_rows = _measure_aggregates(session, config=config, teams=keys, period=period, person=person)
+    for team_key, measures in measure_rows.items():
         result[team_key].measures = measures
     case_queries = list(case_queries)
     for zone_teams in _by_timezone(teams).values():
@@ -95,13 +99,13 @@ def load_aggregates(
             for team_key, survey_stats in _survey_stats(session, teams=zone_keys, start=start, end=end).items():
                 result[team_key].survey = survey_stats
         for query in case_queries:
-            stats_by_team = _case_stats(session, query=query, teams=zone_keys, start=start, end=end)
+            stats_by_team = _case_stats(session, query=query, teams=zone_keys, start=start, end=end, person=person)
             for team_key in zone_keys:
                 cases = result[team_key].cases = result[team_key].cases or {}
                 if team_key in stats_by_team:
                     cases[(query.kind, query.until)] = stats_by_team[team_key]
     if milestones:
-        for team_key, milestone_stats in _milestone_stats(session, teams=keys, period=period).items():
+        for team_key, milestone_stats in _milestone_stats(session, teams=keys, period=period, person=person).items():
             result[team_key].milestones = milestone_stats
     return result
 
@@ -113,11 +117,21 @@ def _by_timezone(teams: list[Team]) -> dict[str, list[Team]]:
     return groups
 
 
+def _of_person(column: Any, person: str | None) -> tuple[Any, ...]:
+    """The condition on a table's ``person`` column: none (a team's every row), or only ``person``'s rows."""
+    return () if person is None else (column == person,)
+
+
 def _measure_aggregates(
-    session: Session, *, config: Config, teams: list[str], period: Period
+    session: Session, *, config: Config, teams: list[str], period: Period, person: str | None = None
 ) -> dict[str, dict[str, MeasureAggregate]]:
     table = MeasureValue.__table__.c  # type: ignore[attr-defined]
-    in_period = sa.and_(table.team.in_(teams), table.on_date >= period.start, table.on_date < period.end)
+    in_period = sa.and_(
+        table.team.in_(teams),
+        table.on_date >= period.start,
+        table.on_date < period.end,
+        *_of_person(table.person, person),
+    )
     totals = (
         sa.select(table.team, table.measure, sa.func.sum(table.value), sa.func.avg(table.value), sa.func.count())
         .where(in_period)
@@ -173,10 +187,18 @@ def _survey_stats(session: Session, *, teams: list[str], start: Any, end: Any) -
     }
 
 
-def _case_stats(session: Session, *, query: CaseQuery, teams: list[str], start: Any, end: Any) -> dict[str, CaseStats]:
+def _case_stats(
+    session: Session, *, query: CaseQuery, teams: list[str], start: Any, end: Any, person: str | None = None
+) -> dict[str, CaseStats]:
     table = CustomerCase.__table__.c  # type: ignore[attr-defined]
     end_column = table.first_response_at if query.until == "first_response" else table.resolved_at
-    where = (table.team.in_(teams), table.kind == query.kind, table.raised_at >= start, table.raised_at < end)
+    where = (
+        table.team.in_(teams),
+        table.kind == query.kind,
+        table.raised_at >= start,
+        table.raised_at < end,
+        *_of_person(table.person, person),
+    )
     thresholds = sorted(query.within_hours)
     hours: sa.ColumnElement[Any]
     percentiles: list[sa.ColumnElement[Any]]
@@ -231,7 +253,9 @@ def _case_stats(session: Session, *, query: CaseQuery, teams: list[str], start: 
     return stats
 
 
-def _milestone_stats(session: Session, *, teams: list[str], period: Period) -> dict[str, MilestoneStats]:
+def _milestone_stats(
+    session: Session, *, teams: list[str], period: Period, person: str | None = None
+) -> dict[str, MilestoneStats]:
     table = Milestone.__table__.c  # type: ignore[attr-defined]
     done = table.completed_on.is_not(None)
     costed = sa.and_(table.actual_cost.is_not(None), table.budget.is_not(None))
@@ -247,7 +271,12 @@ def _milestone_stats(session: Session, *, teams: list[str], period: Period) -> d
             sa.func.sum(sa.case((costed, table.budget), else_=0.0)),
             sa.func.sum(sa.case((costed, table.actual_cost), else_=0.0)),
         )
-        .where(table.team.in_(teams), table.due_on >= period.start, table.due_on < period.end)
+        .where(
+            table.team.in_(teams),
+            table.due_on >= period.start,
+            table.due_on < period.end,
+            *_of_person(table.person, person),
+        )
         .group_by(table.team)
     )
     return {

@@ -19,6 +19,7 @@ from kpi_core.config import (
     SurveyFormula,
     Team,
 )
+from kpi_core.config_schema import Person
 from kpi_core.expressions import evaluate, names_in
 from kpi_core.isolation import ComputeFailure, check_finite, per_team
 from kpi_core.periods import Period, PeriodKind
@@ -139,9 +140,9 @@ def _shift(period: Period, versus: str) -> Period:
 
 
 def _load(
-    session: Session, config: Config, teams: list[Team], period: Period, kpis: list[Kpi]
+    session: Session, config: Config, teams: list[Team], period: Period, kpis: list[Kpi], person: str | None = None
 ) -> dict[str, TeamAggregates]:
-    """Loads only the kinds of aggregate that ``kpis`` use."""
+    """Loads only the kinds of aggregate that ``kpis`` use (of ``person``'s rows alone, when given)."""
     formulas = [kpi.formula for kpi in kpis]
     thresholds: dict[tuple[str, str], set[float]] = {}
     for formula in formulas:
@@ -157,6 +158,7 @@ def _load(
         case_queries=[CaseQuery(kind, until, frozenset(limits)) for (kind, until), limits in thresholds.items()],
         survey=any(isinstance(formula, SurveyFormula) for formula in formulas),
         milestones=any(isinstance(formula, MilestoneFormula) for formula in formulas),
+        person=person,
     )
 
 
@@ -260,3 +262,28 @@ def _milestones(formula: MilestoneFormula, data: TeamAggregates) -> _Outcome:
         value = (stats.actual_cost_total - stats.budget_total) / stats.budget_total * 100
     details |= {"budget": stats.budget_total, "actual_cost": stats.actual_cost_total}
     return _Outcome(value, stats.costed, details)
+
+
+def compute_person(
+    session: Session, *, config: Config, person: Person, period: Period, kpis: list[str], targets: dict[str, float]
+) -> dict[str, KpiResult]:
+    """``kpis`` of one person in ``period``: the same formulas over the rows of the person's team that name
+    them (a case handled by, a value recorded for, a milestone owned by), cut in the team's time zone, each
+    against the person's agreed target in ``targets`` (none: no target). A KPI whose value is infinite or
+    NaN raises NotFinite, as for a team."""
+    team = config.team(person.team)
+    selected = [config.kpi_by_key[key] for key in kpis]
+    current = _load(session, config, [team], period, selected, person.user)
+    comparisons: dict[str, dict[str, TeamAggregates]] = {}
+    for versus in ("previous", "year_ago"):
+        needing = [kpi for kpi in selected if versus in _comparisons(kpi)]
+        if needing:
+            comparisons[versus] = _load(session, config, [team], _shift(period, versus), needing, person.user)
+    results = {}
+    for kpi in selected:
+        outcome = _evaluate(kpi, current[team.key], comparisons, team.key)
+        check_finite(kpi.key, outcome.value)
+        target = targets.get(kpi.key)
+        status = status_of(kpi, outcome.value, target=target, threshold=None)
+        results[kpi.key] = KpiResult(kpi.key, outcome.value, outcome.n, target, None, status, dict(outcome.details))
+    return results

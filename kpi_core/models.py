@@ -73,7 +73,11 @@ class SurveyResponse(SQLModel, table=True):
 
 class MeasureValue(SQLModel, table=True):
     __tablename__ = "measure_value"
-    __table_args__ = (sa.Index("ix_measure_value_team_on_date", "team", "on_date", "measure"),)
+    __table_args__ = (
+        sa.Index("ix_measure_value_team_on_date", "team", "on_date", "measure"),
+        # one person's KPIs read only their rows (a personal scorecard among millions)
+        sa.Index("ix_measure_value_person_on_date", "person", "on_date"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team: str = Field(max_length=64)
@@ -81,12 +85,15 @@ class MeasureValue(SQLModel, table=True):
     on_date: date
     value: float
     submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    #: the person the value was recorded for (a configured person of the team), None for the team as a whole
+    person: str | None = Field(default=None, max_length=USER_CHARS)
 
 
 class CustomerCase(SQLModel, table=True):
     __tablename__ = "customer_case"
     __table_args__ = (
         sa.Index("ix_customer_case_team_kind_raised_at", "team", "kind", "raised_at"),
+        sa.Index("ix_customer_case_person_kind_raised_at", "person", "kind", "raised_at"),
         sa.CheckConstraint(f"kind IN {get_args(CaseKind)!r}", name="ck_customer_case_kind"),
     )
 
@@ -97,10 +104,15 @@ class CustomerCase(SQLModel, table=True):
     first_response_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     resolved_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    #: who handled the case (a configured person of the team), if anyone in particular
+    person: str | None = Field(default=None, max_length=USER_CHARS)
 
 
 class Milestone(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_milestone_team_due_on", "team", "due_on"),)
+    __table_args__ = (
+        sa.Index("ix_milestone_team_due_on", "team", "due_on"),
+        sa.Index("ix_milestone_person_due_on", "person", "due_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team: str = Field(max_length=64)
@@ -111,6 +123,30 @@ class Milestone(SQLModel, table=True):
     budget: float | None = None
     actual_cost: float | None = None
     submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    #: the milestone's owner (a configured person of the team), if anyone in particular
+    person: str | None = Field(default=None, max_length=USER_CHARS)
+
+
+class PersonalTarget(SQLModel, table=True):
+    """A person's target for one KPI of their position in one period (目标设定): proposed by the person,
+    agreed by their direct superior (as proposed, or adjusted with a reason). ``agreed`` stays in force
+    while a newer proposal waits (``pending``); every step is in the audit trail."""
+
+    __tablename__ = "personal_target"
+    __table_args__ = (sa.UniqueConstraint("person", "period", "kpi", name="ux_personal_target_person_period_kpi"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person: str = Field(max_length=USER_CHARS)
+    team: str = Field(max_length=64, index=True)
+    period: str = Field(max_length=16)  # a period label: 2026-Q4, 2026-11, 2026-W48
+    kpi: str = Field(max_length=64)
+    proposed: float
+    proposed_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    pending: bool = True
+    agreed: float | None = None
+    decided_by: str | None = Field(default=None, max_length=USER_CHARS)
+    decided_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class AuditEntry(SQLModel, table=True):

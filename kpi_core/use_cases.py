@@ -98,6 +98,7 @@ def record_case(
     resolved_at: datetime | None,
     user: str,
     now: datetime,
+    person: str | None = None,
 ) -> CustomerCase | None:
     return _once(
         engine,
@@ -112,6 +113,7 @@ def record_case(
             resolved_at=resolved_at,
             user=user,
             now=now,
+            person=person,
         ),
     )
 
@@ -129,6 +131,7 @@ def record_milestone(
     actual_cost: float | None,
     user: str,
     now: datetime,
+    person: str | None = None,
 ) -> Milestone | None:
     return _once(
         engine,
@@ -145,6 +148,7 @@ def record_milestone(
             actual_cost=actual_cost,
             user=user,
             now=now,
+            person=person,
         ),
     )
 

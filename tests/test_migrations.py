@@ -50,7 +50,7 @@ def test_0012_creates_the_review_tables_and_drops_them_again(engine):
 
     review_tables = {"review_cycle", "review_assignment", "review_answer", "review_score", "review_interview"}
     assert tables() == review_tables
-    downgrade(engine, "0007")
+    downgrade(engine, "0011")
     assert tables() == set()
     migrate(engine)
     assert tables() == review_tables

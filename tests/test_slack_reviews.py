@@ -10,7 +10,7 @@ from kpi_core import review_use_cases as use
 from kpi_core.models import AuditEntry
 from kpi_core.review_cycles import parse_launch
 from kpi_core.review_models import ReviewAnswer, ReviewAssignment, ReviewInterview
-from tests.bot_harness import ADMIN, LEAD_BEIJING, MANAGER, NOW
+from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, NOW
 from tests.slack_calls import posts, wait_for_posts
 from tests.slack_requests import datepicker_value, static_select_value, text_value
 
@@ -139,6 +139,9 @@ def test_who_may_launch_close_and_see_the_status_of_a_cycle(bot, user, allowed):
     status, body = bot.command("review close 2026", user_id=user)
     assert ("is closed" in reply_text(body)) is allowed
     assert (bot.count(ReviewInterview) > 0) is allowed
+    if allowed:  # the packets go out after the answer: wait for them, the test's Slack stops with it
+        holders = 2 * bot.count(ReviewInterview) - bot.count(ReviewInterview, ReviewInterview.second_superior.is_(None))
+        assert bot.fake.wait_until(lambda calls: len(ledger_keys(calls, "review_packet")) >= holders, timeout=20)
 
 
 def test_a_rater_gets_one_dm_rates_in_the_modal_and_may_replace_the_answer(bot):
@@ -174,8 +177,8 @@ def test_a_rater_gets_one_dm_rates_in_the_modal_and_may_replace_the_answer(bot):
 )
 def test_hostile_ratings_get_field_errors_and_store_nothing(bot, answers, block, message):
     launch(bot)
-    view = open_rating(bot)
-    status, body = bot.submit(view, ratings() | answers, user_id=AGENT)
+    view = open_rating(bot, RATER)
+    status, body = bot.submit(view, ratings() | answers, user_id=RATER)
     assert status == 200 and body["response_action"] == "errors"
     assert message in body["errors"][block]
     assert bot.count(ReviewAnswer) == 0
@@ -191,8 +194,8 @@ def test_hostile_ratings_get_field_errors_and_store_nothing(bot, answers, block,
 )
 def test_a_forged_rating_form_is_refused_with_a_notice(bot, metadata):
     launch(bot)
-    view = open_rating(bot) | {"private_metadata": metadata}
-    status, body = bot.submit(view, ratings(), user_id=AGENT)
+    view = open_rating(bot, RATER) | {"private_metadata": metadata}
+    status, body = bot.submit(view, ratings(), user_id=RATER)
     assert status == 200 and body["response_action"] == "update"
     assert "not yours" in body["view"]["blocks"][0]["text"]["text"]
     assert bot.count(ReviewAnswer) == 0
@@ -215,32 +218,32 @@ def test_a_rating_after_the_deadline_is_refused_with_a_notice(start_bot, example
 
 def test_peers_are_nominated_approved_by_the_superior_and_then_asked(bot):
     launch(bot)
-    [invite] = dm_with(bot, AGENT, "review_nominate")
-    click(bot, "review_nominate", button(invite, "review_nominate"), user=AGENT)
+    lead, peer = LEAD_SHANGHAI_AND_BERLIN, "U0OPSSH2"
+    [invite] = dm_with(bot, RATER, "review_nominate")
+    click(bot, "review_nominate", button(invite, "review_nominate"), user=RATER)
     view = bot.fake.wait_for("views.open")[-1].params["view"]
     assert view["callback_id"] == "review_peers"
 
     hostile = [
-        ({"type": "multi_users_select", "selected_users": "U0AGENTBJ2"}, "fill this in"),
-        ({"type": "multi_users_select", "selected_users": [LEAD_BEIJING]}, "cannot be your peer"),
+        ({"type": "multi_users_select", "selected_users": peer}, "fill this in"),
+        ({"type": "multi_users_select", "selected_users": [lead]}, "cannot be your peer"),
         ({"type": "multi_users_select", "selected_users": [f"U0X{n}" for n in range(9)]}, "at most 8"),
         ({"type": "multi_users_select", "selected_users": ["U0NOBODY"]}, "not among the people"),
     ]
     for state, message in hostile:
-        status, body = bot.submit(view, {"peers": state}, user_id=AGENT)
+        status, body = bot.submit(view, {"peers": state}, user_id=RATER)
         assert body["response_action"] == "errors" and message in body["errors"]["peers"], (state, body)
-    status, body = bot.submit(
-        view, {"peers": {"type": "multi_users_select", "selected_users": ["U0AGENTBJ2"]}}, user_id=AGENT
-    )
+    status, body = bot.submit(view, {"peers": {"type": "multi_users_select", "selected_users": [peer]}}, user_id=RATER)
     assert (status, body) == (200, "")
 
-    [ask] = dm_with(bot, LEAD_BEIJING, "review_peers_approve")
+    [ask] = dm_with(bot, lead, "review_peers_approve")
     click(bot, "review_peers_decline", button(ask, "review_peers_approve"), user=MANAGER, name="forged")
     assert "not yours" in bot.fake.wait_until(lambda calls: responses(bot, "forged"))[0].params["text"]
-    click(bot, "review_peers_approve", button(ask, "review_peers_approve"), user=LEAD_BEIJING)
+    click(bot, "review_peers_approve", button(ask, "review_peers_approve"), user=lead)
     approved = bot.fake.wait_until(lambda calls: responses(bot))[0].params["text"]
-    assert approved == f"已批准：已邀请 <@U0AGENTBJ2> 为 <@{AGENT}> 评分。"  # the lead's team speaks Chinese
-    dm_with(bot, "U0AGENTBJ2", "review_rate", count=2)  # their own self-rating, and agent 1 as a peer
+    assert approved.startswith(f"Approved: <@{peer}> are asked to rate <@{RATER}>.")
+    # asked for their own rating and their lead's at the launch, then for their nominated peer's
+    dm_with(bot, peer, "review_rate", count=3)
 
 
 def test_the_interview_is_recorded_confirmed_and_acknowledged_through_slack(bot):
@@ -253,7 +256,7 @@ def test_the_interview_is_recorded_confirmed_and_acknowledged_through_slack(bot)
     interview_id = button(packet, "interview_record")
 
     click(bot, "interview_record", interview_id, user=AGENT, name="subject")  # the person may not record it
-    assert "not yours" in bot.fake.wait_until(lambda calls: responses(bot, "subject"))[0].params["text"]
+    assert "这不是您可以回答的内容" in bot.fake.wait_until(lambda calls: responses(bot, "subject"))[0].params["text"]
     click(bot, "interview_record", interview_id, user=LEAD_BEIJING)
     view = bot.fake.wait_for("views.open")[-1].params["view"]
     record = {
@@ -278,11 +281,11 @@ def test_the_interview_is_recorded_confirmed_and_acknowledged_through_slack(bot)
     shown = "\n".join(block["text"]["text"] for block in confirm.params["blocks"] if block["type"] == "section")
     assert "calm &lt;!channel&gt; &amp; kind" in shown and "<!channel>" not in shown
     click(bot, "interview_acknowledge", button(confirm, "interview_confirm"), user=AGENT, name="early")
-    assert "not confirmed" in bot.fake.wait_until(lambda calls: responses(bot, "early"))[0].params["text"]
+    assert "面谈尚未经两位上级确认" in bot.fake.wait_until(lambda calls: responses(bot, "early"))[0].params["text"]
     click(bot, "interview_confirm", button(confirm, "interview_confirm"), user=MANAGER)
     [ack] = dm_with(bot, AGENT, "interview_acknowledge")
     click(bot, "interview_acknowledge", button(ack, "interview_acknowledge"), user=AGENT, name="ack")
-    assert "acknowledged" in bot.fake.wait_until(lambda calls: responses(bot, "ack"))[0].params["text"]
+    assert "您已确认绩效面谈" in bot.fake.wait_until(lambda calls: responses(bot, "ack"))[0].params["text"]
 
     with Session(bot.engine) as session:
         trail = session.exec(select(AuditEntry.user, AuditEntry.action).where(AuditEntry.entity == "review_interview"))

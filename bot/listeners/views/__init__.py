@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners.views import reviews, submissions, updates
+from bot.listeners.views import goals, reviews, submissions, updates
 
 
 def register(app: App) -> None:
+    app.view("submit_goals")(goals.handle_goals)
+    app.view("adjust_goals")(goals.handle_adjust)
     app.view("submit_measures")(submissions.handle_measures)
     app.view("confirm_replace")(submissions.handle_confirm_replace)
     app.view("submit_survey")(submissions.handle_survey)

@@ -4,7 +4,7 @@ Review cycles, who rates whom (review_assignment), the answers by rater group (r
 review_score: no rater in them) and the review interviews.
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0011
 Create Date: 2026-12-03 12:31:34.886897
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import kpi_core.models
 
 revision: str = "0012"
-down_revision: str | None = "0007"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
