@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.mrkdwn import Mrkdwn, escape, mention
+from bot.people_views import card_text
 from bot.render import message_parts
 from bot.sender import Outgoing, Sender
 from bot.services import Services
@@ -17,9 +18,11 @@ from kpi_core import review_use_cases as use
 from kpi_core.access import access_for
 from kpi_core.config import Language
 from kpi_core.people import person_of, superior_of
+from kpi_core.people_use_cases import scorecard_of
+from kpi_core.person_scorecard import default_period
 from kpi_core.review_cycles import zone_of
 from kpi_core.review_models import ReviewAssignment, ReviewCycle, ReviewInterview
-from kpi_core.review_results import GroupResult
+from kpi_core.review_results import GroupResult, performance_score
 from kpi_core.review_use_cases import Packet
 
 logger = logging.getLogger(__name__)
@@ -52,8 +55,6 @@ class ReviewMessenger:
     def results_text(
         self, *, cycle: ReviewCycle, subject: str, groups: dict[str, GroupResult], language: Language
     ) -> Mrkdwn:
-        from kpi_core.review_results import performance_score
-
         config = self.services.config
         weights = {str(key): weight for key, weight in config.reviews.group_weights.items()}
         return self.services.renderer.render(
@@ -181,14 +182,25 @@ class ReviewMessenger:
         language, subject = self.language(holder), packet.interview.subject
         intro = self._say("reviews.packet_intro", holder, cycle=packet.cycle.key, person=mention(subject))
         results = self.results_text(cycle=packet.cycle, subject=subject, groups=packet.results, language=language)
+        card = self._scorecard(subject, language)
         return self._dm(
             kind="review_packet",
             subject=f"{packet.cycle.key}:{subject}:{holder}",
             to=holder,
             text=intro,
-            more=results,
+            more=results if card is None else Mrkdwn(f"{card}\n\n{results}"),
             buttons=[("interview_record", "reviews.record", packet.interview.id, "primary")],
         )
+
+    def _scorecard(self, user: str, language: Language) -> Mrkdwn | None:
+        """The person's KPI scorecard (kpi_core.person_scorecard) for the packet, when they are configured."""
+        config = self.services.config
+        person = person_of(config, user)
+        if person is None:
+            return None
+        period = default_period(config, person, now=self.services.clock())
+        card = scorecard_of(self.services.engine, config=config, person=person, period=period)
+        return card_text(self.services.renderer, config, language, card)
 
     def interview_text(self, interview: ReviewInterview, to: str) -> Mrkdwn:
         language = self.language(to)
