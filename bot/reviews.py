@@ -16,7 +16,7 @@ from bot.sender import Outgoing, Sender
 from bot.services import Services
 from kpi_core import review_use_cases as use
 from kpi_core.access import access_for
-from kpi_core.config import Language
+from kpi_core.config import Config, Language
 from kpi_core.people import person_of, superior_of
 from kpi_core.people_use_cases import scorecard_of
 from kpi_core.person_scorecard import default_period
@@ -30,6 +30,31 @@ logger = logging.getLogger(__name__)
 #: a closed cycle's packets are retried by the tick for this long (a process that died mid-way)
 PACKETS_RETRIED_FOR = timedelta(days=2)
 Button = tuple[str, str, object, str | None]  # action_id, label key, value, style
+
+
+def results_text(
+    services: Services, *, cycle: ReviewCycle, subject: str, groups: dict[str, GroupResult], language: Language
+) -> Mrkdwn:
+    """A person's results by rater group (anonymity applied already) and the personal performance score."""
+    config = services.config
+    weights = {str(key): weight for key, weight in config.reviews.group_weights.items()}
+    return services.renderer.render(
+        "review_results.txt.j2",
+        language=language,
+        title=services.renderer.mrkdwn(
+            "reviews.results_title", language, cycle=cycle.key, person=person_named(config, subject)
+        ),
+        groups=groups,
+        competency_names={item.key: item.name.in_language(language) for item in config.competencies},
+        min_raters=config.reviews.min_group_raters,
+        score=performance_score(groups, weights=weights),
+    )
+
+
+def person_named(config: Config, user: str) -> str:
+    """A person as the results title names them: their configured name, else a mention."""
+    person = person_of(config, user)
+    return person.name if person is not None and person.name else mention(user)
 
 
 @dataclass(frozen=True)
@@ -55,17 +80,7 @@ class ReviewMessenger:
     def results_text(
         self, *, cycle: ReviewCycle, subject: str, groups: dict[str, GroupResult], language: Language
     ) -> Mrkdwn:
-        config = self.services.config
-        weights = {str(key): weight for key, weight in config.reviews.group_weights.items()}
-        return self.services.renderer.render(
-            "review_results.txt.j2",
-            language=language,
-            title=self.services.renderer.text("reviews.results_title", language, cycle=cycle.key, person=subject),
-            groups=groups,
-            competency_names=self.competency_names(language),
-            min_raters=config.reviews.min_group_raters,
-            score=performance_score(groups, weights=weights),
-        )
+        return results_text(self.services, cycle=cycle, subject=subject, groups=groups, language=language)
 
     def _dm(
         self, *, kind: str, subject: str, to: str, text: Mrkdwn, buttons: list[Button], more: Mrkdwn | None = None

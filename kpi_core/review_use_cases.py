@@ -16,19 +16,28 @@ from kpi_core.db import transaction
 from kpi_core.errors import ReviewError
 from kpi_core.people import may_see_person
 from kpi_core.review_cycles import LaunchRequest
+from kpi_core.review_demo import load_demo_review
 from kpi_core.review_models import ReviewAssignment, ReviewCycle, ReviewInterview
 from kpi_core.review_results import GroupResult
 from kpi_core.store import claim_request
 
 
-def launch(engine: sa.Engine, *, config: Config, request: LaunchRequest, user: str, now: datetime) -> ReviewCycle:
+def launch(
+    engine: sa.Engine, *, config: Config, request: LaunchRequest, user: str, now: datetime, operator: bool = False
+) -> ReviewCycle:
+    """Launches a cycle for an admin or HR, or (``operator``) for whoever runs the command line, which
+    has the database in hand anyway; ``user`` is who the audit trail names."""
+    if not operator and not review_cycles.may_run_reviews(config, user):
+        raise ReviewError(reason="not_allowed")
     with transaction(engine) as session:
         return review_cycles.launch(session, config=config, request=request, user=user, now=now)
 
 
-def close(engine: sa.Engine, *, config: Config, key: str, user: str, now: datetime) -> ReviewCycle:
-    """Closes a cycle by hand (admins and HR) before or after its deadline."""
-    if not review_cycles.may_run_reviews(config, user):
+def close(
+    engine: sa.Engine, *, config: Config, key: str, user: str, now: datetime, operator: bool = False
+) -> ReviewCycle:
+    """Closes a cycle by hand (admins and HR, or the command line) before or after its deadline."""
+    if not operator and not review_cycles.may_run_reviews(config, user):
         raise ReviewError(reason="not_allowed")
     with transaction(engine) as session:
         cycle = review_cycles.find_cycle(session, key=key)
@@ -242,6 +251,12 @@ def acknowledge_interview(engine: sa.Engine, *, interview_id: int, user: str, no
 def export(engine: sa.Engine, *, config: Config, key: str) -> list[dict[str, object]]:
     with transaction(engine) as session:
         return reviews.export_rows(session, config=config, key=key)
+
+
+def load_demo_once(engine: sa.Engine, *, config: Config) -> int | None:
+    """The demo's finished review cycle (kpi_core/review_demo.py) unless it is there; answers stored, or None."""
+    with transaction(engine) as session:
+        return load_demo_review(session, config=config)
 
 
 def cycles(engine: sa.Engine) -> list[ReviewCycle]:
