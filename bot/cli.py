@@ -397,11 +397,13 @@ def demo(settings: Settings) -> None:
         services = _services(settings)
         config, engine, renderer = services.config, services.engine, services.renderer
         rows = use_cases.load_demo_once(engine, config=config, now=datetime.now(UTC))
-        if rows is not None:
-            click.echo(f"loaded {rows} demo rows into {engine.url.render_as_string(hide_password=True)}\n")
         ratings = review_use_cases.load_demo_once(engine, config=config)  # a finished 360° review (issue 11)
+        if rows is not None:
+            click.echo(f"loaded {rows} demo rows into {engine.url.render_as_string(hide_password=True)}")
         if ratings is not None:
-            click.echo(f"loaded the finished 360° review {DEMO_CYCLE} ({ratings} raters asked)\n")
+            click.echo(f"loaded the finished 360° review {DEMO_CYCLE} ({ratings} raters asked)")
+        if rows is not None or ratings is not None:
+            click.echo()
         week = Period.containing(PeriodKind.WEEK, DEMO_END).previous()
         quarter = Period.containing(PeriodKind.QUARTER, DEMO_END).previous()
         reports, previous = use_cases.reports(engine, config=config, wanted=[(week, None), (week.previous(), None)])
