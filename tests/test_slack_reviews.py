@@ -6,11 +6,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from bot.mrkdwn import escape
 from kpi_core import review_use_cases as use
 from kpi_core.models import AuditEntry
 from kpi_core.review_cycles import parse_launch
 from kpi_core.review_models import ReviewAnswer, ReviewAssignment, ReviewInterview
 from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, NOW
+from tests.mrkdwn import HOSTILE, as_slack_shows, mrkdwn_problems
 from tests.slack_calls import posts, wait_for_posts
 from tests.slack_requests import datepicker_value, static_select_value, text_value
 
@@ -290,3 +292,35 @@ def test_the_interview_is_recorded_confirmed_and_acknowledged_through_slack(bot)
     with Session(bot.engine) as session:
         trail = session.exec(select(AuditEntry.user, AuditEntry.action).where(AuditEntry.entity == "review_interview"))
         assert [tuple(row) for row in trail] == [(LEAD_BEIJING, "record"), (MANAGER, "confirm"), (AGENT, "acknowledge")]
+
+
+def test_hostile_comments_reach_the_review_packet_escaped_and_unnamed(bot, example_config):
+    launch(bot)
+    cycle = use.cycles(bot.engine)[0]
+    use.default_peers(bot.engine, config=example_config, now=cycle.nominations_due_at)
+    with Session(bot.engine) as session:
+        peers = session.exec(
+            select(ReviewAssignment).where(ReviewAssignment.subject == AGENT, ReviewAssignment.relation == "peer")
+        ).all()
+    for number, (assignment, comment) in enumerate(zip(peers, HOSTILE, strict=False)):
+        use.submit_answer(
+            bot.engine,
+            config=example_config,
+            request_key=f"hostile:{number}",
+            assignment_id=assignment.id,
+            rater=assignment.rater,
+            scores=dict.fromkeys(COMPETENCIES, 3),
+            comment=comment,
+            now=NOW,
+        )
+    status, body = bot.command("review close 2026", user_id=HR)
+    packet = next(
+        call for call in dm_with(bot, LEAD_BEIJING, "interview_record", count=4) if f"<@{AGENT}>" in call.params["text"]
+    )
+    shown = "\n".join(block["text"]["text"] for block in packet.params["blocks"] if block["type"] == "section")
+    for comment in HOSTILE[: len(peers)]:
+        assert as_slack_shows(escape(comment)) in as_slack_shows(shown)
+    assert mrkdwn_problems(shown) == []
+    assert not any(f"<@{assignment.rater}>" in shown for assignment in peers)  # comments name nobody
+    holders = 2 * bot.count(ReviewInterview) - bot.count(ReviewInterview, ReviewInterview.second_superior.is_(None))
+    assert bot.fake.wait_until(lambda calls: len(ledger_keys(calls, "review_packet")) >= holders, timeout=20)
