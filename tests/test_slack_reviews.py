@@ -324,3 +324,29 @@ def test_hostile_comments_reach_the_review_packet_escaped_and_unnamed(bot, examp
     assert not any(f"<@{assignment.rater}>" in shown for assignment in peers)  # comments name nobody
     holders = 2 * bot.count(ReviewInterview) - bot.count(ReviewInterview, ReviewInterview.second_superior.is_(None))
     assert bot.fake.wait_until(lambda calls: len(ledger_keys(calls, "review_packet")) >= holders, timeout=20)
+
+
+@pytest.mark.parametrize(
+    ("viewer", "sees"),
+    [
+        pytest.param(AGENT, True, id="the-person"),
+        pytest.param(LEAD_BEIJING, True, id="direct-superior"),
+        pytest.param(MANAGER, True, id="superiors-superior"),
+        pytest.param(HR, True, id="hr"),
+        pytest.param(ADMIN, True, id="admin"),
+        pytest.param("U0AGENTBJ2", False, id="a-peer"),
+        pytest.param(LEAD_SHANGHAI_AND_BERLIN, False, id="another-teams-lead"),
+        pytest.param("U0NOBODY", False, id="a-stranger"),
+    ],
+)
+def test_who_sees_a_persons_review_results(bot, viewer, sees):
+    launch(bot)
+    assert "is closed" in reply_text(bot.command("review close 2026", user_id=ADMIN)[1])
+    holders = 2 * bot.count(ReviewInterview) - bot.count(ReviewInterview, ReviewInterview.second_superior.is_(None))
+    assert bot.fake.wait_until(lambda calls: len(ledger_keys(calls, "review_packet")) >= holders, timeout=20)
+
+    status, body = bot.command(f"review results 2026 <@{AGENT}|sun.li>", user_id=viewer)
+    text = reply_text(body)
+    assert ("Sun Li" in text) is sees  # the results title names the person
+    if not sees:
+        assert "not yours" in text or "这不是您可以回答的内容" in text
