@@ -24,6 +24,7 @@ from compute import PERIOD, Sizes, analyze, data_is_there, generate
 
 from kpi_core.config import Config
 from kpi_core.db import make_engine, migrate, transaction
+from kpi_core.goals import agreed_row
 from kpi_core.models import PersonalTarget
 from kpi_core.person_scorecard import person_card
 
@@ -77,20 +78,7 @@ def agree_targets(engine: sa.Engine, config: Config, users: list[str]) -> None:
             person = config.person_by_user[user]
             for kpi in config.position_by_key[person.position].kpis:
                 target = config.kpi_by_key[kpi].target_for(person.team, PERIOD.kind) or 1.0
-                session.add(
-                    PersonalTarget(
-                        person=user,
-                        team=person.team,
-                        period=PERIOD.label,
-                        kpi=kpi,
-                        proposed=target,
-                        proposed_at=now,
-                        pending=False,
-                        agreed=target,
-                        decided_by="bench",
-                        decided_at=now,
-                    )
-                )
+                session.add(agreed_row(person, period=PERIOD, kpi=kpi, value=target, decided_by="bench", now=now))
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from kpi_core.config import Config, Team
-from kpi_core.goals import combination
+from kpi_core.goals import agreed_row, combination
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, PersonalTarget, Submission, SurveyResponse
 from kpi_core.people import superior_of
 from kpi_core.periods import Period, PeriodKind
@@ -75,20 +75,8 @@ def _agreed_targets(config: Config, team: Team, now: datetime) -> list[PersonalT
             if target is None:
                 continue
             value = target / len(people) if combination(config, kpi) == "sum" else target
-            rows.append(
-                PersonalTarget(
-                    person=person.user,
-                    team=team.key,
-                    period=quarter.label,
-                    kpi=key,
-                    proposed=value,
-                    proposed_at=now,
-                    pending=False,
-                    agreed=value,
-                    decided_by=superior_of(config, person.user) or "demo",
-                    decided_at=now,
-                )
-            )
+            decided_by = superior_of(config, person.user) or "demo"
+            rows.append(agreed_row(person, period=quarter, kpi=key, value=value, decided_by=decided_by, now=now))
     return rows
 
 

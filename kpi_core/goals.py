@@ -172,6 +172,24 @@ def decide(
     return rows
 
 
+def agreed_row(
+    person: Person, *, period: Period, kpi: str, value: float, decided_by: str, now: datetime
+) -> PersonalTarget:
+    """A target agreed already (as the demo and the benchmark load them, without the proposal's steps)."""
+    return PersonalTarget(
+        person=person.user,
+        team=person.team,
+        period=period.label,
+        kpi=kpi,
+        proposed=value,
+        proposed_at=now,
+        pending=False,
+        agreed=value,
+        decided_by=decided_by,
+        decided_at=now,
+    )
+
+
 def agreed_targets(session: Session, *, person: str, period: Period) -> dict[str, float]:
     query = select(PersonalTarget).where(
         PersonalTarget.person == person,

@@ -4,13 +4,16 @@ may see whose /kpi me, the person on a case, and hostile input in every new moda
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import Session, col, select
 
+from kpi_core.config import Config
 from kpi_core.models import AuditEntry, CustomerCase, PersonalTarget
-from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, STRANGER, Bot
+from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, STRANGER, Bot, running_bot
 from tests.slack_requests import app_home_opened_body, datetimepicker_value, static_select_value, text_value
 
 AGENT = "U0OPSSH1"  # Shanghai speaks both languages: every message has its English half
@@ -327,3 +330,18 @@ def test_a_lead_without_people_config_sees_no_personal_section(bot: Bot) -> None
     assert [block["text"]["text"] for block in call.params["view"]["blocks"] if block["type"] == "header"] == [
         "Your teams this week / 您的团队本周概况"
     ]
+
+
+def test_a_person_removed_from_the_config_since_the_modal_opened_stores_nothing(
+    bot: Bot, example_config: Config, sqlite_template: Path, tmp_path: Path
+) -> None:
+    view = open_goals(bot)
+    people = [person for person in example_config.people if person.user != AGENT]
+    config = Config.model_validate(example_config.model_dump() | {"people": [p.model_dump() for p in people]})
+    path = tmp_path / "later.db"
+    shutil.copyfile(sqlite_template, path)
+    with running_bot(config=config, database_url=f"sqlite:///{path}", fake=bot.fake) as later:
+        status, body = later.submit(view, goal_answers(), user_id=AGENT)
+        assert status == 200 and body["response_action"] == "update"
+        assert "not in the config's people" in json.dumps(body["view"])
+        assert later.count(PersonalTarget) == 0

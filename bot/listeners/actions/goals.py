@@ -23,9 +23,8 @@ from kpi_core.periods import Period
 def handle_approve(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
     ack()
     services, access, localize = services_of(context), access_of(context), message_localizer(context)
-    decided = decision_of(services.config, body["actions"][0].get("value"))
+    decided = _decision(body, context, respond)
     if decided is None:
-        respond(text=localize("people.decided_already"), replace_original=False)
         return
     person, period, stamp = decided
     try:
@@ -39,10 +38,7 @@ def handle_approve(ack: Ack, body: dict[str, Any], client: WebClient, respond: R
             now=services.clock(),
         )
     except NotTheSuperior as refusal:
-        superior = mention(refusal.superior) if refusal.superior else "-"
-        respond(
-            text=localize("people.not_superior", person=mention(person.user), superior=superior), replace_original=False
-        )
+        _refuse(context, respond, person=person, superior=refusal.superior)
         return
     except NothingPending:
         respond(text=localize("people.decided_already"), replace_original=False)
@@ -58,17 +54,13 @@ def handle_adjust_open(
     """Opens the adjustment modal for the direct superior, prefilled with the proposal."""
     ack()
     services, access, localize = services_of(context), access_of(context), message_localizer(context)
-    decided = decision_of(services.config, body["actions"][0].get("value"))
+    decided = _decision(body, context, respond)
     if decided is None:
-        respond(text=localize("people.decided_already"), replace_original=False)
         return
     person, period, stamp = decided
     superior = superior_of(services.config, person.user)
     if access.user != superior:
-        shown = mention(superior) if superior else "-"
-        respond(
-            text=localize("people.not_superior", person=mention(person.user), superior=shown), replace_original=False
-        )
+        _refuse(context, respond, person=person, superior=superior)
         return
     proposal = people_use_cases.pending_proposal(services.engine, person=person.user, period=period)
     if proposal is None or proposal.stamp != stamp:
@@ -84,6 +76,21 @@ def handle_adjust_open(
         adjusting=stamp,
     )
     client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def _decision(body: dict[str, Any], context: BoltContext, respond: Respond) -> tuple[Person, Period, str] | None:
+    """The person, period and stamp the clicked button carries; a forged or stale value is answered here."""
+    decided = decision_of(services_of(context).config, body["actions"][0].get("value"))
+    if decided is None:
+        respond(text=message_localizer(context)("people.decided_already"), replace_original=False)
+    return decided
+
+
+def _refuse(context: BoltContext, respond: Respond, *, person: Person, superior: str | None) -> None:
+    """Tells someone who is not the direct superior who is, only them (ephemeral: replace_original False)."""
+    shown = mention(superior) if superior else "-"
+    text = message_localizer(context)("people.not_superior", person=mention(person.user), superior=shown)
+    respond(text=text, replace_original=False)
 
 
 def tell_decision(

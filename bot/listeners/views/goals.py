@@ -12,6 +12,7 @@ from bot.goal_forms import REASON, parse_adjustment, parse_goals
 from bot.listeners.actions.goals import tell_decision
 from bot.listeners.context import access_of, localizer, message_localizer, services_of
 from bot.listeners.views.submissions import view_key
+from bot.modals import notice_modal
 from bot.mrkdwn import mention
 from bot.people_views import proposal_blocks
 from kpi_core import people_use_cases
@@ -25,7 +26,9 @@ def handle_goals(ack: Ack, view: dict[str, Any], client: WebClient, context: Bol
     person = person_of(config, access.user)
     superior = superior_of(config, access.user)
     if person is None or superior is None:  # removed from the config (or their superior) since the modal opened
-        ack(response_action="errors", errors={REASON: localizer(context)("people.not_a_person")})
+        key = "people.not_a_person" if person is None else "people.no_superior"
+        notice = notice_modal(services, access, title_key="people.goals_title", text=localizer(context)(key))
+        ack(response_action="update", view=notice)
         return
     parsed, errors = parse_goals(view, config=config, person=person, now=now, localize=localizer(context))
     if parsed is None:
