@@ -276,7 +276,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 def fill(disk: Path) -> Path:
     filler = disk / "filler"
-    with filler.open("wb") as file:
+    # unbuffered: a buffered file would flush what the full disk refused once more on close, and fail there
+    with filler.open("wb", buffering=0) as file:
         try:
             while True:
                 file.write(b"\0" * 65536)
