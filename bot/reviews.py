@@ -172,7 +172,10 @@ class ReviewMessenger:
         09:00), once each; returns how many went out now."""
         sent = 0
         for due in use.due_reminders(self.services.engine, config=self.services.config, now=self.services.clock()):
-            people = ", ".join(mention(subject) for subject in due.subjects)
+            subject = f"{due.cycle.key}:{due.rater}:d{due.days}"
+            if self.sender.settled("review_reminder", None, subject):
+                continue  # the usual case on all but the first tick of the day: one read, nothing built
+            people = ", ".join(mention(person) for person in due.subjects)
             text = self._say(
                 "reviews.reminder",
                 due.rater,
@@ -180,7 +183,6 @@ class ReviewMessenger:
                 deadline=self.local_time(due.cycle.deadline_at, due.rater),
                 people=Mrkdwn(people),
             )
-            subject = f"{due.cycle.key}:{due.rater}:d{due.days}"
             message = self._dm(kind="review_reminder", subject=subject, to=due.rater, text=text, buttons=[])
             sent += self.sender.send(message) == "sent"
         return sent
@@ -188,7 +190,19 @@ class ReviewMessenger:
     # closing: the review packets and the interview
 
     def send_packets(self, key: str) -> None:
-        for packet in use.packets(self.services.engine, config=self.services.config, key=key):
+        """The review packet to both holders of each interview, once; a packet (a personal scorecard to
+        compute) is built only for the interviews whose packets are not all sent yet."""
+        engine, config = self.services.engine, self.services.config
+        due = {
+            interview.subject
+            for interview in use.interviews_of(engine, key=key)
+            for holder in (interview.superior, interview.second_superior)
+            if holder is not None
+            and not self.sender.settled("review_packet", None, f"{key}:{interview.subject}:{holder}")
+        }
+        if not due:
+            return
+        for packet in use.packets(engine, config=config, key=key, subjects=sorted(due)):
             for holder in (packet.interview.superior, packet.interview.second_superior):
                 if holder is not None:
                     self.sender.send(self.packet(packet, holder))

@@ -184,7 +184,13 @@ class Packet:
     competencies: list[str]
 
 
-def packets(engine: sa.Engine, *, config: Config, key: str) -> list[Packet]:
+def interviews_of(engine: sa.Engine, *, key: str) -> list[ReviewInterview]:
+    with transaction(engine) as session:
+        return interviews.interviews_of(session, cycle=review_cycles.find_cycle(session, key=key))
+
+
+def packets(engine: sa.Engine, *, config: Config, key: str, subjects: Sequence[str] | None = None) -> list[Packet]:
+    """The packets of a closed cycle's interviews (only ``subjects``' when given)."""
     with transaction(engine) as session:
         cycle = review_cycles.find_cycle(session, key=key)
         return [
@@ -195,6 +201,7 @@ def packets(engine: sa.Engine, *, config: Config, key: str) -> list[Packet]:
                 reviews.competency_keys(config, interview.subject),
             )
             for interview in interviews.interviews_of(session, cycle=cycle)
+            if subjects is None or interview.subject in subjects
         ]
 
 
