@@ -22,7 +22,7 @@ def handle_review(invocation: Invocation) -> None:
     words = invocation.args
     action = words[0].lower() if words else ""
     handler = {"launch": _launch, "close": _close, "status": _status, "results": _results}.get(action)
-    if handler is None:
+    if handler is None or (action in ("close", "status") and len(words) < 2):  # these name their cycle
         invocation.reply(invocation.localize("reviews.usage"))
         return
     try:
