@@ -350,3 +350,20 @@ def test_who_sees_a_persons_review_results(bot, viewer, sees):
     assert ("Sun Li" in text) is sees  # the results title names the person
     if not sees:
         assert "not yours" in text or "这不是您可以回答的内容" in text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("review launch <!channel>", id="hostile-cycle"),
+        pytest.param("review launch 2026 <https://evil.example|soon>", id="hostile-deadline"),
+        pytest.param("review status <@U0ADMIN>&", id="hostile-status"),
+        pytest.param("review", id="nothing"),
+        pytest.param("review close", id="close-without-cycle"),
+    ],
+)
+def test_hostile_review_commands_are_answered_escaped_and_change_nothing(bot, text):
+    status, body = bot.command(text, user_id=ADMIN)
+    answer = reply_text(body)
+    assert status == 200 and mrkdwn_problems(answer) == []
+    assert bot.count(ReviewAssignment) == 0
