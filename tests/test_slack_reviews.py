@@ -54,6 +54,12 @@ def ledger_keys(calls, prefix):
     return [key for key in keys if key.startswith(prefix)]
 
 
+def wait_for_packets(bot):
+    """Waits for every review packet a close sends after its answer (the test's Slack stops with the test)."""
+    holders = 2 * bot.count(ReviewInterview) - bot.count(ReviewInterview, ReviewInterview.second_superior.is_(None))
+    assert bot.fake.wait_until(lambda calls: len(ledger_keys(calls, "review_packet")) >= holders, timeout=20)
+
+
 def button(call, action_id):
     """The value of the DM's button ``action_id``."""
     for block in call.params.get("blocks") or []:
@@ -142,8 +148,7 @@ def test_who_may_launch_close_and_see_the_status_of_a_cycle(bot, user, allowed):
     assert ("is closed" in reply_text(body)) is allowed
     assert (bot.count(ReviewInterview) > 0) is allowed
     if allowed:  # the packets go out after the answer: wait for them, the test's Slack stops with it
-        holders = 2 * bot.count(ReviewInterview) - bot.count(ReviewInterview, ReviewInterview.second_superior.is_(None))
-        assert bot.fake.wait_until(lambda calls: len(ledger_keys(calls, "review_packet")) >= holders, timeout=20)
+        wait_for_packets(bot)
 
 
 def test_a_rater_gets_one_dm_rates_in_the_modal_and_may_replace_the_answer(bot):
@@ -322,8 +327,7 @@ def test_hostile_comments_reach_the_review_packet_escaped_and_unnamed(bot, examp
         assert as_slack_shows(escape(comment)) in as_slack_shows(shown)
     assert mrkdwn_problems(shown) == []
     assert not any(f"<@{assignment.rater}>" in shown for assignment in peers)  # comments name nobody
-    holders = 2 * bot.count(ReviewInterview) - bot.count(ReviewInterview, ReviewInterview.second_superior.is_(None))
-    assert bot.fake.wait_until(lambda calls: len(ledger_keys(calls, "review_packet")) >= holders, timeout=20)
+    wait_for_packets(bot)
 
 
 @pytest.mark.parametrize(
@@ -342,8 +346,7 @@ def test_hostile_comments_reach_the_review_packet_escaped_and_unnamed(bot, examp
 def test_who_sees_a_persons_review_results(bot, viewer, sees):
     launch(bot)
     assert "is closed" in reply_text(bot.command("review close 2026", user_id=ADMIN)[1])
-    holders = 2 * bot.count(ReviewInterview) - bot.count(ReviewInterview, ReviewInterview.second_superior.is_(None))
-    assert bot.fake.wait_until(lambda calls: len(ledger_keys(calls, "review_packet")) >= holders, timeout=20)
+    wait_for_packets(bot)
 
     status, body = bot.command(f"review results 2026 <@{AGENT}|sun.li>", user_id=viewer)
     text = reply_text(body)
