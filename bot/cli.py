@@ -443,16 +443,22 @@ def _log_to_stderr() -> None:
 def demo(settings: Settings) -> None:
     """Load six months of demo data and print each team's latest weekly digest, the quarterly scorecard and
     a personal scorecard."""
-    from kpi_core import use_cases
+    from kpi_core import review_use_cases, use_cases
     from kpi_core.demo import DEMO_END
     from kpi_core.periods import Period, PeriodKind
+    from kpi_core.review_demo import DEMO_CYCLE
 
     with _user_errors():
         services = _services(settings)
         config, engine, renderer = services.config, services.engine, services.renderer
         rows = use_cases.load_demo_once(engine, config=config, now=datetime.now(UTC))
+        ratings = review_use_cases.load_demo_once(engine, config=config)  # a finished 360° review (issue 11)
         if rows is not None:
-            click.echo(f"loaded {rows} demo rows into {engine.url.render_as_string(hide_password=True)}\n")
+            click.echo(f"loaded {rows} demo rows into {engine.url.render_as_string(hide_password=True)}")
+        if ratings is not None:
+            click.echo(f"loaded the finished 360° review {DEMO_CYCLE} ({ratings} raters asked)")
+        if rows is not None or ratings is not None:
+            click.echo()
         week = Period.containing(PeriodKind.WEEK, DEMO_END).previous()
         quarter = Period.containing(PeriodKind.QUARTER, DEMO_END).previous()
         reports, previous = use_cases.reports(engine, config=config, wanted=[(week, None), (week.previous(), None)])
@@ -477,6 +483,19 @@ def demo(settings: Settings) -> None:
         with _user_errors():
             card = people_use_cases.scorecard_of(engine, config=config, person=person, period=quarter)
         _echo_mrkdwn("\n" + card_text(renderer, config, "both", card))
+        _echo_review(services, person.user)
+
+
+def _echo_review(services: Services, user: str) -> None:
+    """The person's latest 360° results, as they see them (anonymity applied)."""
+    from bot.reviews import results_text
+    from kpi_core import review_use_cases
+
+    with _user_errors():
+        found = review_use_cases.results_for(services.engine, config=services.config, viewer=user, subject=user)
+    if found is not None:
+        cycle, groups = found
+        _echo_mrkdwn("\n" + results_text(services, cycle=cycle, subject=user, groups=groups, language="both"))
 
 
 def _echo_mrkdwn(text: str) -> None:
@@ -485,6 +504,15 @@ def _echo_mrkdwn(text: str) -> None:
 
     click.echo(unescape(text))
 
+
+def _register_review_commands() -> None:
+    from bot.cli_reviews import export, review  # click only: `kpi-bot --help` stays light
+
+    main.add_command(review)
+    main.add_command(export)
+
+
+_register_review_commands()
 
 if __name__ == "__main__":
     main()

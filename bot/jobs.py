@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +38,7 @@ from bot.digests import (
 from bot.failure_notices import tell_admins
 from bot.missing_data import MissingDataPoster
 from bot.mrkdwn import escape
+from bot.reviews import ReviewMessenger
 from bot.sender import Outgoing, Sender
 from bot.services import Services
 from bot.working_days import team_cron
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 CATCH_UP_EVERY = timedelta(minutes=5)
 MISSING_DATA_EVERY = timedelta(minutes=1)  # a form due at 12:00 is chased by 12:01
+REVIEW_TICK_EVERY = timedelta(minutes=5)
 CASE_TIMER_ID = "case_timer"
 
 
@@ -63,6 +65,10 @@ class Jobs:
     services: Services
     sender: Sender
     alerts: AlertPoster
+
+    @cached_property
+    def reviews(self) -> ReviewMessenger:
+        return ReviewMessenger(self.services, self.sender)
 
     # job bodies: plain functions of the clock, the database and Slack
 
@@ -169,6 +175,8 @@ class Jobs:
             ("catch_up", IntervalTrigger(seconds=CATCH_UP_EVERY.total_seconds()), self.catch_up),
             ("alert_sweep", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.alerts.check),
             ("missing_data", IntervalTrigger(seconds=MISSING_DATA_EVERY.total_seconds()), missing_data.check),
+            # 360° reviews: requests, reminders from 09:00 in each rater's zone, closing at the deadline
+            ("review_tick", IntervalTrigger(seconds=REVIEW_TICK_EVERY.total_seconds()), self.reviews.tick),
             # at start: the runs missed while the process was down, and the case timer rebuilt from the data
             ("startup_catch_up", DateTrigger(), self.catch_up),
             ("startup_alert_check", DateTrigger(), self.alerts.check),

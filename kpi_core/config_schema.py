@@ -225,6 +225,26 @@ class Kpi(_Model):
         return self.alert.team_thresholds.get(team, self.alert.threshold)
 
 
+class ReviewSettings(_Model):
+    """360° reviews (kpi_core/reviews.py): deadlines, peers, anonymity and how groups weigh in the score."""
+
+    deadline_days: int = Field(default=14, ge=1, le=365, description="days from launch to the deadline")
+    nomination_days: int = Field(default=5, ge=1, le=365, description="days to nominate peers, else defaulted")
+    max_peers: int = Field(default=8, ge=1, le=20)
+    min_group_raters: int = Field(default=3, ge=3, description="answers before peers/subordinates are shown")
+    admins_see_raters: bool = Field(default=False, description="admins' exports name every rater")
+    group_weights: dict[Literal["self", "superior", "peer", "subordinate"], float] = Field(
+        default={"self": 0, "superior": 50, "peer": 25, "subordinate": 25}
+    )
+
+    @field_validator("group_weights")
+    @classmethod
+    def _some_weight(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(weight < 0 for weight in value.values()) or not any(value.values()):
+            raise ValueError("weights must be at least 0, and some group must weigh more than 0")
+        return value
+
+
 class ScorecardItem(_Model):
     kpi: Key
     weight: float = Field(gt=0)
@@ -336,6 +356,7 @@ class Config(_Model):
     kpis: list[Kpi]
     scorecards: dict[Key, Scorecard] = {}
     schedules: dict[Key, Schedule] = {}
+    reviews: ReviewSettings = ReviewSettings()
     roles: Roles = Roles()
     forms: list[Form] = []
     competencies: list[Competency] = list(DEFAULT_COMPETENCIES)

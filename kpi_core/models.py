@@ -275,3 +275,6 @@ class Absence(SQLModel, table=True):
     last_day: date
     recorded_by: str = Field(max_length=USER_CHARS)
     recorded_at: datetime = Field(sa_column=_utc_column(nullable=False))
+
+
+from kpi_core import review_models  # noqa: E402, F401  (registers the review tables on the same metadata)

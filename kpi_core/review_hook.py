@@ -1,7 +1,5 @@
-"""HOOK for the 360° reviews (issue 11, built on branch ``reviews``): a person's latest review results as the
-personal scorecard shows them. Until that branch is merged there are none; on merge, this body becomes a call
-of ``kpi_core.reviews.results`` (anonymity applied) and ``kpi_core.reviews.personal_performance`` for the
-latest closed cycle."""
+"""A person's latest review results as the personal scorecard shows them: ``kpi_core.reviews.results``
+(anonymity applied) and the personal performance score of the latest closed cycle."""
 
 from __future__ import annotations
 
@@ -11,6 +9,8 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from kpi_core.config_schema import Config
+from kpi_core.review_cycles import latest_closed_cycle
+from kpi_core.reviews import personal_performance, results
 
 
 @dataclass(frozen=True)
@@ -24,5 +24,15 @@ class ReviewSummary:
 
 
 def latest_review_summary(session: Session, *, config: Config, user: str) -> ReviewSummary | None:
-    """The latest closed review of ``user``, or None (always None until the reviews branch is merged)."""
-    return None
+    """The latest closed review of ``user``, or None when no cycle is closed or they were not reviewed."""
+    cycle = latest_closed_cycle(session)
+    if cycle is None:
+        return None
+    groups = results(session, config=config, cycle=cycle, subject=user)
+    if not any(group.asked for group in groups.values()):
+        return None
+    return ReviewSummary(
+        cycle=cycle.key,
+        score=personal_performance(session, config, user, cycle.key),
+        ratings={relation: dict(group.averages) for relation, group in groups.items() if group.shown},
+    )

@@ -82,3 +82,15 @@ def test_0011_adds_the_absence_table_and_takes_it_away(engine):
     downgrade(engine, "0010")
     assert "absence" not in sa.inspect(engine).get_table_names()
     migrate(engine)
+
+
+def test_0013_creates_the_review_tables_and_drops_them_again(engine):
+    def tables() -> set[str]:
+        return {name for name in sa.inspect(engine).get_table_names() if name.startswith("review_")}
+
+    review_tables = {"review_cycle", "review_assignment", "review_answer", "review_score", "review_interview"}
+    assert tables() == review_tables
+    downgrade(engine, "0012")
+    assert tables() == set()
+    migrate(engine)
+    assert tables() == review_tables

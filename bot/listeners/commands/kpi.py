@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 
 from bot.listeners.commands import people
 from bot.listeners.commands.away import away
+from bot.listeners.commands.review import handle_review
 from bot.listeners.context import access_of, after_ack, message_localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
 from bot.render import RESPONSE_URL_POSTS, message_parts
@@ -68,7 +69,7 @@ def handle_kpi(ack: Ack, command: dict[str, Any], respond: Respond, client: WebC
     subcommand = SUBCOMMANDS.get(name)
     if subcommand is None:
         invocation.reply(invocation.localize("unknown_subcommand", word=name) + "\n" + _help(invocation))
-    elif subcommand not in (_show_help, people.me) and access.role == "none":  # me: HR has no team role
+    elif subcommand not in (_show_help, people.me, handle_review) and access.role == "none":  # HR, people: no team role
         invocation.reply(invocation.localize("refused"))
     else:
         subcommand(invocation)
@@ -255,6 +256,7 @@ SUBCOMMANDS: dict[str, Callable[[Invocation], None]] = {
     "history": _history,
     "undo": _undo,
     "away": away,
+    "review": handle_review,
     "goals": people.goals,
     "me": people.me,
 }

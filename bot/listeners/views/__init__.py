@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners.views import goals, submissions, updates
+from bot.listeners.views import goals, reviews, submissions, updates
 
 
 def register(app: App) -> None:
@@ -15,3 +15,6 @@ def register(app: App) -> None:
     app.view("submit_milestone")(submissions.handle_milestone)
     app.view("update_case")(updates.handle_case_update)
     app.view("complete_milestone")(updates.handle_milestone_completion)
+    app.view("review_rating")(reviews.handle_rating)
+    app.view("review_peers")(reviews.handle_peers)
+    app.view("review_interview")(reviews.handle_interview)
