@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.alert_followup import AlertFollowUpJob
 from bot.alert_poster import AlertPoster
 from bot.digests import last_week, management_summary, quarterly_scorecards, reminders, weekly_digests
 from bot.failure_notices import tell_admins
@@ -82,6 +83,10 @@ class Jobs:
         tell_admins(
             self.sender, self.services.renderer, [failure for message in messages for failure in message.failures]
         )
+
+    def follow_up(self) -> None:
+        """Escalations, reminders in open alerts' threads, overdue corrective actions (bot/alert_followup.py)."""
+        AlertFollowUpJob(self.services, self.sender).run()
 
     def submission_reminder(self, team_key: str) -> None:
         team = self.services.config.team(team_key)
@@ -154,6 +159,7 @@ class Jobs:
         for job_id, trigger, run in (
             ("catch_up", IntervalTrigger(seconds=CATCH_UP_EVERY.total_seconds()), self.catch_up),
             ("alert_sweep", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.alerts.check),
+            ("alert_followup", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.follow_up),
             # at start: the runs missed while the process was down, and the case timer rebuilt from the data
             ("startup_catch_up", DateTrigger(), self.catch_up),
             ("startup_alert_check", DateTrigger(), self.alerts.check),

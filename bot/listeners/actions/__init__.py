@@ -2,9 +2,15 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.listeners.actions import alert_buttons, corrective_actions
 from bot.listeners.actions.history import handle_correct, handle_withdraw
 
 
 def register(app: App) -> None:
     app.action("withdraw_submission")(handle_withdraw)
     app.action("correct_submission")(handle_correct)
+    app.action("alert_ack")(alert_buttons.handle_acknowledge)
+    app.action("alert_assign")(alert_buttons.handle_assign)
+    app.action("alert_snooze")(alert_buttons.handle_snooze)
+    app.action("alert_open_action")(alert_buttons.handle_open_action)
+    app.action("close_action")(corrective_actions.handle_close)

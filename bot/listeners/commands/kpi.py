@@ -1,4 +1,4 @@
-"""``/kpi <subcommand>``: help, submit, case, milestone, report, scorecard, history, undo."""
+"""``/kpi <subcommand>``: help, submit, case, milestone, report, scorecard, history, undo, alerts, actions."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.listeners.commands.followup import list_actions, list_alerts
 from bot.listeners.context import access_of, after_ack, message_localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
 from bot.render import RESPONSE_URL_POSTS, message_parts
@@ -252,4 +253,6 @@ SUBCOMMANDS: dict[str, Callable[[Invocation], None]] = {
     "scorecard": _scorecard,
     "history": _history,
     "undo": _undo,
+    "alerts": list_alerts,
+    "actions": list_actions,
 }

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners.views import submissions, updates
+from bot.listeners.views import corrective_action, submissions, updates
 
 
 def register(app: App) -> None:
@@ -13,3 +13,4 @@ def register(app: App) -> None:
     app.view("submit_milestone")(submissions.handle_milestone)
     app.view("update_case")(updates.handle_case_update)
     app.view("complete_milestone")(updates.handle_milestone_completion)
+    app.view("corrective_action")(corrective_action.handle_corrective_action)

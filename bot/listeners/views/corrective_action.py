@@ -1,0 +1,48 @@
+"""The corrective action modal's submission: validated, stored once (view id + hash), confirmed by DM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from bot.action_form import metadata_alert_id, parse_action
+from bot.listeners.context import access_of, localizer, message_localizer, services_of
+from bot.listeners.views.submissions import view_key
+from bot.mrkdwn import mention
+from kpi_core.actions import open_action
+from kpi_core.alert_lifecycle import handling_of
+
+FIRST_FIELD = "root_cause"  # where a refusal is shown: field errors go on input blocks only
+
+
+def handle_corrective_action(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    services, access = services_of(context), access_of(context)
+    config, now = services.config, services.clock()
+    alert, _, _ = handling_of(services.engine, alert_id=metadata_alert_id(view))
+    if alert is None or alert.team not in config.team_by_key or alert.kpi not in config.kpi_by_key:
+        ack(response_action="errors", errors={FIRST_FIELD: localizer(context)("errors.gone")})
+        return
+    if alert.team not in access.alert_teams:
+        ack(response_action="errors", errors={FIRST_FIELD: localizer(context)("alert_ops.refused", team=alert.team)})
+        return
+    data, errors = parse_action(view, alert=alert, config=config, now=now, localize=localizer(context))
+    if data is None:
+        ack(response_action="errors", errors=errors)
+        return
+    # stored before the ack, like every modal: an outage is answered on the form, which keeps what was typed
+    action = open_action(services.engine, request_key=view_key(view), data=data, user=access.user, now=now)
+    ack()
+    if action is None:
+        return  # the same submission, stored already (a double click, a retry)
+    language = access.language
+    text = message_localizer(context)(
+        "alert_ops.action_opened",
+        id=action.id,
+        team=config.team(action.team).name.in_language(language),
+        kpi=config.kpi_by_key[action.kpi].name.in_language(language),
+        owner=mention(action.owner),
+        due=action.due_on.isoformat(),
+    )
+    client.chat_postMessage(channel=access.user, text=text)
