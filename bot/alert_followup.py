@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from bot.alert_poster import alert_text
+from bot.alert_view import sentence
 from bot.mrkdwn import Mrkdwn, escape, mention
 from bot.sender import Outgoing, Sender
 from bot.services import Services
@@ -103,15 +104,15 @@ class AlertFollowUpJob:
             self.sender.send(self._overdue_notice(action, today=local.date().isoformat()))
 
     def _overdue_notice(self, action: CorrectiveAction, *, today: str) -> Outgoing:
-        config, renderer = self.services.config, self.services.renderer
+        config = self.services.config
         team = config.team(action.team)
-        language = team.language
-        text = renderer.mrkdwn(
+        text = sentence(
+            self.services,
             "alert_ops.overdue_reminder",
-            language,
+            team.language,
             id=action.id,
-            team=team.name.in_language(language),
-            kpi=config.kpi_by_key[action.kpi].name.in_language(language),
+            team=team.name,
+            kpi=config.kpi_by_key[action.kpi].name,
             due=action.due_on.isoformat(),
             action=action.action,
         )

@@ -8,6 +8,8 @@ from typing import Any
 from bot.mrkdwn import Mrkdwn, mention
 from bot.services import Services
 from kpi_core.alert_lifecycle import SNOOZES
+from kpi_core.config import Language
+from kpi_core.config_schema import Names
 from kpi_core.models import Alert, AlertHandling
 
 #: An alert's actions block is ``alert:<id>``: every element of it (a user picker has no value) is read
@@ -57,3 +59,14 @@ def alert_id_of(block_id: object) -> int:
         return 0
     digits = block_id.removeprefix(BLOCK_PREFIX)
     return int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 18 else 0
+
+
+def sentence(services: Services, key: str, language: Language, **params: Any) -> Mrkdwn:
+    """A strings.yaml message whose ``Names`` params (team, KPI) are given in the message's own language;
+    for "both", the whole sentence in each language, so names are not doubled inside each half."""
+    if language == "both":
+        return Mrkdwn(f"{sentence(services, key, 'en', **params)} / {sentence(services, key, 'zh', **params)}")
+    values = {
+        name: value.in_language(language) if isinstance(value, Names) else value for name, value in params.items()
+    }
+    return services.renderer.mrkdwn(key, language, **values)

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.alert_view import sentence
 from bot.mrkdwn import Mrkdwn, mention
 from bot.render import RESPONSE_URL_POSTS, format_value
 from bot.services import Services
 from kpi_core.access import Access
 from kpi_core.actions import is_overdue
 from kpi_core.alert_lifecycle import OpenAlert
+from kpi_core.config_schema import Names
 from kpi_core.models import CorrectiveAction
 
 #: Items a message holds: a corrective action's section is at most about 700 characters (its texts are
@@ -33,8 +35,9 @@ class Item:
 def alert_pages(
     services: Services, access: Access, alerts: Sequence[OpenAlert], *, teams: Sequence[str]
 ) -> list[list[dict[str, Any]]]:
-    now, language = services.clock(), access.language
-    items = [Item(_alert_item(services, access, item, now)) for item in alerts]
+    now, language, config = services.clock(), access.language, services.config
+    # an alert of a KPI since removed from the config is not listed: nothing could name it
+    items = [Item(_alert_item(services, access, item, now)) for item in alerts if item.alert.kpi in config.kpi_by_key]
     return _pages(
         services, access, "alerts", items, teams=teams, empty=services.renderer.mrkdwn("alert_ops.no_alerts", language)
     )
@@ -43,10 +46,11 @@ def alert_pages(
 def action_pages(
     services: Services, access: Access, actions: Sequence[CorrectiveAction], *, teams: Sequence[str]
 ) -> list[list[dict[str, Any]]]:
-    now = services.clock()
+    now, config = services.clock(), services.config
     items = [
         Item(_action_item(services, access, action, now), action.id if action.team in access.alert_teams else None)
         for action in actions
+        if action.kpi in config.kpi_by_key
     ]
     empty = services.renderer.mrkdwn("alert_ops.no_actions", access.language)
     return _pages(services, access, "actions", items, teams=teams, empty=empty)
@@ -59,8 +63,9 @@ def _pages(
     if len(teams) > TEAMS_NAMED:
         title = renderer.mrkdwn(f"alert_ops.{kind}_title_many", language, count=len(teams))
     else:
-        names = ", ".join(services.config.team(team).name.in_language(language) for team in teams)
-        title = renderer.mrkdwn(f"alert_ops.{kind}_title", language, teams=names)
+        names = [services.config.team(team).name for team in teams]
+        joined = Names(en=", ".join(name.en for name in names), zh=", ".join(name.zh for name in names))
+        title = sentence(services, f"alert_ops.{kind}_title", language, teams=joined)
     chunks = [items[start : start + ITEMS_PER_MESSAGE] for start in range(0, len(items), ITEMS_PER_MESSAGE)] or [[]]
     shown = chunks[:RESPONSE_URL_POSTS]
     left_out = len(items) - sum(len(chunk) for chunk in shown)
@@ -77,19 +82,21 @@ def _pages(
 def _alert_item(services: Services, access: Access, item: OpenAlert, now: datetime) -> Mrkdwn:
     config, renderer, language = services.config, services.renderer, access.language
     alert, handling = item.alert, item.handling
-    kpi = config.kpi_by_key.get(alert.kpi)
-    kpi_name = kpi.name.in_language(language) if kpi else alert.kpi
-    unit = "h" if alert.case_id is not None else (kpi.unit if kpi else "")
-    what = (
-        renderer.mrkdwn("alert_ops.alert_case", language, case=alert.case_id, kpi=kpi_name)
-        if alert.case_id
-        else kpi_name
-    )
-    line = renderer.mrkdwn(
+    kpi = config.kpi_by_key[alert.kpi]
+    unit = "h" if alert.case_id is not None else kpi.unit
+    what = kpi.name
+    if alert.case_id is not None:
+        case_of = {
+            code: renderer.text("alert_ops.alert_case", code, case=alert.case_id, kpi=kpi.name.in_language(code))
+            for code in ("en", "zh")
+        }
+        what = Names(**case_of)
+    line = sentence(
+        services,
         "alert_ops.alert_line",
         language,
         icon="🔴",
-        team=config.team(alert.team).name.in_language(language) if alert.team in config.team_by_key else alert.team,
+        team=config.team(alert.team).name,
         what=what,
         value=format_value(alert.value, unit, no_data="–"),
         threshold=format_value(alert.threshold, unit, no_data="–"),
@@ -112,21 +119,23 @@ def _alert_item(services: Services, access: Access, item: OpenAlert, now: dateti
 
 def _action_item(services: Services, access: Access, action: CorrectiveAction, now: datetime) -> Mrkdwn:
     config, renderer, language = services.config, services.renderer, access.language
-    kpi = config.kpi_by_key.get(action.kpi)
     overdue = is_overdue(action, config=config, now=now)
-    line = renderer.mrkdwn(
+    icon = Names(en=renderer.text("alert_ops.overdue", "en"), zh=renderer.text("alert_ops.overdue", "zh"))
+    line = sentence(
+        services,
         "alert_ops.action_line",
         language,
-        icon=renderer.text("alert_ops.overdue", language) if overdue else "•",
+        icon=icon if overdue else "•",
         id=action.id,
-        team=config.team(action.team).name.in_language(language),
-        kpi=kpi.name.in_language(language) if kpi else action.kpi,
+        team=config.team(action.team).name,
+        kpi=config.kpi_by_key[action.kpi].name,
         owner=mention(action.owner),
         due=action.due_on.isoformat(),
     )
+    # the texts are the user's own: shown once, under labels in the reader's first language
     texts = renderer.mrkdwn(
         "alert_ops.action_text",
-        language,
+        "en" if language == "both" else language,
         root_cause=_cut(action.root_cause),
         action=_cut(action.action),
     )

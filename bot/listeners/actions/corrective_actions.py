@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
+from bot.alert_view import sentence
 from bot.listeners.context import access_of, message_localizer, services_of
 from kpi_core.actions import close_action
 
@@ -38,13 +39,16 @@ def handle_close(ack: Ack, body: dict[str, Any], respond: Respond, context: Bolt
     elif closing.outcome == "refused":
         text = localize("alert_ops.refused", team=action.team)
     else:
-        kpi = config.kpi_by_key[action.kpi].name.in_language(access.language)
+        kpi = config.kpi_by_key[action.kpi].name
         if closing.outcome == "closed":
-            text = localize(
-                "alert_ops.action_closed", id=action.id, kpi=kpi, periods=", ".join(c.label for c in closing.periods)
+            periods = ", ".join(check.label for check in closing.periods)
+            text = sentence(
+                services, "alert_ops.action_closed", access.language, id=action.id, kpi=kpi, periods=periods
             )
         elif action.note == "too_early":
             text = localize("alert_ops.action_too_early")
         else:
-            text = localize("alert_ops.action_reopened", id=action.id, kpi=kpi, note=action.note)
+            text = sentence(
+                services, "alert_ops.action_reopened", access.language, id=action.id, kpi=kpi, note=action.note
+            )
     respond(text=text, response_type="ephemeral", replace_original=False)

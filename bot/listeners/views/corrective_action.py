@@ -8,7 +8,8 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.action_form import metadata_alert_id, parse_action
-from bot.listeners.context import access_of, localizer, message_localizer, services_of
+from bot.alert_view import sentence
+from bot.listeners.context import access_of, localizer, services_of
 from bot.listeners.views.submissions import view_key
 from bot.mrkdwn import mention
 from kpi_core.actions import open_action
@@ -36,12 +37,13 @@ def handle_corrective_action(ack: Ack, view: dict[str, Any], client: WebClient, 
     ack()
     if action is None:
         return  # the same submission, stored already (a double click, a retry)
-    language = access.language
-    text = message_localizer(context)(
+    text = sentence(
+        services,
         "alert_ops.action_opened",
+        access.language,
         id=action.id,
-        team=config.team(action.team).name.in_language(language),
-        kpi=config.kpi_by_key[action.kpi].name.in_language(language),
+        team=config.team(action.team).name,
+        kpi=config.kpi_by_key[action.kpi].name,
         owner=mention(action.owner),
         due=action.due_on.isoformat(),
     )
