@@ -4,21 +4,18 @@ a message only they see."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.action_form import action_modal
+from bot.action_form import SLACK_USER, action_modal
 from bot.alert_handling import redraw_alert
 from bot.alert_view import alert_id_of
 from bot.listeners.context import access_of, message_localizer, services_of
 from bot.mrkdwn import mention
 from kpi_core.alert_lifecycle import AlertAction, Handled, handle_alert, handling_of, snooze_until
-
-SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 def _clicked(body: dict[str, Any]) -> dict[str, Any]:

@@ -8,17 +8,9 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 
 from bot.alert_view import sentence
+from bot.listeners.actions.clicked import clicked_id
 from bot.listeners.context import access_of, message_localizer, services_of
 from kpi_core.actions import close_action
-
-_MAX_ID = 2**63 - 1
-
-
-def _action_id(body: dict[str, Any]) -> int:
-    value = body["actions"][0].get("value")
-    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or int(value) > _MAX_ID:
-        return 0
-    return int(value)
 
 
 def handle_close(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
@@ -27,7 +19,7 @@ def handle_close(ack: Ack, body: dict[str, Any], respond: Respond, context: Bolt
     config = services.config
     closing = close_action(
         services.engine,
-        action_id=_action_id(body),
+        action_id=clicked_id(body),
         teams=access.alert_teams,
         config=config,
         user=access.user,
