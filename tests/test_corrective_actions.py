@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from kpi_core.models import AuditEntry, CorrectiveAction
 from tests.alert_ops import Ops, alert_id_of
 from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER
+from tests.mrkdwn import HOSTILE, as_slack_shows, mrkdwn_problems
 from tests.slack_calls import key_of, posts, wait_for_posts
 from tests.slack_requests import datepicker_value, text_value
 
@@ -276,3 +277,21 @@ def test_an_overdue_action_reminds_its_owner_once_a_day_from_the_working_morning
     ops.follow_up()
     assert [key_of(call) for call in posts(ops.fake, "U0LEADBE")][-1] == "action_overdue:shanghai_ops:1:2026-10-09"
     assert len(posts(ops.fake, "U0LEADBE")) == 2
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_text_in_an_action_reaches_slack_escaped_in_the_list_and_the_reminder(ops, hostile):
+    view = open_modal(ops)
+    answers = good_answers(root_cause=text_value(hostile), action=text_value(hostile))
+    assert ops.bot.submit(view, answers, user_id=LEAD_SHANGHAI_AND_BERLIN) == (200, "")
+    wait_for_posts(ops.fake, LEAD_SHANGHAI_AND_BERLIN)
+    ops.clock.set("2026-10-08 10:00", "Asia/Shanghai")
+    ops.follow_up()
+    [reminder] = posts(ops.fake, "U0LEADBE")
+    ops.fake.reset()
+    ops.bot.command("actions", user_id=MANAGER)
+    [answer] = ops.fake.wait_for("response")
+    [item] = answer.params["blocks"][1:]
+    for text in (item["text"]["text"], reminder.params["text"]):
+        assert mrkdwn_problems(text) == []
+        assert hostile in as_slack_shows(text)
