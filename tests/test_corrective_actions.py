@@ -153,6 +153,14 @@ def test_hostile_input_gets_field_errors_on_its_fields_and_stores_nothing(ops, a
         pytest.param(json.dumps({"alert": True}), MANAGER, "This item no longer exists", id="alert-as-boolean"),
         pytest.param("{not json", MANAGER, "This item no longer exists", id="not-json"),
         pytest.param(json.dumps({"alert": 2**70}), MANAGER, "This item no longer exists", id="huge-id"),
+        pytest.param(json.dumps({"team": "shanghai_ops", "kpi": "nope"}), MANAGER, "This item", id="unknown-kpi"),
+        pytest.param(json.dumps({"team": ["x"], "kpi": "csat"}), MANAGER, "This item", id="team-as-list"),
+        pytest.param(
+            json.dumps({"team": "beijing_service", "kpi": "csat"}),
+            LEAD_SHANGHAI_AND_BERLIN,
+            "Sorry, only the leads of beijing_service",
+            id="kpi-of-a-team-not-led",
+        ),
     ],
 )
 def test_a_forged_modal_is_refused_on_its_first_field(ops, metadata, user, error):

@@ -13,4 +13,5 @@ def register(app: App) -> None:
     app.action("alert_assign")(alert_buttons.handle_assign)
     app.action("alert_snooze")(alert_buttons.handle_snooze)
     app.action("alert_open_action")(alert_buttons.handle_open_action)
+    app.action("kpi_open_action")(alert_buttons.handle_open_action_for_kpi)
     app.action("close_action")(corrective_actions.handle_close)

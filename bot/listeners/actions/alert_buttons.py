@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.action_form import SLACK_USER, action_modal
+from bot.action_form import SLACK_USER, Subject, action_modal
 from bot.alert_handling import redraw_alert
 from bot.alert_view import alert_id_of
 from bot.listeners.context import access_of, message_localizer, services_of
@@ -99,14 +99,34 @@ def _answer(handled: Handled, action: AlertAction, localize: Any) -> str | None:
 def handle_open_action(
     ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
 ) -> None:
-    """Opens the corrective action modal for the alert's team and KPI (trigger_id lives 3 s: one quick query)."""
+    """Opens the corrective action modal for the alert's team and KPI."""
     ack()
-    services, access, localize = services_of(context), access_of(context), message_localizer(context)
+    services = services_of(context)
     alert, _, _ = handling_of(services.engine, alert_id=alert_id_of(_clicked(body).get("block_id")))
-    if alert is None or alert.team not in services.config.team_by_key or alert.kpi not in services.config.kpi_by_key:
+    _open_modal(body, client, respond, context, Subject.of(alert) if alert is not None else None)
+
+
+def handle_open_action_for_kpi(
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
+) -> None:
+    """Opens the corrective action modal for a digest line's KPI (the button's value is ``team:kpi``)."""
+    ack()
+    team, _, kpi = str(_clicked(body).get("value") or "").partition(":")
+    _open_modal(body, client, respond, context, Subject(team, kpi))
+
+
+def _open_modal(
+    body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext, subject: Subject | None
+) -> None:
+    """The modal, at once (trigger_id lives 3 s), for someone who may act on the team; else why not."""
+    services, access, localize = services_of(context), access_of(context), message_localizer(context)
+    config = services.config
+    if subject is None or subject.team not in config.team_by_key or subject.kpi not in config.kpi_by_key:
         respond(text=localize("alert_ops.gone"), response_type="ephemeral", replace_original=False)
         return
-    if alert.team not in access.alert_teams:
-        respond(text=localize("alert_ops.refused", team=alert.team), response_type="ephemeral", replace_original=False)
+    if subject.team not in access.alert_teams:
+        respond(
+            text=localize("alert_ops.refused", team=subject.team), response_type="ephemeral", replace_original=False
+        )
         return
-    client.views_open(trigger_id=body["trigger_id"], view=action_modal(services, access, alert=alert))
+    client.views_open(trigger_id=body["trigger_id"], view=action_modal(services, access, subject=subject))

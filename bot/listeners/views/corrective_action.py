@@ -7,13 +7,12 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.action_form import metadata_alert_id, parse_action
+from bot.action_form import parse_action, subject_of
 from bot.alert_view import sentence
 from bot.listeners.context import access_of, localizer, services_of
 from bot.listeners.views.submissions import view_key
 from bot.mrkdwn import mention
 from kpi_core.actions import open_action
-from kpi_core.alert_lifecycle import handling_of
 
 FIRST_FIELD = "root_cause"  # where a refusal is shown: field errors go on input blocks only
 
@@ -21,14 +20,14 @@ FIRST_FIELD = "root_cause"  # where a refusal is shown: field errors go on input
 def handle_corrective_action(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     services, access = services_of(context), access_of(context)
     config, now = services.config, services.clock()
-    alert, _, _ = handling_of(services.engine, alert_id=metadata_alert_id(view))
-    if alert is None or alert.team not in config.team_by_key or alert.kpi not in config.kpi_by_key:
+    subject = subject_of(services, view)
+    if subject is None:
         ack(response_action="errors", errors={FIRST_FIELD: localizer(context)("errors.gone")})
         return
-    if alert.team not in access.alert_teams:
-        ack(response_action="errors", errors={FIRST_FIELD: localizer(context)("alert_ops.refused", team=alert.team)})
+    if subject.team not in access.alert_teams:
+        ack(response_action="errors", errors={FIRST_FIELD: localizer(context)("alert_ops.refused", team=subject.team)})
         return
-    data, errors = parse_action(view, alert=alert, config=config, now=now, localize=localizer(context))
+    data, errors = parse_action(view, subject=subject, config=config, now=now, localize=localizer(context))
     if data is None:
         ack(response_action="errors", errors=errors)
         return
