@@ -164,3 +164,14 @@ def _audit(action: CorrectiveAction, what: str, *, user: str, now: datetime, old
         old=old,
         new=new,
     )
+
+
+def action_counts(
+    engine: sa.Engine, *, config: Config, teams: Sequence[str], now: datetime
+) -> dict[str, tuple[int, int]]:
+    """Each team's open corrective actions, and how many of them are overdue."""
+    counts = {team: (0, 0) for team in teams}
+    for action in actions_of(engine, teams=teams):
+        open_count, overdue = counts[action.team]
+        counts[action.team] = (open_count + 1, overdue + is_overdue(action, config=config, now=now))
+    return counts

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from kpi_core.alert_lifecycle import follow_up_due, handle_alert, response_times
+from kpi_core.alert_lifecycle import ResponseTimes, follow_up_due, handle_alert, response_times
 from kpi_core.config_schema import FollowUp
 from kpi_core.db import transaction
 from kpi_core.models import Alert, AlertHandling, AuditEntry
@@ -77,6 +77,7 @@ def test_time_to_acknowledge_and_resolve_are_medians_of_the_alerts_opened_in_the
         alert(opened=20, kpi="complaint_rate"),  # stays open: no time to resolve
         alert(opened=-60 * 24 * 8, kpi="sales"),  # opened in an earlier week: not counted
         alert("shanghai_ops", opened=0),
+        alert("beijing_service", opened=0),
     )
     for alert_id, minutes in ((1, 30), (2, 10), (3, 50), (4, 1)):
         handled = handle_alert(
@@ -91,18 +92,24 @@ def test_time_to_acknowledge_and_resolve_are_medians_of_the_alerts_opened_in_the
     with transaction(engine) as session:
         for alert_id, minutes in ((1, 300), (2, 70), (4, 5)):
             session.get(Alert, alert_id).resolved_at = T0 + timedelta(minutes=minutes)
-    with transaction(engine) as session:
-        times = response_times(
-            session,
-            teams=["berlin_ops", "shanghai_ops", "newyork_delivery"],
-            start=T0 - timedelta(days=2),
-            end=T0 + timedelta(days=5),
-        )
+    week = (T0 - timedelta(days=2), T0 + timedelta(days=5))
+    times = response_times(
+        engine,
+        periods={
+            "berlin_ops": week,
+            "shanghai_ops": week,
+            "newyork_delivery": week,
+            # Beijing's period ends before its alert opened
+            "beijing_service": (T0 - timedelta(days=7), T0 - timedelta(minutes=1)),
+        },
+    )
     berlin = times["berlin_ops"]
-    # acknowledged after 30, 0 and 30 minutes; resolved after 300 and 60 minutes
-    assert (berlin.acknowledge_minutes, berlin.acknowledged, berlin.resolve_minutes, berlin.resolved) == (30, 3, 180, 2)
-    assert times["shanghai_ops"].acknowledge_minutes is None and times["shanghai_ops"].resolved == 0
-    assert times["newyork_delivery"].acknowledged == 0
+    # 3 opened in the week; acknowledged after 30, 0 and 30 minutes; resolved after 300 and 60 minutes
+    assert (berlin.opened, berlin.acknowledge_minutes, berlin.acknowledged) == (3, 30, 3)
+    assert (berlin.resolve_minutes, berlin.resolved) == (180, 2)
+    assert times["shanghai_ops"] == ResponseTimes(1, None, 0, None, 0)
+    assert times["newyork_delivery"] == ResponseTimes(0, None, 0, None, 0)
+    assert times["beijing_service"].opened == 0
 
 
 def test_two_people_acknowledging_at_once_make_one_acknowledgement(engine):
