@@ -49,15 +49,19 @@ class AlertFollowUpJob:
             if alert.team not in config.team_by_key or alert.kpi not in config.kpi_by_key:
                 continue  # a team or KPI since removed from the config
             team = config.team(alert.team)
+            policy = config.alert_followup.for_team(alert.team)
+            due = follow_up_due(alert, item.handling, policy=policy, team=team, now=now)
+            escalate = due.escalate and not self._escalated(alert.team, str(alert.id))
+            remind = due.reminder is not None and not in_quiet_hours(team, now)
+            if not escalate and not remind:
+                continue  # the common case: nothing due, or sent already; no message is built
             posted = self.sender.sent_ts("alert", alert.team, str(alert.id))
             if posted is None:
                 continue  # held in quiet hours, or not posted yet: nobody could have acknowledged it
-            policy = config.alert_followup.for_team(alert.team)
-            due = follow_up_due(alert, item.handling, policy=policy, team=team, now=now)
             text = Mrkdwn(alert_text(services, alert, item.case))  # mrkdwn already, escaped where built
-            if due.escalate:
+            if escalate:
                 self._escalate(alert.team, str(alert.id), text, minutes=policy.escalate_after_minutes or 0)
-            if due.reminder is not None and not in_quiet_hours(team, now):
+            if remind:
                 owner = item.handling.owner if item.handling and item.handling.owner else "-"
                 reminder = services.renderer.mrkdwn(
                     "alert_ops.reminder", team.language, owner=mention(owner), alert=text
@@ -73,17 +77,27 @@ class AlertFollowUpJob:
                     )
                 )
 
+    def _recipients(self) -> list[tuple[str, str | None]]:
+        """Where escalations go: (channel or user, the suffix of its ledger subject)."""
+        config = self.services.config
+        if config.alert_followup.channel is not None:
+            return [(config.alert_followup.channel, None)]
+        return [(user, user) for user in config.roles.management]
+
+    def _escalated(self, team: str, alert_id: str) -> bool:
+        return all(
+            self.sender.settled("escalation", team, alert_id if suffix is None else f"{alert_id}:{suffix}")
+            for _, suffix in self._recipients()
+        )
+
     def _escalate(self, team_key: str, alert_id: str, text: Mrkdwn, *, minutes: int) -> None:
         """To the escalation channel, or by DM to each of management; each once (its own ledger entry)."""
-        config = self.services.config
-        team = config.team(team_key)
-        channel = config.alert_followup.channel
-        recipients = [channel] if channel is not None else list(config.roles.management)
+        team = self.services.config.team(team_key)
         message = self.services.renderer.mrkdwn(
             "alert_ops.escalation", team.language, channel=channel_link(team.channel), minutes=minutes, alert=text
         )
-        for recipient in recipients:
-            subject = alert_id if channel is not None else f"{alert_id}:{recipient}"
+        for recipient, suffix in self._recipients():
+            subject = alert_id if suffix is None else f"{alert_id}:{suffix}"
             self.sender.send(
                 Outgoing(kind="escalation", team=team_key, subject=subject, channel=recipient, text=message)
             )

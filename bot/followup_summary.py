@@ -80,3 +80,32 @@ def summary_followup_text(services: Services, *, period: Period) -> Mrkdwn:
         return Mrkdwn("")
     title = services.renderer.mrkdwn("alert_ops.followup_title", "both")
     return Mrkdwn("\n".join([f"*{title} · {period.label}*", *lines]))
+
+
+#: Buttons a digest offers for its KPIs off target (an actions block holds at most 25 elements).
+DIGEST_ACTION_BUTTONS = 5
+BUTTON_TEXT_CHARS = 75
+
+
+def digest_action_block(services: Services, *, team: Team, keys: Sequence[str]) -> dict[str, Any] | None:
+    """*Open action* buttons for the digest's KPIs in breach or below target (the first few), each
+    opening the corrective action modal for that KPI (bot/listeners/actions/alert_buttons.py)."""
+    if not keys:
+        return None
+    config, renderer = services.config, services.renderer
+    label = renderer.text("alert_ops.open_action", team.language)
+    buttons = []
+    for key in list(keys)[:DIGEST_ACTION_BUTTONS]:
+        text = f"{label}: {config.kpi_by_key[key].name.in_language(team.language)}"
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": f"kpi_open_action:{key}",
+                "value": f"{team.key}:{key}",
+                "text": {
+                    "type": "plain_text",
+                    "text": text[: BUTTON_TEXT_CHARS - 1] + "…" if len(text) > BUTTON_TEXT_CHARS else text,
+                },
+            }
+        )
+    return {"type": "actions", "block_id": "kpi_open_action", "elements": buttons}

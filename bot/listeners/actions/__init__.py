@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from slack_bolt import App
 
 from bot.listeners.actions import alert_buttons, corrective_actions
@@ -13,5 +15,6 @@ def register(app: App) -> None:
     app.action("alert_assign")(alert_buttons.handle_assign)
     app.action("alert_snooze")(alert_buttons.handle_snooze)
     app.action("alert_open_action")(alert_buttons.handle_open_action)
-    app.action("kpi_open_action")(alert_buttons.handle_open_action_for_kpi)
+    # a digest's Open action buttons: one per KPI, each action_id unique in its block
+    app.action(re.compile(r"^kpi_open_action:"))(alert_buttons.handle_open_action_for_kpi)
     app.action("close_action")(corrective_actions.handle_close)
