@@ -109,3 +109,15 @@ def digest_action_block(services: Services, *, team: Team, keys: Sequence[str]) 
             }
         )
     return {"type": "actions", "block_id": "kpi_open_action", "elements": buttons}
+
+
+def digest_followup_blocks(
+    services: Services, *, team: Team, period: Period, off_target: Sequence[str]
+) -> list[dict[str, Any]]:
+    """What a team's digest adds before its legend: the follow-up line, and *Open action* buttons for
+    ``off_target`` (its KPIs in breach or below target)."""
+    blocks = [
+        digest_followup_block(services, team=team, period=period),
+        digest_action_block(services, team=team, keys=off_target),
+    ]
+    return [block for block in blocks if block is not None]
