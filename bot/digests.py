@@ -9,7 +9,8 @@ from functools import partial
 
 from bot.charts import score_bars, trend_chart
 from bot.digest_view import Section, digest_view
-from bot.mrkdwn import escape
+from bot.followup_summary import digest_followup_blocks, summary_followup_text
+from bot.mrkdwn import Mrkdwn, escape
 from bot.render import message_parts
 from bot.sender import Chart, Outgoing
 from bot.services import Services
@@ -72,6 +73,9 @@ def _digest(services: Services, team: Team, series: list[Report], *, chart: bool
     view = digest_view(services.config, team, [Section(current, previous, weekly)], now=services.clock())
     # one digest's blocks are bounded by the config's KPIs (ten fields a section), not by the number of teams
     blocks = services.renderer.digest_blocks(view)
+    if current.failure is None:  # before the legend: the week's alert follow-up, Open action buttons
+        off_target = [line.key for group in view.groups for line in group.lines if line.status in ("breach", "missed")]
+        blocks[-1:-1] = digest_followup_blocks(services, team=team, period=current.period, off_target=off_target)
     chart = chart and current.failure is None  # no trend to draw to a week that could not be computed
     return Outgoing(
         # A week that could not be computed is posted once under its own kind, so the digest itself stays
@@ -189,6 +193,9 @@ def management_summary(services: Services, *, channel: str, period: Period) -> O
     text = services.renderer.render(
         "management.txt.j2", language="both", period=period.label, rows=rows, channels=channels
     )
+    followup = summary_followup_text(services, period=period)  # response times, open and overdue actions
+    if followup:
+        text = Mrkdwn(f"{text}\n\n{followup}")
     first, *more = message_parts(text)  # 200 teams make two or three parts
     return Outgoing(
         kind="management_summary",
