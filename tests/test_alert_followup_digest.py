@@ -30,6 +30,19 @@ def digest_of(ops, team: str = "shanghai_ops"):
     return digest
 
 
+def click_open_action(ops, user: str) -> None:
+    """Clicks the digest's Open action button of Shanghai's on-time delivery rate as ``user``."""
+    ops.fake.reset()
+    ops.bot.slack.action(
+        action_id="kpi_open_action:on_time_delivery",
+        value="shanghai_ops:on_time_delivery",
+        user_id=user,
+        block_id="kpi_open_action",
+        response_url=ops.fake.response_url("click"),
+        channel_id="C0SHANGHAI",
+    )
+
+
 def test_the_digest_shows_the_weeks_response_times_and_buttons_for_its_kpis_off_target(ops):
     acknowledged_alert(ops)
     ops.clock.set(MONDAY_MORNING, "Asia/Shanghai")
@@ -48,27 +61,11 @@ def test_the_digest_shows_the_weeks_response_times_and_buttons_for_its_kpis_off_
         "shanghai_ops:on_time_delivery",
     )
 
-    ops.fake.reset()
-    ops.bot.slack.action(
-        action_id="kpi_open_action:on_time_delivery",
-        value="shanghai_ops:on_time_delivery",
-        user_id=LEAD_SHANGHAI_AND_BERLIN,
-        block_id="kpi_open_action",
-        response_url=ops.fake.response_url("click"),
-        channel_id="C0SHANGHAI",
-    )
+    click_open_action(ops, LEAD_SHANGHAI_AND_BERLIN)
     [opened] = ops.fake.wait_for("views.open")
     assert json.loads(opened.params["view"]["private_metadata"]) == {"team": "shanghai_ops", "kpi": "on_time_delivery"}
 
-    ops.fake.reset()
-    ops.bot.slack.action(
-        action_id="kpi_open_action:on_time_delivery",
-        value="shanghai_ops:on_time_delivery",
-        user_id=LEAD_BEIJING,
-        block_id="kpi_open_action",
-        response_url=ops.fake.response_url("click"),
-        channel_id="C0SHANGHAI",
-    )
+    click_open_action(ops, LEAD_BEIJING)
     [refusal] = ops.fake.wait_for("response")
     assert refusal.params["text"] == "抱歉，只有 shanghai_ops 的负责人、管理层和管理员可以处理其告警和整改措施。"
     assert ops.fake.calls("views.open") == []
