@@ -276,13 +276,11 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 def fill(disk: Path) -> Path:
     filler = disk / "filler"
-    # unbuffered: a buffered file would keep the part of the last chunk that did not fit, and fail again
-    # flushing it on close (how much fits depends on the database's size, which migrations change)
+    # unbuffered: a buffered file would keep the last partial block and fail again when closed
     with filler.open("wb", buffering=0) as file:
         try:
             while True:
                 file.write(b"\0" * 65536)
-                file.flush()
         except OSError:  # ENOSPC: the disk is full
             pass
     return filler

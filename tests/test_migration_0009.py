@@ -25,7 +25,7 @@ def tables(engine) -> set[str]:
 
 
 def test_0009_adds_the_alert_handling_and_corrective_action_tables_and_takes_them_away(engine):
-    downgrade(engine, "0007")
+    downgrade(engine, "0010")
     assert {"alert_handling", "corrective_action"}.isdisjoint(tables(engine))
     with engine.begin() as connection:
         connection.execute(ALERT)
@@ -41,7 +41,7 @@ def test_0009_adds_the_alert_handling_and_corrective_action_tables_and_takes_the
     assert [tuple(row)[:3] for row in actions] == [(1, 1, "open")]
     assert str(actions[0][3]) == "2026-10-07"
 
-    downgrade(engine, "0007")
+    downgrade(engine, "0010")
     assert {"alert_handling", "corrective_action"}.isdisjoint(tables(engine))
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT id FROM alert")).scalars().all() == [1]

@@ -5,7 +5,7 @@ a corrective action is a root cause, an action, an owner and a due date for a KP
 new tables; every change to them is in the audit trail.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0010 (0010, data_change, landed first: 0009 follows it, one head)
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 import kpi_core.models
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
