@@ -11,7 +11,8 @@ from typing import Any
 from bot.anomaly_alerts import anomaly_blocks, team_anomalies
 from bot.charts import score_bars, trend_chart
 from bot.digest_view import Section, digest_view
-from bot.mrkdwn import escape
+from bot.followup_summary import digest_followup_blocks, summary_followup_text
+from bot.mrkdwn import Mrkdwn, escape
 from bot.render import message_parts
 from bot.sender import Chart, Outgoing
 from bot.services import Services
@@ -79,6 +80,9 @@ def _digest(
     view = digest_view(services.config, team, [Section(current, previous, weekly)], now=services.clock())
     # one digest's blocks are bounded by the config's KPIs (ten fields a section), not by the number of teams
     blocks = services.renderer.digest_blocks(view)
+    if current.failure is None:  # before the legend: the week's alert follow-up, Open action buttons
+        off_target = [line.key for group in view.groups for line in group.lines if line.status in ("breach", "missed")]
+        blocks[-1:-1] = digest_followup_blocks(services, team=team, period=current.period, off_target=off_target)
     chart = chart and current.failure is None  # no trend to draw to a week that could not be computed
     # the KPIs unusual for the team, before the legend that closes the digest
     blocks[-1:-1] = unusual
@@ -198,6 +202,9 @@ def management_summary(services: Services, *, channel: str, period: Period) -> O
     text = services.renderer.render(
         "management.txt.j2", language="both", period=period.label, rows=rows, channels=channels
     )
+    followup = summary_followup_text(services, period=period)  # response times, open and overdue actions
+    if followup:
+        text = Mrkdwn(f"{text}\n\n{followup}")
     first, *more = message_parts(text)  # 200 teams make two or three parts
     return Outgoing(
         kind="management_summary",

@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.alert_followup import AlertFollowUpJob
 from bot.alert_poster import AlertPoster
 from bot.anomaly_alerts import anomaly_alerts, team_anomalies
 from bot.digests import (
@@ -111,6 +112,10 @@ class Jobs:
             self.sender, self.services.renderer, [failure for message in messages for failure in message.failures]
         )
 
+    def follow_up(self) -> None:
+        """Escalations, reminders in open alerts' threads, overdue corrective actions (bot/alert_followup.py)."""
+        AlertFollowUpJob(self.services, self.sender).run()
+
     def submission_reminder(self, team_key: str) -> None:
         team = self.services.config.team(team_key)
         for message in reminders(self.services, team=team):
@@ -177,6 +182,7 @@ class Jobs:
             ("missing_data", IntervalTrigger(seconds=MISSING_DATA_EVERY.total_seconds()), missing_data.check),
             # 360° reviews: requests, reminders from 09:00 in each rater's zone, closing at the deadline
             ("review_tick", IntervalTrigger(seconds=REVIEW_TICK_EVERY.total_seconds()), self.reviews.tick),
+            ("alert_followup", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.follow_up),
             # at start: the runs missed while the process was down, and the case timer rebuilt from the data
             ("startup_catch_up", DateTrigger(), self.catch_up),
             ("startup_alert_check", DateTrigger(), self.alerts.check),

@@ -25,6 +25,12 @@ class Access:
     def may_view(self, team: str) -> bool:
         return team in self.view_teams
 
+    @property
+    def alert_teams(self) -> tuple[str, ...]:
+        """The teams whose alerts and corrective actions the user may act on (acknowledge, assign,
+        snooze, open or close an action): management and admins every team, a lead their own."""
+        return self.view_teams if self.role in ("admin", "management") else self.submit_teams
+
 
 def access_for(config: Config, user: str) -> Access:
     every_team = tuple(team.key for team in config.teams)

@@ -147,6 +147,10 @@ def check_consistency(config: Config, *, declared: Mapping[str, Collection[str]]
     for name, schedule in config.schedules.items():
         problems += _check_schedule(name, schedule)
     problems += check_people(config, declared)
+    for team in config.alert_followup.teams:
+        if team not in declared["teams"]:
+            message = f"override for unknown team {team!r}{did_you_mean(team, declared['teams'])}"
+            problems.append(ConfigProblem(f"alert_followup.teams.{team}", message))
     problems += check_display_limits(config)
     return problems
 

@@ -339,6 +339,32 @@ class PersonScorecard(_Model):
     team_scorecard: Key | None = None
 
 
+class FollowUp(_Model):
+    """How an open alert is followed up (minutes; None: never): management hears of an alert nobody has
+    acknowledged within ``escalate_after_minutes`` (working time where the team has working hours), and
+    an acknowledged alert still open is re-reminded in its thread every ``remind_every_minutes``."""
+
+    escalate_after_minutes: int | None = Field(default=None, gt=0, le=525_600)
+    remind_every_minutes: int | None = Field(default=None, gt=0, le=525_600)
+
+
+class AlertFollowUp(FollowUp):
+    """The defaults for every team, the channel escalations go to (None: a DM to each of management), and
+    per-team overrides of the two durations."""
+
+    channel: str | None = None
+    teams: dict[Key, FollowUp] = {}
+
+    def for_team(self, team: str) -> FollowUp:
+        override = self.teams.get(team)
+        if override is None:
+            return self
+        return FollowUp(
+            escalate_after_minutes=override.escalate_after_minutes or self.escalate_after_minutes,
+            remind_every_minutes=override.remind_every_minutes or self.remind_every_minutes,
+        )
+
+
 class Form(_Model):
     key: Key
     kind: Literal["measures", "survey", "case", "milestone"]
@@ -367,6 +393,7 @@ class Config(_Model):
     groups: dict[Key, Names] = {}
     #: the earliest day data may be dated (older dates are typing mistakes, or break date arithmetic)
     data_since: date = date(2000, 1, 1)
+    alert_followup: AlertFollowUp = AlertFollowUp()
 
     @cached_property
     def team_by_key(self) -> dict[str, Team]:

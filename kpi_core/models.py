@@ -245,6 +245,47 @@ class DataVersion(SQLModel, table=True):
     version: int = 0
 
 
+class AlertHandling(SQLModel, table=True):
+    """How people handle an open alert: who acknowledged it, who owns it, until when it is snoozed. One
+    row per alert, created at its first action; every action is also in the audit trail."""
+
+    __tablename__ = "alert_handling"
+
+    alert_id: int = Field(primary_key=True, foreign_key="alert.id")
+    team: str = Field(max_length=64, index=True)
+    acknowledged_by: str | None = Field(default=None, max_length=USER_CHARS)
+    acknowledged_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    owner: str | None = Field(default=None, max_length=USER_CHARS)
+    snoozed_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    snoozed_by: str | None = Field(default=None, max_length=USER_CHARS)
+
+
+#: the length of a corrective action's root cause and action texts
+ACTION_TEXT_CHARS = 1000
+
+
+class CorrectiveAction(SQLModel, table=True):
+    """A fix for a KPI off target (持续改进): root cause, action, owner, due date. Closed only once the KPI
+    has been met for two periods in a row (kpi_core.actions); ``note`` says why it was reopened."""
+
+    __tablename__ = "corrective_action"
+    __table_args__ = (sa.Index("ix_corrective_action_team_status", "team", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=64)
+    kpi: str = Field(max_length=64)
+    alert_id: int | None = Field(default=None, foreign_key="alert.id")
+    root_cause: str = Field(max_length=ACTION_TEXT_CHARS)
+    action: str = Field(max_length=ACTION_TEXT_CHARS)
+    owner: str = Field(max_length=USER_CHARS)
+    due_on: date
+    status: str = Field(default="open", max_length=16)  # open | closed
+    opened_by: str = Field(max_length=USER_CHARS)
+    opened_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    closed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    note: str | None = Field(default=None, max_length=500)
+
+
 class DataChange(SQLModel, table=True):
     """What one write transaction changed: a team's data (None: any team's) on the local dates
     ``first_day``..``last_day`` (None: any date), stamped with the data version that write moved to. Shared

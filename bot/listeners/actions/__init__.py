@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import re
+
 from slack_bolt import App
 
-from bot.listeners.actions import reviews
+from bot.listeners.actions import alert_buttons, corrective_actions, reviews
 from bot.listeners.actions.goals import handle_adjust_open, handle_approve
 from bot.listeners.actions.history import handle_correct, handle_withdraw
 
@@ -19,3 +21,10 @@ def register(app: App) -> None:
     app.action("interview_record")(reviews.handle_record)
     app.action("interview_confirm")(reviews.handle_confirm)
     app.action("interview_acknowledge")(reviews.handle_acknowledge)
+    app.action("alert_ack")(alert_buttons.handle_acknowledge)
+    app.action("alert_assign")(alert_buttons.handle_assign)
+    app.action("alert_snooze")(alert_buttons.handle_snooze)
+    app.action("alert_open_action")(alert_buttons.handle_open_action)
+    # a digest's Open action buttons: one per KPI, each action_id unique in its block
+    app.action(re.compile(r"^kpi_open_action:"))(alert_buttons.handle_open_action_for_kpi)
+    app.action("close_action")(corrective_actions.handle_close)

@@ -1,5 +1,5 @@
-"""``/kpi <subcommand>``: help, submit, case, milestone, report, scorecard, history, undo; goals and me
-(bot/listeners/commands/people.py)."""
+"""``/kpi <subcommand>``: help, submit, case, milestone, report, scorecard, history, undo, alerts, actions; goals
+and me (bot/listeners/commands/people.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 
 from bot.listeners.commands import people
 from bot.listeners.commands.away import away
+from bot.listeners.commands.followup import list_actions, list_alerts
 from bot.listeners.commands.review import handle_review
 from bot.listeners.context import access_of, after_ack, message_localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
@@ -259,4 +260,6 @@ SUBCOMMANDS: dict[str, Callable[[Invocation], None]] = {
     "review": handle_review,
     "goals": people.goals,
     "me": people.me,
+    "alerts": list_alerts,
+    "actions": list_actions,
 }
