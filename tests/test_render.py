@@ -14,7 +14,7 @@ from bot.render import Renderer, blocks_text, format_value, message_parts
 from bot.resources import TEMPLATES_DIR
 from kpi_core.config import Config, Language
 from kpi_core.kpis import KpiResult, TeamReport, status_of
-from kpi_core.periods import Period
+from kpi_core.periods import Period, PeriodKind
 from kpi_core.reporting import report_of
 from kpi_core.scorecard import score_teams
 from tests import slack_limits
@@ -179,6 +179,15 @@ def test_report_title_and_previous_period_word(renderer: Renderer, example_confi
     assert kpi_fields(blocks)["Sales"].splitlines()[2] == "last quarter no data"
     assert not_reported(blocks).startswith("▫️ *Not reported this quarter*: On-time delivery rate, ")
     assert slack_limits.message_violations({"text": "t", "blocks": blocks}, method="chat.postMessage") == []
+
+
+@pytest.mark.parametrize("kind", list(PeriodKind))
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_report_of_any_period_kind_has_its_words(renderer: Renderer, kind: PeriodKind, language: Language) -> None:
+    """A report may ask for any kind of period: its folded line and previous-period word exist in both
+    languages (a missing string would show its raw key)."""
+    for key in ("report", f"not_reported_{kind.value}", f"last_{kind.value}"):
+        assert renderer.text(key, language) != key
 
 
 @pytest.mark.parametrize(
