@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlmodel import Session
 
 from kpi_core.config import Config, Team
+from kpi_core.data_changes import bump_data_version
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
 from kpi_core.periods import Period, PeriodKind
-from kpi_core.store import bump_data_version
 
 DEMO_START = date(2026, 4, 1)
 DEMO_END = date(2026, 10, 1)  # exclusive: the demo data covers 2026-Q2 and 2026-Q3

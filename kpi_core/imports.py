@@ -16,12 +16,12 @@ from sqlmodel import Session, SQLModel
 from kpi_core import import_guard, rules
 from kpi_core.config import Config, Measure, Team
 from kpi_core.csv_rows import read_rows, undecodable
+from kpi_core.data_changes import bump_data_version
 from kpi_core.errors import ImportFileError, RowProblem
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
 from kpi_core.periods import Period
 from kpi_core.rules import Bounds, Problem
 from kpi_core.sql import bulk_insert
-from kpi_core.store import bump_data_version
 
 BATCH_ROWS = 5000
 MAX_REPORTED_PROBLEMS = 20

@@ -207,3 +207,18 @@ class DataVersion(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     version: int = 0
+
+
+class DataChange(SQLModel, table=True):
+    """What one write transaction changed: a team's data (None: any team's) on the local dates
+    ``first_day``..``last_day`` (None: any date), stamped with the data version that write moved to. Shared
+    reports (kpi_core/shared_reports.py) recompute only the teams and periods it touches; the version, not
+    the id, orders changes, because the version's row lock orders writers by commit."""
+
+    __tablename__ = "data_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(index=True)
+    team: str | None = Field(default=None, max_length=64)
+    first_day: date | None = None
+    last_day: date | None = None

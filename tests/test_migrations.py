@@ -1,5 +1,6 @@
-"""Migration 0006 moves data out of string formats into real columns, on SQLite and PostgreSQL: a Slack
-submission's form (``source = "slack:<form>"``) and a case alert's case (``subject = "case:<id>"``)."""
+"""Migrations upgrade and downgrade on SQLite and PostgreSQL: 0006 moves data out of string formats into
+real columns (a Slack submission's form, ``source = "slack:<form>"``, and a case alert's case,
+``subject = "case:<id>"``); 0010 adds the change log of shared reports."""
 
 import sqlalchemy as sa
 
@@ -42,3 +43,17 @@ def test_0006_moves_the_form_and_the_case_into_columns_and_back(engine):
     assert sources == ["slack:weekly", "csv:cases.csv", "slack"]
     assert subjects == ["on_time_delivery", "case:17"]
     migrate(engine)
+
+
+def test_0010_adds_the_change_log_and_takes_it_away(engine):
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("INSERT INTO data_change (version, team, first_day, last_day) VALUES (1, 'b', NULL, NULL)")
+        )
+    downgrade(engine, "0007")
+    assert "data_change" not in sa.inspect(engine).get_table_names()
+    migrate(engine)
+    assert "data_change" in sa.inspect(engine).get_table_names()
+    assert [index["name"] for index in sa.inspect(engine).get_indexes("data_change")] == ["ix_data_change_version"]
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM data_change")).scalar_one() == 0
