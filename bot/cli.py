@@ -250,10 +250,14 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
         for team_report in reports:
             writer.writerows(report_csv_rows(config, team_report))
     else:
-        renderer = services.renderer
+        from bot.render import blocks_text
+
         for current, before in zip(reports, earlier[0], strict=True):
             team_config = config.team(current.team)
-            _echo_mrkdwn(renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n")
+            blocks = services.renderer.report_blocks(
+                team=team_config, report=current, previous=before, now=services.clock()
+            )
+            _echo_mrkdwn(blocks_text(blocks) + "\n")  # as Slack shows the /kpi report answer
 
 
 @main.command("me")
@@ -441,8 +445,9 @@ def _log_to_stderr() -> None:
 @main.command("demo")
 @click.pass_obj
 def demo(settings: Settings) -> None:
-    """Load six months of demo data and print each team's latest weekly digest, the quarterly scorecard and
-    a personal scorecard."""
+    """Load six months of demo data and print each team's weekly digest of its last week (as `kpi-bot digest
+    --all --dry-run` would), the quarterly scorecard and a personal scorecard."""
+    from bot.digests import weekly_digests
     from kpi_core import review_use_cases, use_cases
     from kpi_core.demo import DEMO_END
     from kpi_core.periods import Period, PeriodKind
@@ -450,7 +455,7 @@ def demo(settings: Settings) -> None:
 
     with _user_errors():
         services = _services(settings)
-        config, engine, renderer = services.config, services.engine, services.renderer
+        config, engine = services.config, services.engine
         rows = use_cases.load_demo_once(engine, config=config, now=datetime.now(UTC))
         ratings = review_use_cases.load_demo_once(engine, config=config)  # a finished 360° review (issue 11)
         if rows is not None:
@@ -461,13 +466,11 @@ def demo(settings: Settings) -> None:
             click.echo()
         week = Period.containing(PeriodKind.WEEK, DEMO_END).previous()
         quarter = Period.containing(PeriodKind.QUARTER, DEMO_END).previous()
-        reports, previous = use_cases.reports(engine, config=config, wanted=[(week, None), (week.previous(), None)])
-        for current, before in zip(reports, previous, strict=True):
-            _echo_mrkdwn(renderer.digest(team=config.team(current.team), report=current, previous=before) + "\n")
+        _print_messages(weekly_digests(services, teams=list(config.teams), period=week, charts=False))
         rankings = use_cases.rankings(engine, config=config, period=quarter)
     for scheme_key, ranking in rankings.schemes.items():
         _echo_mrkdwn(
-            renderer.scorecard(
+            services.renderer.scorecard(
                 scheme_key=scheme_key,
                 period=quarter.label,
                 ranking=ranking,
@@ -482,7 +485,7 @@ def demo(settings: Settings) -> None:
         person = config.people[0]
         with _user_errors():
             card = people_use_cases.scorecard_of(engine, config=config, person=person, period=quarter)
-        _echo_mrkdwn("\n" + card_text(renderer, config, "both", card))
+        _echo_mrkdwn("\n" + card_text(services.renderer, config, "both", card))
         _echo_review(services, person.user)
 
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import timedelta
-from functools import cached_property
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import yaml
 
-from bot.digest_view import DigestView, KpiLine
+from bot.digest_view import DigestView, KpiLine, Section, digest_view
 from bot.mrkdwn import Mrkdwn, escape, mention
 from kpi_core.config import Config, Language, Team
 from kpi_core.display_limits import FORM_TITLE_MAX_CHARS
@@ -64,19 +63,6 @@ class Renderer:
             ).strip()
         )
 
-    def digest(self, *, team: Team, report: Report, previous: Report, title: str = "weekly_digest") -> Mrkdwn:
-        """A team's KPIs for a period next to the previous period's (the weekly digest, or a report)."""
-        return self.render(
-            "digest.txt.j2",
-            language=team.language,
-            title=title,
-            team=team,
-            report=report,
-            last_day=report.period.end - timedelta(days=1),
-            previous=previous,
-            groups=self._groups,
-        )
-
     def scorecard(
         self,
         *,
@@ -113,6 +99,14 @@ class Renderer:
             submit_hints=[f"/kpi submit {form}" for form in view.missing_forms],
         )
 
+    def report_blocks(
+        self, *, team: Team, report: Report, previous: Report, now: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """A report (``/kpi report``, ``kpi-bot report``): the digest's layout over every KPI of the asked
+        period, whatever its cadence, next to the previous period; ``now`` as for bot.digest_view."""
+        view = digest_view(self.config, team, [Section(report, previous, list(report.kpis))], now=now)
+        return self.digest_blocks(view, title="report")
+
     def _kpi_field(self, line: KpiLine, language: Language) -> Mrkdwn:
         """One KPI's field: status and name; the value, precise enough to explain its status, with the
         target (and the alert threshold when breached); the previous period's value and the basis. Each
@@ -140,13 +134,6 @@ class Renderer:
         """A unit in ``language`` (strings.yaml ``units``; a bilingual team reads the English one)."""
         units: dict[str, str] = self.strings["zh" if language == "zh" else "en"].get("units", {})
         return units.get(unit, unit)
-
-    @cached_property
-    def _groups(self) -> list[tuple[str, list[str]]]:
-        groups: dict[str, list[str]] = {}
-        for kpi in self.config.kpis:
-            groups.setdefault(kpi.group, []).append(kpi.key)
-        return list(groups.items())
 
     def view(self, name: str, *, language: Language, **context: Any) -> dict[str, Any]:
         """A Block Kit view (modal or home tab) from ``templates/views/<name>.json.j2``."""

@@ -179,16 +179,16 @@ def test_report_with_a_bad_config_fails_cleanly(cli_env: Env, tmp_path: Path) ->
 def test_demo_prints_every_teams_digest_and_the_quarterly_scorecard(demo: tuple[Env, str]) -> None:
     _, output = demo
     assert re.match(r"loaded \d+ demo rows into sqlite:///", output)
-    headers = re.findall(r"^\*(?:Weekly KPI digest|每周KPI摘要)[^\n]*", output, flags=re.MULTILINE)
+    headers = re.findall(r"^(?:Weekly KPI digest|每周KPI摘要)[^\n]*\n[^\n]*", output, flags=re.MULTILINE)
     assert headers == [
-        "*Weekly KPI digest / 每周KPI摘要 · Shanghai Operations / 上海运营中心 · 2026-W39* (2026-09-21 – 2026-09-27)",
-        "*每周KPI摘要 · 北京客户服务部 · 2026-W39* (2026-09-21 – 2026-09-27)",
-        "*Weekly KPI digest · Berlin Operations · 2026-W39* (2026-09-21 – 2026-09-27)",
-        "*Weekly KPI digest · New York Delivery · 2026-W39* (2026-09-21 – 2026-09-27)",
+        "Weekly KPI digest / 每周KPI摘要 · Shanghai Operations / 上海运营中心 · 2026-W39\n2026-09-21 – 2026-09-27",
+        "每周KPI摘要 · 北京客户服务部 · 2026-W39\n2026-09-21 – 2026-09-27",
+        "Weekly KPI digest · Berlin Operations · 2026-W39\n2026-09-21 – 2026-09-27",
+        "Weekly KPI digest · New York Delivery · 2026-W39\n2026-09-21 – 2026-09-27",
     ]
     assert "On-time delivery rate / 准时交付率" in output  # the team that reads both languages
-    assert re.search(r"^\S+ 准时交付率: \*", output, flags=re.MULTILINE)  # the team that reads Chinese
-    assert re.search(r"^\S+ On-time delivery rate: ", output, flags=re.MULTILINE)
+    assert re.search(r"^\S+ \*准时交付率\*$", output, flags=re.MULTILINE)  # the team that reads Chinese
+    assert re.search(r"^\S+ \*On-time delivery rate\*$", output, flags=re.MULTILINE)
 
     scorecard = output[output.index("*Quarterly operations scorecard / 季度绩效考核 · 2026-Q3* (4 teams / 个团队)") :]
     ranked = re.findall(r"^(\d)\. \*([^*]+)\*: (\d+\.\d) / 100$", scorecard, flags=re.MULTILINE)
@@ -202,6 +202,18 @@ def test_demo_prints_every_teams_digest_and_the_quarterly_scorecard(demo: tuple[
         "New York Delivery / 纽约交付部",
     }
     assert "Sales / 销售额 (40 %): " in scorecard
+
+
+def test_the_demo_shows_the_digests_the_dry_run_of_its_busiest_week_shows(demo: tuple[Env, str]) -> None:
+    env, output = demo
+    dry_run = succeeded(invoke(env, "digest", "--all", "--period", "2026-W39", "--dry-run"))
+    digests = output.split("\n\n", 1)[1].split("*Quarterly operations scorecard")[0].split("--- to ")[1:]
+    assert len(digests) == len(TEAMS)
+    for digest in digests:  # the same message, without the chart the demo does not draw
+        assert f"--- to {digest.rstrip()}\n[chart kpi-trend-" in dry_run
+        lines = digest.splitlines()
+        assert sum(line.startswith("▫️ *") for line in lines) <= 1  # the KPIs without data: one folded line
+        assert not any("*no data" in line or "*无数据" in line for line in lines), digest  # no KPI shown without
 
 
 def test_demo_twice_does_not_duplicate_data(cli_env: Env) -> None:
@@ -283,15 +295,15 @@ def test_report_period_without_data_is_no_data_not_zero(demo: tuple[Env, str]) -
     assert {row["status"] for row in rows} == {"no_data"}
 
     text = succeeded(invoke(env, "report", "--team", "berlin_ops", "--period", "2025-Q1"))
-    assert "On-time delivery rate: *no data*" in text
-    assert "*0.0 %*" not in text
+    assert "\n▫️ *Not reported this quarter*: On-time delivery rate, Customer satisfaction, " in text
+    assert "*0.0 %*" not in text and "*no data*" not in text
 
 
 def test_report_as_text_in_the_teams_language(demo: tuple[Env, str]) -> None:
     env, _ = demo
     text = succeeded(invoke(env, "report", "--team", "beijing_service", "--period", "2026-Q3"))
-    assert text.startswith("*KPI报告 · 北京客户服务部 · 2026-Q3* (2026-07-01 – 2026-09-30)")
-    assert "准时交付率" in text and "上季度" in text
+    assert text.startswith("KPI报告 · 北京客户服务部 · 2026-Q3\n2026-07-01 – 2026-09-30\n*服务与交付*\n")
+    assert "\n⚠️ *准时交付率*\n*94.7 %* · 目标 ≥ 95.0 %\n上季度 93.7 % · 2,230 个订单\n" in text
     assert "On-time delivery rate" not in text
 
 

@@ -254,7 +254,7 @@ def test_the_server_recovers_by_itself_when_postgresql_returns(
         with database_down(cluster):
             assert answered_later("report")(bot, {}, LEAD_BERLIN) == UNAVAILABLE[LEAD_BERLIN]
         bot.fake.reset()
-        assert answered_later("report")(bot, {}, LEAD_BERLIN).startswith("*KPI report · Berlin Operations")
+        assert answered_later("report")(bot, {}, LEAD_BERLIN).startswith("KPI report · Berlin Operations · ")
 
 
 # SQLite, out of disk

@@ -109,8 +109,13 @@ def test_the_installed_wheel_checks_its_own_example_config(installed: Path, tmp_
 def test_kpi_templates_and_kpi_config_still_override_the_packaged_files(installed: Path, tmp_path: Path) -> None:
     templates = tmp_path / "my_templates"
     shutil.copytree(REPO_ROOT / "bot" / "templates", templates)
-    digest = templates / "digest.txt.j2"
-    digest.write_text("MY DIGEST {{ team.key }}\n" + digest.read_text(encoding="utf-8"), encoding="utf-8")
+    digest = templates / "blocks" / "digest.json.j2"
+    legend = '{{ t("legend") | mrkdwn | tojson }}'
+    assert legend in digest.read_text(encoding="utf-8")
+    digest.write_text(
+        digest.read_text(encoding="utf-8").replace(legend, '{{ ("MY DIGEST " ~ view.team.key) | tojson }}'),
+        encoding="utf-8",
+    )
     config = tmp_path / "my.yaml"
     config.write_text(
         (REPO_ROOT / "bot" / "config" / "example.yaml").read_text(encoding="utf-8").replace("berlin_ops", "paris_ops"),

@@ -1,4 +1,5 @@
-"""Digest and scorecard templates: 'no data' is never shown as 0, and each language gets its own names."""
+"""Digest, report and scorecard templates: 'no data' is never shown as 0, and each language gets its own
+names."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from bot.render import Renderer, format_value, message_parts
+from bot.digest_view import Section, digest_view
+from bot.render import Renderer, blocks_text, format_value, message_parts
 from bot.resources import TEMPLATES_DIR
 from kpi_core.config import Config, Language
 from kpi_core.kpis import KpiResult, TeamReport, status_of
-from kpi_core.periods import Period
+from kpi_core.periods import Period, PeriodKind
 from kpi_core.reporting import report_of
 from kpi_core.scorecard import score_teams
 from tests import slack_limits
@@ -60,53 +62,58 @@ def digest(
     values: dict[str, float | None] | None = None,
     previous: dict[str, float | None] | None = None,
     **kwargs: dict[str, dict[str, float]],
-) -> str:
+) -> list[dict[str, Any]]:
+    """The weekly digest's blocks over every KPI of the catalogue."""
     current = report_of(team_report(config, team, WEEK, values, **kwargs), {})
     before = report_of(team_report(config, team, WEEK.previous(), previous), {})
-    return renderer.digest(team=config.team(team), report=current, previous=before)
+    view = digest_view(config, config.team(team), [Section(current, before, list(current.kpis))])
+    return renderer.digest_blocks(view)
 
 
-def kpi_line(text: str, name: str) -> str:
-    [line] = [line for line in text.splitlines() if f" {name}: " in line]
+def kpi_fields(blocks: list[dict[str, Any]]) -> dict[str, str]:
+    """Each KPI field's text by the name it shows ("✅ *Sales*" on its first line)."""
+    fields = [field["text"] for block in blocks for field in block.get("fields", [])]
+    return {text.splitlines()[0].split(" ", 1)[1].strip("*"): text for text in fields}
+
+
+def not_reported(blocks: list[dict[str, Any]]) -> str:
+    """The one line that folds the KPIs without data."""
+    [line] = [line for line in blocks_text(blocks).splitlines() if line.startswith("▫️ *") and "*: " in line]
     return line
 
 
 @pytest.mark.parametrize(
-    ("team", "name", "no_data", "last_week"),
+    ("team", "folded", "names"),
     [
-        pytest.param("berlin_ops", "On-time delivery rate", "no data", "last week", id="en"),
-        pytest.param("beijing_service", "准时交付率", "无数据", "上周", id="zh"),
-        pytest.param(
-            "shanghai_ops",
-            "On-time delivery rate / 准时交付率",
-            "no data / 无数据",
-            "last week / 上周",
-            id="both",
-        ),
+        pytest.param("berlin_ops", "Not reported this week", "en", id="en"),
+        pytest.param("beijing_service", "本周未报告", "zh", id="zh"),
+        pytest.param("shanghai_ops", "Not reported this week / 本周未报告", "both", id="both"),
     ],
 )
 def test_kpi_without_data_renders_no_data_not_zero(
-    renderer: Renderer, example_config: Config, team: str, name: str, no_data: str, last_week: str
+    renderer: Renderer, example_config: Config, team: str, folded: str, names: Language
 ) -> None:
-    text = digest(renderer, example_config, team)
-    line = kpi_line(text, name)
-    assert line.startswith(f"▫️ {name}: *{no_data}* ({last_week} {no_data}, ")
-    assert line.endswith("=0")
-    assert "0.0 %" not in line.split("(")[0]
-    assert text.count(f"*{no_data}*") == 19
+    blocks = digest(renderer, example_config, team)
+    assert kpi_fields(blocks) == {}  # no KPI is shown with a value, not even 0
+    line = not_reported(blocks)
+    assert line.startswith(f"▫️ *{folded}*: ")
+    assert [kpi.name.in_language(names) for kpi in example_config.kpis] == line.split("*: ", 1)[1].split(", ")
+    assert "0.0" not in blocks_text(blocks)
 
 
 def test_zero_is_a_value_and_none_is_no_data(renderer: Renderer, example_config: Config) -> None:
-    text = digest(
+    blocks = digest(
         renderer,
         example_config,
         "berlin_ops",
         values={"complaint_rate": 0.0, "schedule_slip": 0.0},
         previous={"complaint_rate": 1.5},
     )
-    assert kpi_line(text, "Complaint rate").startswith("✅ Complaint rate: *0.0 %* (last week 1.5 %, target ≤ 2.0 %)")
-    assert kpi_line(text, "Schedule slip").startswith("✅ Schedule slip: *0.0 days* (last week no data, ")
-    assert kpi_line(text, "On-time delivery rate").startswith("▫️ On-time delivery rate: *no data*")
+    fields = kpi_fields(blocks)
+    assert fields["Complaint rate"] == "✅ *Complaint rate*\n*0.0 %* · target ≤ 2.0 %\nlast week 1.5 %"
+    assert fields["Schedule slip"].startswith("✅ *Schedule slip*\n*0.0 days* · target ≤ ")
+    assert fields["Schedule slip"].splitlines()[2].startswith("last week no data")
+    assert "On-time delivery rate" not in fields and "On-time delivery rate" in not_reported(blocks)
 
 
 @pytest.mark.parametrize(
@@ -120,60 +127,67 @@ def test_zero_is_a_value_and_none_is_no_data(renderer: Renderer, example_config:
 def test_digest_uses_the_teams_language(
     renderer: Renderer, example_config: Config, team: str, language: Language
 ) -> None:
-    text = digest(renderer, example_config, team, values={"csat": 4.5})
+    blocks = digest(renderer, example_config, team, values={"csat": 4.5, "on_time_delivery": 96.0})
+    text = blocks_text(blocks)
     names = {kpi.key: kpi.name for kpi in example_config.kpis}
     if language == "en":
-        assert text.startswith("*Weekly KPI digest · Berlin Operations · 2026-W39* (2026-09-21 – 2026-09-27)")
+        assert text.startswith("Weekly KPI digest · Berlin Operations · 2026-W39\n2026-09-21 – 2026-09-27\n")
         assert "*Service and delivery*" in text
         assert not CJK.search(text)
-        for name in names.values():
-            assert f" {name.en}: " in text
     elif language == "zh":
-        assert text.startswith("*每周KPI摘要 · 北京客户服务部 · 2026-W39* (2026-09-21 – 2026-09-27)")
+        assert text.startswith("每周KPI摘要 · 北京客户服务部 · 2026-W39\n2026-09-21 – 2026-09-27\n")
         assert "*服务与交付*" in text
         for name in names.values():
-            assert f" {name.zh}: " in text
             assert name.en not in text
         assert "Weekly" not in text and "target" not in text and "last week" not in text
     else:
         assert text.startswith(
-            "*Weekly KPI digest / 每周KPI摘要 · Shanghai Operations / 上海运营中心 · 2026-W39* "
-            "(2026-09-21 – 2026-09-27)"
+            "Weekly KPI digest / 每周KPI摘要 · Shanghai Operations / 上海运营中心 · 2026-W39\n2026-09-21 – 2026-09-27\n"
         )
         assert "*Service and delivery / 服务与交付*" in text
-        for name in names.values():
-            assert f" {name.en} / {name.zh}: " in text
-    assert len([line for line in text.splitlines() if line and line[0] in "▫✅⚠🔴•"]) == 19
-    assert "4.50/5" in kpi_line(text, names["csat"].in_language(language))
+    shown = [*kpi_fields(blocks), *not_reported(blocks).split("*: ", 1)[1].split(", ")]
+    assert sorted(shown) == sorted(name.in_language(language) for name in names.values())  # each KPI once
+    assert "*4.50/5*" in kpi_fields(blocks)[names["csat"].in_language(language)]
 
 
 def test_goal_band_target_and_open_cases(renderer: Renderer, example_config: Config) -> None:
-    text = digest(
+    blocks = digest(
         renderer,
         example_config,
         "beijing_service",
-        values={"response_time": 3.2},
+        values={"response_time": 3.2, "debt_to_asset": 45.0},
         details={"response_time": {"open_cases": 2}},
     )
-    assert kpi_line(text, "资产负债率").startswith("▫️ 资产负债率: *无数据* (上周 无数据, 区间 30.0 % – 60.0 %)")
-    assert (
-        kpi_line(text, "售后服务响应时间")
-        == "✅ 售后服务响应时间: *3.2 小时* (上周 无数据, 目标 ≤ 4.0 小时) · 样本=3 · 未处理 2"
-    )
+    fields = kpi_fields(blocks)
+    assert fields["资产负债率"].splitlines()[1] == "*45.0 %* · 区间 30.0 % – 60.0 %"
+    response = fields["售后服务响应时间"].splitlines()
+    assert response[:2] == ["✅ *售后服务响应时间*", "*3.2 小时* · 目标 ≤ 4.0 小时"]
+    assert response[2] == "上周 无数据 · 3 个案例 · 2 仍未处理"
 
-    current = report_of(team_report(example_config, "berlin_ops", WEEK), {})
+    current = report_of(team_report(example_config, "berlin_ops", WEEK, {"roi": 12.0}), {})
     current = replace(current, kpis={**current.kpis, "roi": replace(current.kpis["roi"], target=None)})
     previous = report_of(team_report(example_config, "berlin_ops", WEEK.previous()), {})
-    text = renderer.digest(team=example_config.team("berlin_ops"), report=current, previous=previous)
-    assert "Return on investment: *no data* (last week no data, target –)" in text
+    blocks = renderer.report_blocks(team=example_config.team("berlin_ops"), report=current, previous=previous)
+    assert kpi_fields(blocks)["Return on investment"].splitlines()[1:] == ["*12.0 %* · target –", "last week no data"]
 
 
 def test_report_title_and_previous_period_word(renderer: Renderer, example_config: Config) -> None:
-    current = report_of(team_report(example_config, "berlin_ops", QUARTER), {})
+    current = report_of(team_report(example_config, "berlin_ops", QUARTER, {"sales": 2_000_000}), {})
     before = report_of(team_report(example_config, "berlin_ops", QUARTER.previous()), {})
-    text = renderer.digest(team=example_config.team("berlin_ops"), report=current, previous=before, title="report")
-    assert text.startswith("*KPI report · Berlin Operations · 2026-Q3* (2026-07-01 – 2026-09-30)")
-    assert "(last quarter no data, " in text
+    blocks = renderer.report_blocks(team=example_config.team("berlin_ops"), report=current, previous=before)
+    assert blocks_text(blocks).startswith("KPI report · Berlin Operations · 2026-Q3\n2026-07-01 – 2026-09-30\n")
+    assert kpi_fields(blocks)["Sales"].splitlines()[2] == "last quarter no data"
+    assert not_reported(blocks).startswith("▫️ *Not reported this quarter*: On-time delivery rate, ")
+    assert slack_limits.message_violations({"text": "t", "blocks": blocks}, method="chat.postMessage") == []
+
+
+@pytest.mark.parametrize("kind", list(PeriodKind))
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_report_of_any_period_kind_has_its_words(renderer: Renderer, kind: PeriodKind, language: Language) -> None:
+    """A report may ask for any kind of period: its folded line and previous-period word exist in both
+    languages (a missing string would show its raw key)."""
+    for key in ("report", f"not_reported_{kind.value}", f"last_{kind.value}"):
+        assert renderer.text(key, language) != key
 
 
 @pytest.mark.parametrize(

@@ -255,13 +255,14 @@ def test_a_report_that_could_not_be_computed_renders_as_such_everywhere(example_
     with_data = replace(failed, failure=None, kpis=_only_sales(example_config, 180000))
     team = example_config.team("berlin_ops")
 
-    text = renderer.digest(team=team, report=failed, previous=with_data)
-    assert text.splitlines()[1] == (
+    text = blocks_text(renderer.report_blocks(team=team, report=failed, previous=with_data))
+    assert text.splitlines()[2] == (
         "⛔ could not be computed from the stored data (value out of range: overflow); an admin must correct it."
         " The other teams are not affected."
     )
-    after = renderer.digest(team=team, report=replace(with_data, period=W39.next()), previous=failed)
-    assert "*180,000 CNY* (last week no data" in after
+    after = renderer.report_blocks(team=team, report=replace(with_data, period=W39.next()), previous=failed)
+    assert "• *Sales*\n*180,000 CNY*" in blocks_text(after)  # no weekly target: information
+    assert "\nlast week no data" in blocks_text(after)
 
     # the posted digest, in Block Kit: the failed week's says why and shows no KPIs; the week after it shows
     # its figures, the failed one as no data

@@ -16,6 +16,7 @@ from bot.listeners.commands.followup import list_actions, list_alerts
 from bot.listeners.commands.review import handle_review
 from bot.listeners.context import access_of, after_ack, message_localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
+from bot.mrkdwn import escape
 from bot.render import RESPONSE_URL_POSTS, message_parts
 from bot.services import Services
 from kpi_core import use_cases
@@ -176,8 +177,10 @@ def _post_report(invocation: Invocation, team: str, period: Period | None) -> No
     [current], [previous] = use_cases.reports(
         services.engine, config=services.config, wanted=wanted, cache=services.reports
     )
-    text = services.renderer.digest(team=team_config, report=current, previous=previous, title="report")
-    invocation.respond_in_parts(text)
+    # one message: a report's blocks are bounded by the config's KPIs (ten fields a section), not by teams
+    blocks = services.renderer.report_blocks(team=team_config, report=current, previous=previous, now=services.clock())
+    fallback = escape(blocks[0]["text"]["text"])  # the notification text is mrkdwn; the header plain text
+    invocation.respond(text=fallback, blocks=blocks, response_type="ephemeral")
 
 
 def _scorecard(invocation: Invocation) -> None:
