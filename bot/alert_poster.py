@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.render import format_value
-from bot.sender import Outgoing, Sender
+from bot.sender import Chart, Outgoing, Sender
 from bot.services import Services
+from bot.trends import alert_trend_png
 from kpi_core.alert_rules import in_quiet_hours
 from kpi_core.config import Language, Team
 from kpi_core.models import Alert, CustomerCase
@@ -107,6 +108,12 @@ class AlertPoster:
             channel=team.channel,
             text=text,
             blocks=_section(text),
+            # the KPI's recent periods, uploaded once into the alert's thread (its own ledger entry)
+            chart=Chart(
+                lambda: alert_trend_png(self.services, alert),
+                f"kpi-alert-{alert.team}-{alert.kpi}-{alert.id}.png",
+                f"{team.name.en}: {alert.kpi}",
+            ),
         )
 
     def _recovery_message(self, alert: Alert, case: CustomerCase | None, *, thread_ts: str) -> Outgoing:

@@ -7,15 +7,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
 
-from bot.charts import score_bars, trend_chart
+from bot.charts import TrendSpec, render_trend, score_bars
 from bot.render import text_blocks
 from bot.sender import Chart, Outgoing
 from bot.services import Services
+from bot.trends import Series, coarser_history, trend_spec
 from kpi_core.config import Team
 from kpi_core.db import transaction
 from kpi_core.periods import Period, PeriodKind
 from kpi_core.reporting import Report, build_reports, rank_teams
-from kpi_core.scorecard import attainment
 from kpi_core.store import has_submitted
 
 TREND_WEEKS = 12
@@ -55,13 +55,17 @@ def weekly_digests(
             weeks.insert(0, weeks[0].previous())
         with transaction(services.engine) as session:
             history = [build_reports(session, config=services.config, period=week, teams=keys) for week in weeks]
+            coarser = coarser_history(session, config=services.config, teams=keys, ending=shown) if charts else {}
         for index, team in enumerate(group):
             series = [reports[index] for reports in history]
-            messages.append(_digest(services, team, series, chart=charts))
+            trends = {PeriodKind.WEEK: [(report.period, report.kpis) for report in series], **coarser.get(team.key, {})}
+            messages.append(_digest(services, team, series, trends=trends, chart=charts))
     return messages
 
 
-def _digest(services: Services, team: Team, series: list[Report], *, chart: bool) -> Outgoing:
+def _digest(
+    services: Services, team: Team, series: list[Report], *, trends: dict[PeriodKind, Series], chart: bool
+) -> Outgoing:
     current, previous = series[-1], series[-2]
     text = services.renderer.digest(team=team, report=current, previous=previous)
     return Outgoing(
@@ -72,7 +76,8 @@ def _digest(services: Services, team: Team, series: list[Report], *, chart: bool
         text=text.splitlines()[0],
         blocks=text_blocks(text),
         chart=Chart(
-            lambda: _trend_png(services, team, series),
+            # a partial of plain data, so bot.chart_pool can render it in another process
+            partial(render_trend, _trend_spec(services, team, trends, current.period)),
             f"kpi-trend-{team.key}-{current.period.label}.png",
             f"{team.name.en}: KPI trend to {current.period.label}",
         )
@@ -81,20 +86,11 @@ def _digest(services: Services, team: Team, series: list[Report], *, chart: bool
     )
 
 
-def _trend_png(services: Services, team: Team, series: list[Report]) -> bytes | None:
-    """The attainment of each KPI with a target, week by week (English names: see bot.charts)."""
-    config = services.config
-    lines = {}
-    for key in series[-1].kpis:
-        kpi = config.kpi_by_key[key]
-        points = []
-        for report in series:
-            result = report.kpis[key]
-            reached = None if result.value is None else attainment(kpi, value=result.value, target=result.target)
-            points.append(None if reached is None else reached * 100)
-        lines[kpi.name.en] = points
-    title = services.renderer.text("chart_title", "en", team=team.name.en, weeks=len(series))
-    return trend_chart(title=title, labels=[report.period.label for report in series], series=lines)
+def _trend_spec(services: Services, team: Team, trends: dict[PeriodKind, Series], shown: Period) -> TrendSpec:
+    """Each KPI with data, at its own cadence, labelled in the team's language (see bot.trends)."""
+    language = team.language
+    title = services.renderer.text("chart.title", language, team=team.name.in_language(language), period=shown.label)
+    return trend_spec(services.config, services.renderer, team=team, history=trends, title=title)
 
 
 def management_summary(services: Services, *, channel: str, period: Period) -> Outgoing:

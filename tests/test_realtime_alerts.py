@@ -141,6 +141,11 @@ def test_a_breach_posts_one_alert_to_the_team_channel(world):
     world.check("shanghai_ops")
     world.check()
     assert len(posts(world.fake)) == 1
+    # the KPI's recent weeks go up once, in the alert's thread
+    done = world.fake.calls("files.completeUploadExternal")
+    names = [call.params["filename"] for call in world.fake.calls("files.getUploadURLExternal")]
+    assert [call.params["thread_ts"] for call in done] == [alert_ts(world, alert)]
+    assert names[0].startswith("kpi-alert-shanghai_ops-on_time_delivery-")
 
 
 def test_a_recovery_within_the_margin_is_silent_and_past_it_replies_in_the_thread_and_resolves_the_alert(world):

@@ -1,0 +1,144 @@
+"""What the trend charts show: each KPI at its own cadence over its recent periods, as bot.charts specs.
+
+A weekly KPI is drawn over the last 12 weeks, a monthly one over the last 6 complete months, a quarterly
+one over the last 4 quarters; a month's value is never spread over the weeks it contains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from bot.charts import Panel, TrendSpec, render_trend
+from bot.render import Renderer, format_value
+from bot.services import Services
+from kpi_core.config import Config, Kpi, Language, Team
+from kpi_core.db import transaction
+from kpi_core.expressions import names_in
+from kpi_core.kpis import KpiResult, compute_reports
+from kpi_core.models import Alert
+from kpi_core.periods import Period, PeriodKind
+
+#: How many periods of each cadence a chart shows.
+WINDOW = {PeriodKind.WEEK: 12, PeriodKind.MONTH: 6, PeriodKind.QUARTER: 4}
+_COARSER = [PeriodKind.WEEK, PeriodKind.MONTH, PeriodKind.QUARTER]
+
+#: One team's results at one cadence, oldest period first.
+Series = Sequence[tuple[Period, Mapping[str, KpiResult]]]
+
+
+def cadence(config: Config, kpi: Kpi) -> PeriodKind:
+    """The period a KPI is measured over: its declared ``cadence`` if the config has one, else the
+    coarsest period of the forms that collect its measures (a ratio of monthly costs is monthly); KPIs
+    without measures (cases, surveys, milestones) are weekly."""
+    declared = getattr(kpi, "cadence", None)
+    if declared is not None:
+        return PeriodKind(declared)
+    measures: set[str] = set()
+    for _, expression in kpi.formula.expressions():
+        measures |= names_in(expression)
+    kinds = [form.period for form in config.forms if form.kind == "measures" and measures & set(form.measures)]
+    return max(kinds, key=_COARSER.index, default=PeriodKind.WEEK)
+
+
+def window(kind: PeriodKind, *, ending: Period) -> list[Period]:
+    """The last ``WINDOW[kind]`` complete periods of ``kind`` that end by the end of ``ending``."""
+    last = Period.containing(kind, ending.end - timedelta(days=1))
+    if last.end > ending.end:
+        last = last.previous()
+    periods = [last]
+    while len(periods) < WINDOW[kind]:
+        periods.insert(0, periods[0].previous())
+    return periods
+
+
+def coarser_history(
+    session: Session, *, config: Config, teams: list[str], ending: Period
+) -> dict[str, dict[PeriodKind, Series]]:
+    """Each team's results at every cadence coarser than a week that some KPI has, up to ``ending``:
+    computed for all ``teams`` at once, one period at a time."""
+    kinds = {cadence(config, kpi) for kpi in config.kpis} - {PeriodKind.WEEK}
+    history: dict[str, dict[PeriodKind, list[tuple[Period, Mapping[str, KpiResult]]]]] = {key: {} for key in teams}
+    for kind in sorted(kinds, key=_COARSER.index):
+        for period in window(kind, ending=ending):
+            reports = compute_reports(session, config=config, period=period, teams=teams)
+            for key in teams:
+                history[key].setdefault(kind, []).append((period, reports[key].results))
+    return {key: dict(series) for key, series in history.items()}
+
+
+def trend_spec(
+    config: Config, renderer: Renderer, *, team: Team, history: Mapping[PeriodKind, Series], title: str
+) -> TrendSpec:
+    """A panel for each KPI with data in its cadence's window (config order)."""
+    panels = []
+    for kpi in config.kpis:
+        series = history.get(cadence(config, kpi))
+        if series:
+            panel = kpi_panel(renderer, kpi=kpi, team=team, series=series)
+            if panel is not None:
+                panels.append(panel)
+    return TrendSpec(title=title, panels=tuple(panels), cjk=team.language != "en")
+
+
+def kpi_panel(renderer: Renderer, *, kpi: Kpi, team: Team, series: Series) -> Panel | None:
+    """``kpi`` over ``series``; None when it has no data there."""
+    language = team.language
+    values = tuple(results[kpi.key].value for _, results in series)
+    if all(value is None for value in values):
+        return None
+    latest = next(value for value in reversed(values) if value is not None)
+    targets = [results[kpi.key].target for _, results in series if results[kpi.key].target is not None]
+    target = targets[-1] if targets else None
+    kind = series[-1][0].kind
+    threshold = kpi.alert_threshold_for(team.key) if kpi.alert is not None and kpi.alert.period == kind else None
+    labels = tuple(period.label for period, _ in series)
+    if kpi.better == "band" and kpi.band is not None:
+        direction = renderer.text("chart.band", language, low=f"{kpi.band.low:g}", high=f"{kpi.band.high:g}")
+    else:
+        direction = renderer.text(f"chart.{kpi.better}", language)
+    return Panel(
+        title=kpi.name.in_language(language),
+        subtitle=f"{kpi.unit} · {direction}\n{labels[0]} – {labels[-1]}",
+        labels=labels,
+        values=values,
+        latest=_value(latest, kpi.unit),
+        target=target,
+        target_label=f"{renderer.text('chart.target', _short(language))} {_value(target, kpi.unit)}",
+        band=(kpi.band.low, kpi.band.high) if kpi.band is not None else None,
+        threshold=threshold,
+        threshold_label=f"{renderer.text('chart.threshold', _short(language))} {_value(threshold, kpi.unit)}",
+    )
+
+
+def alert_trend_png(services: Services, alert: Alert) -> bytes | None:
+    """The alerted KPI over its recent periods of the alert's watch period, up to the period in which the
+    alert opened (that one so far), with the alert threshold: rendered when the alert's chart is uploaded."""
+    config = services.config
+    team = config.team(alert.team)
+    kpi = config.kpi_by_key[alert.kpi]
+    kind = kpi.alert.period if kpi.alert is not None and alert.case_id is None else cadence(config, kpi)
+    current = Period.containing(kind, alert.opened_at.astimezone(team.tz).date())
+    periods = [current]
+    while len(periods) < WINDOW[kind]:
+        periods.insert(0, periods[0].previous())
+    with transaction(services.engine) as session:
+        series = [
+            (period, compute_reports(session, config=config, period=period, teams=[team.key])[team.key].results)
+            for period in periods
+        ]
+    panel = kpi_panel(services.renderer, kpi=kpi, team=team, series=series)
+    title = services.renderer.text("chart.alert_title", team.language, team=team.name.in_language(team.language))
+    spec = TrendSpec(title=title, panels=(panel,) if panel is not None else (), cjk=team.language != "en")
+    return render_trend(spec)
+
+
+def _short(language: Language) -> Language:
+    """Small labels in one language: Chinese for a bilingual team (the panel title already has both)."""
+    return "zh" if language == "both" else language
+
+
+def _value(value: float | None, unit: str) -> str:
+    return format_value(value, unit, no_data="–")
