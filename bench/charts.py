@@ -36,7 +36,7 @@ def spec(seed: int) -> TrendSpec:
         panels.append(
             Panel(
                 title=f"KPI {index} 指标",
-                subtitle="% · ↓ lower is better\n2026-W27 – 2026-W38",
+                subtitle="% · ↓ lower is better",
                 labels=tuple(str(n) for n in range(count)),
                 values=values,
                 latest="12.3 %",
@@ -75,7 +75,7 @@ def main() -> None:
     pooled = []
     for _ in range(args.runs):
         started = time.perf_counter()
-        done = prerendered(messages)
+        done = list(prerendered(messages))
         pooled.append(time.perf_counter() - started)
         assert all(message.chart is not None and message.chart.render() for message in done)
     print(f"{args.charts} trend charts, {PANELS} panels each, {args.runs} runs")

@@ -11,7 +11,7 @@ from bot.charts import TrendSpec, render_trend, score_bars
 from bot.render import text_blocks
 from bot.sender import Chart, Outgoing
 from bot.services import Services
-from bot.trends import Series, coarser_history, trend_spec
+from bot.trends import Series, chart_title, coarser_history, trend_spec
 from kpi_core.config import Team
 from kpi_core.db import transaction
 from kpi_core.periods import Period, PeriodKind
@@ -88,8 +88,7 @@ def _digest(
 
 def _trend_spec(services: Services, team: Team, trends: dict[PeriodKind, Series], shown: Period) -> TrendSpec:
     """Each KPI with data, at its own cadence, labelled in the team's language (see bot.trends)."""
-    language = team.language
-    title = services.renderer.text("chart.title", language, team=team.name.in_language(language), period=shown.label)
+    title = chart_title(services.renderer, "chart.title", team, period=shown.label)
     return trend_spec(services.config, services.renderer, team=team, history=trends, title=title)
 
 

@@ -100,8 +100,11 @@ def kpi_panel(renderer: Renderer, *, kpi: Kpi, team: Team, series: Series) -> Pa
     else:
         direction = renderer.text(f"chart.{kpi.better}", language)
     return Panel(
-        title=kpi.name.in_language(language),
-        subtitle=f"{kpi.unit} · {direction}\n{labels[0]} – {labels[-1]}",
+        # a bilingual name on two lines: on one it would run into the next panel
+        title=kpi.name.in_language(language).replace(" / ", "\n")
+        if language == "both"
+        else kpi.name.in_language(language),
+        subtitle=f"{kpi.unit} · {direction}",
         labels=labels,
         values=values,
         latest=_value(latest, kpi.unit),
@@ -130,9 +133,15 @@ def alert_trend_png(services: Services, alert: Alert) -> bytes | None:
             for period in periods
         ]
     panel = kpi_panel(services.renderer, kpi=kpi, team=team, series=series)
-    title = services.renderer.text("chart.alert_title", team.language, team=team.name.in_language(team.language))
+    title = chart_title(services.renderer, "chart.alert_title", team)
     spec = TrendSpec(title=title, panels=(panel,) if panel is not None else (), cjk=team.language != "en")
     return render_trend(spec)
+
+
+def chart_title(renderer: Renderer, key: str, team: Team, **params: str) -> str:
+    """A chart's title in one language (a bilingual team's in Chinese) with the team's name as it is
+    known: both languages joined would not fit on one line."""
+    return renderer.text(key, _short(team.language), team=team.name.in_language(team.language), **params)
 
 
 def _short(language: Language) -> Language:
