@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.failure_notices import tell_admins
 from bot.render import format_value
 from bot.sender import Chart, Outgoing, Sender
 from bot.services import Services
@@ -38,10 +39,11 @@ class AlertPoster:
         config = services.config
         now = services.clock()
         selected = [config.team(key) for key in teams] if teams is not None else list(config.teams)
-        transitions, deadline = check_alerts(services.engine, config=config, teams=selected, now=now)
-        for transition in transitions:
+        evaluation, deadline = check_alerts(services.engine, config=config, teams=selected, now=now)
+        for transition in evaluation.transitions:
             alert = transition.alert
             logger.info("alert %s team=%s kpi=%s case=%s", transition.change, alert.team, alert.kpi, alert.case_id)
+        tell_admins(self.sender, services.renderer, evaluation.failures)
         self.flush()
         if self.on_next_deadline is not None:
             self.on_next_deadline(deadline)
@@ -51,21 +53,33 @@ class AlertPoster:
         services = self.services
         now = services.clock()
         for alert, case in alerts_to_post(services.engine, now=now):
-            team = services.config.team(alert.team)
-            if in_quiet_hours(team, now):
-                continue
-            posted = self.sender.sent_ts("alert", alert.team, str(alert.id))
-            if alert.resolved_at is None:
-                if posted is None:
-                    self.sender.send(self._alert_message(alert, case))
-                continue
+            try:
+                self._post(alert, case, now)
+            except Exception as error:  # one alert that cannot be posted must not hold back the others
+                logger.exception("alert %s of team %s could not be posted", alert.id, alert.team)
+                self.sender.notify_admins(
+                    subject=f"alert_failed:{alert.team}:{alert.id}",
+                    text=services.renderer.mrkdwn(
+                        "alert_failed_notice", "en", alert=alert.id, team=alert.team, error=type(error).__name__
+                    ),
+                )
+
+    def _post(self, alert: Alert, case: CustomerCase | None, now: datetime) -> None:
+        team = self.services.config.team(alert.team)
+        if in_quiet_hours(team, now):
+            return
+        posted = self.sender.sent_ts("alert", alert.team, str(alert.id))
+        if alert.resolved_at is None:
             if posted is None:
-                continue  # opened and resolved while held: nothing worth posting now
-            channel, ts = posted
-            outcome = self.sender.send(self._recovery_message(alert, case, thread_ts=ts))
-            if outcome in ("sent", "found"):
-                text = "✅ " + self._alert_text(alert, case, resolved=True)
-                self.sender.update(channel=channel, ts=ts, text=text, blocks=_section(text))
+                self.sender.send(self._alert_message(alert, case))
+            return
+        if posted is None:
+            return  # opened and resolved while held: nothing worth posting now
+        channel, ts = posted
+        outcome = self.sender.send(self._recovery_message(alert, case, thread_ts=ts))
+        if outcome in ("sent", "found"):
+            text = "✅ " + self._alert_text(alert, case, resolved=True)
+            self.sender.update(channel=channel, ts=ts, text=text, blocks=_section(text))
 
     def _alert_text(self, alert: Alert, case: CustomerCase | None, *, resolved: bool = False) -> str:
         services = self.services
@@ -75,7 +89,7 @@ class AlertPoster:
 
         def sentence(language: Language) -> str:
             if case is not None:
-                text = renderer.text(
+                text = renderer.mrkdwn(
                     "alert_case",
                     language,
                     team=team.name.in_language(language),
@@ -86,7 +100,7 @@ class AlertPoster:
                     hours=f"{alert.threshold:g}",
                 )
             else:
-                text = renderer.text(
+                text = renderer.mrkdwn(
                     "alert_kpi",
                     language,
                     team=team.name.in_language(language),
@@ -94,7 +108,7 @@ class AlertPoster:
                     value=_number(alert.value, kpi.unit),
                     threshold=_number(alert.threshold, kpi.unit),
                 )
-            return f"~{text}~ ({renderer.text('resolved', language)})" if resolved else text
+            return f"~{text}~ ({renderer.mrkdwn('resolved', language)})" if resolved else text
 
         return _in_team_language(team, sentence)
 
@@ -123,14 +137,14 @@ class AlertPoster:
 
         def sentence(language: Language) -> str:
             if case is not None:
-                return services.renderer.text(
+                return services.renderer.mrkdwn(
                     "recovered_case",
                     language,
                     case=case.id,
                     event=services.renderer.text(_event(kpi.formula), language),
                     taken="–" if alert.resolved_value is None else f"{alert.resolved_value:.1f}",  # the text says "h"
                 )
-            return services.renderer.text(
+            return services.renderer.mrkdwn(
                 "recovered_kpi",
                 language,
                 kpi=kpi.name.in_language(language),

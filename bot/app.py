@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.alert_poster import AlertPoster
+from bot.failures import NotifyAdmins, StickyAck, handle_error
 from bot.listeners import register
-from bot.listeners.failures import polite_failure
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack_retries import retry_handlers
 from kpi_core.access import access_for
 from kpi_core.errors import SettingsError
-
-logger = logging.getLogger(__name__)
 
 
 def build_client(settings: Settings) -> WebClient:
@@ -37,8 +34,10 @@ def build_app(
     *,
     client: WebClient | None = None,
     alerts: AlertPoster | None = None,
+    notify_admins: NotifyAdmins | None = None,
 ) -> App:
-    """The Bolt app; ``alerts`` (when given) checks thresholds after every write a listener makes."""
+    """The Bolt app; ``alerts`` (when given) checks thresholds after every write a listener makes;
+    ``notify_admins`` (when given) tells the admins of every listener's unexpected failure."""
     if settings.slack_signing_secret is None:
         raise SettingsError(setting="SLACK_SIGNING_SECRET")
     app = App(
@@ -51,19 +50,14 @@ def build_app(
 
     @app.middleware
     def attach_services(context: BoltContext, next: Any) -> None:  # noqa: A002 - Bolt's argument name
+        context["ack"] = StickyAck()  # see StickyAck: a listener failing after its ack must not undo it
         context["services"] = services
         context["alerts"] = alerts
+        context["notify_admins"] = notify_admins
         if context.user_id:
             context["access"] = access_for(services.config, context.user_id)
         next()
 
-    @app.error
-    def log_unexpected(
-        error: Exception, body: dict[str, Any], context: BoltContext, response: BoltResponse | None
-    ) -> BoltResponse | None:
-        logger.exception("unhandled error in a Slack listener (type=%s)", body.get("type"), exc_info=error)
-        # Bolt passes a response only while the request is still unanswered (no ack yet)
-        return polite_failure(body, context) if response is not None else None
-
+    app.error(handle_error)  # every listener's failure is answered there (bot/failures.py)
     register(app)
     return app

@@ -1,8 +1,12 @@
-"""``kpi-bot``: the command line (demo, check-config, import, report, migrate)."""
+"""``kpi-bot``: the command line (demo, check-config, import, submissions, report, migrate, ...).
+
+Each command imports what it needs when it runs: `kpi-bot --help` must not load matplotlib, Bolt,
+APScheduler or SQLModel (about 2 s)."""
 
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import logging
 import signal
@@ -11,32 +15,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.digests import weekly_digests
-from bot.export import CSV_COLUMNS, report_csv_rows, report_json
-from bot.request_gate import installed_workspace
-from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
-from bot.services import Services
-from bot.settings import Settings, load_settings
-from bot.wiring import Process, build, build_services
-from kpi_core import use_cases
-from kpi_core.config import load_config
-from kpi_core.db import make_engine, migrate
-from kpi_core.demo import DEMO_END
 from kpi_core.errors import KpiError
-from kpi_core.imports import KINDS
-from kpi_core.periods import Period, PeriodKind
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+
+    from bot.services import Services
+    from bot.settings import Settings
+    from bot.wiring import Process
 
 
 def _services(settings: Settings) -> Services:
     """The config, the migrated database, the renderer and the clock; the engine is closed with the
     command (a command run in-process, as by tests, must not leak pooled connections)."""
+    from bot.wiring import build_services
+
     services = build_services(settings)
     click.get_current_context().call_on_close(services.engine.dispose)
     return services
@@ -44,6 +41,8 @@ def _services(settings: Settings) -> Services:
 
 def _process(settings: Settings) -> Process:
     """The whole process (bot/wiring.py), closed with the command."""
+    from bot.wiring import build
+
     process = build(settings)
     click.get_current_context().call_on_close(process.close)
     return process
@@ -62,6 +61,8 @@ def _user_errors() -> Iterator[None]:
 @click.pass_context
 def main(context: click.Context) -> None:
     """KPI Bot: collect, compute and report operations KPIs."""
+    from bot.settings import load_settings
+
     context.obj = load_settings()
 
 
@@ -70,6 +71,8 @@ def main(context: click.Context) -> None:
 @click.pass_obj
 def check_config(settings: Settings, file: Path | None) -> None:
     """Check a config file (default: $KPI_CONFIG) and report every problem."""
+    from kpi_core.config import load_config
+
     path = file or settings.config_path
     with _user_errors():
         config = load_config(path)
@@ -83,19 +86,58 @@ def check_config(settings: Settings, file: Path | None) -> None:
 @click.pass_obj
 def migrate_command(settings: Settings) -> None:
     """Create or upgrade the database schema."""
+    from kpi_core.db import make_engine, migrate
+
     engine = make_engine(settings.database_url)
     migrate(engine)
     engine.dispose()
     click.echo("database is up to date")
 
 
+def _operator(by: str | None) -> str:
+    """Who runs the command, for the submission and the audit trail: ``--by``, else the OS user."""
+    try:
+        name = by or getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container running as a uid without a passwd entry)
+        name = "cli"
+    from kpi_core.models import USER_CHARS
+
+    if not name.strip() or len(name) > USER_CHARS:
+        raise click.BadParameter(f"a name of 1 to {USER_CHARS} characters is required", param_hint="--by")
+    return name
+
+
+_BY_HELP = "Who does it, for the record (default: the OS user)."
+
+
+class _ImportKinds(click.Choice[str]):
+    """The kinds kpi_core.imports knows, read only when `import` runs or shows its help."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from kpi_core.imports import KINDS
+
+        return tuple(sorted(KINDS))
+
+    @choices.setter
+    def choices(self, _given: object) -> None:
+        """click.Choice sets its choices when built; these come from KINDS instead."""
+
+
 @main.command("import")
-@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.argument("kind", type=_ImportKinds())
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--by", "submitted_by", default="cli", show_default=True, help="Who submits the data.")
+@click.option("--by", "submitted_by", help=_BY_HELP)
+@click.option("--replace", is_flag=True, help="Replace what earlier submissions hold of the same content or periods.")
 @click.pass_obj
-def import_command(settings: Settings, kind: str, file: Path, submitted_by: str) -> None:
+def import_command(settings: Settings, kind: str, file: Path, submitted_by: str | None, replace: bool) -> None:
     """Import a CSV file of surveys, measures, cases or milestones (all rows or none)."""
+    user = _operator(submitted_by)
+    from kpi_core import use_cases
+
     with _user_errors():
         services = _services(settings)
         summary = use_cases.import_file(
@@ -103,10 +145,73 @@ def import_command(settings: Settings, kind: str, file: Path, submitted_by: str)
             config=services.config,
             kind=kind,
             path=file,
-            submitted_by=submitted_by,
+            submitted_by=user,
             now=datetime.now(UTC),
+            replace=replace,
         )
     click.echo(f"imported {summary.rows} {kind} rows from {file} (submission {summary.submission_id})")
+
+
+@main.group("submissions")
+def submissions() -> None:
+    """List and withdraw submissions (CSV imports, Slack forms, the demo)."""
+
+
+def _when(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@submissions.command("list")
+@click.option("--team", help="One team's key.")
+@click.option("--source", type=click.Choice(["csv", "slack", "demo"]), help="Where the data came from.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.pass_obj
+def list_submissions(settings: Settings, team: str | None, source: str | None, limit: int) -> None:
+    """The latest submissions, newest first, withdrawn ones marked."""
+    from kpi_core import use_cases
+
+    with _user_errors():
+        services = _services(settings)
+        if team is not None:
+            services.config.team(team)  # an unknown team is an error, not an empty list
+        found = use_cases.list_submissions(services.engine, team=team, source=source, limit=limit)
+    for item in found:
+        state = f"withdrawn {_when(item.withdrawn_at)} by {item.withdrawn_by}" if item.withdrawn_at else "active"
+        click.echo(
+            f"{item.id}\t{_when(item.submitted_at)}\t{item.source}\t{item.team or '(several teams)'}\t{item.kind}"
+            f"\t{item.row_count} rows\tby {item.submitted_by}\t{state}"
+        )
+    if not found:
+        click.echo("no submissions", err=True)
+
+
+@submissions.command("withdraw")
+@click.argument("submission_id", type=int)
+@click.option("--reason", help="Why, for the audit trail.")
+@click.option("--by", "by", help=_BY_HELP)
+@click.pass_obj
+def withdraw(settings: Settings, submission_id: int, reason: str | None, by: str | None) -> None:
+    """Withdraw a submission: its values are deleted (each audited) and no longer count."""
+    from kpi_core import use_cases
+
+    user = _operator(by)
+    with _user_errors():
+        services = _services(settings)
+        outcome = use_cases.withdraw_submission(
+            services.engine, submission_id=submission_id, teams=None, user=user, now=datetime.now(UTC), reason=reason
+        )
+    withdrawn = outcome.submission
+    if withdrawn is None:
+        raise click.ClickException(f"there is no submission {submission_id}")
+    if outcome.outcome == "gone":
+        assert withdrawn.withdrawn_at is not None
+        raise click.ClickException(
+            f"submission {submission_id} was withdrawn already "
+            f"({_when(withdrawn.withdrawn_at)} by {withdrawn.withdrawn_by})"
+        )
+    click.echo(
+        f"withdrew submission {submission_id} ({withdrawn.source}): {outcome.rows} rows deleted, audited as {user}"
+    )
 
 
 @main.command("report")
@@ -119,6 +224,10 @@ def import_command(settings: Settings, kind: str, file: Path, submitted_by: str)
 @click.pass_obj
 def report(settings: Settings, team: str | None, all_teams: bool, period: str, output_format: str) -> None:
     """Compute every KPI for one team or all teams in a period."""
+    from bot.export import CSV_COLUMNS, report_csv_rows, report_json
+    from kpi_core import use_cases
+    from kpi_core.periods import Period
+
     if bool(team) == all_teams:
         raise click.UsageError("give either --team T or --all")
     with _user_errors():
@@ -142,7 +251,7 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
         renderer = services.renderer
         for current, before in zip(reports, earlier[0], strict=True):
             team_config = config.team(current.team)
-            click.echo(renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n")
+            _echo_mrkdwn(renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n")
 
 
 @main.command("serve")
@@ -153,6 +262,11 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
 @click.pass_obj
 def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_scheduler: bool) -> None:
     """Run the Slack app: HTTP on /slack/events (health on /healthz), or Socket Mode; plus the scheduler."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.request_gate import installed_workspace
+    from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
+
     _log_to_stderr()
     with _user_errors():
         process = _process(settings)
@@ -164,6 +278,8 @@ def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_schedu
         if socket_mode:
             if settings.slack_app_token is None:
                 raise click.ClickException("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
             SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
             return
         secret = settings.slack_signing_secret
@@ -188,6 +304,8 @@ def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_schedu
 @click.pass_obj
 def worker(settings: Settings) -> None:
     """Run only the scheduler (digests, summary, scorecard, reminders, alerts), apart from `serve`."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
     _log_to_stderr()
     with _user_errors():
         process = _process(settings)
@@ -215,6 +333,9 @@ def _start_scheduler(scheduler: BaseScheduler, process: Process) -> BaseSchedule
 @click.pass_obj
 def digest(settings: Settings, team: str | None, all_teams: bool, period: str | None, mode: str) -> None:
     """Build the weekly digest of one team or all teams; print it, or post it to Slack."""
+    from bot.digests import weekly_digests
+    from kpi_core.periods import Period, PeriodKind
+
     if bool(team) == all_teams:
         raise click.UsageError("give either --team T or --all")
     with _user_errors():
@@ -244,6 +365,10 @@ def _log_to_stderr() -> None:
 @click.pass_obj
 def demo(settings: Settings) -> None:
     """Load six months of demo data and print each team's latest weekly digest and the quarterly scorecard."""
+    from kpi_core import use_cases
+    from kpi_core.demo import DEMO_END
+    from kpi_core.periods import Period, PeriodKind
+
     with _user_errors():
         services = _services(settings)
         config, engine, renderer = services.config, services.engine, services.renderer
@@ -254,10 +379,25 @@ def demo(settings: Settings) -> None:
         quarter = Period.containing(PeriodKind.QUARTER, DEMO_END).previous()
         reports, previous = use_cases.reports(engine, config=config, wanted=[(week, None), (week.previous(), None)])
         for current, before in zip(reports, previous, strict=True):
-            click.echo(renderer.digest(team=config.team(current.team), report=current, previous=before) + "\n")
+            _echo_mrkdwn(renderer.digest(team=config.team(current.team), report=current, previous=before) + "\n")
         rankings = use_cases.rankings(engine, config=config, period=quarter)
-    for scheme_key, ranking in rankings.items():
-        click.echo(renderer.scorecard(scheme_key=scheme_key, period=quarter.label, ranking=ranking, language="both"))
+    for scheme_key, ranking in rankings.schemes.items():
+        _echo_mrkdwn(
+            renderer.scorecard(
+                scheme_key=scheme_key,
+                period=quarter.label,
+                ranking=ranking,
+                language="both",
+                failures=rankings.failures,
+            )
+        )
+
+
+def _echo_mrkdwn(text: str) -> None:
+    """A Slack message on the terminal: as Slack would show it, without mrkdwn's escapes."""
+    from bot.mrkdwn import unescape
+
+    click.echo(unescape(text))
 
 
 if __name__ == "__main__":

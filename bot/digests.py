@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from functools import partial
 
 from bot.charts import TrendSpec, render_trend, score_bars
-from bot.render import text_blocks
+from bot.render import message_parts
 from bot.sender import Chart, Outgoing
 from bot.services import Services
 from bot.trends import Series, chart_title, coarser_history, trend_spec
 from kpi_core.config import Team
 from kpi_core.db import transaction
+from kpi_core.isolation import ComputeFailure
 from kpi_core.periods import Period, PeriodKind
 from kpi_core.reporting import Report, build_reports, rank_teams
 from kpi_core.store import has_submitted
@@ -68,13 +69,18 @@ def _digest(
 ) -> Outgoing:
     current, previous = series[-1], series[-2]
     text = services.renderer.digest(team=team, report=current, previous=previous)
+    chart = chart and current.failure is None  # no trend to draw to a week that could not be computed
+    first, *more = message_parts(text)
     return Outgoing(
-        kind="weekly_digest",
+        # A week that could not be computed is posted once under its own kind, so the digest itself stays
+        # due: the next catch-up after the data is corrected posts it.
+        kind="weekly_digest" if current.failure is None else "weekly_digest_unavailable",
         team=team.key,
         subject=current.period.label,
         channel=team.channel,
         text=text.splitlines()[0],
-        blocks=text_blocks(text),
+        blocks=first,
+        continued=more,
         chart=Chart(
             # a partial of plain data, so bot.chart_pool can render it in another process
             partial(render_trend, _trend_spec(services, team, trends, current.period)),
@@ -83,7 +89,12 @@ def _digest(
         )
         if chart
         else None,
+        failures=_failures(series),
     )
+
+
+def _failures(reports: list[Report]) -> tuple[ComputeFailure, ...]:
+    return tuple(report.failure for report in reports if report.failure is not None)
 
 
 def _trend_spec(services: Services, team: Team, trends: dict[PeriodKind, Series], shown: Period) -> TrendSpec:
@@ -107,15 +118,19 @@ def management_summary(services: Services, *, channel: str, period: Period) -> O
                 reported=any(status != "no_data" for status in statuses.values()),
             )
         )
-    rows.sort(key=lambda row: (-len(row.breaches), -len(row.misses), row.team))
+    # a team that could not be computed comes first: it needs attention more than any breach
+    rows.sort(key=lambda row: (row.report.failure is None, -len(row.breaches), -len(row.misses), row.team))
     text = services.renderer.render("management.txt.j2", language="both", period=period.label, rows=rows)
+    first, *more = message_parts(text)  # 200 teams make two or three parts
     return Outgoing(
         kind="management_summary",
         team=None,
         subject=period.label,
         channel=channel,
         text=text.splitlines()[0],
-        blocks=text_blocks(text),
+        blocks=first,
+        continued=more,
+        failures=_failures(reports),
     )
 
 
@@ -124,8 +139,11 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
     with transaction(services.engine) as session:
         rankings = rank_teams(session, config=services.config, period=period)
     messages = []
-    for scheme_key, ranking in rankings.items():
-        text = services.renderer.scorecard(scheme_key=scheme_key, period=period.label, ranking=ranking, language="both")
+    for scheme_key, ranking in rankings.schemes.items():
+        text = services.renderer.scorecard(
+            scheme_key=scheme_key, period=period.label, ranking=ranking, language="both", failures=rankings.failures
+        )
+        first, *more = message_parts(text)
         bars = partial(
             score_bars,
             title=f"{services.config.scorecards[scheme_key].name.en} {period.label}",
@@ -139,8 +157,10 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
                 subject=period.label,
                 channel=channel,
                 text=text.splitlines()[0],
-                blocks=text_blocks(text),
+                blocks=first,
+                continued=more,
                 chart=Chart(bars, f"scorecard-{scheme_key}-{period.label}.png", period.label),
+                failures=rankings.failures,
             )
         )
     return messages
@@ -160,7 +180,7 @@ def reminders(services: Services, *, team: Team) -> list[Outgoing]:
             team=team.key,
             subject=f"{period.label}:{lead}",
             channel=lead,
-            text=services.renderer.text(
+            text=services.renderer.mrkdwn(
                 "reminder", team.language, team=team.name.in_language(team.language), period=period.label
             ),
         )

@@ -46,6 +46,8 @@ def report_json(config: Config, report: Report) -> dict[str, Any]:
             }
             for scheme, placement in report.scorecard.items()
         },
+        # a report that could not be computed has no KPIs and says why
+        "failure": {"kind": report.failure.kind, "detail": report.failure.detail} if report.failure else None,
     }
 
 

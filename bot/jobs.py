@@ -26,7 +26,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alert_poster import AlertPoster
 from bot.digests import last_week, management_summary, quarterly_scorecards, reminders, weekly_digests
-from bot.sender import Sender
+from bot.failure_notices import tell_admins
+from bot.mrkdwn import escape
+from bot.sender import Outgoing, Sender
 from bot.services import Services
 from kpi_core.periods import Period, PeriodKind
 
@@ -58,13 +60,13 @@ class Jobs:
         week = last_week(team, services)
         if self.sender.settled("weekly_digest", team_key, week.label, with_chart=True):
             return  # a catch-up after it went out: not even worth computing
-        self.sender.send_all(weekly_digests(services, teams=[team], period=week))
+        self._send(weekly_digests(services, teams=[team], period=week))
 
     def management_summary(self, channel: str, zone: ZoneInfo) -> None:
         services = self.services
         period = Period.current(PeriodKind.WEEK, now=services.clock(), tz=zone).previous()
         if not self.sender.settled("management_summary", None, period.label):
-            self.sender.send(management_summary(services, channel=channel, period=period))
+            self._send([management_summary(services, channel=channel, period=period)])
 
     def quarterly_scorecard(self, channel: str, zone: ZoneInfo) -> None:
         services = self.services
@@ -72,7 +74,14 @@ class Jobs:
         schemes = [key for key, scheme in services.config.scorecards.items() if scheme.period is PeriodKind.QUARTER]
         if all(self.sender.settled(f"scorecard_{key}", None, period.label, with_chart=True) for key in schemes):
             return
-        self.sender.send_all(quarterly_scorecards(services, channel=channel, period=period))
+        self._send(quarterly_scorecards(services, channel=channel, period=period))
+
+    def _send(self, messages: list[Outgoing]) -> None:
+        """Posts the messages (each says which team could not be computed), then tells the admins."""
+        self.sender.send_all(messages)
+        tell_admins(
+            self.sender, self.services.renderer, [failure for message in messages for failure in message.failures]
+        )
 
     def submission_reminder(self, team_key: str) -> None:
         team = self.services.config.team(team_key)
@@ -177,7 +186,7 @@ class Jobs:
             logger.exception("scheduled job %s failed", job_id)
             self.sender.notify_admins(
                 subject=f"job_error:{job_id}:{self.services.clock():%Y-%m-%dT%H}",
-                text=f":warning: KPI Bot job `{job_id}` failed: `{type(error).__name__}: {error}`",
+                text=f":warning: KPI Bot job `{job_id}` failed: `{escape(f'{type(error).__name__}: {error}')}`",
             )
 
     def _report_missed(self, event: JobExecutionEvent) -> None:

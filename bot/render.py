@@ -1,8 +1,16 @@
-"""Jinja2 rendering of digests, reports and scorecards (one set of templates for Slack and the CLI)."""
+"""Jinja2 rendering of digests, reports and scorecards (one set of templates for Slack and the CLI).
+
+Every value a template interpolates is escaped for Slack mrkdwn (bot/mrkdwn.py) by Jinja's autoescaping:
+``finalize`` escapes it and hands Jinja a ``Mrkdwn``, which Jinja's own (HTML) escape leaves alone; text
+written in the template itself is markup and stays as written. In the Block Kit templates ``tojson`` only
+encodes JSON: a plain_text field is ``value | tojson``, a mrkdwn field is ``value | mrkdwn | tojson`` or a
+``{% filter tojson %}`` block, whose interpolations are escaped like any other.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -11,8 +19,10 @@ from typing import Any
 import jinja2
 import yaml
 
+from bot.mrkdwn import Mrkdwn, escape, mention
 from kpi_core.config import Config, Language, Team
 from kpi_core.display_limits import FORM_TITLE_MAX_CHARS
+from kpi_core.isolation import ComputeFailure
 from kpi_core.kpis import KpiResult
 from kpi_core.reporting import Report
 from kpi_core.scorecard import TeamScore
@@ -29,27 +39,31 @@ class Renderer:
         self.environment = jinja2.Environment(
             loader=jinja2.FileSystemLoader(templates_dir),
             undefined=jinja2.StrictUndefined,
-            autoescape=False,  # plain text and Slack mrkdwn, never HTML
+            autoescape=True,  # with finalize: Slack's mrkdwn escaping, not HTML's
+            finalize=escape,
             keep_trailing_newline=False,
         )
+        self.environment.filters.update(tojson=to_json, mrkdwn=escape, escape=escape, e=escape, mention=mention)
         self.strings: dict[str, Any] = yaml.safe_load((templates_dir / "strings.yaml").read_text(encoding="utf-8"))
 
-    def render(self, name: str, *, language: Language, **context: Any) -> str:
+    def render(self, name: str, *, language: Language, **context: Any) -> Mrkdwn:
         template = self.environment.get_template(name)
-        return template.render(
-            t=lambda key, **params: self.text(key, language, **params),
-            value=lambda number, unit: format_value(number, unit, no_data=self.text("no_data", language)),
-            status_icon=STATUS_ICONS.__getitem__,
-            names={kpi.key: kpi.name.in_language(language) for kpi in self.config.kpis},
-            units={kpi.key: kpi.unit for kpi in self.config.kpis},
-            team_names={team.key: team.name.in_language(language) for team in self.config.teams},
-            goal=lambda key, kpi: self._goal(key, kpi, language),
-            modal_title=lambda key: self.modal_title(key, language),
-            language=language,
-            **context,
-        ).strip()
+        return Mrkdwn(
+            template.render(
+                t=lambda key, **params: self.text(key, language, **params),
+                value=lambda number, unit: format_value(number, unit, no_data=self.text("no_data", language)),
+                status_icon=STATUS_ICONS.__getitem__,
+                names={kpi.key: kpi.name.in_language(language) for kpi in self.config.kpis},
+                units={kpi.key: kpi.unit for kpi in self.config.kpis},
+                team_names={team.key: team.name.in_language(language) for team in self.config.teams},
+                goal=lambda key, kpi: self._goal(key, kpi, language),
+                modal_title=lambda key: self.modal_title(key, language),
+                language=language,
+                **context,
+            ).strip()
+        )
 
-    def digest(self, *, team: Team, report: Report, previous: Report, title: str = "weekly_digest") -> str:
+    def digest(self, *, team: Team, report: Report, previous: Report, title: str = "weekly_digest") -> Mrkdwn:
         """A team's KPIs for a period next to the previous period's (the weekly digest, or a report)."""
         return self.render(
             "digest.txt.j2",
@@ -62,13 +76,23 @@ class Renderer:
             groups=self._groups,
         )
 
-    def scorecard(self, *, scheme_key: str, period: str, ranking: list[TeamScore], language: Language) -> str:
+    def scorecard(
+        self,
+        *,
+        scheme_key: str,
+        period: str,
+        ranking: list[TeamScore],
+        language: Language,
+        failures: Sequence[ComputeFailure] = (),
+    ) -> Mrkdwn:
+        """A scheme's ranking; ``failures`` are the teams that could not be computed (named, not ranked)."""
         return self.render(
             "scorecard.txt.j2",
             language=language,
             scheme=self.config.scorecards[scheme_key],
             period=period,
             ranking=ranking,
+            not_ranked=[self.config.team(failure.team).name.in_language(language) for failure in failures],
         )
 
     @cached_property
@@ -88,9 +112,14 @@ class Renderer:
         blocks: list[dict[str, Any]] = json.loads(self.render(f"blocks/{name}.json.j2", language=language, **context))
         return blocks
 
+    def mrkdwn(self, key: str, language: Language, **params: Any) -> Mrkdwn:
+        """``text`` for a Slack message: the params escaped for mrkdwn (the strings themselves are markup)."""
+        return Mrkdwn(self.text(key, language, **{name: escape(value) for name, value in params.items()}))
+
     def text(self, key: str, language: Language, **params: Any) -> str:
         """An interface string from strings.yaml (dotted key), formatted with ``params``; both languages
-        joined by " / " when ``language`` is "both"."""
+        joined by " / " when ``language`` is "both". Plain text: for plain_text fields and templates (which
+        escape what they interpolate); a message built outside a template uses ``mrkdwn``."""
         if language == "both":
             return f"{self.text(key, 'en', **params)} / {self.text(key, 'zh', **params)}"
         node: Any = self.strings[language]
@@ -135,21 +164,105 @@ def format_value(number: float | None, unit: str, *, no_data: str) -> str:
     return f"{number:,.2f} {unit}"
 
 
-def text_blocks(text: str, *, limit: int = 2900, max_blocks: int = 50) -> list[dict[str, Any]]:
-    """Mrkdwn text as section blocks, split between lines to stay under Slack's 3,000 characters a block
-    and 50 blocks a message; what does not fit is counted in a last line, not lost silently."""
-    chunks: list[str] = []
-    chunk = ""
-    lines = text.splitlines()
+def to_json(value: Any) -> Mrkdwn:
+    """``value`` as a JSON literal, marked safe so autoescaping does not touch the JSON. Strings are
+    encoded as they are: mrkdwn escaping, where the field needs it, comes before (``| mrkdwn``)."""
+    return Mrkdwn(json.dumps(str(value) if isinstance(value, str) else value, ensure_ascii=False))
+
+
+#: What one message may carry. Slack refuses more than 50 blocks (chat.postMessage) and, with
+#: msg_blocks_too_long, more than about 12,000 characters of block text in all (tests/slack_limits.py names
+#: the sources); a part keeps room under the latter for its "(2/5)" mark and a "more lines" note.
+PART_CHARS = 11_500
+SECTION_CHARS = 2_900  # a section's text holds at most 3,000
+#: A response_url takes at most five posts, so an answer to a command is at most five parts.
+RESPONSE_URL_POSTS = 5
+
+
+def message_parts(text: str, *, max_parts: int | None = None) -> list[list[dict[str, Any]]]:
+    """Mrkdwn text as the blocks of one message or more (the first in the channel, the others in its
+    thread), each within Slack's limits: every message that can grow with the number of teams or KPIs
+    goes through here. Text is cut between lines, never inside one, and preferably where a reader would
+    pause: at a blank line, else before a line that is not indented (a team stays with its indented KPI
+    lines). A message of several parts carries "(n/total)" in each. With ``max_parts`` the last part
+    counts the lines left out instead of losing them silently."""
+    parts = _pack(_units(text.splitlines()), PART_CHARS)
+    if not parts:
+        return [[]]
+    hidden = sum(len(part) for part in parts[max_parts or len(parts) :])
+    parts = parts[: max_parts or len(parts)]
+    messages = [[_section(chunk) for chunk in _pack([[line] for line in part], SECTION_CHARS)] for part in parts]
+    if hidden:
+        messages[-1].append(_context(f"… {hidden} more lines: Slack takes at most {max_parts} answers to one command"))
+    if len(messages) > 1:
+        for number, blocks in enumerate(messages, start=1):
+            mark = _context(f"({number}/{len(messages)})")
+            blocks.insert(0 if number > 1 else len(blocks), mark)  # the first part's ends with it
+    return messages
+
+
+def _units(lines: list[str]) -> list[list[str]]:
+    """Lines grouped so that a group is kept together when it fits: a paragraph, or when a paragraph is
+    too long for one part, a line with the indented lines below it."""
+    paragraphs: list[list[str]] = [[]]
     for line in lines:
-        if chunk and len(chunk) + len(line) + 1 > limit:
-            chunks.append(chunk)
-            chunk = ""
-        chunk = f"{chunk}\n{line}" if chunk else line
-    if chunk:
-        chunks.append(chunk)
-    if len(chunks) > max_blocks:
-        shown = chunks[: max_blocks - 1]
-        hidden = len(lines) - sum(part.count("\n") + 1 for part in shown)
-        chunks = [*shown, f"… {hidden} more lines: see `kpi-bot report` for the full list"]
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in chunks]
+        paragraphs[-1].append(line)
+        if not line.strip():  # a blank line ends a paragraph (and stays with it)
+            paragraphs.append([])
+    units = []
+    for paragraph in filter(None, paragraphs):
+        if _size(paragraph) <= PART_CHARS:
+            units.append(paragraph)
+            continue
+        entries: list[list[str]] = []
+        for line in paragraph:
+            if entries and line[:1].isspace() and line.strip():
+                entries[-1].append(line)
+            else:
+                entries.append([line])
+        # an entry longer than a part (a team with hundreds of KPI lines) is cut between its lines
+        units += [chunk for entry in entries for chunk in ([entry] if _size(entry) <= PART_CHARS else _lines(entry))]
+    return units
+
+
+def _pack(units: list[list[str]], limit: int) -> list[list[str]]:
+    """The units' lines in order, in as few groups of at most ``limit`` characters as greedy packing
+    gives; a unit starts a new group rather than being split. Blank lines at a group's edges are dropped."""
+    groups: list[list[str]] = []
+    group: list[str] = []
+    size = 0
+    for unit in units:
+        unit_size = _size(unit)
+        if group and size + unit_size > limit:
+            groups.append(group)
+            group, size = [], 0
+        group += unit
+        size += unit_size
+    groups.append(group)
+    trimmed = [_trim(group) for group in groups]
+    return [group for group in trimmed if group]
+
+
+def _size(lines: list[str]) -> int:
+    return sum(len(line) + 1 for line in lines)  # each line with its newline
+
+
+def _lines(lines: list[str]) -> list[list[str]]:
+    return [[line] for line in lines]
+
+
+def _trim(lines: list[str]) -> list[str]:
+    start, end = 0, len(lines)
+    while start < end and not lines[start].strip():
+        start += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return lines[start:end]
+
+
+def _section(lines: list[str]) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}

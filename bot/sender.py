@@ -1,12 +1,14 @@
 """Sends messages through the delivery ledger: claim, post (with the delivery key in the message's
 metadata), mark sent. A permanent Slack error is recorded and shown to the admins; a transient one
-leaves the claim pending, to be retried once it goes stale."""
+leaves the claim pending, to be retried once it goes stale. A message too long for one post goes out as
+parts (the first in the channel, the others in its thread), each with its own ledger entry; the whole
+counts as sent only once every part is."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from http.client import HTTPException
 from typing import Any, Literal
@@ -15,7 +17,9 @@ import sqlalchemy as sa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.mrkdwn import escape
 from kpi_core import ledger
+from kpi_core.isolation import ComputeFailure
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +56,8 @@ class Chart:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to deliver exactly once: ``kind``, ``team`` and ``subject`` make its ledger key."""
+    """One message to deliver exactly once: ``kind``, ``team`` and ``subject`` make its ledger key.
+    ``continued``: the blocks of its further parts (bot.render.message_parts), replies in its thread."""
 
     kind: str
     team: str | None
@@ -62,6 +67,9 @@ class Outgoing:
     blocks: list[dict[str, Any]] = field(default_factory=list)
     thread_ts: str | None = None
     chart: Chart | None = None
+    #: teams the message could not compute (it says so); the job that sends it tells the admins
+    failures: tuple[ComputeFailure, ...] = ()
+    continued: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass
@@ -85,8 +93,9 @@ class Sender:
         return outcomes
 
     def settled(self, kind: str, team: str | None, subject: str, *, with_chart: bool = False) -> bool:
-        """Whether the delivery is done, so the caller need not even build it: sent (and, ``with_chart``,
-        its chart too), or failed for good (a message that never went out gets no chart either)."""
+        """Whether the delivery is done, so the caller need not even build it: sent (every part of a long
+        message, and, ``with_chart``, its chart too), or failed for good (a message that never went out
+        gets no chart either)."""
         row = ledger.find(self.engine, key=ledger.delivery_key(kind, team, subject))
         if row is None or row.state == ledger.PENDING:
             return False
@@ -98,16 +107,57 @@ class Sender:
         return self.settled(message.kind, message.team, message.subject, with_chart=True)
 
     def send(self, message: Outgoing, *, with_chart: bool = True) -> Outcome:
+        outcome = self._send_parts(message) if message.continued else self._post(message)
+        if with_chart and outcome in ("sent", "found"):
+            # after a takeover too: the dead sender may have died before the upload (it has its own claim)
+            self.upload_chart(message)
+        return outcome
+
+    def _send_parts(self, message: Outgoing) -> Outcome:
+        """A long message: its ledger entry (the whole) is claimed first and marked sent, with the first
+        part's ts, once every part is; each part is a delivery of its own (``<key>#part2``), posted in
+        order, the others in the first's thread. Run again after a crash, it skips the parts the ledger
+        has as sent, and a stale part's taker looks for it in the channel or thread before posting."""
         now = self.clock()
-        claim = ledger.claim(
-            self.engine,
-            kind=message.kind,
-            team=message.team,
-            subject=message.subject,
-            owner=self.owner,
-            now=now,
-            stale_after=self.stale_after,
-        )
+        claim = self._claim(message.kind, message.team, message.subject)
+        if claim is None:
+            logger.info(
+                "delivery already claimed or sent %s", ledger.delivery_key(message.kind, message.team, message.subject)
+            )
+            return "skipped"
+        parts = [message.blocks, *message.continued]
+        first: tuple[str, str] | None = None
+        for number, blocks in enumerate(parts, start=1):
+            part = replace(
+                message,
+                subject=ledger.part_subject(message.subject, number),
+                text=message.text if number == 1 else f"{message.text} ({number}/{len(parts)})",
+                blocks=blocks,
+                thread_ts=first[1] if first else message.thread_ts,
+                chart=None,
+                continued=[],
+            )
+            self._post(part)
+            posted = self.sent_ts(part.kind, part.team, part.subject)
+            if posted is None:
+                row = ledger.find(self.engine, key=ledger.delivery_key(part.kind, part.team, part.subject))
+                if row is not None and row.state == ledger.FAILED:
+                    # the part's failure told the admins; the whole will not be completed either
+                    ledger.mark_failed(self.engine, key=claim.key, error=f"part {number}: {row.error}")
+                    return "failed"
+                # pending (its answer lost, or another sender on it): the whole stays pending too, and
+                # the catch-up after both claims go stale picks up from this part
+                return "retry"
+            first = first or posted
+        assert first is not None  # parts holds at least the first
+        ledger.mark_sent(self.engine, key=claim.key, now=now, channel=first[0], ts=first[1])
+        logger.info("delivered %s in %d parts ts=%s", claim.key, len(parts), first[1])
+        return "sent"
+
+    def _post(self, message: Outgoing) -> Outcome:
+        """One message: claimed, looked for in Slack when a dead sender's claim is taken over, posted."""
+        now = self.clock()
+        claim = self._claim(message.kind, message.team, message.subject)
         log = {
             "key": ledger.delivery_key(message.kind, message.team, message.subject),
             "team": message.team,
@@ -126,8 +176,6 @@ class Sender:
                 # The crashed sender's message did reach Slack: record it instead of posting it again.
                 ledger.mark_sent(self.engine, key=claim.key, now=now, channel=message.channel, ts=found)
                 logger.info("delivery found in channel history %s", log)
-                if with_chart:  # it may have died before the upload (the chart has its own claim)
-                    self.upload_chart(message)
                 return "found"
         try:
             posted = self.client.chat_postMessage(
@@ -153,9 +201,18 @@ class Sender:
         ts = str(posted["ts"])
         ledger.mark_sent(self.engine, key=claim.key, now=now, channel=str(posted["channel"]), ts=ts)
         logger.info("delivered %s ts=%s", log, ts)
-        if with_chart:
-            self.upload_chart(message)
         return "sent"
+
+    def _claim(self, kind: str, team: str | None, subject: str) -> ledger.Claim | None:
+        return ledger.claim(
+            self.engine,
+            kind=kind,
+            team=team,
+            subject=subject,
+            owner=self.owner,
+            now=self.clock(),
+            stale_after=self.stale_after,
+        )
 
     def sent_ts(self, kind: str, team: str | None, subject: str) -> tuple[str, str] | None:
         """The channel and ts of a delivered message, e.g. to reply in an alert's thread."""
@@ -178,15 +235,7 @@ class Sender:
             return
         channel, ts = posted
         chart_kind = f"{message.kind}_chart"
-        claim = ledger.claim(
-            self.engine,
-            kind=chart_kind,
-            team=message.team,
-            subject=message.subject,
-            owner=self.owner,
-            now=self.clock(),
-            stale_after=self.stale_after,
-        )
+        claim = self._claim(chart_kind, message.team, message.subject)
         if claim is None:
             return
         if claim.taken_over:
@@ -273,7 +322,7 @@ class Sender:
         if message.kind != "notice":
             self.notify_admins(
                 subject=key,
-                text=f":warning: KPI Bot could not post `{key}` to <#{message.channel}>: `{code}`",
+                text=f":warning: KPI Bot could not post `{escape(key)}` to <#{message.channel}>: `{escape(code)}`",
             )
         return "failed"
 

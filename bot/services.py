@@ -30,15 +30,23 @@ class SlowLane:
     def __init__(self, *, workers: int = 1) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slow-lane")
 
-    def run(self, work: Callable[[], None]) -> None:
-        self._pool.submit(self._logged, work)
+    def run(self, work: Callable[[], None], *, on_error: Callable[[Exception], None] | None = None) -> None:
+        """Runs ``work`` later; its failure goes to ``on_error`` (which tells the user who asked)."""
+        self._pool.submit(self._reported, work, on_error)
 
     @staticmethod
-    def _logged(work: Callable[[], None]) -> None:
+    def _reported(work: Callable[[], None], on_error: Callable[[Exception], None] | None) -> None:
+        # nobody waits on the future: a failure must reach the log, and the user through on_error
         try:
             work()
-        except Exception:  # nobody waits on the future: the traceback must reach the log
-            logger.exception("work handed off after an ack failed")
+        except Exception as error:
+            if on_error is None:
+                logger.exception("work handed off after an ack failed")
+                return
+            try:
+                on_error(error)
+            except Exception:
+                logger.exception("work handed off after an ack failed, and so did reporting it")
 
 
 @dataclass(frozen=True)

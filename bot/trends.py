@@ -86,11 +86,13 @@ def trend_spec(
 def kpi_panel(renderer: Renderer, *, kpi: Kpi, team: Team, series: Series) -> Panel | None:
     """``kpi`` over ``series``; None when it has no data there."""
     language = team.language
-    values = tuple(results[kpi.key].value for _, results in series)
+    # a period that could not be computed has no results: a gap, like a period without data
+    found = [results.get(kpi.key) for _, results in series]
+    values = tuple(None if result is None else result.value for result in found)
     if all(value is None for value in values):
         return None
     latest = next(value for value in reversed(values) if value is not None)
-    targets = [results[kpi.key].target for _, results in series if results[kpi.key].target is not None]
+    targets = [result.target for result in found if result is not None and result.target is not None]
     target = targets[-1] if targets else None
     kind = series[-1][0].kind
     threshold = kpi.alert_threshold_for(team.key) if kpi.alert is not None and kpi.alert.period == kind else None

@@ -58,7 +58,13 @@ class Process:
     def app(self, *, check_alerts: bool = True) -> App:
         """The Bolt app (SettingsError without a signing secret); ``check_alerts`` makes every write a
         listener makes check the team's alert thresholds, as in production."""
-        return build_app(self.settings, self.services, client=self.client, alerts=self.alerts if check_alerts else None)
+        return build_app(
+            self.settings,
+            self.services,
+            client=self.client,
+            alerts=self.alerts if check_alerts else None,
+            notify_admins=self.sender.notify_admins,
+        )
 
     def close(self) -> None:
         """Closes the database's pooled connections."""

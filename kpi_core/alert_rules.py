@@ -4,18 +4,20 @@ and KPI, and per case and KPI, at a time, enforced by partial unique indexes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from kpi_core.config import CaseDurationFormula, Config, Kpi, Team
+from kpi_core.isolation import ComputeFailure, per_team
 from kpi_core.kpis import compute_reports
 from kpi_core.models import Alert, CustomerCase, UTCDateTime
-from kpi_core.periods import Period
+from kpi_core.periods import Period, PeriodKind
 
 #: Cases older than this are history, not news: a first start over an old backlog alerts nothing.
 CASE_LOOKBACK = timedelta(days=7)
@@ -25,6 +27,19 @@ CASE_LOOKBACK = timedelta(days=7)
 class Transition:
     change: Literal["breach", "recovered"]
     alert: Alert
+
+
+@dataclass
+class Evaluation:
+    """What a sweep changed, and the teams it could not evaluate (the others were evaluated)."""
+
+    transitions: list[Transition] = field(default_factory=list)
+    failures: list[ComputeFailure] = field(default_factory=list)
+
+    def __iadd__(self, other: Evaluation) -> Evaluation:
+        self.transitions += other.transitions
+        self.failures += other.failures
+        return self
 
 
 def is_breach(kpi: Kpi, value: float, threshold: float) -> bool:
@@ -57,11 +72,12 @@ def _open(session: Session, alert: Alert) -> Alert | None:
     return alert
 
 
-def evaluate_kpis(session: Session, *, config: Config, teams: list[Team], now: datetime) -> list[Transition]:
-    """Opens or resolves the teams' KPI alerts from each team's current-period values."""
+def evaluate_kpis(session: Session, *, config: Config, teams: list[Team], now: datetime) -> Evaluation:
+    """Opens or resolves the teams' KPI alerts from each team's current-period values; a team whose
+    values cannot be computed is skipped and returned as a failure."""
     watched = [kpi for kpi in config.kpis if kpi.alert is not None]
     current = {(alert.team, alert.kpi): alert for alert in open_alerts(session) if alert.case_id is None}
-    transitions = []
+    evaluation = Evaluation()
     for kind in sorted({kpi.alert.period for kpi in watched if kpi.alert}):
         by_period: dict[Period, list[Team]] = {}
         for team in teams:
@@ -69,12 +85,16 @@ def evaluate_kpis(session: Session, *, config: Config, teams: list[Team], now: d
         for period, group in by_period.items():
             reports = compute_reports(session, config=config, period=period, teams=[team.key for team in group])
             for team in group:
+                report = reports[team.key]
+                if report.failure is not None:
+                    evaluation.failures.append(report.failure)
+                    continue
                 for kpi in (kpi for kpi in watched if kpi.alert and kpi.alert.period == kind):
-                    transition = _step(session, kpi, team, reports[team.key].results[kpi.key].value, current, now)
+                    transition = _step(session, kpi, team, report.results[kpi.key].value, current, now)
                     if transition is not None:
-                        transitions.append(transition)
+                        evaluation.transitions.append(transition)
     session.flush()
-    return transitions
+    return evaluation
 
 
 def _step(
@@ -111,10 +131,23 @@ def case_kpis(config: Config) -> list[tuple[Kpi, CaseDurationFormula]]:
     ]
 
 
-def evaluate_cases(session: Session, *, config: Config, now: datetime) -> list[Transition]:
-    """Alerts every case past its target time without its end event; recovers the ones now answered."""
-    transitions = []
-    teams = [team.key for team in config.teams]
+def evaluate_cases(session: Session, *, config: Config, now: datetime) -> Evaluation:
+    """Alerts every case past its target time without its end event; recovers the ones now answered.
+    All teams at once; should a team's cases fail to load, team by team (see kpi_core.isolation)."""
+    week = Period.current(PeriodKind.WEEK, now=now, tz=ZoneInfo("UTC"))  # a case failure is told once a week
+    done, failures = per_team(
+        session,
+        teams=[team.key for team in config.teams],
+        period=week,
+        run=lambda teams: _evaluate_cases(session, config=config, teams=teams, now=now),
+    )
+    return Evaluation([transition for transitions in done.values() for transition in transitions], [*failures.values()])
+
+
+def _evaluate_cases(
+    session: Session, *, config: Config, teams: list[str], now: datetime
+) -> dict[str, list[Transition]]:
+    transitions: dict[str, list[Transition]] = {team: [] for team in teams}
     for kpi, formula in case_kpis(config):
         end = _end_column(formula)
         deadline_passed = now - timedelta(hours=formula.within_hours or 0)
@@ -139,12 +172,13 @@ def evaluate_cases(session: Session, *, config: Config, now: datetime) -> list[T
                 opened_at=now,
             )
             if _open(session, alert) is not None:
-                transitions.append(Transition("breach", alert))
+                transitions[case.team].append(Transition("breach", alert))
         for alert in session.exec(
             select(Alert).where(
                 col(Alert.resolved_at).is_(None),
                 col(Alert.kpi) == kpi.key,
                 col(Alert.case_id).is_not(None),
+                col(Alert.team).in_(teams),
             )
         ).all():
             answered = session.get(CustomerCase, alert.case_id)
@@ -157,7 +191,7 @@ def evaluate_cases(session: Session, *, config: Config, now: datetime) -> list[T
                     (ended_at - answered.raised_at).total_seconds() / 3600 if answered and ended_at else None
                 )
                 session.add(alert)
-                transitions.append(Transition("recovered", alert))
+                transitions[alert.team].append(Transition("recovered", alert))
     session.flush()
     return transitions
 

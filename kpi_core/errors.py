@@ -5,8 +5,10 @@ KpiError
 ├── ExpressionSyntaxError  a formula is not plain arithmetic over measure names
 ├── PeriodError            a period label such as ``2026-W54`` cannot be parsed
 ├── ImportFileError        a CSV import was rejected (names the file, line and column); nothing was stored
+├── AlreadyImported        a CSV file whose content is imported already (names that submission)
 ├── UnknownTeam            a team key that the config does not declare
-└── SettingsError          a setting of the environment the process cannot run without
+├── SettingsError          a setting of the environment the process cannot run without
+└── StorageUnavailable     the database cannot be reached or refuses writes for now; the transaction stored nothing
 """
 
 from __future__ import annotations
@@ -75,6 +77,18 @@ class ImportFileError(KpiError):
         super().__init__(f"rejected {file}, nothing was stored:\n{lines}{tail}")
 
 
+class AlreadyImported(KpiError):
+    """The same bytes are imported already (and not withdrawn); nothing was stored."""
+
+    def __init__(self, *, file: str, earlier: str, submission_id: int) -> None:
+        self.file = file
+        self.submission_id = submission_id
+        super().__init__(
+            f"rejected {file}, nothing was stored: the same content is already imported as {earlier}; "
+            f"import with --replace to replace it, or withdraw it with `kpi-bot submissions withdraw {submission_id}`"
+        )
+
+
 class UnknownTeam(KpiError, LookupError):
     """A team key that the config does not declare."""
 
@@ -89,3 +103,11 @@ class SettingsError(KpiError, ValueError):
     def __init__(self, *, setting: str, reason: str = "is not set") -> None:
         self.setting = setting
         super().__init__(f"{setting} {reason}")
+
+
+class StorageUnavailable(KpiError):
+    """The database is down, unreachable, locked or full: the transaction was rolled back; try again later."""
+
+    def __init__(self, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the database is unavailable: {reason}")

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
-from kpi_core import rules
+from kpi_core import import_guard, rules
 from kpi_core.config import Config, Measure, Team
 from kpi_core.csv_rows import read_rows, undecodable
 from kpi_core.errors import ImportFileError, RowProblem
@@ -256,14 +256,23 @@ KINDS: dict[str, ImportKind] = {
 
 
 def import_csv(
-    session: Session, *, config: Config, kind: str, path: Path, submitted_by: str, now: datetime
+    session: Session,
+    *,
+    config: Config,
+    kind: str,
+    path: Path,
+    submitted_by: str,
+    now: datetime,
+    replace: bool = False,
 ) -> ImportSummary:
     """Stores every row of ``path`` in the caller's transaction, or raises ImportFileError listing the bad
-    cells by line and column; the caller's rollback then leaves nothing of the file behind."""
+    cells by line and column (or AlreadyImported); the caller's rollback then leaves nothing of the file
+    behind. ``replace`` replaces what an earlier import of the same content or period holds (import_guard)."""
     spec = KINDS[kind]
     file = str(path)
     submission = Submission(kind=kind, source=f"csv:{path.name}", submitted_by=submitted_by, submitted_at=now)
     session.add(submission)
+    # first: its row lock makes a concurrent import of the same file wait, and then see this one
     bump_data_version(session)
     session.flush()
     table = spec.table.__table__
@@ -272,6 +281,7 @@ def import_csv(
     batch: list[dict[str, Any]] = []
     totals = _PeriodTotals(config)
     rows = 0
+    teams: set[str] = set()
 
     def note(row_problems: list[RowProblem]) -> None:
         nonlocal problem_count, problems
@@ -279,6 +289,9 @@ def import_csv(
         problems += row_problems[: MAX_REPORTED_PROBLEMS - len(problems)]
 
     try:
+        with path.open("rb") as raw:
+            submission.content_hash = import_guard.content_hash(iter(lambda: raw.read(1 << 16), b""))
+        import_guard.replace_identical(session, submission=submission, file=file, replace=replace)
         # surrogateescape: bytes that are not UTF-8 become a problem of their cell, on their line
         with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
             for line, row in read_rows(handle, spec.columns, file):
@@ -287,6 +300,7 @@ def import_csv(
                     note(row_problems)
                     continue
                 rows += 1
+                teams.add(record["team"])
                 if kind == "measures":
                     totals.add(record, line)
                 if problems:
@@ -299,11 +313,17 @@ def import_csv(
     except OSError as error:
         raise ImportFileError(file=file, problems=[RowProblem(0, None, f"cannot read: {error.strerror}")]) from None
     note(totals.problems())
+    if batch and not problems:
+        bulk_insert(session, table, batch)
+    if not problems:
+        note(
+            import_guard.overlapping_measures(session, submission=submission, periods=totals.periods(), replace=replace)
+        )
     if problems:
         raise ImportFileError(file=file, problems=problems, more=problem_count - len(problems))
-    if batch:
-        bulk_insert(session, table, batch)
     submission.row_count = rows
+    # a file of one team's data is that team's submission: its leads see it in /kpi history
+    submission.team = next(iter(teams)) if len(teams) == 1 else None
     return ImportSummary(kind=kind, rows=rows, submission_id=submission.id or 0)
 
 
@@ -364,6 +384,14 @@ class _PeriodTotals:
         period = Period.containing(rules.measure_period(self.config, key), record["on_date"])
         totals = self.groups.setdefault((record["team"], period), {})
         totals.setdefault(key, _Total()).add(record["on_date"], record["value"], line)
+
+    def periods(self) -> dict[tuple[str, Period], dict[str, tuple[int, float]]]:
+        """Each team and period's measures: the last line of each and its value in the period."""
+        measures = self.config.measure_by_key
+        return {
+            group: {key: (total.line, total.value(measures[key])) for key, total in totals.items()}
+            for group, totals in self.groups.items()
+        }
 
     def problems(self) -> list[RowProblem]:
         measures = self.config.measure_by_key

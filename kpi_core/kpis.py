@@ -20,6 +20,7 @@ from kpi_core.config import (
     Team,
 )
 from kpi_core.expressions import evaluate, names_in
+from kpi_core.isolation import ComputeFailure, check_finite, per_team
 from kpi_core.periods import Period, PeriodKind
 
 Status = Literal["no_data", "met", "missed", "breach", "info"]
@@ -41,9 +42,13 @@ class KpiResult:
 
 @dataclass(frozen=True)
 class TeamReport:
+    """A team's KPIs for a period; when its data could not be computed, ``failure`` says why and
+    ``results`` is empty."""
+
     team: str
     period: Period
     results: dict[str, KpiResult]
+    failure: ComputeFailure | None = None
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,20 @@ class _Outcome:
 def compute_reports(
     session: Session, *, config: Config, period: Period, teams: list[str] | None = None
 ) -> dict[str, TeamReport]:
-    """Every KPI of ``config`` for ``teams`` (default: all) in ``period``, keyed by team, in config order."""
-    selected = [config.team(key) for key in teams] if teams is not None else list(config.teams)
+    """Every KPI of ``config`` for ``teams`` (default: all) in ``period``, keyed by team, in config order.
+    All teams are computed together; a team whose data cannot be computed (an overflowing sum, a stored
+    infinity) gets a report carrying its failure, and the other teams' reports stand."""
+    selected = {team.key: team for team in ([config.team(key) for key in teams] if teams is not None else config.teams)}
+    computed, failures = per_team(
+        session,
+        teams=list(selected),
+        period=period,
+        run=lambda keys: _compute(session, config, [selected[key] for key in keys], period),
+    )
+    return {key: computed.get(key) or TeamReport(key, period, {}, failures[key]) for key in selected}
+
+
+def _compute(session: Session, config: Config, selected: list[Team], period: Period) -> dict[str, TeamReport]:
     current = _load(session, config, selected, period, config.kpis)
     comparisons: dict[str, dict[str, TeamAggregates]] = {}
     for versus in ("previous", "year_ago"):
@@ -74,6 +91,9 @@ def compute_reports(
             for versus in kpi.report_growth:
                 earlier = _evaluate(kpi, comparisons[versus][team.key], comparisons, team.key).value
                 details[f"growth_vs_{versus}_pct"] = _growth(outcome.value, earlier)
+            check_finite(kpi.key, outcome.value)
+            for name, detail in details.items():
+                check_finite(f"{kpi.key}.{name}", detail)
             results[kpi.key] = _result(kpi, outcome, details, team.key, period.kind)
         reports[team.key] = TeamReport(team=team.key, period=period, results=results)
     return reports

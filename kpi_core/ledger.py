@@ -4,6 +4,9 @@ A claim is an INSERT that does nothing when the key exists, committed before the
 second sender (a retry, a restarted process, another replica) finds the row and backs off. A claim left
 pending longer than ``stale_after`` belongs to a sender that died: it may be taken over, once, by an
 UPDATE that only one claimant can win; the taker must first check whether the message reached Slack.
+
+A delivery in several parts (a message too long for one post) has an entry for the whole, sent only
+once every part is, and one entry per part, keyed ``<key of the whole>#part<n>``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ class Claim:
 
 def delivery_key(kind: str, team: str | None, subject: str) -> str:
     return f"{kind}:{team or '*'}:{subject}"
+
+
+def part_subject(subject: str, number: int) -> str:
+    """The subject of part ``number`` (from 1) of a delivery in parts: its key is the whole's + "#part<n>"."""
+    return f"{subject}#part{number}"
 
 
 def claim(

@@ -36,6 +36,10 @@ def _utc_column(*, nullable: bool, index: bool = False) -> Any:
     return sa.Column(UTCDateTime(), nullable=nullable, index=index)
 
 
+#: the length of a user's name or Slack id in submissions and the audit trail
+USER_CHARS = 64
+
+
 class Submission(SQLModel, table=True):
     """Who handed in a batch of data, when and how (a Slack form, a CSV file, the demo)."""
 
@@ -44,11 +48,13 @@ class Submission(SQLModel, table=True):
     kind: str = Field(max_length=32)
     source: str = Field(max_length=255)  # slack, csv:<file name>, demo
     form: str | None = Field(default=None, max_length=64)  # the Slack form a measures submission came from
-    submitted_by: str = Field(max_length=64)
+    submitted_by: str = Field(max_length=USER_CHARS)  # a Slack user id from Slack, a name from the CLI
     submitted_at: datetime = Field(sa_column=_utc_column(nullable=False))
     row_count: int = 0
     withdrawn_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
-    withdrawn_by: str | None = Field(default=None, max_length=64)
+    withdrawn_by: str | None = Field(default=None, max_length=USER_CHARS)
+    #: the SHA-256 of an imported file's bytes: the same file imported again is recognised by it
+    content_hash: str | None = Field(default=None, max_length=64, index=True)
 
 
 class SurveyResponse(SQLModel, table=True):
@@ -114,7 +120,7 @@ class AuditEntry(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=_utc_column(nullable=False))
-    user: str = Field(max_length=64)
+    user: str = Field(max_length=USER_CHARS)
     team: str | None = Field(default=None, max_length=64, index=True)
     action: str = Field(max_length=32)  # replace | update | withdraw
     entity: str = Field(max_length=32)  # the table of the changed row

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from kpi_core.config import Config
+from kpi_core.isolation import ComputeFailure
 from kpi_core.kpis import KpiResult, TeamReport, compute_reports
 from kpi_core.periods import Period
 from kpi_core.scorecard import ItemScore, TeamScore, score_teams
@@ -33,21 +34,34 @@ class Placement:
 @dataclass(frozen=True)
 class Report:
     """One team's report for one period. ``kpis`` holds every configured KPI in config order (a KPI's name,
-    unit and direction are in the config); ``scorecard`` the schemes whose period kind is the period's."""
+    unit and direction are in the config); ``scorecard`` the schemes whose period kind is the period's.
+    A report that could not be computed has no KPIs and no placement, and ``failure`` says why."""
 
     team: str
     period: Period
     kpis: Mapping[str, KpiResult]
     scorecard: Mapping[str, Placement]
+    failure: ComputeFailure | None = None
+
+
+@dataclass(frozen=True)
+class Rankings:
+    """Every scorecard scheme of one period, ranking the teams that could be computed; ``failures`` are
+    the teams left out of every ranking, and why."""
+
+    schemes: Mapping[str, list[TeamScore]]
+    failures: tuple[ComputeFailure, ...] = ()
 
 
 def schemes_for(config: Config, reports: dict[str, TeamReport]) -> dict[str, list[TeamScore]]:
-    """Every scorecard scheme whose period kind matches the reports' period, scored over all their teams."""
+    """Every scorecard scheme whose period kind matches the reports' period, scored over all their teams
+    that could be computed (a team that could not is not ranked, rather than ranked last)."""
     if not reports:
         return {}
     kind = next(iter(reports.values())).period.kind
+    computed = {key: report for key, report in reports.items() if report.failure is None}
     return {
-        key: score_teams(config, key, reports) for key, scheme in config.scorecards.items() if scheme.period == kind
+        key: score_teams(config, key, computed) for key, scheme in config.scorecards.items() if scheme.period == kind
     }
 
 
@@ -58,7 +72,13 @@ def report_of(team_report: TeamReport, scores: Mapping[str, list[TeamScore]]) ->
         row = next((team_score for team_score in ranking if team_score.team == team_report.team), None)
         if row is not None:
             scorecard[scheme] = Placement(scheme, row.score, row.rank, len(ranking), tuple(row.items))
-    return Report(team=team_report.team, period=team_report.period, kpis=team_report.results, scorecard=scorecard)
+    return Report(
+        team=team_report.team,
+        period=team_report.period,
+        kpis=team_report.results,
+        scorecard=scorecard,
+        failure=team_report.failure,
+    )
 
 
 def build_reports(session: Session, *, config: Config, period: Period, teams: list[str] | None = None) -> list[Report]:
@@ -74,9 +94,11 @@ def build_reports(session: Session, *, config: Config, period: Period, teams: li
     return [report_of(everyone[key], scores) for key in selected]
 
 
-def rank_teams(session: Session, *, config: Config, period: Period) -> dict[str, list[TeamScore]]:
-    """Every scorecard scheme of the period's kind, ranking all teams."""
-    return schemes_for(config, compute_reports(session, config=config, period=period))
+def rank_teams(session: Session, *, config: Config, period: Period) -> Rankings:
+    """Every scorecard scheme of the period's kind, ranking all teams that could be computed."""
+    reports = compute_reports(session, config=config, period=period)
+    failures = tuple(report.failure for report in reports.values() if report.failure is not None)
+    return Rankings(schemes_for(config, reports), failures)
 
 
 class ReportCache:

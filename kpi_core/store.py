@@ -64,6 +64,23 @@ def stored_measures(session: Session, *, team: str, period: Period, measures: Se
     return {measure: float(total) for measure, total in session.exec(query)}
 
 
+def measure_rows(
+    session: Session, *, team: str, measures: Sequence[str], period: Period, excluding: int | None = None
+) -> list[MeasureValue]:
+    """The stored rows of these measures of ``team`` in ``period``, but those of submission ``excluding``."""
+    query = select(MeasureValue).where(
+        MeasureValue.team == team,
+        col(MeasureValue.measure).in_(measures),
+        MeasureValue.on_date >= period.start,
+        MeasureValue.on_date < period.end,
+    )
+    if excluding is not None:
+        query = query.where(
+            sa.or_(col(MeasureValue.submission_id).is_(None), col(MeasureValue.submission_id) != excluding)
+        )
+    return list(session.exec(query.order_by(col(MeasureValue.id))))
+
+
 def submit_measures(
     session: Session,
     *,
@@ -80,38 +97,57 @@ def submit_measures(
     # one to commit, so the second sees these rows and replaces them instead of adding to them.
     submission = _submission(session, team=team, kind="measures", user=user, now=now, rows=len(values), form=form)
     for measure, value in values.items():
-        previous = session.exec(
-            select(MeasureValue).where(
-                MeasureValue.team == team,
-                MeasureValue.measure == measure,
-                MeasureValue.on_date >= period.start,
-                MeasureValue.on_date < period.end,
-            )
-        ).all()
-        for row in previous:
-            session.delete(row)
+        previous = measure_rows(session, team=team, measures=[measure], period=period)
         row = MeasureValue(team=team, measure=measure, on_date=period.start, value=value, submission_id=submission.id)
         session.add(row)
         session.flush()
-        if previous:
-            session.add(
-                AuditEntry(
-                    at=now,
-                    user=user,
-                    team=team,
-                    action="replace",
-                    entity="measure_value",
-                    entity_id=getattr(row, "id", None),
-                    submission_id=submission.id,
-                    old={
-                        "period": period.label,
-                        "measure": measure,
-                        "rows": [_as_dict(old) for old in previous],
-                    },
-                    new={"period": period.label, "measure": measure, "value": value},
-                )
-            )
+        replace_measure_rows(
+            session,
+            previous,
+            team=team,
+            measure=measure,
+            period=period,
+            value=value,
+            submission_id=submission.id,
+            entity_id=row.id,
+            user=user,
+            now=now,
+        )
     return submission
+
+
+def replace_measure_rows(
+    session: Session,
+    previous: Sequence[MeasureValue],
+    *,
+    team: str,
+    measure: str,
+    period: Period,
+    value: float,
+    submission_id: int | None,
+    entity_id: int | None,
+    user: str,
+    now: datetime,
+) -> None:
+    """Deletes ``previous``, the rows a new ``value`` of the measure in the period replaces (by a form or an
+    import), and audits them as one replacement; nothing when there were none."""
+    if not previous:
+        return
+    for old in previous:
+        session.delete(old)
+    session.add(
+        AuditEntry(
+            at=now,
+            user=user,
+            team=team,
+            action="replace",
+            entity="measure_value",
+            entity_id=entity_id,
+            submission_id=submission_id,
+            old={"period": period.label, "measure": measure, "rows": [_as_dict(old) for old in previous]},
+            new={"period": period.label, "measure": measure, "value": value},
+        )
+    )
 
 
 def submit_survey(
@@ -276,8 +312,36 @@ def recent_submissions(session: Session, *, teams: Sequence[str], limit: int = 1
     return list(session.exec(query))
 
 
-def withdraw_submission(session: Session, *, submission: Submission, user: str, now: datetime) -> int:
-    """Deletes every row of ``submission``, auditing each; returns how many rows were withdrawn."""
+def list_submissions(
+    session: Session, *, team: str | None = None, source: str | None = None, limit: int = 20
+) -> list[Submission]:
+    """Every submission (withdrawn ones too), newest first; ``source`` is ``slack``, ``csv`` or ``demo``."""
+    query = select(Submission)
+    if team is not None:
+        query = query.where(Submission.team == team)
+    if source == "csv":
+        query = query.where(col(Submission.source).startswith("csv:"))
+    elif source is not None:
+        query = query.where(Submission.source == source)
+    order = (col(Submission.submitted_at).desc(), col(Submission.id).desc())
+    return list(session.exec(query.order_by(*order).limit(limit)))
+
+
+def withdraw_submission(
+    session: Session,
+    *,
+    submission: Submission,
+    user: str,
+    now: datetime,
+    reason: str | None = None,
+    replaced_by: int | None = None,
+) -> int:
+    """Deletes every row of ``submission``, auditing each (as a replacement when ``replaced_by`` names the
+    submission that holds them now); returns how many rows were withdrawn."""
+    action = "withdraw" if replaced_by is None else "replace"
+    new: dict[str, Any] | None = None if replaced_by is None else {"replaced_by": replaced_by}
+    if reason:
+        new = {**(new or {}), "reason": reason}
     bump_data_version(session)
     withdrawn = 0
     for table in DATA_TABLES:
@@ -288,12 +352,12 @@ def withdraw_submission(session: Session, *, submission: Submission, user: str, 
                     at=now,
                     user=user,
                     team=submission.team,
-                    action="withdraw",
+                    action=action,
                     entity=table.__tablename__,  # type: ignore[arg-type]
                     entity_id=getattr(row, "id", None),
                     submission_id=submission.id,
                     old=_as_dict(row),
-                    new=None,
+                    new=new,
                 )
             )
             session.delete(row)

@@ -17,15 +17,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from kpi_core import store
-from kpi_core.alert_rules import Transition, evaluate_cases, evaluate_kpis, next_case_deadline, recent_alerts
+from kpi_core.alert_rules import Evaluation, evaluate_cases, evaluate_kpis, next_case_deadline, recent_alerts
 from kpi_core.config import Config, Team
 from kpi_core.db import transaction
 from kpi_core.demo import load_demo_data
 from kpi_core.imports import ImportSummary, import_csv
 from kpi_core.models import Alert, CustomerCase, MeasureValue, Milestone, Submission
 from kpi_core.periods import Period
-from kpi_core.reporting import Report, ReportCache, build_reports, rank_teams
-from kpi_core.scorecard import TeamScore
+from kpi_core.reporting import Rankings, Report, ReportCache, build_reports, rank_teams
 
 T = TypeVar("T")
 
@@ -242,17 +241,31 @@ class Withdrawal:
 
 
 def withdraw_submission(
-    engine: sa.Engine, *, submission_id: int, teams: Sequence[str], user: str, now: datetime
+    engine: sa.Engine,
+    *,
+    submission_id: int,
+    teams: Sequence[str] | None,
+    user: str,
+    now: datetime,
+    reason: str | None = None,
 ) -> Withdrawal:
-    """Withdraws a submission of one of ``teams``: refused for any other (or none), gone when withdrawn."""
+    """Withdraws a submission of one of ``teams`` (None: any, for the operator at the command line):
+    refused for any other (or none), gone when withdrawn already."""
     with transaction(engine) as session:
         submission = session.get(Submission, submission_id)
-        if submission is None or submission.team is None or submission.team not in teams:
+        if submission is None or (teams is not None and (submission.team is None or submission.team not in teams)):
             return Withdrawal("refused", submission)
         if submission.withdrawn_at is not None:
             return Withdrawal("gone", submission)
-        rows = store.withdraw_submission(session, submission=submission, user=user, now=now)
+        rows = store.withdraw_submission(session, submission=submission, user=user, now=now, reason=reason)
         return Withdrawal("withdrawn", submission, rows)
+
+
+def list_submissions(
+    engine: sa.Engine, *, team: str | None = None, source: str | None = None, limit: int = 20
+) -> list[Submission]:
+    with transaction(engine) as session:
+        return store.list_submissions(session, team=team, source=source, limit=limit)
 
 
 def submission_with_measures(engine: sa.Engine, *, submission_id: int) -> tuple[Submission | None, list[MeasureValue]]:
@@ -280,7 +293,7 @@ def reports(
         return [build(session, config=config, period=period, teams=teams) for period, teams in wanted]
 
 
-def rankings(engine: sa.Engine, *, config: Config, period: Period) -> dict[str, list[TeamScore]]:
+def rankings(engine: sa.Engine, *, config: Config, period: Period) -> Rankings:
     with transaction(engine) as session:
         return rank_teams(session, config=config, period=period)
 
@@ -290,13 +303,13 @@ def rankings(engine: sa.Engine, *, config: Config, period: Period) -> dict[str, 
 
 def check_alerts(
     engine: sa.Engine, *, config: Config, teams: list[Team], now: datetime
-) -> tuple[list[Transition], datetime | None]:
-    """Opens and resolves the teams' KPI alerts and every case alert; returns what changed and when the
-    next open case reaches its target time."""
+) -> tuple[Evaluation, datetime | None]:
+    """Opens and resolves the teams' KPI alerts and every case alert; returns what changed (and which
+    teams could not be evaluated: the others were) and when the next open case reaches its target time."""
     with transaction(engine) as session:
-        transitions = evaluate_kpis(session, config=config, teams=teams, now=now)
-        transitions += evaluate_cases(session, config=config, now=now)
-        return transitions, next_case_deadline(session, config=config, now=now)
+        evaluation = evaluate_kpis(session, config=config, teams=teams, now=now)
+        evaluation += evaluate_cases(session, config=config, now=now)
+        return evaluation, next_case_deadline(session, config=config, now=now)
 
 
 def alerts_to_post(engine: sa.Engine, *, now: datetime) -> list[tuple[Alert, CustomerCase | None]]:
@@ -310,11 +323,21 @@ def alerts_to_post(engine: sa.Engine, *, now: datetime) -> list[tuple[Alert, Cus
 
 
 def import_file(
-    engine: sa.Engine, *, config: Config, kind: str, path: Path, submitted_by: str, now: datetime
+    engine: sa.Engine,
+    *,
+    config: Config,
+    kind: str,
+    path: Path,
+    submitted_by: str,
+    now: datetime,
+    replace: bool = False,
 ) -> ImportSummary:
-    """Every row of a CSV file, or nothing (ImportFileError names the bad cells)."""
+    """Every row of a CSV file, or nothing (ImportFileError names the bad cells, AlreadyImported the
+    submission holding the same content); ``replace`` replaces what earlier imports hold, in one transaction."""
     with transaction(engine) as session:
-        return import_csv(session, config=config, kind=kind, path=path, submitted_by=submitted_by, now=now)
+        return import_csv(
+            session, config=config, kind=kind, path=path, submitted_by=submitted_by, now=now, replace=replace
+        )
 
 
 def load_demo_once(engine: sa.Engine, *, config: Config, now: datetime) -> int | None:

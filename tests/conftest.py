@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,7 @@ from kpi_core import models  # noqa: F401  (registers the tables whose rows each
 from kpi_core.config import Config, load_config
 from kpi_core.db import make_engine, migrate
 from tests import slack_limits
-from tests.bot_harness import Bot, running_bot
+from tests.bot_harness import NOW, Bot, running_bot
 from tests.fake_slack import FakeSlack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -116,3 +119,33 @@ def bot(example_config: Config, sqlite_template: Path, tmp_path: Path, fake_slac
     shutil.copyfile(sqlite_template, path)
     with running_bot(config=example_config, database_url=f"sqlite:///{path}", fake=fake_slack) as running:
         yield running
+
+
+@pytest.fixture
+def start_bot(
+    example_config: Config, sqlite_template: Path, tmp_path: Path, fake_slack: FakeSlack
+) -> Iterator[Callable[..., Bot]]:
+    """Starts the Slack app over HTTP on its own fresh SQLite database: at another clock (``now``), or wired
+    to the alerting as `kpi-bot serve` runs it (``alerting``); every bot started stops with the test."""
+    numbers = itertools.count(1)
+    with ExitStack() as stack:
+
+        def start(*, now: datetime = NOW, alerting: bool = False) -> Bot:
+            path = tmp_path / f"bot-{next(numbers)}.db"
+            shutil.copyfile(sqlite_template, path)
+            url = f"sqlite:///{path}"
+            return stack.enter_context(
+                running_bot(config=example_config, database_url=url, fake=fake_slack, now=now, alerting=alerting)
+            )
+
+        yield start
+
+
+#: 2026-10-04 20:00 UTC: already Monday 04:00 in Shanghai (2026-W41), still Sunday 22:00 in Berlin (2026-W40).
+SUNDAY_EVENING_UTC = datetime(2026, 10, 4, 20, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def bot_on_sunday_evening(start_bot: Callable[..., Bot]) -> Bot:
+    """The app when the week has turned in Shanghai but not yet in Berlin."""
+    return start_bot(now=SUNDAY_EVENING_UTC)

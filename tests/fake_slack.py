@@ -110,9 +110,9 @@ class FakeSlack:
         self._user_tz = user_tz
         self._condition = threading.Condition()
         self._calls: list[Call] = []
-        self._failures: dict[str, list[_Failure]] = {}
+        self._failures: dict[str, list[_Failure | None]] = {}  # None: a call answered normally
         self._delays: dict[str, list[float]] = {}
-        self._lost_answers: dict[str, list[_Failure]] = {}
+        self._lost_answers: dict[str, list[_Failure | None]] = {}
         self._file_names: dict[str, str] = {}
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._views: dict[str, dict[str, Any]] = {}
@@ -189,6 +189,11 @@ class FakeSlack:
         with self._condition:
             return self._matching(method)
 
+    def wait_until(self, found: Callable[[list[Call]], Any], timeout: float = 5.0) -> Any:
+        """Block until ``found(calls)`` returns something truthy; return it (None after ``timeout``)."""
+        with self._condition:
+            return self._condition.wait_for(lambda: found(list(self._calls)), timeout=timeout)
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Block until `count` calls of `method` arrived; return them all."""
         with self._condition:
@@ -232,13 +237,16 @@ class FakeSlack:
         retry_after: int = 1,
         error: str | None = None,
         times: int = 1,
+        after: int = 0,
     ) -> None:
-        """Make the next `times` calls of `method` fail: 429 with Retry-After, 5xx, 200 `ok: false`, or
-        DROP (the connection closes with no answer, as a network failure would)."""
+        """Make the next `times` calls of `method` fail, once `after` calls have gone through: 429 with
+        Retry-After, 5xx, 200 `ok: false`, or DROP (the connection closes with no answer, as a network
+        failure would)."""
         if status == 200 and error is None:
             raise ValueError("a failure with status 200 needs an error code")
         with self._condition:
-            self._failures.setdefault(method, []).extend(_Failure(status, retry_after, error) for _ in range(times))
+            failures = self._failures.setdefault(method, [])
+            failures += [None] * after + [_Failure(status, retry_after, error) for _ in range(times)]
 
     def hang_next(self, method: str, seconds: float) -> None:
         """Handle the next call of `method` (the message is posted) but answer only after `seconds`:
@@ -248,20 +256,23 @@ class FakeSlack:
 
     # faults after Slack acted: the call takes effect (a message is posted), then its answer is lost
 
-    def post_then_fail(self, method: str, *, status: int = DROP, times: int = 1) -> None:
-        """Handle the next `times` calls of `method` (the message is posted) and then hang up without an
-        answer (DROP) or answer `status` (a 5xx) instead of the real answer. With `hang_next` (an answer
+    def post_then_fail(self, method: str, *, status: int = DROP, times: int = 1, after: int = 0) -> None:
+        """Handle the next `times` calls of `method` (the message is posted), once `after` calls have been
+        answered normally, and then hang up without an answer (DROP) or answer `status` (a 5xx) instead
+        of the real answer. With `hang_next` (an answer
         slower than the client's timeout) and `fail_next(status=429, retry_after=...)` these are the
         faults a sender must survive without posting twice."""
         if status not in (DROP, 500, 502, 503, 504):
             raise ValueError("a lost answer is a dropped connection (DROP) or a 5xx status")
         with self._condition:
-            self._lost_answers.setdefault(method, []).extend(_Failure(status, 0, None) for _ in range(times))
+            lost = self._lost_answers.setdefault(method, [])
+            lost += [None] * after + [_Failure(status, 0, None) for _ in range(times)]
 
     def _lose_answer(self, method: str, answer: Answer) -> Answer:
         """The answer armed by `post_then_fail` instead of `answer`; the caller holds the lock."""
         lost = self._lost_answers.get(method)
-        return self._failure_answer(lost.pop(0)) if lost else answer
+        failure = lost.pop(0) if lost else None
+        return self._failure_answer(failure) if failure else answer
 
     def set_user(self, user_id: str, **fields: Any) -> None:
         """Override fields of the user users.info answers for `user_id` (tz, locale, real_name...)."""

@@ -41,12 +41,12 @@ NOW = at("2026-10-07 12:00", "Europe/Berlin")
 
 def kpis(engine, config, now, teams=(BERLIN,)):
     with transaction(engine) as session:
-        return evaluate_kpis(session, config=config, teams=[config.team(key) for key in teams], now=now)
+        return evaluate_kpis(session, config=config, teams=[config.team(key) for key in teams], now=now).transitions
 
 
 def cases(engine, config, now):
     with transaction(engine) as session:
-        return evaluate_cases(session, config=config, now=now)
+        return evaluate_cases(session, config=config, now=now).transitions
 
 
 def deadline(engine, config, now):

@@ -17,7 +17,7 @@ from slack_bolt import App
 
 from bot.request_gate import RequestGate
 from tests.bot_harness import LEAD_SHANGHAI_AND_BERLIN
-from tests.fake_slack import FakeSlack
+from tests.fake_slack import Call, FakeSlack
 from tests.serve_harness import SECRET, START_TIMEOUT, Served, running_serve, serve_env, start
 from tests.slack_requests import (
     FORM,
@@ -202,12 +202,14 @@ def _send(server: Server, attempt: Attempt) -> tuple[int, str]:
 
 def _reply_to(fake: FakeSlack, name: str, *, timeout: float = 5.0) -> dict[str, Any]:
     """The message posted to ``fake.response_url(name)``, waited for (listeners answer after their ack)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        posted = [call.params for call in fake.calls("response") if call.path == f"/response/{name}"]
-        if posted:
-            return posted[-1]
-        time.sleep(0.02)
+
+    def last_reply(calls: list[Call]) -> dict[str, Any] | None:
+        posted = [call.params for call in calls if call.method == "response" and call.path == f"/response/{name}"]
+        return posted[-1] if posted else None
+
+    reply = fake.wait_until(last_reply, timeout=timeout)
+    if reply:
+        return reply
     raise AssertionError(f"nothing was posted to response_url {name!r}")
 
 

@@ -2,9 +2,8 @@
 submission's form (``source = "slack:<form>"``) and a case alert's case (``subject = "case:<id>"``)."""
 
 import sqlalchemy as sa
-from alembic import command
 
-from kpi_core.db import alembic_config, migrate
+from kpi_core.db import downgrade, migrate
 
 SUBMISSIONS = sa.text(
     "INSERT INTO submission (id, team, kind, source, submitted_by, submitted_at, row_count) VALUES "
@@ -20,7 +19,7 @@ ALERTS = sa.text(
 
 
 def test_0006_moves_the_form_and_the_case_into_columns_and_back(engine):
-    command.downgrade(alembic_config(engine), "0005")
+    downgrade(engine, "0005")
     with engine.begin() as connection:
         connection.execute(SUBMISSIONS)
         connection.execute(ALERTS)
@@ -36,7 +35,7 @@ def test_0006_moves_the_form_and_the_case_into_columns_and_back(engine):
     ]
     assert [tuple(row) for row in alerts] == [(1, "on_time_delivery", None), (2, "response_time", 17)]
 
-    command.downgrade(alembic_config(engine), "0005")
+    downgrade(engine, "0005")
     with engine.connect() as connection:
         sources = connection.execute(sa.text("SELECT source FROM submission ORDER BY id")).scalars().all()
         subjects = connection.execute(sa.text("SELECT subject FROM alert ORDER BY id")).scalars().all()

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
-from bot.render import Renderer, format_value
+from bot.render import Renderer, format_value, message_parts
 from bot.resources import TEMPLATES_DIR
 from kpi_core.config import Config, Language
 from kpi_core.kpis import KpiResult, TeamReport, status_of
 from kpi_core.periods import Period
 from kpi_core.reporting import report_of
 from kpi_core.scorecard import score_teams
+from tests import slack_limits
 
 WEEK = Period.parse("2026-W39")
 QUARTER = Period.parse("2026-Q3")
@@ -233,14 +235,46 @@ def test_format_value(number: float | None, unit: str, text: str) -> None:
     assert format_value(number, unit, no_data="–") == text
 
 
-def test_long_text_is_split_into_blocks_and_capped_at_slacks_fifty():
-    from bot.render import text_blocks
+def _section_lines(parts: list[list[dict[str, Any]]]) -> list[str]:
+    return [
+        line
+        for blocks in parts
+        for block in blocks
+        if block["type"] == "section"
+        for line in block["text"]["text"].splitlines()
+    ]
 
+
+def test_a_long_text_becomes_numbered_parts_that_slack_accepts_cut_only_between_lines():
     lines = [f"line {number:05d} " + "x" * 90 for number in range(2000)]
-    blocks = text_blocks("\n".join(lines))
-    assert len(blocks) == 50
-    assert all(len(block["text"]["text"]) <= 3000 for block in blocks)
-    shown = "\n".join(block["text"]["text"] for block in blocks[:-1]).splitlines()
+    parts = message_parts("\n".join(lines))
+    assert len(parts) == 18
+    for blocks in parts:
+        assert slack_limits.message_violations({"text": "t", "blocks": blocks}, method="chat.postMessage") == []
+    assert _section_lines(parts) == lines  # every line, whole and in order
+    assert parts[0][-1]["elements"][0]["text"] == "(1/18)"  # the first part ends with its mark
+    assert [blocks[0]["elements"][0]["text"] for blocks in parts[1:]] == [f"({n}/18)" for n in range(2, 19)]
+    assert message_parts("\n".join(lines[:20])) == [
+        [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines[:20])}}]
+    ]
+
+
+def test_parts_break_at_a_blank_line_or_before_an_entry_never_between_an_entry_and_its_indented_lines():
+    entries = [[f"{n}. *Team {n}*: " + "y" * 60, *(f"    KPI {k}: " + "z" * 60 for k in range(5))] for n in range(100)]
+    parts = message_parts("\n".join(line for entry in entries for line in entry))
+    assert len(parts) > 1
+    for blocks in parts:
+        sections = [block["text"]["text"] for block in blocks if block["type"] == "section"]
+        assert sections[0][:1].isdigit()  # each part starts with a team, its KPI lines follow it
+    above, below = ["a" * 99] * 80, ["b" * 99] * 40  # 8,000 and 4,000 characters: together too long
+    first, second = message_parts("\n".join(["*Title*", *above, "", *below]))
+    assert _section_lines([first]) == ["*Title*", *above] and _section_lines([second]) == below
+
+
+def test_an_answer_limited_to_five_parts_counts_the_lines_left_out():
+    lines = [f"line {number:05d} " + "x" * 90 for number in range(2000)]
+    parts = message_parts("\n".join(lines), max_parts=5)
+    assert len(parts) == 5
+    shown = _section_lines(parts)
     assert shown == lines[: len(shown)]
-    assert blocks[-1]["text"]["text"].startswith(f"… {len(lines) - len(shown)} more lines")
-    assert len(text_blocks("\n".join(lines[:20]))) == 1
+    assert parts[-1][-1]["elements"][0]["text"].startswith(f"… {len(lines) - len(shown)} more lines")

@@ -32,6 +32,7 @@ from kpi_core.db import transaction
 from kpi_core.periods import Period
 from tests.factories import Clock, add, at, measures
 from tests.fake_slack import DROP, Call, FakeSlack
+from tests.slack_calls import key_of, posts
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: A Monday, 14:00 UTC: every team's 09:00 digest of 2026-W40 is due (New York: 10:00), for 2026-W39.
@@ -90,24 +91,8 @@ def world(example_config: Config, sqlite_template: Path, tmp_path: Path) -> Iter
             engine.dispose()
 
 
-def posts(fake: FakeSlack, channel: str | None = None) -> list[Call]:
-    """The chat.postMessage calls Slack accepted, optionally to one channel."""
-    return [
-        call
-        for call in fake.calls("chat.postMessage")
-        if not call.failed and (channel is None or call.params["channel"] == channel)
-    ]
-
-
 def text_of(call: Call) -> str:
     return "\n".join(block["text"]["text"] for block in call.params["blocks"])
-
-
-def key_of(call: Call) -> str:
-    metadata = call.params["metadata"]
-    assert metadata["event_type"] == METADATA_EVENT
-    key: str = metadata["event_payload"]["key"]
-    return key
 
 
 def uploads(fake: FakeSlack, channel: str) -> list[tuple[Call, bytes, str]]:

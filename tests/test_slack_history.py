@@ -1,6 +1,5 @@
 """``/kpi history`` and ``/kpi undo``, and their Withdraw and Correct buttons, over signed HTTP."""
 
-import shutil
 import time
 
 import pytest
@@ -17,7 +16,8 @@ from kpi_core.models import (
     SurveyResponse,
 )
 from tests import factories
-from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, NOW, running_bot
+from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, NOW
+from tests.slack_calls import posts, wait_for_posts
 from tests.slack_requests import datepicker_value, datetimepicker_value, static_select_value, text_value
 from tests.test_slack_submissions import WEEKLY, epoch, open_form, stored_weekly, weekly_answers
 
@@ -26,9 +26,12 @@ TRIGGER_ID = "1234567890.0987654321.0123456789abcdef0123456789abcdef"
 
 
 def submit(bot, form, answers, *, user, view_id):
+    """Submits the form and waits for the thank-you DM: the listener keeps posting after its ack, and a DM
+    arriving later would land among the next step's calls, after its reset."""
     view = open_form(bot, form, user) | {"id": view_id}
     status, body = bot.submit(view, answers, user_id=user)
     assert (status, body) == (200, "")
+    wait_for_posts(bot.fake, user)
     with Session(bot.engine) as session:
         return session.exec(select(Submission).order_by(col(Submission.id).desc())).first()
 
@@ -327,14 +330,8 @@ def sent_alert(bot, timeout=5.0):
 
 
 @pytest.fixture
-def alerting_bot(example_config, sqlite_template, tmp_path, fake_slack):
-    """The app wired to the alerting, as `kpi-bot serve` runs it."""
-    path = tmp_path / "alerting.db"
-    shutil.copyfile(sqlite_template, path)
-    with running_bot(
-        config=example_config, database_url=f"sqlite:///{path}", fake=fake_slack, alerting=True
-    ) as running:
-        yield running
+def alerting_bot(start_bot):
+    return start_bot(alerting=True)
 
 
 def test_a_withdrawal_that_ends_a_breach_posts_the_recovery_in_the_alerts_thread(alerting_bot):
@@ -344,15 +341,16 @@ def test_a_withdrawal_that_ends_a_breach_posts_the_recovery_in_the_alerts_thread
     raised = "2026-09-29T10:00:00+08:00"
     submit_answered_case(bot, raised=raised, responded="2026-09-29T11:00:00+08:00", view_id="V0FAST")
     slow = submit_answered_case(bot, raised=raised, responded="2026-09-30T06:00:00+08:00", view_id="V0SLOW")
-    _thanks, alert = bot.fake.wait_for("chat.postMessage", count=2)
-    assert alert.params["channel"] == "C0BEIJING"
+    # the first submission's alert check may still be running and post the alert itself: read it by channel
+    (alert,) = wait_for_posts(bot.fake, "C0BEIJING")
     assert "10.5 h" in alert.params["text"] and "6.0 h" in alert.params["text"]
     posted = sent_alert(bot)
     assert posted.channel == "C0BEIJING"
 
     click(bot, "withdraw_submission", slow.id, user=LEAD_BEIJING)
     assert clicked_response(bot)["replace_original"] is True
-    (recovery,) = bot.fake.wait_for("chat.postMessage")
+    (recovery,) = wait_for_posts(bot.fake, "C0BEIJING")
+    assert posts(bot.fake) == [recovery]
     assert (recovery.params["channel"], recovery.params.get("thread_ts")) == ("C0BEIJING", posted.ts)
     assert recovery.params["text"] == "✅ 已恢复：售后服务响应时间 回到 1.0 h（阈值 6.0 h）。"
     with Session(bot.engine) as session:

@@ -1,13 +1,12 @@
 """The App Home tab: an app_home_opened event (signed JSON) publishes the user's teams' KPIs this week."""
 
-import shutil
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
 from tests import factories
-from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, STRANGER, running_bot
+from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, STRANGER
 from tests.slack_requests import JSON, app_home_opened_body, event_callback_body
 
 W40 = date(2026, 9, 28)  # the Monday that starts the harness clock's week
@@ -136,20 +135,6 @@ def test_an_unsigned_event_is_rejected(bot):
     reply = bot.slack.post(app_home_opened_body(user_id=LEAD_BEIJING), content_type=JSON, signed=False)
     assert reply.status == 401
     bot.fake.assert_no_call("views.publish")
-
-
-# 2026-10-04 20:00 UTC: Monday 04:00 in Shanghai (2026-W41), Sunday 22:00 in Berlin (2026-W40).
-SUNDAY_EVENING_UTC = datetime(2026, 10, 4, 20, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def bot_on_sunday_evening(example_config, sqlite_template, tmp_path, fake_slack):
-    path = tmp_path / "sunday.db"
-    shutil.copyfile(sqlite_template, path)
-    with running_bot(
-        config=example_config, database_url=f"sqlite:///{path}", fake=fake_slack, now=SUNDAY_EVENING_UTC
-    ) as running:
-        yield running
 
 
 def test_each_team_shows_its_own_current_week(bot_on_sunday_evening):

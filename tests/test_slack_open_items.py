@@ -1,6 +1,5 @@
 """``/kpi case`` and ``/kpi milestone``: closing open items from a list, with field errors and audit."""
 
-import shutil
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -8,7 +7,7 @@ from sqlmodel import Session, col, select
 
 from kpi_core.models import AuditEntry, CustomerCase, Milestone
 from tests import factories
-from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, NOW, STRANGER, running_bot
+from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, NOW, STRANGER
 from tests.slack_requests import datepicker_value, datetimepicker_value, static_select_value, text_value
 
 RAISED = factories.at("2026-09-29 10:00", "Asia/Shanghai")  # 02:00 UTC
@@ -415,13 +414,8 @@ LATE_EVENING_UTC = datetime(2026, 9, 30, 20, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def late_bot(example_config, sqlite_template, tmp_path, fake_slack):
-    path = tmp_path / "late.db"
-    shutil.copyfile(sqlite_template, path)
-    with running_bot(
-        config=example_config, database_url=f"sqlite:///{path}", fake=fake_slack, now=LATE_EVENING_UTC
-    ) as running:
-        yield running
+def late_bot(start_bot):
+    return start_bot(now=LATE_EVENING_UTC)
 
 
 @pytest.mark.parametrize(

@@ -1,14 +1,13 @@
 """``/kpi report`` and ``/kpi scorecard`` over signed HTTP: acked at once, answered through response_url."""
 
-import shutil
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlmodel import Session, col, select
 
 from kpi_core.models import Submission
 from tests import factories
-from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, STRANGER, running_bot
+from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, STRANGER
 from tests.test_slack_submissions import open_form, weekly_answers
 
 LEAD_BERLIN = "U0LEADBE"
@@ -210,19 +209,7 @@ def test_bad_arguments_get_a_clear_ephemeral_message(bot, text, user, message):
     assert_nothing_posted(bot)
 
 
-# The week starts at local midnight: at 2026-10-04 20:00 UTC it is already Monday in Shanghai (2026-W41)
-# but still Sunday evening in Berlin (2026-W40).
-SUNDAY_EVENING_UTC = datetime(2026, 10, 4, 20, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def bot_on_sunday_evening(example_config, sqlite_template, tmp_path, fake_slack):
-    path = tmp_path / "sunday.db"
-    shutil.copyfile(sqlite_template, path)
-    with running_bot(
-        config=example_config, database_url=f"sqlite:///{path}", fake=fake_slack, now=SUNDAY_EVENING_UTC
-    ) as running:
-        yield running
+# The week starts at local midnight (bot_on_sunday_evening: Monday in Shanghai, still Sunday in Berlin).
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,13 @@ from bot.sender import NETWORK_ERRORS
 from bot.settings import Settings
 from tests.fake_slack import DROP, FakeSlack
 
+# The smallest modal real Slack accepts: every payload the fake records is checked (tests/slack_limits.py).
+MODAL = {
+    "type": "modal",
+    "title": {"type": "plain_text", "text": "KPI"},
+    "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}],
+}
+
 
 @pytest.fixture
 def fake() -> Iterator[FakeSlack]:
@@ -75,7 +82,7 @@ def test_a_rate_limit_longer_than_a_thread_should_wait_is_not_slept_through(fake
 @pytest.mark.parametrize(
     ("method", "call"),
     [
-        pytest.param("views.open", lambda c: c.views_open(trigger_id="t", view={"type": "modal"}), id="views.open"),
+        pytest.param("views.open", lambda c: c.views_open(trigger_id="t", view=MODAL), id="views.open"),
         pytest.param("chat.update", lambda c: c.chat_update(channel="C1", ts="1.0", text="x"), id="chat.update"),
         pytest.param("conversations.history", lambda c: c.conversations_history(channel="C1"), id="history"),
     ],

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltContext
 
 from bot.alert_poster import AlertPoster
+from bot.failures import answer_after_ack
 from bot.services import Services
 from kpi_core.access import Access
 
@@ -27,9 +29,22 @@ def localizer(context: BoltContext) -> Any:
     return lambda key, **params: services.renderer.text(key, access.language, **params)
 
 
+def message_localizer(context: BoltContext) -> Any:
+    """``localize(key, **params)`` for a Slack message: the params escaped for mrkdwn (``localizer`` is
+    for plain_text, e.g. field errors)."""
+    services, access = services_of(context), access_of(context)
+    return lambda key, **params: services.renderer.mrkdwn(key, access.language, **params)
+
+
 def check_alerts(context: BoltContext, team: str) -> None:
     """Checks ``team``'s alert thresholds after a write, when the app runs with alerts (as `serve` does),
     so a breach or a recovery is posted right after the write that caused it."""
     alerts: AlertPoster | None = context.get("alerts")
     if alerts is not None:
         alerts.check(teams=[team])
+
+
+def after_ack(context: BoltContext, what: str, work: Callable[[], None]) -> None:
+    """Runs ``work`` (which answers through response_url) in the slow lane; should it fail, the user who
+    asked is told what happened, like any listener's failure (bot/failures.py)."""
+    services_of(context).slow_lane.run(work, on_error=lambda error: answer_after_ack(error, context=context, what=what))

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.listeners.context import access_of, check_alerts, localizer, services_of
+from bot.listeners.context import access_of, check_alerts, message_localizer, services_of
 from bot.modals import form_modal
 from kpi_core import use_cases
 from kpi_core.periods import Period
@@ -27,7 +27,7 @@ def _submission_id(body: dict[str, Any]) -> int:
 
 def handle_withdraw(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     ack()
-    services, access, localize = services_of(context), access_of(context), localizer(context)
+    services, access, localize = services_of(context), access_of(context), message_localizer(context)
     withdrawal = use_cases.withdraw_submission(
         services.engine,
         submission_id=_submission_id(body),
@@ -49,7 +49,7 @@ def handle_withdraw(ack: Ack, body: dict[str, Any], respond: Respond, context: B
 
 def handle_correct(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
     ack()
-    services, access, localize = services_of(context), access_of(context), localizer(context)
+    services, access, localize = services_of(context), access_of(context), message_localizer(context)
     submission, rows = use_cases.submission_with_measures(services.engine, submission_id=_submission_id(body))
     if submission is None or submission.team is None or not access.may_submit(submission.team):
         respond(text=localize("refused_submit", team=getattr(submission, "team", "-")), replace_original=False)

@@ -9,9 +9,9 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.listeners.context import access_of, localizer, services_of
+from bot.listeners.context import access_of, after_ack, message_localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
-from bot.render import text_blocks
+from bot.render import RESPONSE_URL_POSTS, message_parts
 from bot.services import Services
 from kpi_core import use_cases
 from kpi_core.access import Access
@@ -31,6 +31,7 @@ class Invocation:
     args: list[str]
     trigger_id: str
     localize: Callable[..., str]
+    context: BoltContext
 
     def reply(self, text: str) -> None:
         """Acknowledge with a message only the user sees."""
@@ -43,7 +44,15 @@ def handle_kpi(ack: Ack, command: dict[str, Any], respond: Respond, client: WebC
     services = services_of(context)
     access = access_of(context)
     invocation = Invocation(
-        ack, respond, client, services, access, words[1:], command.get("trigger_id", ""), localizer(context)
+        ack,
+        respond,
+        client,
+        services,
+        access,
+        words[1:],
+        command.get("trigger_id", ""),
+        message_localizer(context),
+        context,
     )
     subcommand = SUBCOMMANDS.get(name)
     if subcommand is None:
@@ -134,7 +143,7 @@ def _parse_args(invocation: Invocation) -> tuple[str | None, Period | None, str 
 
 def _report(invocation: Invocation) -> None:
     team, period, error = _parse_args(invocation)
-    access, services = invocation.access, invocation.services
+    access = invocation.access
     if error:
         invocation.reply(error)
         return
@@ -143,7 +152,7 @@ def _report(invocation: Invocation) -> None:
         invocation.reply(invocation.localize("refused_view", team=team or "-"))
         return
     invocation.ack()  # computing can take longer than Slack's 3 s: answer through response_url
-    services.slow_lane.run(lambda: _post_report(invocation, team, period))
+    after_ack(invocation.context, "/kpi report", lambda: _post_report(invocation, team, period))
 
 
 def _post_report(invocation: Invocation, team: str, period: Period | None) -> None:
@@ -155,17 +164,16 @@ def _post_report(invocation: Invocation, team: str, period: Period | None) -> No
         services.engine, config=services.config, wanted=wanted, cache=services.reports
     )
     text = services.renderer.digest(team=team_config, report=current, previous=previous, title="report")
-    invocation.respond(text=text.splitlines()[0], blocks=text_blocks(text), response_type="ephemeral")
+    _respond_in_parts(invocation, text)
 
 
 def _scorecard(invocation: Invocation) -> None:
     _, period, error = _parse_args(invocation)
-    services = invocation.services
     if error:
         invocation.reply(error)
         return
     invocation.ack()
-    services.slow_lane.run(lambda: _post_scorecard(invocation, period))
+    after_ack(invocation.context, "/kpi scorecard", lambda: _post_scorecard(invocation, period))
 
 
 def _post_scorecard(invocation: Invocation, period: Period | None) -> None:
@@ -175,12 +183,16 @@ def _post_scorecard(invocation: Invocation, period: Period | None) -> None:
     rankings = use_cases.rankings(services.engine, config=services.config, period=period)
     texts = [
         services.renderer.scorecard(
-            scheme_key=key, period=period.label, ranking=ranking, language=invocation.access.language
+            scheme_key=key,
+            period=period.label,
+            ranking=ranking,
+            language=invocation.access.language,
+            failures=rankings.failures,
         )
-        for key, ranking in rankings.items()
+        for key, ranking in rankings.schemes.items()
     ]
     text = "\n\n".join(texts) or invocation.localize("no_data")
-    invocation.respond(text=text.splitlines()[0], blocks=text_blocks(text), response_type="ephemeral")
+    _respond_in_parts(invocation, text)
 
 
 def _history(invocation: Invocation) -> None:
@@ -208,6 +220,15 @@ def _undo(invocation: Invocation) -> None:
         invocation.respond(text=invocation.localize("nothing_to_undo"), response_type="ephemeral")
         return
     _respond_with_submissions(invocation, invocation.localize("undo_title"), [latest])
+
+
+def _respond_in_parts(invocation: Invocation, text: str) -> None:
+    """A long answer (an admin's scorecard of 200 teams) as several answers, in order: a response_url
+    takes at most five, and the last one counts what did not fit."""
+    parts = message_parts(text, max_parts=RESPONSE_URL_POSTS)
+    for number, blocks in enumerate(parts, start=1):
+        fallback = text.splitlines()[0] if number == 1 else f"{text.splitlines()[0]} ({number}/{len(parts)})"
+        invocation.respond(text=fallback, blocks=blocks, response_type="ephemeral")
 
 
 def _respond_with_submissions(invocation: Invocation, title: str, submissions: list[Any]) -> None:

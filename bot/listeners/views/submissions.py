@@ -21,7 +21,7 @@ from bot.forms import (
     parse_milestone,
     parse_survey,
 )
-from bot.listeners.context import access_of, check_alerts, localizer, services_of
+from bot.listeners.context import access_of, check_alerts, localizer, message_localizer, services_of
 from bot.modals import confirm_replace_modal, notice_modal
 from bot.services import Services
 from kpi_core import use_cases
@@ -43,7 +43,7 @@ def acknowledge(
         return
     ack()
     if stored is not None:
-        client.chat_postMessage(channel=access_of(context).user, text=localizer(context)("stored", what=stored))
+        client.chat_postMessage(channel=access_of(context).user, text=message_localizer(context)("stored", what=stored))
         if team is not None:
             check_alerts(context, team)
 
