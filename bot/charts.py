@@ -96,7 +96,9 @@ def missing_glyphs(figure: Figure) -> set[str]:
     """The characters of the figure's labels that none of their fonts can draw (drawn as empty boxes)."""
     missing: set[str] = set()
     for text in figure.findobj(Text):
-        fonts = [font_manager.findfont(font_manager.FontProperties(family=family)) for family in text.get_fontfamily()]
+        fonts = [
+            font_manager.findfont(font_manager.FontProperties(family=[family])) for family in text.get_fontfamily()
+        ]
         charmaps = [font_manager.get_font(path).get_charmap() for path in fonts]
         missing |= {
             char for char in text.get_text() if not char.isspace() and not any(ord(char) in m for m in charmaps)
@@ -187,19 +189,26 @@ def render_trend(spec: TrendSpec) -> bytes | None:
 
 
 def score_bars(*, title: str, teams: list[str], scores: list[float], cjk: bool = False) -> bytes:
-    """Horizontal bars of the weighted scores, best on top."""
+    """The PNG of ``score_figure``."""
+    return _png(score_figure(title=title, teams=teams, scores=scores, cjk=cjk))
+
+
+def score_figure(*, title: str, teams: list[str], scores: list[float], cjk: bool = False) -> Figure:
+    """Horizontal bars of the weighted scores (0-100), in the given order from the top (best first)."""
     family = font_families(cjk)
-    figure = Figure(figsize=(6, 0.45 * len(teams) + 1.2), dpi=90)
+    figure = Figure(figsize=(6.4, 0.4 * len(teams) + 1.0), dpi=DPI)
     axes = figure.add_subplot()
     positions = list(range(len(teams)))[::-1]
-    axes.barh(positions, scores, color=VALUE_COLOUR)
+    axes.barh(positions, scores, color=VALUE_COLOUR, gid="scores")
     axes.set_yticks(positions, teams, fontsize=8, fontfamily=family)
-    axes.set_xlim(0, 100)
-    axes.set_title(title, fontfamily=family)
+    axes.set_xlim(0, 105)
+    axes.tick_params(axis="x", labelsize=7)
+    axes.set_title(title, fontfamily=family, fontsize=10, loc="left")
     for position, score in zip(positions, scores, strict=True):
         axes.text(score + 1, position, f"{score:.1f}", va="center", fontsize=8)
-    figure.subplots_adjust(left=0.3, right=0.95)
-    return _png(figure)
+    axes.spines[["top", "right"]].set_visible(False)
+    figure.subplots_adjust(left=0.34, right=0.97, top=1 - 0.45 / (0.4 * len(teams) + 1.0), bottom=0.12)
+    return figure
 
 
 def _png(figure: Figure) -> bytes:

@@ -119,8 +119,13 @@ def kpi_panel(renderer: Renderer, *, kpi: Kpi, team: Team, series: Series) -> Pa
 
 
 def alert_trend_png(services: Services, alert: Alert) -> bytes | None:
+    """The alert's chart, rendered when its upload is claimed (see ``alert_trend_spec``)."""
+    return render_trend(alert_trend_spec(services, alert))
+
+
+def alert_trend_spec(services: Services, alert: Alert) -> TrendSpec:
     """The alerted KPI over its recent periods of the alert's watch period, up to the period in which the
-    alert opened (that one so far), with the alert threshold: rendered when the alert's chart is uploaded."""
+    alert opened (that one so far), with the alert threshold."""
     config = services.config
     team = config.team(alert.team)
     kpi = config.kpi_by_key[alert.kpi]
@@ -136,8 +141,7 @@ def alert_trend_png(services: Services, alert: Alert) -> bytes | None:
         ]
     panel = kpi_panel(services.renderer, kpi=kpi, team=team, series=series)
     title = chart_title(services.renderer, "chart.alert_title", team)
-    spec = TrendSpec(title=title, panels=(panel,) if panel is not None else (), cjk=team.language != "en")
-    return render_trend(spec)
+    return TrendSpec(title=title, panels=(panel,) if panel is not None else (), cjk=team.language != "en")
 
 
 def chart_title(renderer: Renderer, key: str, team: Team, **params: str) -> str:

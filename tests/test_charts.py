@@ -5,9 +5,11 @@ missing glyph."""
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
@@ -19,14 +21,19 @@ from bot.charts import (
     missing_glyphs,
     panel_artists,
     render_trend,
+    score_figure,
     trend_figure,
 )
+from bot.digests import weekly_digests
 from bot.render import Renderer
 from bot.resources import TEMPLATES_DIR
-from bot.trends import cadence, kpi_panel, window
+from bot.services import Services
+from bot.trends import alert_trend_spec, cadence, kpi_panel, window
 from kpi_core.config import Config
 from kpi_core.kpis import KpiResult
+from kpi_core.models import Alert
 from kpi_core.periods import Period, PeriodKind
+from tests.factories import add, at, measures
 
 COMPLAINTS = Panel(
     title="投诉率",
@@ -137,3 +144,85 @@ def test_a_kpi_panel_is_labelled_in_the_team_language_with_its_direction(example
     direction = {"en": "lower is better", "zh": "越低越好", "both": "越低越好"}[language]
     assert direction in panel.subtitle
     assert panel.title == {"en": "Complaint rate", "zh": "客户投诉率", "both": "Complaint rate\n客户投诉率"}[language]
+
+
+# the digest's and the alert's charts, from stored data
+
+
+@pytest.fixture
+def services(example_config: Config, engine: sa.Engine) -> Services:
+    renderer = Renderer(templates_dir=TEMPLATES_DIR, config=example_config)
+    return Services(config=example_config, engine=engine, renderer=renderer, clock=lambda: at("2026-10-05 08:00"))
+
+
+def digest_spec(services: Services, team: str) -> TrendSpec:
+    [message] = weekly_digests(services, teams=[services.config.team(team)], period=Period.parse("2026-W39"))
+    assert message.chart is not None
+    spec = message.chart.render.args[0]  # type: ignore[attr-defined]  # partial(render_trend, spec)
+    assert isinstance(spec, TrendSpec)
+    return spec
+
+
+def test_the_digest_chart_draws_each_kpi_at_its_own_cadence_with_gaps(services: Services):
+    add(
+        services.engine,
+        # on-time delivery in W36 and W39, nothing in W37-W38 (weekly form)
+        *measures("shanghai_ops", date(2026, 9, 2), orders=100, on_time_orders=90),
+        *measures("shanghai_ops", date(2026, 9, 23), orders=200, on_time_orders=190),
+        # production cost rate in July and August (monthly form), nothing in June
+        *measures("shanghai_ops", date(2026, 7, 31), production_cost=60, production_value=100),
+        *measures("shanghai_ops", date(2026, 8, 31), production_cost=75, production_value=100),
+    )
+    spec = digest_spec(services, "shanghai_ops")
+    panels = {panel.title.split("\n")[0]: panel for panel in spec.panels}
+    weekly = panels["On-time delivery rate"]
+    assert weekly.labels[-4:] == ("2026-W36", "2026-W37", "2026-W38", "2026-W39")
+    assert weekly.values[-4:] == (90.0, None, None, 95.0)  # the missing weeks stay gaps
+    assert (weekly.target, weekly.threshold) == (95.0, 90.0)
+    assert "↑ higher is better" in weekly.subtitle
+    monthly = panels["Production cost rate"]
+    # a month's value once, at its month, not spread over the weeks it contains; September is not complete
+    assert monthly.labels == ("2026-03", "2026-04", "2026-05", "2026-06", "2026-07", "2026-08")
+    assert monthly.values == (None, None, None, None, 60.0, 75.0)
+    assert (monthly.target, monthly.threshold) == (70.0, 80.0)
+    assert "↓ lower is better" in monthly.subtitle
+    # KPIs without data in their window have no panel
+    assert set(panels) == {"On-time delivery rate", "Production cost rate"}
+    # the figure drawn from it plots those values
+    figure = trend_figure(spec)
+    index = spec.panels.index(monthly)
+    assert ydata(panel_artists(figure, index)["values"])[-2:] == [60.0, 75.0]
+
+
+def test_a_chinese_team_gets_its_chart_in_chinese_without_missing_glyphs(services: Services):
+    add(services.engine, *measures("beijing_service", date(2026, 9, 23), orders=100, on_time_orders=85))
+    spec = digest_spec(services, "beijing_service")
+    assert spec.cjk and spec.title == "北京客户服务部：截至 2026-W39 的KPI"
+    [panel] = [panel for panel in spec.panels if panel.title == "准时交付率"]
+    assert panel.subtitle == "% · ↑ 越高越好" and panel.target_label == "目标 95.0 %"
+    assert missing_glyphs(trend_figure(spec)) == set()
+
+
+def test_an_alert_chart_shows_the_kpi_up_to_the_alerted_period_with_its_threshold(services: Services):
+    add(
+        services.engine,
+        *measures("shanghai_ops", date(2026, 9, 16), orders=100, on_time_orders=96),
+        *measures("shanghai_ops", date(2026, 9, 23), orders=100, on_time_orders=85),
+    )
+    alert = Alert(team="shanghai_ops", kpi="on_time_delivery", value=85, threshold=90, opened_at=at("2026-09-24 02:00"))
+    [panel] = alert_trend_spec(services, alert).panels
+    assert panel.labels[-1] == "2026-W39" and len(panel.labels) == 12
+    assert panel.values[-3:] == (None, 96.0, 85.0)
+    assert panel.threshold == 90 and panel.threshold_label == "告警线 90.0 %"
+
+
+def test_the_scorecard_bars_are_the_scores_best_on_top_with_chinese_names():
+    teams = ["New York Delivery / 纽约交付部", "Berlin Operations / 柏林运营部", "Shanghai Operations / 上海运营中心"]
+    figure = score_figure(
+        title="Quarterly scorecard / 季度计分卡 2026-Q3", teams=teams, scores=[99.2, 96.9, 87.8], cjk=True
+    )
+    [axes] = figure.axes
+    bars = sorted(axes.patches, key=lambda bar: -bar.get_y())  # type: ignore[attr-defined]
+    assert [bar.get_width() for bar in bars] == [99.2, 96.9, 87.8]  # type: ignore[attr-defined]
+    assert [label.get_text() for label in axes.get_yticklabels()] == teams  # at the bars, top down
+    assert missing_glyphs(figure) == set()
