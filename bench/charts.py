@@ -4,7 +4,8 @@ process alone for comparison.
 
     python bench/charts.py [--charts 500] [--runs 3]
 
-Prints min and median of the runs, wall time and the workers' CPU time. Target (issue 14): 500 charts within 15 s on the 2-core machine.
+Prints min and median of the runs, wall time and the workers' CPU time. Target (issue 14): 500 charts
+within 15 s on the 2-core machine.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ class TextCachingCanvas(FigureCanvasAgg):
 def _font_height_metrics(prop: FontProperties, dpi: float) -> tuple[float, float, float]:
     """Ascent, descent and line gap of the font in pixels, from its OS/2 (else hhea) table, as
     ``matplotlib.text.Text._get_layout`` reads them."""
-    font = get_font(fontManager._find_fonts_by_props(prop))
+    font: Any = get_font(fontManager._find_fonts_by_props(prop))  # its tables as plain dicts
     scale = prop.get_size_in_points() * dpi / 72 / font.get_sfnt_table("head")["unitsPerEm"]
     for table_name, gap, ascent, descent in (
         ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
