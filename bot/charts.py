@@ -196,7 +196,8 @@ def score_bars(*, title: str, teams: list[str], scores: list[float], cjk: bool =
 def score_figure(*, title: str, teams: list[str], scores: list[float], cjk: bool = False) -> Figure:
     """Horizontal bars of the weighted scores (0-100), in the given order from the top (best first)."""
     family = font_families(cjk)
-    figure = Figure(figsize=(6.4, 0.4 * len(teams) + 1.0), dpi=DPI)
+    width = 7.0
+    figure = Figure(figsize=(width, 0.4 * len(teams) + 1.0), dpi=DPI)
     axes = figure.add_subplot()
     positions = list(range(len(teams)))[::-1]
     axes.barh(positions, scores, color=VALUE_COLOUR, gid="scores")
@@ -207,7 +208,10 @@ def score_figure(*, title: str, teams: list[str], scores: list[float], cjk: bool
     for position, score in zip(positions, scores, strict=True):
         axes.text(score + 1, position, f"{score:.1f}", va="center", fontsize=8)
     axes.spines[["top", "right"]].set_visible(False)
-    figure.subplots_adjust(left=0.34, right=0.97, top=1 - 0.45 / (0.4 * len(teams) + 1.0), bottom=0.12)
+    # room for the longest name at 8 pt: about 0.06 in a Latin character, 0.11 in a Chinese one
+    names = max((sum(0.11 if ord(char) >= 0x2E80 else 0.06 for char in team) for team in teams), default=1)
+    left = min(0.5, (names + 0.15) / width)
+    figure.subplots_adjust(left=left, right=0.97, top=1 - 0.45 / (0.4 * len(teams) + 1.0), bottom=0.12)
     return figure
 
 

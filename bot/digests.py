@@ -146,9 +146,11 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
         first, *more = message_parts(text)
         bars = partial(
             score_bars,
-            title=f"{services.config.scorecards[scheme_key].name.en} {period.label}",
-            teams=[services.config.team(row.team).name.en for row in ranking],
+            # for management, as the scorecard's text: both languages (Chinese drawn with the CJK font)
+            title=f"{services.config.scorecards[scheme_key].name.in_language('both')} {period.label}",
+            teams=[services.config.team(row.team).name.in_language("both") for row in ranking],
             scores=[row.score for row in ranking],
+            cjk=True,
         )
         messages.append(
             Outgoing(
