@@ -8,11 +8,15 @@ import math
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
+from bot.chart_canvas import TextCachingCanvas
 from bot.charts import (
     LATIN_FAMILY,
     Panel,
@@ -226,3 +230,26 @@ def test_the_scorecard_bars_are_the_scores_best_on_top_with_chinese_names():
     assert [bar.get_width() for bar in bars] == [99.2, 96.9, 87.8]  # type: ignore[attr-defined]
     assert [label.get_text() for label in axes.get_yticklabels()] == teams  # at the bars, top down
     assert missing_glyphs(figure) == set()
+
+
+def test_cached_labels_land_where_matplotlib_draws_them():
+    """bot.chart_canvas blits each label's bitmap instead of matplotlib's glyph-by-glyph drawing: the ink
+    must cover the same place (within a pixel: whole-pixel placement), in every alignment."""
+
+    def draw(canvas_class: type[FigureCanvasAgg]) -> np.ndarray:
+        figure = Figure(figsize=(4, 2), dpi=100)
+        cjk = font_families(cjk=True)
+        figure.text(0.05, 0.75, "目标 95.0 % gjpq", fontsize=8, fontfamily=cjk, va="bottom")
+        figure.text(0.95, 0.45, "2026-W39", fontsize=6, fontfamily=cjk, ha="right", va="top")
+        figure.text(0.5, 0.15, "Wyg latest", fontsize=10, fontfamily=font_families(cjk=False), ha="center")
+        canvas = canvas_class(figure)
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba())[..., 0] < 200  # ink
+
+    ours, theirs = draw(TextCachingCanvas), draw(FigureCanvasAgg)
+    for band in (slice(0, 70), slice(70, 140), slice(140, 200)):
+        ink_ours, ink_theirs = np.nonzero(ours[band]), np.nonzero(theirs[band])
+        assert ink_theirs[0].size > 0
+        for axis in (0, 1):
+            assert abs(int(ink_ours[axis].min()) - int(ink_theirs[axis].min())) <= 1
+            assert abs(int(ink_ours[axis].max()) - int(ink_theirs[axis].max())) <= 1
