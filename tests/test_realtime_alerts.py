@@ -212,6 +212,8 @@ def test_a_case_without_a_first_response_alerts_at_its_deadline_and_recovers_whe
         == "🔴 北京客户服务部：案例 #1（售后问题）于 2026-09-30 15:00 提出，超过目标 4 小时仍没有首次响应。"
     )
     assert deadlines[-1] is None  # nothing else pending
+    # one case's alert carries no chart: every case of the team would carry the same one
+    assert world.fake.calls("files.completeUploadExternal") == []
     world.clock.advance(timedelta(minutes=10))
     world.check()
     assert len(posts(world.fake)) == 1
