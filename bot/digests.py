@@ -4,6 +4,7 @@ chart, the management summary, the quarterly scorecard with a bar chart, and sub
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -11,7 +12,7 @@ from bot.charts import TrendSpec, render_trend, score_bars
 from bot.render import message_parts
 from bot.sender import Chart, Outgoing
 from bot.services import Services
-from bot.trends import Series, chart_title, coarser_history, trend_spec
+from bot.trends import Series, chart_title, trend_spec
 from kpi_core.config import Team
 from kpi_core.db import transaction
 from kpi_core.isolation import ComputeFailure
@@ -56,16 +57,16 @@ def weekly_digests(
             weeks.insert(0, weeks[0].previous())
         with transaction(services.engine) as session:
             history = [build_reports(session, config=services.config, period=week, teams=keys) for week in weeks]
-            coarser = coarser_history(session, config=services.config, teams=keys, ending=shown) if charts else {}
         for index, team in enumerate(group):
             series = [reports[index] for reports in history]
-            trends = {PeriodKind.WEEK: [(report.period, report.kpis) for report in series], **coarser.get(team.key, {})}
+            # the weekly KPIs' panels; monthly and quarterly KPIs are charted with the monthly digest
+            trends = {PeriodKind.WEEK: [(report.period, report.kpis) for report in series]}
             messages.append(_digest(services, team, series, trends=trends, chart=charts))
     return messages
 
 
 def _digest(
-    services: Services, team: Team, series: list[Report], *, trends: dict[PeriodKind, Series], chart: bool
+    services: Services, team: Team, series: list[Report], *, trends: Mapping[PeriodKind, Series], chart: bool
 ) -> Outgoing:
     current, previous = series[-1], series[-2]
     text = services.renderer.digest(team=team, report=current, previous=previous)
@@ -97,7 +98,7 @@ def _failures(reports: list[Report]) -> tuple[ComputeFailure, ...]:
     return tuple(report.failure for report in reports if report.failure is not None)
 
 
-def _trend_spec(services: Services, team: Team, trends: dict[PeriodKind, Series], shown: Period) -> TrendSpec:
+def _trend_spec(services: Services, team: Team, trends: Mapping[PeriodKind, Series], shown: Period) -> TrendSpec:
     """Each KPI with data, at its own cadence, labelled in the team's language (see bot.trends)."""
     title = chart_title(services.renderer, "chart.title", team, period=shown.label)
     return trend_spec(services.config, services.renderer, team=team, history=trends, title=title)

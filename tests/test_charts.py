@@ -32,8 +32,9 @@ from bot.digests import weekly_digests
 from bot.render import Renderer
 from bot.resources import TEMPLATES_DIR
 from bot.services import Services
-from bot.trends import alert_trend_spec, cadence, kpi_panel, window
+from bot.trends import alert_trend_spec, cadence, coarser_history, kpi_panel, trend_spec, window
 from kpi_core.config import Config
+from kpi_core.db import transaction
 from kpi_core.kpis import KpiResult
 from kpi_core.models import Alert
 from kpi_core.periods import Period, PeriodKind
@@ -178,24 +179,27 @@ def test_the_digest_chart_draws_each_kpi_at_its_own_cadence_with_gaps(services: 
         *measures("shanghai_ops", date(2026, 8, 31), production_cost=75, production_value=100),
     )
     spec = digest_spec(services, "shanghai_ops")
-    panels = {panel.title.split("\n")[0]: panel for panel in spec.panels}
-    weekly = panels["On-time delivery rate"]
+    # the weekly digest charts the weekly KPIs with data; the monthly cost KPI is not spread over weeks
+    [weekly] = spec.panels
+    assert weekly.title == "On-time delivery rate\n准时交付率"
     assert weekly.labels[-4:] == ("2026-W36", "2026-W37", "2026-W38", "2026-W39")
     assert weekly.values[-4:] == (90.0, None, None, 95.0)  # the missing weeks stay gaps
     assert (weekly.target, weekly.threshold) == (95.0, 90.0)
     assert "↑ higher is better" in weekly.subtitle
-    monthly = panels["Production cost rate"]
-    # a month's value once, at its month, not spread over the weeks it contains; September is not complete
+    assert ydata(panel_artists(trend_figure(spec), 0)["values"])[-1] == 95.0
+
+    # the monthly KPIs at their own cadence: a month's value once, at its month; September is not complete
+    team = services.config.team("shanghai_ops")
+    with transaction(services.engine) as session:
+        history = coarser_history(session, config=services.config, teams=[team.key], ending=Period.parse("2026-W39"))
+    coarser = trend_spec(services.config, services.renderer, team=team, history=history[team.key], title="t")
+    [monthly] = coarser.panels
+    assert monthly.title == "Production cost rate\n生产成本率"
     assert monthly.labels == ("2026-03", "2026-04", "2026-05", "2026-06", "2026-07", "2026-08")
     assert monthly.values == (None, None, None, None, 60.0, 75.0)
     assert (monthly.target, monthly.threshold) == (70.0, 80.0)
     assert "↓ lower is better" in monthly.subtitle
-    # KPIs without data in their window have no panel
-    assert set(panels) == {"On-time delivery rate", "Production cost rate"}
-    # the figure drawn from it plots those values
-    figure = trend_figure(spec)
-    index = spec.panels.index(monthly)
-    assert ydata(panel_artists(figure, index)["values"])[-2:] == [60.0, 75.0]
+    assert ydata(panel_artists(trend_figure(coarser), 0)["values"])[-2:] == [60.0, 75.0]
 
 
 def test_a_chinese_team_gets_its_chart_in_chinese_without_missing_glyphs(services: Services):
