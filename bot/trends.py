@@ -16,31 +16,15 @@ from bot.render import Renderer, format_value
 from bot.services import Services
 from kpi_core.config import Config, Kpi, Language, Team
 from kpi_core.db import transaction
-from kpi_core.expressions import names_in
 from kpi_core.kpis import KpiResult, compute_reports
 from kpi_core.models import Alert
 from kpi_core.periods import Period, PeriodKind
 
 #: How many periods of each cadence a chart shows.
 WINDOW = {PeriodKind.WEEK: 12, PeriodKind.MONTH: 6, PeriodKind.QUARTER: 4}
-_COARSER = [PeriodKind.WEEK, PeriodKind.MONTH, PeriodKind.QUARTER]
 
 #: One team's results at one cadence, oldest period first.
 Series = Sequence[tuple[Period, Mapping[str, KpiResult]]]
-
-
-def cadence(config: Config, kpi: Kpi) -> PeriodKind:
-    """The period a KPI is measured over: its declared ``cadence`` if the config has one, else the
-    coarsest period of the forms that collect its measures (a ratio of monthly costs is monthly); KPIs
-    without measures (cases, surveys, milestones) are weekly."""
-    declared = getattr(kpi, "cadence", None)
-    if declared is not None:
-        return PeriodKind(declared)
-    measures: set[str] = set()
-    for _, expression in kpi.formula.expressions():
-        measures |= names_in(expression)
-    kinds = [form.period for form in config.forms if form.kind == "measures" and measures & set(form.measures)]
-    return max(kinds, key=_COARSER.index, default=PeriodKind.WEEK)
 
 
 def window(kind: PeriodKind, *, ending: Period) -> list[Period]:
@@ -59,9 +43,9 @@ def coarser_history(
 ) -> dict[str, dict[PeriodKind, Series]]:
     """Each team's results at every cadence coarser than a week that some KPI has, up to ``ending``:
     computed for all ``teams`` at once, one period at a time."""
-    kinds = {cadence(config, kpi) for kpi in config.kpis} - {PeriodKind.WEEK}
+    kinds = set(config.cadences.values()) - {PeriodKind.WEEK}
     history: dict[str, dict[PeriodKind, list[tuple[Period, Mapping[str, KpiResult]]]]] = {key: {} for key in teams}
-    for kind in sorted(kinds, key=_COARSER.index):
+    for kind in sorted(kinds, key=list(PeriodKind).index):
         for period in window(kind, ending=ending):
             reports = compute_reports(session, config=config, period=period, teams=teams)
             for key in teams:
@@ -75,7 +59,7 @@ def trend_spec(
     """A panel for each KPI with data in its cadence's window (config order)."""
     panels = []
     for kpi in config.kpis:
-        series = history.get(cadence(config, kpi))
+        series = history.get(config.cadences[kpi.key])
         if series:
             panel = kpi_panel(renderer, kpi=kpi, team=team, series=series)
             if panel is not None:
@@ -97,6 +81,8 @@ def kpi_panel(renderer: Renderer, *, kpi: Kpi, team: Team, series: Series) -> Pa
     kind = series[-1][0].kind
     threshold = kpi.alert_threshold_for(team.key) if kpi.alert is not None and kpi.alert.period == kind else None
     labels = tuple(period.label for period, _ in series)
+    unit = renderer.unit(kpi.unit, language)
+    limits = [limit for limit in (target, threshold) if limit is not None]
     if kpi.better == "band" and kpi.band is not None:
         direction = renderer.text("chart.band", language, low=f"{kpi.band.low:g}", high=f"{kpi.band.high:g}")
     else:
@@ -106,15 +92,16 @@ def kpi_panel(renderer: Renderer, *, kpi: Kpi, team: Team, series: Series) -> Pa
         title=kpi.name.in_language(language).replace(" / ", "\n")
         if language == "both"
         else kpi.name.in_language(language),
-        subtitle=f"{kpi.unit} · {direction}",
+        subtitle=f"{unit} · {direction}",
         labels=labels,
         values=values,
-        latest=_value(latest, kpi.unit),
+        # precise enough to tell the latest value from a target or threshold it is not equal to
+        latest=format_value(latest, unit, no_data="–", against=limits),
         target=target,
-        target_label=f"{renderer.text('chart.target', _short(language))} {_value(target, kpi.unit)}",
+        target_label=f"{renderer.text('chart.target', _short(language))} {_value(target, unit)}",
         band=(kpi.band.low, kpi.band.high) if kpi.band is not None else None,
         threshold=threshold,
-        threshold_label=f"{renderer.text('chart.threshold', _short(language))} {_value(threshold, kpi.unit)}",
+        threshold_label=f"{renderer.text('chart.threshold', _short(language))} {_value(threshold, unit)}",
     )
 
 
@@ -129,7 +116,7 @@ def alert_trend_spec(services: Services, alert: Alert) -> TrendSpec:
     config = services.config
     team = config.team(alert.team)
     kpi = config.kpi_by_key[alert.kpi]
-    kind = kpi.alert.period if kpi.alert is not None and alert.case_id is None else cadence(config, kpi)
+    kind = kpi.alert.period if kpi.alert is not None and alert.case_id is None else config.cadences[kpi.key]
     current = Period.containing(kind, alert.opened_at.astimezone(team.tz).date())
     periods = [current]
     while len(periods) < WINDOW[kind]:
