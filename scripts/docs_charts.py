@@ -2,12 +2,14 @@
 
     .venv/bin/python scripts/docs_charts.py
 
-writes docs/trend-<team>.png (each team's weekly digest chart), docs/scorecard.png, docs/alert-chart.png
+writes docs/trend-<team>.png (each team's weekly digest chart), docs/trend-monthly-shanghai_ops.png (the
+September monthly digest's chart, monthly and quarterly KPIs), docs/scorecard.png, docs/alert-chart.png
 and docs/digest-<team>.md (the weekly digest's Block Kit as text: headers, sections, fields, context).
 """
 
 from __future__ import annotations
 
+import html
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -17,7 +19,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bot.digests import quarterly_scorecards, weekly_digests  # noqa: E402
+from bot.digests import monthly_digests, quarterly_scorecards, weekly_digests  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.trends import alert_trend_png  # noqa: E402
 from bot.wiring import build_services  # noqa: E402
@@ -29,6 +31,7 @@ DOCS = REPO_ROOT / "docs"
 NOW = datetime(2026, 10, 5, 8, tzinfo=UTC)  # Monday after the demo's last full week, 2026-W40
 WEEK = Period.parse("2026-W39")
 QUARTER = Period.parse("2026-Q3")
+MONTH = Period.parse("2026-09")
 #: An alert as the demo would open it: Shanghai's on-time delivery under its 90 % threshold.
 ALERT = Alert(
     team="shanghai_ops",
@@ -58,7 +61,7 @@ def block_text(blocks: list[dict[str, Any]]) -> str:
         else:
             lines.append(f"[{kind}]")
         lines.append("")
-    return "\n".join(lines)
+    return html.unescape("\n".join(lines))  # Slack shows &lt; as <
 
 
 def main() -> None:
@@ -72,6 +75,9 @@ def main() -> None:
             if png is not None:
                 (DOCS / f"trend-{message.team}.png").write_bytes(png)
             (DOCS / f"digest-{message.team}.md").write_text(block_text(message.blocks), encoding="utf-8")
+        [monthly] = monthly_digests(services, teams=[services.config.team("shanghai_ops")], period=MONTH)
+        assert monthly.chart is not None
+        (DOCS / "trend-monthly-shanghai_ops.png").write_bytes(monthly.chart.render() or b"")
         for message in quarterly_scorecards(services, channel="C", period=QUARTER)[:1]:
             assert message.chart is not None
             (DOCS / "scorecard.png").write_bytes(message.chart.render() or b"")
