@@ -4,17 +4,17 @@ Every replacement, update and withdrawal leaves an AuditEntry with the old and n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from kpi_core.data_changes import Days, around, bump_data_version, days_of
 from kpi_core.models import (
     AuditEntry,
     CustomerCase,
-    DataVersion,
     MeasureValue,
     Milestone,
     ProcessedRequest,
@@ -38,14 +38,22 @@ def claim_request(session: Session, *, key: str, now: datetime) -> bool:
 
 
 def _submission(
-    session: Session, *, team: str, kind: str, user: str, now: datetime, rows: int, form: str | None = None
+    session: Session,
+    *,
+    team: str,
+    kind: str,
+    user: str,
+    now: datetime,
+    rows: int,
+    days: Days,
+    form: str | None = None,
 ) -> Submission:
     submission = Submission(
         team=team, kind=kind, source="slack", form=form, submitted_by=user, submitted_at=now, row_count=rows
     )
     session.add(submission)
     session.flush()
-    bump_data_version(session)
+    bump_data_version(session, team=team, days=days)
     return submission
 
 
@@ -95,7 +103,10 @@ def submit_measures(
     values in the period is replaced, and the replacement is audited."""
     # _submission bumps the data version first: its row lock makes a concurrent submission wait for this
     # one to commit, so the second sees these rows and replaces them instead of adding to them.
-    submission = _submission(session, team=team, kind="measures", user=user, now=now, rows=len(values), form=form)
+    days = (period.start, period.end - timedelta(days=1))
+    submission = _submission(
+        session, team=team, kind="measures", user=user, now=now, rows=len(values), days=days, form=form
+    )
     for measure, value in values.items():
         previous = measure_rows(session, team=team, measures=[measure], period=period)
         row = MeasureValue(team=team, measure=measure, on_date=period.start, value=value, submission_id=submission.id)
@@ -153,7 +164,8 @@ def replace_measure_rows(
 def submit_survey(
     session: Session, *, team: str, scores: Sequence[int], submitted_at: datetime, user: str, now: datetime
 ) -> Submission:
-    submission = _submission(session, team=team, kind="survey", user=user, now=now, rows=len(scores))
+    days = around(submitted_at)
+    submission = _submission(session, team=team, kind="survey", user=user, now=now, rows=len(scores), days=days)
     session.add_all(
         SurveyResponse(team=team, submitted_at=submitted_at, score=score, submission_id=submission.id)
         for score in scores
@@ -171,9 +183,15 @@ def record_case(
     resolved_at: datetime | None,
     user: str,
     now: datetime,
+    person: str | None = None,
 ) -> CustomerCase:
     case = CustomerCase(
-        team=team, kind=kind, raised_at=raised_at, first_response_at=first_response_at, resolved_at=resolved_at
+        team=team,
+        kind=kind,
+        raised_at=raised_at,
+        first_response_at=first_response_at,
+        resolved_at=resolved_at,
+        person=person,
     )
     return _record_one(session, case, kind="case", user=user, now=now)
 
@@ -190,8 +208,10 @@ def record_milestone(
     actual_cost: float | None,
     user: str,
     now: datetime,
+    person: str | None = None,
 ) -> Milestone:
     milestone = Milestone(
+        person=person,
         team=team,
         project=project,
         name=name,
@@ -205,7 +225,7 @@ def record_milestone(
 
 def _record_one(session: Session, row: RowT, *, kind: str, user: str, now: datetime) -> RowT:
     """Stores ``row`` as a submission of its own, so it can be listed, corrected and withdrawn."""
-    submission = _submission(session, team=row.team, kind=kind, user=user, now=now, rows=1)
+    submission = _submission(session, team=row.team, kind=kind, user=user, now=now, rows=1, days=days_of(row))
     row.submission_id = submission.id
     session.add(row)
     session.flush()
@@ -278,11 +298,14 @@ def complete_milestone(
 
 def _update_audited(session: Session, row: RowT, changes: dict[str, Any], *, user: str, now: datetime) -> RowT:
     """Sets the given (not None) fields of ``row`` and records the row before and after."""
-    bump_data_version(session)
+    before = days_of(row)
+    bump = bump_data_version(session, team=row.team)
     old = _as_dict(row)
     for field, value in changes.items():
         if value is not None:
             setattr(row, field, value)
+    after = days_of(row)
+    bump.first_day, bump.last_day = min(before[0], after[0]), max(before[1], after[1])
     session.add(row)
     session.add(
         AuditEntry(
@@ -342,7 +365,7 @@ def withdraw_submission(
     new: dict[str, Any] | None = None if replaced_by is None else {"replaced_by": replaced_by}
     if reason:
         new = {**(new or {}), "reason": reason}
-    bump_data_version(session)
+    bump_data_version(session, team=submission.team)
     withdrawn = 0
     for table in DATA_TABLES:
         rows = session.exec(select(table).where(table.submission_id == submission.id)).all()  # type: ignore[attr-defined]
@@ -391,16 +414,6 @@ def latest_submission_by(session: Session, *, user: str) -> Submission | None:
 
 def measures_of(session: Session, *, submission_id: int) -> list[MeasureValue]:
     return list(session.exec(select(MeasureValue).where(MeasureValue.submission_id == submission_id)))
-
-
-def data_version(session: Session) -> int:
-    """The counter every write through kpi_core moves (see DataVersion)."""
-    return int(session.exec(select(DataVersion.version).where(DataVersion.id == 1)).one())
-
-
-def bump_data_version(session: Session) -> None:
-    """Marks the caller's transaction as a change to the data; call it in every write."""
-    session.execute(sa.update(DataVersion).where(col(DataVersion.id) == 1).values(version=DataVersion.version + 1))
 
 
 def has_submitted(session: Session, *, team: str, start: datetime, end: datetime) -> bool:

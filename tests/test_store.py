@@ -5,11 +5,12 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
+from kpi_core.data_changes import data_version
 from kpi_core.db import transaction
 from kpi_core.models import MeasureValue, Submission
 from kpi_core.periods import Period
-from kpi_core.reporting import ReportCache
-from kpi_core.store import data_version, record_case, submit_measures, update_case, withdraw_submission
+from kpi_core.shared_reports import SharedReports
+from kpi_core.store import record_case, submit_measures, update_case, withdraw_submission
 from tests.factories import at
 
 NOW = datetime(2026, 9, 30, 8, 0, tzinfo=UTC)
@@ -78,7 +79,7 @@ def test_every_kind_of_write_moves_the_data_version(engine):
 
 
 def test_a_cached_report_is_recomputed_after_a_write(engine, example_config):
-    cache = ReportCache()
+    cache = SharedReports()
 
     def sales() -> float | None:
         with transaction(engine) as session:
