@@ -23,6 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.common import OUT, bench_config, peak_rss_mib  # noqa: E402
+from bot.chart_pool import prerendered  # noqa: E402
 from bot.digests import weekly_digests  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.wiring import build  # noqa: E402
@@ -101,7 +102,7 @@ def main() -> None:
         built = time.perf_counter()
         outcomes = [sender.send(message, with_chart=False) for message in messages]
         sent = time.perf_counter()
-        for message in messages:
+        for message in prerendered(messages):  # as Sender.send_all does: rendered in a process pool
             sender.upload_chart(message)
         charted = time.perf_counter()
         posts = len(fake.calls("chat.postMessage"))

@@ -16,8 +16,9 @@ from datetime import datetime
 from bot.alert_view import alert_blocks
 from bot.failure_notices import tell_admins
 from bot.render import format_value
-from bot.sender import Outgoing, Sender
+from bot.sender import Chart, Outgoing, Sender
 from bot.services import Services
+from bot.trends import alert_trend_png
 from kpi_core.alert_rules import in_quiet_hours
 from kpi_core.config import Language, Team
 from kpi_core.models import Alert, CustomerCase
@@ -52,9 +53,10 @@ class AlertPoster:
         """Posts every alert or recovery that is due and not yet posted (outside quiet hours)."""
         services = self.services
         now = services.clock()
+        charted: list[Outgoing] = []
         for alert, case in alerts_to_post(services.engine, now=now):
             try:
-                self._post(alert, case, now)
+                charted += self._post(alert, case, now)
             except Exception as error:  # one alert that cannot be posted must not hold back the others
                 logger.exception("alert %s of team %s could not be posted", alert.id, alert.team)
                 self.sender.notify_admins(
@@ -63,23 +65,36 @@ class AlertPoster:
                         "alert_failed_notice", "en", alert=alert.id, team=alert.team, error=type(error).__name__
                     ),
                 )
+        # charts only after every alert is out: each computes its KPI's recent periods and renders a PNG,
+        # which must not delay the next team's alert
+        for message in charted:
+            try:
+                self.sender.upload_chart(message)
+            except Exception:  # a chart is a courtesy: its failure must not hold back the others
+                logger.exception(
+                    "the chart of alert %s of team %s could not be uploaded", message.subject, message.team
+                )
 
-    def _post(self, alert: Alert, case: CustomerCase | None, now: datetime) -> None:
+    def _post(self, alert: Alert, case: CustomerCase | None, now: datetime) -> list[Outgoing]:
+        """Posts the alert or its recovery when due; returns the alert message whose chart is to follow."""
         team = self.services.config.team(alert.team)
         if in_quiet_hours(team, now):
-            return
+            return []
         posted = self.sender.sent_ts("alert", alert.team, str(alert.id))
         if alert.resolved_at is None:
-            if posted is None:
-                self.sender.send(self._alert_message(alert, case))
-            return
+            if posted is not None:
+                return []
+            message = self._alert_message(alert, case)
+            self.sender.send(message, with_chart=False)
+            return [message] if message.chart is not None else []
         if posted is None:
-            return  # opened and resolved while held: nothing worth posting now
+            return []  # opened and resolved while held: nothing worth posting now
         channel, ts = posted
         outcome = self.sender.send(self._recovery_message(alert, case, thread_ts=ts))
         if outcome in ("sent", "found"):
             text = "✅ " + alert_text(self.services, alert, case, resolved=True)
             self.sender.update(channel=channel, ts=ts, text=text, blocks=_section(text))
+        return []
 
     def _alert_message(self, alert: Alert, case: CustomerCase | None) -> Outgoing:
         team = self.services.config.team(alert.team)
@@ -91,6 +106,15 @@ class AlertPoster:
             channel=team.channel,
             text=text,
             blocks=alert_blocks(self.services, alert=alert, text=text, handling=None),
+            # the KPI's recent periods, uploaded once into the alert's thread (its own ledger entry); not
+            # for an overdue case: every case of the team would carry the same chart of the team's KPI
+            chart=None
+            if case is not None
+            else Chart(
+                lambda: alert_trend_png(self.services, alert),
+                f"kpi-alert-{alert.team}-{alert.kpi}-{alert.id}.png",
+                f"{team.name.en}: {self.services.config.kpi_by_key[alert.kpi].name.en}",
+            ),
         )
 
     def _recovery_message(self, alert: Alert, case: CustomerCase | None, *, thread_ts: str) -> Outgoing:

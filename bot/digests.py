@@ -4,25 +4,26 @@ chart, the management summary, the quarterly scorecard with a bar chart, and sub
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from bot.anomaly_alerts import anomaly_blocks, team_anomalies
-from bot.charts import score_bars, trend_chart
+from bot.charts import TrendSpec, render_trend, score_bars
 from bot.digest_view import Section, digest_view
 from bot.followup_summary import digest_followup_blocks, summary_followup_text
 from bot.mrkdwn import Mrkdwn, escape
 from bot.render import message_parts
 from bot.sender import Chart, Outgoing
 from bot.services import Services
+from bot.trends import Series, chart_title, coarser_history, trend_spec
 from kpi_core.absence import team_recipients
 from kpi_core.config import Team
 from kpi_core.db import transaction
 from kpi_core.isolation import ComputeFailure
 from kpi_core.periods import Period, PeriodKind
 from kpi_core.reporting import Report, build_reports, rank_teams
-from kpi_core.scorecard import attainment
 from kpi_core.store import has_submitted
 
 TREND_WEEKS = 12
@@ -66,13 +67,21 @@ def weekly_digests(
         anomalies = team_anomalies(services, teams=group, period=shown)
         for index, team in enumerate(group):
             series = [reports[index] for reports in history]
+            # the weekly KPIs' panels; monthly and quarterly KPIs are charted with the monthly digest
+            trends = {PeriodKind.WEEK: [(report.period, report.kpis) for report in series]}
             unusual = anomaly_blocks(services, team=team, anomalies=anomalies[team.key])
-            messages.append(_digest(services, team, series, chart=charts, unusual=unusual))
+            messages.append(_digest(services, team, series, trends=trends, chart=charts, unusual=unusual))
     return messages
 
 
 def _digest(
-    services: Services, team: Team, series: list[Report], *, chart: bool, unusual: list[dict[str, Any]]
+    services: Services,
+    team: Team,
+    series: list[Report],
+    *,
+    trends: Mapping[PeriodKind, Series],
+    chart: bool,
+    unusual: list[dict[str, Any]],
 ) -> Outgoing:
     current, previous = series[-1], series[-2]
     cadences = services.config.cadences
@@ -96,7 +105,8 @@ def _digest(
         text=escape(blocks[0]["text"]["text"]),  # the notification text is mrkdwn; the header plain text
         blocks=blocks,
         chart=Chart(
-            lambda: _trend_png(services, team, series),
+            # a partial of plain data, so bot.chart_pool can render it in another process
+            partial(render_trend, _trend_spec(services, team, trends, current.period)),
             f"kpi-trend-{team.key}-{current.period.label}.png",
             f"{team.name.en}: KPI trend to {current.period.label}",
         )
@@ -111,13 +121,18 @@ def last_month(team: Team, services: Services) -> Period:
     return Period.current(PeriodKind.MONTH, now=services.clock(), tz=team.tz).previous()
 
 
-def monthly_digests(services: Services, *, teams: list[Team], period: Period | None = None) -> list[Outgoing]:
+def monthly_digests(
+    services: Services, *, teams: list[Team], period: Period | None = None, charts: bool = True
+) -> list[Outgoing]:
     """One digest per team of its monthly KPIs for ``period`` (default: each team's last complete month);
-    after a quarter's last month, its quarterly KPIs for that quarter too."""
+    after a quarter's last month, its quarterly KPIs for that quarter too; with a chart of the monthly
+    and quarterly KPIs' recent periods."""
     config = services.config
+    months = {team.key: period or last_month(team, services) for team in teams}
+    history = _coarser_history(services, months) if charts else {}
     messages = []
     for team in teams:
-        month = period or last_month(team, services)
+        month = months[team.key]
         quarter = Period.containing(PeriodKind.QUARTER, month.start)
         wanted = [(month, PeriodKind.MONTH)]
         if quarter.end == month.end:
@@ -142,33 +157,38 @@ def monthly_digests(services: Services, *, teams: list[Team], period: Period | N
                 text=escape(blocks[0]["text"]["text"]),  # the notification text is mrkdwn; the header plain text
                 blocks=blocks,
                 failures=failed,
+                chart=Chart(
+                    partial(render_trend, _trend_spec(services, team, history[team.key], month)),
+                    f"kpi-trend-{team.key}-{month.label}.png",
+                    f"{team.name.en}: KPI trend to {month.label}",
+                )
+                if charts and not failed
+                else None,
             )
         )
     return messages
+
+
+def _coarser_history(services: Services, months: dict[str, Period]) -> dict[str, dict[PeriodKind, Series]]:
+    """Each team's monthly and quarterly results up to its month, computed for all teams of a month at once."""
+    by_month: dict[Period, list[str]] = defaultdict(list)
+    for key, month in months.items():
+        by_month[month].append(key)
+    history: dict[str, dict[PeriodKind, Series]] = {}
+    with transaction(services.engine) as session:
+        for month, keys in by_month.items():
+            history |= coarser_history(session, config=services.config, teams=keys, ending=month)
+    return history
 
 
 def _failures(reports: list[Report]) -> tuple[ComputeFailure, ...]:
     return tuple(report.failure for report in reports if report.failure is not None)
 
 
-def _trend_png(services: Services, team: Team, series: list[Report]) -> bytes | None:
-    """The attainment of each KPI with a target, week by week (English names: see bot.charts)."""
-    config = services.config
-    lines = {}
-    for key in series[-1].kpis:
-        kpi = config.kpi_by_key[key]
-        points = []
-        for report in series:
-            result = report.kpis.get(key)  # None in a week that could not be computed: a gap in the line
-            reached = (
-                None
-                if result is None or result.value is None
-                else attainment(kpi, value=result.value, target=result.target)
-            )
-            points.append(None if reached is None else reached * 100)
-        lines[kpi.name.en] = points
-    title = services.renderer.text("chart_title", "en", team=team.name.en, weeks=len(series))
-    return trend_chart(title=title, labels=[report.period.label for report in series], series=lines)
+def _trend_spec(services: Services, team: Team, trends: Mapping[PeriodKind, Series], shown: Period) -> TrendSpec:
+    """Each KPI with data, at its own cadence, labelled in the team's language (see bot.trends)."""
+    title = chart_title(services.renderer, "chart.title", team, period=shown.label)
+    return trend_spec(services.config, services.renderer, team=team, history=trends, title=title)
 
 
 def management_summary(services: Services, *, channel: str, period: Period) -> Outgoing:
@@ -230,9 +250,11 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
         first, *more = message_parts(text)
         bars = partial(
             score_bars,
-            title=f"{services.config.scorecards[scheme_key].name.en} {period.label}",
-            teams=[services.config.team(row.team).name.en for row in ranking],
+            # for management, as the scorecard's text: both languages (Chinese drawn with the CJK font)
+            title=f"{services.config.scorecards[scheme_key].name.in_language('both')} {period.label}",
+            teams=[services.config.team(row.team).name.in_language("both") for row in ranking],
             scores=[row.score for row in ranking],
+            cjk=True,
         )
         messages.append(
             Outgoing(

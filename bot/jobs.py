@@ -218,6 +218,10 @@ class Jobs:
                 subject=f"job_error:{job_id}:{self.services.clock():%Y-%m-%dT%H}",
                 text=f":warning: KPI Bot job `{job_id}` failed: `{escape(f'{type(error).__name__}: {error}')}`",
             )
+        else:
+            # by our id: APScheduler's own "executed successfully" names only the method, so the start-up
+            # catch-up's end (which scripts/slack_demo.py waits for) could not be told from a sweep's
+            logger.info("scheduled job %s done", job_id)
 
     def _report_missed(self, event: JobExecutionEvent) -> None:
         """A run APScheduler skipped (past its grace time): the admins hear of it; catch_up still runs it."""

@@ -84,8 +84,11 @@ class Sender:
     def send_all(self, messages: list[Outgoing]) -> list[Outcome]:
         """Posts every message first, then their charts: a chart takes tens of milliseconds to render,
         and a slow chart should not hold back the next team's digest."""
+        from bot.chart_pool import prerendered  # imports this module
+
         outcomes = [self.send(message, with_chart=False) for message in messages]
-        for message in messages:
+        due = [message for message in messages if message.chart is not None and not self._chart_settled(message)]
+        for message in prerendered(due):
             self.upload_chart(message)
         return outcomes
 
@@ -99,6 +102,9 @@ class Sender:
         if row.state == ledger.FAILED or not with_chart:
             return True
         return self.settled(f"{kind}_chart", team, subject)
+
+    def _chart_settled(self, message: Outgoing) -> bool:
+        return self.settled(message.kind, message.team, message.subject, with_chart=True)
 
     def send(self, message: Outgoing, *, with_chart: bool = True) -> Outcome:
         outcome = self._send_parts(message) if message.continued else self._post(message)

@@ -39,15 +39,29 @@ CLOCK_START = "2026-10-05T08:00:00+00:00"  # Monday: 16:00 Shanghai, 10:00 Berli
 LEAD = "U0LEADBJ"
 
 
+STARTUP_JOBS = ("startup_catch_up", "startup_alert_check", "startup_missing_data")
+
+
 def serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """Starts `kpi-bot serve` and waits until its start-up jobs have run (their log says so)."""
     command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
     process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
+    finished: set[str] = set()
+    url = None
+    # Waiting for the log, not for Slack to fall quiet: the catch-up computes for seconds between posts
+    # (the monthly digest's six months and four quarters, the charts' worker processes starting), and on
+    # a loaded machine a quiet spell used to end the wait early, so later steps ran beside the catch-up
+    # and the process was stopped with posts still to come.
     for line in process.stderr:
         if match := re.search(r"listening on (http://\S+)", line):
+            url = match.group(1)
+        if match := re.search(r"scheduled job (\w+) (done|failed)", line):
+            finished.add(match.group(1))
+        if url is not None and finished.issuperset(STARTUP_JOBS):
             threading.Thread(target=process.stderr.read, daemon=True).start()
-            return process, match.group(1)
-    raise SystemExit("kpi-bot serve did not start")
+            return process, url
+    raise SystemExit("kpi-bot serve stopped before its start-up jobs had run")
 
 
 def settle(fake: FakeSlack, seconds: float = 1.5) -> None:

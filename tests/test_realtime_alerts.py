@@ -126,6 +126,11 @@ def test_a_breach_posts_one_alert_to_the_team_channel(world):
     world.check("shanghai_ops")
     world.check()
     assert len(posts(world.fake)) == 1
+    # the KPI's recent weeks go up once, in the alert's thread
+    done = world.fake.calls("files.completeUploadExternal")
+    names = [call.params["filename"] for call in world.fake.calls("files.getUploadURLExternal")]
+    assert [call.params["thread_ts"] for call in done] == [alert_ts(world, alert)]
+    assert names[0].startswith("kpi-alert-shanghai_ops-on_time_delivery-")
 
 
 def test_a_recovery_within_the_margin_is_silent_and_past_it_replies_in_the_thread_and_resolves_the_alert(world):
@@ -207,6 +212,8 @@ def test_a_case_without_a_first_response_alerts_at_its_deadline_and_recovers_whe
         == "🔴 北京客户服务部：案例 #1（售后问题）于 2026-09-30 15:00 提出，超过目标 4 小时仍没有首次响应。"
     )
     assert deadlines[-1] is None  # nothing else pending
+    # one case's alert carries no chart: every case of the team would carry the same one
+    assert world.fake.calls("files.completeUploadExternal") == []
     world.clock.advance(timedelta(minutes=10))
     world.check()
     assert len(posts(world.fake)) == 1
