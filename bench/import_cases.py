@@ -118,6 +118,7 @@ class Sampler(threading.Thread):
     def __init__(self, path: Path, offsets: list[tuple[int, int]], started: float) -> None:
         super().__init__(daemon=True)
         self.path = path.resolve()
+        self.offsets = offsets
         self.pending = list(offsets)
         self.started = started
         self.checkpoints: list[Checkpoint] = []
@@ -125,12 +126,18 @@ class Sampler(threading.Thread):
 
     def run(self) -> None:
         descriptor = None
-        while not self.stop.wait(0.005) and self.pending:
+        last = 0
+        while not self.stop.wait(0.005):  # until finish(): a later pass may start the checkpoints over
             descriptor = descriptor or self._find_descriptor()
             position = self._position(descriptor) if descriptor else None
             if position is None:
                 descriptor = None
                 continue
+            if position < last:
+                # the importer opened the file again: it reads it once to hash it, then to import it, and
+                # only the last pass imports, so the checkpoints start over
+                self.pending, self.checkpoints = list(self.offsets), []
+            last = position
             while self.pending and position >= self.pending[0][1]:
                 rows, _ = self.pending.pop(0)
                 self._note(rows)
