@@ -13,14 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from kpi_core.case_deadlines import CASE_LOOKBACK as CASE_LOOKBACK  # where the alert tests know it from
+from kpi_core.case_deadlines import case_deadline, case_hours, lookback, next_business_deadline
 from kpi_core.config import CaseDurationFormula, Config, Kpi, Team
 from kpi_core.isolation import ComputeFailure, per_team
 from kpi_core.kpis import compute_reports
 from kpi_core.models import Alert, CustomerCase, UTCDateTime
 from kpi_core.periods import Period, PeriodKind
-
-#: Cases older than this are history, not news: a first start over an old backlog alerts nothing.
-CASE_LOOKBACK = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -158,10 +157,14 @@ def _evaluate_cases(
                 CustomerCase.kind == formula.case_kind,
                 end.is_(None),
                 col(CustomerCase.raised_at) <= deadline_passed,
-                col(CustomerCase.raised_at) >= now - CASE_LOOKBACK,
+                col(CustomerCase.raised_at) >= now - lookback(formula),
                 col(CustomerCase.id).not_in(alerted),
             )
         ).all()
+        # working time is never more than wall time: the query's cases include every one overdue in it
+        overdue = [
+            case for case in overdue if case_deadline(config, formula, team=case.team, raised_at=case.raised_at) <= now
+        ]
         for case in overdue:
             alert = Alert(
                 team=case.team,
@@ -188,7 +191,9 @@ def _evaluate_cases(
             if answered is None or ended_at is not None:
                 alert.resolved_at = now
                 alert.resolved_value = (
-                    (ended_at - answered.raised_at).total_seconds() / 3600 if answered and ended_at else None
+                    case_hours(config, formula, team=answered.team, start=answered.raised_at, end=ended_at)
+                    if answered and ended_at
+                    else None
                 )
                 session.add(alert)
                 transitions[alert.team].append(Transition("recovered", alert))
@@ -200,6 +205,12 @@ def next_case_deadline(session: Session, *, config: Config, now: datetime) -> da
     """When the next open case will reach its target time: the moment the case timer must fire."""
     deadlines = []
     for _, formula in case_kpis(config):
+        if formula.clock == "business":
+            deadline = next_business_deadline(
+                session, config=config, formula=formula, end_column=_end_column(formula), now=now
+            )
+            deadlines += [deadline] if deadline is not None else []
+            continue
         within = timedelta(hours=formula.within_hours or 0)
         earliest = session.exec(
             select(sa.func.min(CustomerCase.raised_at, type_=UTCDateTime())).where(

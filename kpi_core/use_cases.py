@@ -99,6 +99,7 @@ def record_case(
     resolved_at: datetime | None,
     user: str,
     now: datetime,
+    person: str | None = None,
 ) -> CustomerCase | None:
     return _once(
         engine,
@@ -113,6 +114,7 @@ def record_case(
             resolved_at=resolved_at,
             user=user,
             now=now,
+            person=person,
         ),
     )
 
@@ -130,6 +132,7 @@ def record_milestone(
     actual_cost: float | None,
     user: str,
     now: datetime,
+    person: str | None = None,
 ) -> Milestone | None:
     return _once(
         engine,
@@ -146,6 +149,7 @@ def record_milestone(
             actual_cost=actual_cost,
             user=user,
             now=now,
+            person=person,
         ),
     )
 
