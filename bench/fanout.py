@@ -1,15 +1,20 @@
 """Weekly digest fan-out: N teams' digests computed, rendered (text and trend chart) and handed to the
 sender, which posts them to the fake Slack server of the tests through the delivery ledger.
 
-    python bench/fanout.py [--teams 500] [--database-url URL] [--no-charts]
+    python bench/fanout.py [--teams 500] [--database-url URL] [--no-charts] [--runs 3]
 
-Prints the time of each phase and the peak RSS. Target (issue 5): 500 teams <= 10 s, peak RSS <= 300 MB.
+Each run is a fresh process (so that its peak RSS is its own) on the same database; prints the time of
+each phase and the peak RSS of every run, then min and median over the runs. Target (issue 5): 500
+teams' digests <= 10 s, peak RSS <= 300 MB.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import statistics
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -77,19 +82,9 @@ def generate(engine, config: Config) -> None:  # type: ignore[no-untyped-def]
             bulk_insert(session, model.__table__, rows)  # type: ignore[attr-defined]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--teams", type=int, default=500)
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--no-charts", action="store_true")
-    args = parser.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
-    url = args.database_url or f"sqlite:///{OUT / f'fanout-{args.teams}.db'}"
-    config = bench_config(args.teams)
-    engine = make_engine(url)
-    migrate(engine)
-    generate(engine, config)
-    with transaction(engine) as session:  # a fresh run: forget the previous run's deliveries
+def one_run(url: str, config: Config, *, charts: bool) -> dict[str, float]:
+    """The digests of every team of ``config`` for WEEK, posted to a fake Slack, then their charts."""
+    with transaction(make_engine(url)) as session:  # a fresh run: forget the previous run's deliveries
         session.execute(sa.delete(Delivery))
     clock = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
     with FakeSlack() as fake:
@@ -98,22 +93,67 @@ def main() -> None:
         process = build(settings, client=client, clock=lambda: clock, config=config)
         services, sender = process.services, process.sender
         started = time.perf_counter()
-        messages = weekly_digests(services, teams=list(config.teams), period=WEEK, charts=not args.no_charts)
+        messages = weekly_digests(services, teams=list(config.teams), period=WEEK, charts=charts)
         built = time.perf_counter()
         outcomes = [sender.send(message, with_chart=False) for message in messages]
         sent = time.perf_counter()
         for message in prerendered(messages):  # as Sender.send_all does: rendered in a process pool
             sender.upload_chart(message)
         charted = time.perf_counter()
-        posts = len(fake.calls("chat.postMessage"))
-        uploads = len(fake.calls("files.completeUploadExternal"))
+        return {
+            "compute + render": built - started,
+            "hand to sender": sent - built,
+            "digests total": sent - started,
+            "then trend charts": charted - sent,
+            "peak RSS MiB": peak_rss_mib(),
+            "sent": outcomes.count("sent"),
+            "posts": len(fake.calls("chat.postMessage")),
+            "uploads": len(fake.calls("files.completeUploadExternal")),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--teams", type=int, default=500)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--no-charts", action="store_true")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)  # a child: print one run as JSON
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    url = args.database_url or f"sqlite:///{OUT / f'fanout-{args.teams}.db'}"
+    config = bench_config(args.teams)
+    if args.one_run:
+        print(json.dumps(one_run(url, config, charts=not args.no_charts)))
+        return
+    engine = make_engine(url)
+    migrate(engine)
+    generate(engine, config)
+    engine.dispose()
     kind = "text only" if args.no_charts else "text, then a trend chart in each thread"
-    print(f"{args.teams} teams, digests for {WEEK} ({kind}), {url.split(':')[0]}")
-    print(f"  compute + render   {built - started:6.2f} s")
-    print(f"  hand to sender     {sent - built:6.2f} s   ({outcomes.count('sent')} digests sent, {posts} posts)")
-    print(f"  digests total      {sent - started:6.2f} s   (target <= 10 s)")
-    print(f"  then trend charts  {charted - sent:6.2f} s   ({uploads} rendered and uploaded in the digests' threads)")
-    print(f"  peak RSS           {peak_rss_mib():6.0f} MiB (target <= 300 MB)")
+    print(f"{args.teams} teams, digests for {WEEK} ({kind}), {url.split(':')[0]}, {args.runs} runs")
+    child = [sys.executable, __file__, "--one-run", "--teams", str(args.teams), "--database-url", url]
+    runs = []
+    for number in range(args.runs):
+        done = subprocess.run(child + (["--no-charts"] if args.no_charts else []), check=True, capture_output=True)
+        runs.append(json.loads(done.stdout.decode().strip().splitlines()[-1]))
+        figures = runs[-1]
+        print(
+            f"  run {number + 1}: compute + render {figures['compute + render']:.2f} s, hand to sender "
+            f"{figures['hand to sender']:.2f} s ({figures['sent']:.0f} digests sent, {figures['posts']:.0f} posts), "
+            f"digests total {figures['digests total']:.2f} s, then charts {figures['then trend charts']:.2f} s "
+            f"({figures['uploads']:.0f} uploads), peak RSS {figures['peak RSS MiB']:.0f} MiB"
+        )
+    for name, unit, target in (
+        ("compute + render", "s", ""),
+        ("hand to sender", "s", ""),
+        ("digests total", "s", "   (target <= 10 s)"),
+        ("then trend charts", "s", ""),
+        ("peak RSS MiB", "MiB", "   (target <= 300 MB)"),
+    ):
+        values = [figures[name] for figures in runs]
+        label = name.removesuffix(" MiB")
+        print(f"  {label:18} min {min(values):7.2f} {unit:3}  median {statistics.median(values):7.2f} {unit}{target}")
 
 
 if __name__ == "__main__":
