@@ -4,12 +4,14 @@ and KPI, and per case and KPI, at a time, enforced by partial unique indexes."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -21,6 +23,8 @@ from kpi_core.periods import Period, PeriodKind
 
 #: Cases older than this are history, not news: a first start over an old backlog alerts nothing.
 CASE_LOOKBACK = timedelta(days=7)
+#: A recovery resolved longer ago than this is not posted any more (nor looked for).
+RECENT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -72,12 +76,26 @@ def _open(session: Session, alert: Alert) -> Alert | None:
     return alert
 
 
-def evaluate_kpis(session: Session, *, config: Config, teams: list[Team], now: datetime) -> Evaluation:
-    """Opens or resolves the teams' KPI alerts from each team's current-period values; a team whose
-    values cannot be computed is skipped and returned as a failure."""
-    watched = [kpi for kpi in config.kpis if kpi.alert is not None]
-    current = {(alert.team, alert.kpi): alert for alert in open_alerts(session) if alert.case_id is None}
+def evaluate_kpis(
+    session: Session, *, config: Config, teams: list[Team], now: datetime, kpis: Collection[str] | None = None
+) -> Evaluation:
+    """Opens or resolves the teams' KPI alerts from each team's current-period values (only those of
+    ``kpis`` when given: the ones a write can have changed); a team whose values cannot be computed is
+    skipped and returned as a failure."""
+    watched = [kpi for kpi in config.kpis if kpi.alert is not None and (kpis is None or kpi.key in kpis)]
     evaluation = Evaluation()
+    if not watched or not teams:
+        return evaluation
+    current = {
+        (alert.team, alert.kpi): alert
+        for alert in session.exec(
+            select(Alert).where(
+                col(Alert.resolved_at).is_(None),
+                col(Alert.case_id).is_(None),
+                col(Alert.team).in_([team.key for team in teams]),
+            )
+        )
+    }
     for kind in sorted({kpi.alert.period for kpi in watched if kpi.alert}):
         by_period: dict[Period, list[Team]] = {}
         for team in teams:
@@ -131,69 +149,104 @@ def case_kpis(config: Config) -> list[tuple[Kpi, CaseDurationFormula]]:
     ]
 
 
-def evaluate_cases(session: Session, *, config: Config, now: datetime) -> Evaluation:
-    """Alerts every case past its target time without its end event; recovers the ones now answered.
+def evaluate_cases(
+    session: Session,
+    *,
+    config: Config,
+    now: datetime,
+    teams: Collection[str] | None = None,
+    due_after: datetime | None = None,
+) -> Evaluation:
+    """Alerts every case of ``teams`` (default all) past its target time without its end event; recovers
+    the ones now answered (or withdrawn). With ``due_after`` (when the teams were last evaluated, and their
+    data has not moved since) only the cases whose target time passed after it can have changed: those
+    are opened, nothing is resolved. Set-based: a few statements per case KPI, however many cases.
     All teams at once; should a team's cases fail to load, team by team (see kpi_core.isolation)."""
     week = Period.current(PeriodKind.WEEK, now=now, tz=ZoneInfo("UTC"))  # a case failure is told once a week
+    selected = list(teams) if teams is not None else [team.key for team in config.teams]
+    if not selected:
+        return Evaluation()
     done, failures = per_team(
         session,
-        teams=[team.key for team in config.teams],
+        teams=selected,
         period=week,
-        run=lambda teams: _evaluate_cases(session, config=config, teams=teams, now=now),
+        run=lambda keys: _evaluate_cases(session, config=config, teams=keys, now=now, due_after=due_after),
     )
     return Evaluation([transition for transitions in done.values() for transition in transitions], [*failures.values()])
 
 
 def _evaluate_cases(
-    session: Session, *, config: Config, teams: list[str], now: datetime
+    session: Session, *, config: Config, teams: list[str], now: datetime, due_after: datetime | None
 ) -> dict[str, list[Transition]]:
     transitions: dict[str, list[Transition]] = {team: [] for team in teams}
     for kpi, formula in case_kpis(config):
+        for alert in _open_overdue(session, kpi, formula, teams=teams, now=now, due_after=due_after):
+            transitions[alert.team].append(Transition("breach", alert))
+        if due_after is not None:
+            continue  # no write since: no case was answered or withdrawn
         end = _end_column(formula)
-        deadline_passed = now - timedelta(hours=formula.within_hours or 0)
-        alerted = select(Alert.case_id).where(col(Alert.kpi) == kpi.key, col(Alert.case_id).is_not(None))
-        overdue = session.exec(
-            select(CustomerCase).where(
-                col(CustomerCase.team).in_(teams),
-                CustomerCase.kind == formula.case_kind,
-                end.is_(None),
-                col(CustomerCase.raised_at) <= deadline_passed,
-                col(CustomerCase.raised_at) >= now - CASE_LOOKBACK,
-                col(CustomerCase.id).not_in(alerted),
-            )
-        ).all()
-        for case in overdue:
-            alert = Alert(
-                team=case.team,
-                case_id=case.id,
-                kpi=kpi.key,
-                value=None,
-                threshold=formula.within_hours or 0,
-                opened_at=now,
-            )
-            if _open(session, alert) is not None:
-                transitions[case.team].append(Transition("breach", alert))
-        for alert in session.exec(
-            select(Alert).where(
+        answered = session.exec(
+            select(Alert, CustomerCase.raised_at, end)
+            .outerjoin(CustomerCase, col(CustomerCase.id) == Alert.case_id)
+            .where(
                 col(Alert.resolved_at).is_(None),
                 col(Alert.kpi) == kpi.key,
                 col(Alert.case_id).is_not(None),
                 col(Alert.team).in_(teams),
+                sa.or_(col(CustomerCase.id).is_(None), end.is_not(None)),  # answered, or withdrawn
             )
-        ).all():
-            answered = session.get(CustomerCase, alert.case_id)
-            ended_at = getattr(
-                answered, "first_response_at" if formula.until == "first_response" else "resolved_at", None
-            )
-            if answered is None or ended_at is not None:
-                alert.resolved_at = now
-                alert.resolved_value = (
-                    (ended_at - answered.raised_at).total_seconds() / 3600 if answered and ended_at else None
-                )
-                session.add(alert)
-                transitions[alert.team].append(Transition("recovered", alert))
+        ).all()
+        for alert, raised_at, ended_at in answered:
+            alert.resolved_at = now
+            alert.resolved_value = (ended_at - raised_at).total_seconds() / 3600 if ended_at and raised_at else None
+            session.add(alert)
+            transitions[alert.team].append(Transition("recovered", alert))
     session.flush()
     return transitions
+
+
+def _open_overdue(
+    session: Session,
+    kpi: Kpi,
+    formula: CaseDurationFormula,
+    *,
+    teams: list[str],
+    now: datetime,
+    due_after: datetime | None,
+) -> list[Alert]:
+    """Opens, in one INSERT ... SELECT, an alert for every case of ``teams`` past its target time without
+    its end event and never alerted for ``kpi``; an alert another process opened meanwhile is skipped
+    (ON CONFLICT DO NOTHING on the open-alert index). Returns the alerts opened."""
+    within = timedelta(hours=formula.within_hours or 0)
+    earliest = now - CASE_LOOKBACK if due_after is None else max(now - CASE_LOOKBACK, due_after - within)
+    cases = CustomerCase.__table__.c  # type: ignore[attr-defined]
+    table = Alert.__table__  # type: ignore[attr-defined]
+    alerted = select(Alert.case_id).where(col(Alert.kpi) == kpi.key, col(Alert.case_id).is_not(None))
+    lower = cases.raised_at >= earliest if due_after is None else cases.raised_at > earliest
+    overdue = sa.select(
+        cases.team,
+        cases.id,
+        sa.literal(kpi.key, sa.String()),
+        sa.null(),
+        sa.literal(formula.within_hours or 0, sa.Float()),
+        sa.literal(now, UTCDateTime()),
+    ).where(
+        cases.team.in_(teams),
+        cases.kind == formula.case_kind,
+        _end_column(formula).is_(None),
+        cases.raised_at <= now - within,
+        lower,
+        cases.id.not_in(alerted),
+    )
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = (
+        insert.from_select(["team", "case_id", "kpi", "value", "threshold", "opened_at"], overdue)
+        .on_conflict_do_nothing()
+        .returning(*table.c)
+    )
+    opened = [Alert.model_validate(dict(row._mapping)) for row in session.execute(statement)]
+    return sorted(opened, key=lambda alert: alert.id or 0)
 
 
 def next_case_deadline(session: Session, *, config: Config, now: datetime) -> datetime | None:
@@ -219,11 +272,3 @@ def _end_column(formula: CaseDurationFormula) -> sa.ColumnElement[datetime]:
         table.first_response_at if formula.until == "first_response" else table.resolved_at
     )
     return column
-
-
-def recent_alerts(session: Session, *, now: datetime, days: int = 7) -> list[Alert]:
-    """Open alerts, and those resolved lately (their recovery message may still be due)."""
-    query = select(Alert).where(
-        sa.or_(col(Alert.resolved_at).is_(None), col(Alert.resolved_at) >= now - timedelta(days=days))
-    )
-    return list(session.exec(query.order_by(col(Alert.id))))

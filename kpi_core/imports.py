@@ -21,7 +21,7 @@ from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, S
 from kpi_core.periods import Period
 from kpi_core.rules import Bounds, Problem
 from kpi_core.sql import bulk_insert
-from kpi_core.store import bump_data_version
+from kpi_core.store import bump_data_version, touch_teams
 
 BATCH_ROWS = 5000
 MAX_REPORTED_PROBLEMS = 20
@@ -322,6 +322,7 @@ def import_csv(
     if problems:
         raise ImportFileError(file=file, problems=problems, more=problem_count - len(problems))
     submission.row_count = rows
+    touch_teams(session, teams=teams)  # the alert sweep re-evaluates these teams
     # a file of one team's data is that team's submission: its leads see it in /kpi history
     submission.team = next(iter(teams)) if len(teams) == 1 else None
     return ImportSummary(kind=kind, rows=rows, submission_id=submission.id or 0)

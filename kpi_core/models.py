@@ -87,6 +87,8 @@ class CustomerCase(SQLModel, table=True):
     __tablename__ = "customer_case"
     __table_args__ = (
         sa.Index("ix_customer_case_team_kind_raised_at", "team", "kind", "raised_at"),
+        # the cases whose target time the clock crossed lately, over every team (kpi_core/alert_sweep.py)
+        sa.Index("ix_customer_case_kind_raised_at", "kind", "raised_at"),
         sa.CheckConstraint(f"kind IN {get_args(CaseKind)!r}", name="ck_customer_case_kind"),
     )
 
@@ -206,4 +208,14 @@ class DataVersion(SQLModel, table=True):
     __tablename__ = "data_version"
 
     id: int = Field(default=1, primary_key=True)
+    version: int = 0
+
+
+class TeamDataVersion(SQLModel, table=True):
+    """One counter per team, moved by every write transaction that changes the team's data (with
+    DataVersion): the alert sweep re-evaluates only the teams whose counter moved since it last looked."""
+
+    __tablename__ = "team_data_version"
+
+    team: str = Field(primary_key=True, max_length=64)
     version: int = 0

@@ -3,11 +3,12 @@ Every replacement, update and withdrawal leaves an AuditEntry with the old and n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -20,6 +21,7 @@ from kpi_core.models import (
     ProcessedRequest,
     Submission,
     SurveyResponse,
+    TeamDataVersion,
 )
 from kpi_core.periods import Period
 
@@ -45,7 +47,7 @@ def _submission(
     )
     session.add(submission)
     session.flush()
-    bump_data_version(session)
+    bump_data_version(session, teams=[team])
     return submission
 
 
@@ -278,7 +280,7 @@ def complete_milestone(
 
 def _update_audited(session: Session, row: RowT, changes: dict[str, Any], *, user: str, now: datetime) -> RowT:
     """Sets the given (not None) fields of ``row`` and records the row before and after."""
-    bump_data_version(session)
+    bump_data_version(session, teams=[row.team])
     old = _as_dict(row)
     for field, value in changes.items():
         if value is not None:
@@ -344,9 +346,11 @@ def withdraw_submission(
         new = {**(new or {}), "reason": reason}
     bump_data_version(session)
     withdrawn = 0
+    teams: set[str] = set()
     for table in DATA_TABLES:
         rows = session.exec(select(table).where(table.submission_id == submission.id)).all()  # type: ignore[attr-defined]
         for row in rows:
+            teams.add(row.team)  # type: ignore[attr-defined]
             session.add(
                 AuditEntry(
                     at=now,
@@ -362,6 +366,7 @@ def withdraw_submission(
             )
             session.delete(row)
             withdrawn += 1
+    touch_teams(session, teams=teams)  # an import's submission has no team: its rows' teams moved
     submission.withdrawn_at = now
     submission.withdrawn_by = user
     session.add(submission)
@@ -398,9 +403,32 @@ def data_version(session: Session) -> int:
     return int(session.exec(select(DataVersion.version).where(DataVersion.id == 1)).one())
 
 
-def bump_data_version(session: Session) -> None:
-    """Marks the caller's transaction as a change to the data; call it in every write."""
+def bump_data_version(session: Session, *, teams: Iterable[str] = ()) -> None:
+    """Marks the caller's transaction as a change to the data; call it in every write, first (its row lock
+    orders concurrent writers), with the teams whose data it changes when it knows them already (else
+    call ``touch_teams`` once it does)."""
     session.execute(sa.update(DataVersion).where(col(DataVersion.id) == 1).values(version=DataVersion.version + 1))
+    touch_teams(session, teams=teams)
+
+
+def touch_teams(session: Session, *, teams: Iterable[str]) -> None:
+    """Moves each team's own counter (TeamDataVersion): the alert sweep re-evaluates exactly those teams.
+    One statement; in sorted order, so two writers lock the rows in the same order."""
+    rows = [{"team": team, "version": 1} for team in sorted(set(teams))]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = TeamDataVersion.__table__  # type: ignore[attr-defined]
+    statement = insert(table).values(rows)
+    session.execute(
+        statement.on_conflict_do_update(index_elements=[table.c.team], set_={"version": table.c.version + 1})
+    )
+
+
+def team_versions(session: Session) -> dict[str, int]:
+    """Every team's counter (a team never written to has none)."""
+    return {team: version for team, version in session.exec(select(TeamDataVersion.team, TeamDataVersion.version))}
 
 
 def has_submitted(session: Session, *, team: str, start: datetime, end: datetime) -> bool:

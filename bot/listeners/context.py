@@ -11,6 +11,7 @@ from bot.alert_poster import AlertPoster
 from bot.failures import answer_after_ack
 from bot.services import Services
 from kpi_core.access import Access
+from kpi_core.alert_sweep import Change
 
 
 def services_of(context: BoltContext) -> Services:
@@ -36,12 +37,13 @@ def message_localizer(context: BoltContext) -> Any:
     return lambda key, **params: services.renderer.mrkdwn(key, access.language, **params)
 
 
-def check_alerts(context: BoltContext, team: str) -> None:
-    """Checks ``team``'s alert thresholds after a write, when the app runs with alerts (as `serve` does),
-    so a breach or a recovery is posted right after the write that caused it."""
+def check_alerts(context: BoltContext, change: Change | None) -> None:
+    """Queues the alerts ``change`` (a write) can have changed for evaluation, when the app runs with
+    alerts (as `serve` does), so a breach or a recovery is posted right after the write that caused it;
+    the evaluation runs on the alert queue's thread (bot/alert_queue.py), never on this listener's."""
     alerts: AlertPoster | None = context.get("alerts")
-    if alerts is not None:
-        alerts.check(teams=[team])
+    if alerts is not None and change is not None:
+        alerts.submit(change)
 
 
 def after_ack(context: BoltContext, what: str, work: Callable[[], None]) -> None:
