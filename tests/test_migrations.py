@@ -42,3 +42,21 @@ def test_0006_moves_the_form_and_the_case_into_columns_and_back(engine):
     assert sources == ["slack:weekly", "csv:cases.csv", "slack"]
     assert subjects == ["on_time_delivery", "case:17"]
     migrate(engine)
+
+
+def test_0008_adds_the_team_data_versions_and_the_case_time_index_and_takes_them_away(engine):
+    def schema() -> tuple[bool, set[str]]:
+        inspector = sa.inspect(engine)
+        indexes = {index["name"] for index in inspector.get_indexes("customer_case")}
+        return inspector.has_table("team_data_version"), indexes
+
+    has_table, indexes = schema()
+    assert has_table and "ix_customer_case_kind_raised_at" in indexes
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO team_data_version (team, version) VALUES ('berlin_ops', 3)"))
+    downgrade(engine, "0007")
+    has_table, indexes = schema()
+    assert not has_table and "ix_customer_case_kind_raised_at" not in indexes
+    migrate(engine)
+    has_table, indexes = schema()
+    assert has_table and "ix_customer_case_kind_raised_at" in indexes
