@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from kpi_core.config import CaseDurationFormula, Config, Kpi, Team
@@ -66,14 +65,30 @@ def open_alerts(session: Session, *, team: str | None = None) -> list[Alert]:
     return list(session.exec(query.order_by(col(Alert.id))))
 
 
-def _open(session: Session, alert: Alert) -> Alert | None:
-    """Inserts the alert unless the same one is open already (opened by another process)."""
-    try:
-        with session.begin_nested():
-            session.add(alert)
-    except IntegrityError:
-        return None
-    return alert
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _open_all(session: Session, alerts: list[Alert]) -> list[Alert]:
+    """Inserts the alerts in one statement; one open already (opened by another process meanwhile) is
+    skipped by ON CONFLICT DO NOTHING on the open-alert indexes. Returns those inserted, with their ids."""
+    if not alerts:
+        return []
+    table = Alert.__table__  # type: ignore[attr-defined]
+    statement = (
+        _insert(session)(table)
+        .values([alert.model_dump(exclude={"id"}) for alert in alerts])
+        .on_conflict_do_nothing()
+        .returning(table.c.id, table.c.team, table.c.kpi, table.c.case_id)
+    )
+    ids = {(team, kpi, case_id): key for key, team, kpi, case_id in session.execute(statement)}
+    opened = []
+    for alert in alerts:
+        alert.id = ids.get((alert.team, alert.kpi, alert.case_id))
+        if alert.id is not None:
+            opened.append(alert)
+    return opened
 
 
 def evaluate_kpis(
@@ -96,6 +111,7 @@ def evaluate_kpis(
             )
         )
     }
+    steps: list[Transition] = []  # in order; the breaches' alerts are inserted at the end, in one statement
     for kind in sorted({kpi.alert.period for kpi in watched if kpi.alert}):
         by_period: dict[Period, list[Team]] = {}
         for team in teams:
@@ -108,9 +124,11 @@ def evaluate_kpis(
                     evaluation.failures.append(report.failure)
                     continue
                 for kpi in (kpi for kpi in watched if kpi.alert and kpi.alert.period == kind):
-                    transition = _step(session, kpi, team, report.results[kpi.key].value, current, now)
-                    if transition is not None:
-                        evaluation.transitions.append(transition)
+                    step = _step(session, kpi, team, report.results[kpi.key].value, current, now)
+                    if step is not None:
+                        steps.append(step)
+    opened = {id(alert) for alert in _open_all(session, [step.alert for step in steps if step.change == "breach"])}
+    evaluation.transitions += [step for step in steps if step.change == "recovered" or id(step.alert) in opened]
     session.flush()
     return evaluation
 
@@ -123,16 +141,13 @@ def _step(
     current: dict[tuple[str, str], Alert],
     now: datetime,
 ) -> Transition | None:
+    """A breach (its alert not inserted yet) or a recovery (the alert resolved), or None."""
     threshold = kpi.alert_threshold_for(team.key)
     if value is None or threshold is None or kpi.alert is None:
         return None  # no data is neither a breach nor a recovery
     alert = current.get((team.key, kpi.key))
     if alert is None and is_breach(kpi, value, threshold):
-        opened = _open(
-            session,
-            Alert(team=team.key, kpi=kpi.key, value=value, threshold=threshold, opened_at=now),
-        )
-        return Transition("breach", opened) if opened is not None else None
+        return Transition("breach", Alert(team=team.key, kpi=kpi.key, value=value, threshold=threshold, opened_at=now))
     if alert is not None and has_recovered(kpi, value, threshold, kpi.alert.recover_margin):
         alert.resolved_at, alert.resolved_value = now, value
         session.add(alert)
@@ -238,10 +253,9 @@ def _open_overdue(
         lower,
         cases.id.not_in(alerted),
     )
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     statement = (
-        insert.from_select(["team", "case_id", "kpi", "value", "threshold", "opened_at"], overdue)
+        _insert(session)(table)
+        .from_select(["team", "case_id", "kpi", "value", "threshold", "opened_at"], overdue)
         .on_conflict_do_nothing()
         .returning(*table.c)
     )
