@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,6 +28,9 @@ from kpi_core.models import Alert, CustomerCase
 from kpi_core.use_cases import alerts_to_post, check_alerts, sweep_alerts
 
 logger = logging.getLogger(__name__)
+
+#: teams whose alerts are posted at the same time (each team's own in order)
+POSTERS = 4
 
 
 @dataclass
@@ -86,9 +90,21 @@ class AlertPoster:
     def flush(self, teams: list[str] | None = None) -> None:
         """Posts every alert or recovery (of ``teams``, default all) that is due and not yet posted,
         outside quiet hours; found in one query."""
-        services = self.services
-        now = services.clock()
-        for due in alerts_to_post(services.engine, now=now, teams=teams):
+        now = self.services.clock()
+        by_team: dict[str, list[DuePost]] = {}
+        for due in alerts_to_post(self.services.engine, now=now, teams=teams):
+            by_team.setdefault(due.alert.team, []).append(due)
+        if len(by_team) <= 1:
+            for dues in by_team.values():
+                self._post_in_order(dues, now)
+            return
+        # Slack's round trips overlap across teams; a team's own posts keep their order (a channel's
+        # messages in the order the alerts opened). The ledger keeps each one single however they interleave.
+        with ThreadPoolExecutor(min(POSTERS, len(by_team)), thread_name_prefix="alert-post") as pool:
+            list(pool.map(lambda dues: self._post_in_order(dues, now), by_team.values()))
+
+    def _post_in_order(self, dues: list[DuePost], now: datetime) -> None:
+        for due in dues:
             alert = due.alert
             try:
                 self._post(due, now)
@@ -96,7 +112,7 @@ class AlertPoster:
                 logger.exception("alert %s of team %s could not be posted", alert.id, alert.team)
                 self.sender.notify_admins(
                     subject=f"alert_failed:{alert.team}:{alert.id}",
-                    text=services.renderer.mrkdwn(
+                    text=self.services.renderer.mrkdwn(
                         "alert_failed_notice", "en", alert=alert.id, team=alert.team, error=type(error).__name__
                     ),
                 )

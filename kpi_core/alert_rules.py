@@ -117,13 +117,16 @@ def evaluate_kpis(
         for team in teams:
             by_period.setdefault(Period.current(kind, now=now, tz=team.tz), []).append(team)
         for period, group in by_period.items():
-            reports = compute_reports(session, config=config, period=period, teams=[team.key for team in group])
+            of_kind = [kpi for kpi in watched if kpi.alert and kpi.alert.period == kind]
+            # only these KPIs are computed: the others' figures would be thrown away (a copy shares the rest)
+            narrowed = config.model_copy(update={"kpis": of_kind})
+            reports = compute_reports(session, config=narrowed, period=period, teams=[team.key for team in group])
             for team in group:
                 report = reports[team.key]
                 if report.failure is not None:
                     evaluation.failures.append(report.failure)
                     continue
-                for kpi in (kpi for kpi in watched if kpi.alert and kpi.alert.period == kind):
+                for kpi in of_kind:
                     step = _step(session, kpi, team, report.results[kpi.key].value, current, now)
                     if step is not None:
                         steps.append(step)
