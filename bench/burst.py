@@ -9,7 +9,7 @@ UTC, its Web API and response_url pointed at the fake Slack server of the tests;
 like Slack's. Once the start-up sweep has posted the backlog (about 2,100 alerts) and Slack has been
 quiet for a few seconds, each run measures:
 
-- write -> alert: 3 rounds of 20 concurrent submissions of an overdue case (20 teams), each timed from
+- write -> alert: 3 (``--rounds``) rounds of 20 concurrent submissions of an overdue case (20 teams), each timed from
   sending the modal until the fake Slack receives that case's alert in the team channel;
 - the burst: 50 case submissions (50 teams) and 100 `/kpi help` sent at once; how many did not get
   HTTP 200 (Bolt answers 404 to a request no listener acked within 3 s) or no answer within 10 s, and
@@ -112,14 +112,14 @@ class Server:
             return "timeout"
 
 
-def wait_until_quiet(fake: FakeSlack, *, quiet: float = 5.0, timeout: float = 600.0) -> int:
-    """Waits until the fake Slack has received no post for ``quiet`` seconds; the posts so far."""
+def wait_until_quiet(fake: FakeSlack, since: float, *, quiet: float = 8.0, timeout: float = 900.0) -> int:
+    """Waits until the fake Slack has received no call for ``quiet`` seconds (counted from ``since`` when
+    none came): the start-up catch-up and alert sweep are done. Returns the posts so far."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        posts = fake.calls("chat.postMessage")
-        last = max((call.time for call in posts), default=0.0)
-        if posts and time.time() - last >= quiet:
-            return len(posts)
+        last = max((call.time for call in fake.calls()), default=since)
+        if time.time() - max(last, since) >= quiet:
+            return len(fake.calls("chat.postMessage"))
         time.sleep(0.5)
     raise SystemExit("Slack never went quiet: the start-up sweep is still posting")
 
@@ -146,15 +146,15 @@ def alert_times(fake: FakeSlack, sent: dict[str, float], *, timeout: float) -> d
     return found
 
 
-def one_run(repo: Path, url: str, config_path: Path) -> dict[str, Any]:
+def one_run(repo: Path, url: str, config_path: Path, rounds: int) -> dict[str, Any]:
     clean(url)
     with FakeSlack() as fake:
         server = Server(repo, url, fake, config_path)
         try:
-            backlog = wait_until_quiet(fake)
+            backlog = wait_until_quiet(fake, server.started)
             latencies: list[float] = []
             missing = 0
-            for round_number in range(3):
+            for round_number in range(rounds):
                 teams = TEAMS[round_number * CONCURRENT_WRITES : (round_number + 1) * CONCURRENT_WRITES]
                 with ThreadPoolExecutor(CONCURRENT_WRITES) as pool:
                     replies = dict(zip(teams, pool.map(server.submit_case, teams), strict=True))
@@ -191,7 +191,11 @@ def clean(url: str) -> None:
     """Removes what earlier runs submitted through Slack (the data set stays as generated)."""
     engine = sa.create_engine(url)
     written = "SELECT id FROM submission WHERE source = 'slack'"
+    alerts = f"SELECT id FROM alert WHERE case_id IN (SELECT id FROM customer_case WHERE submission_id IN ({written}))"
     with engine.begin() as connection:
+        subjects = f"SELECT CAST(id AS VARCHAR) FROM ({alerts}) a"
+        connection.execute(sa.text(f"DELETE FROM delivery WHERE subject IN ({subjects})"))
+        connection.execute(sa.text(f"DELETE FROM alert WHERE id IN ({alerts})"))
         connection.execute(sa.text(f"DELETE FROM customer_case WHERE submission_id IN ({written})"))
         connection.execute(sa.text(f"DELETE FROM audit_entry WHERE submission_id IN ({written})"))
         connection.execute(sa.text(f"DELETE FROM submission WHERE id IN ({written})"))
@@ -208,6 +212,7 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument("--baseline-repo", type=Path)
     parser.add_argument("--baseline-database-url")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of 20 concurrent writes per run")
     args = parser.parse_args(argv)
     variants = {"new": (REPO_ROOT, args.database_url)}
     if args.baseline_repo is not None:
@@ -219,7 +224,7 @@ def main(argv: Sequence[str]) -> None:
         config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         for number in range(args.runs):
             for name, (repo, url) in variants.items():  # interleaved
-                result = one_run(repo, url, config_path)
+                result = one_run(repo, url, config_path, args.rounds)
                 results[name].append(result)
                 latencies = result["latencies"]
                 print(
