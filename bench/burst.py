@@ -174,6 +174,7 @@ def one_run(repo: Path, url: str, config_path: Path, rounds: int) -> dict[str, A
             arrived = alert_times(fake, sent, timeout=180)
         finally:
             server.stop()
+            clean(url)
     statuses = [status for status, _ in write_replies] + help_replies
     return {
         "backlog_posts": backlog,

@@ -113,13 +113,13 @@ def evaluate_kpis(
     }
     steps: list[Transition] = []  # in order; the breaches' alerts are inserted at the end, in one statement
     for kind in sorted({kpi.alert.period for kpi in watched if kpi.alert}):
+        of_kind = [kpi for kpi in watched if kpi.alert and kpi.alert.period == kind]
+        # only these KPIs are computed: the others' figures would be thrown away (a copy shares the rest)
+        narrowed = config.model_copy(update={"kpis": of_kind})
         by_period: dict[Period, list[Team]] = {}
         for team in teams:
             by_period.setdefault(Period.current(kind, now=now, tz=team.tz), []).append(team)
         for period, group in by_period.items():
-            of_kind = [kpi for kpi in watched if kpi.alert and kpi.alert.period == kind]
-            # only these KPIs are computed: the others' figures would be thrown away (a copy shares the rest)
-            narrowed = config.model_copy(update={"kpis": of_kind})
             reports = compute_reports(session, config=narrowed, period=period, teams=[team.key for team in group])
             for team in group:
                 report = reports[team.key]
