@@ -73,7 +73,8 @@ class Server:
             "SLACK_API_URL": fake.base_url,
         }
         self.started = time.time()
-        self.process, url = start([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"], env)
+        command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+        self.process, url = start(command, env, cwd=repo)  # the repo's own code, not this tree's
         self.client = SlackClient(url, SECRET)
         self.fake = fake
         self.cases = 0
