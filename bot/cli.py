@@ -24,9 +24,11 @@ from kpi_core.errors import KpiError
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
+    from bot.sender import Outgoing
     from bot.services import Services
     from bot.settings import Settings
     from bot.wiring import Process
+    from kpi_core.periods import Period, PeriodKind
 
 
 def _services(settings: Settings) -> Services:
@@ -348,14 +350,67 @@ def digest(settings: Settings, team: str | None, all_teams: bool, period: str | 
         teams = [services.config.team(team)] if team else list(services.config.teams)
         messages = weekly_digests(services, teams=teams, period=week)
     if process is None:  # a dry run
-        for message in messages:
-            text = "\n".join(block["text"]["text"] for block in message.blocks)
-            chart = f"[trend chart {message.chart.filename} in the thread]" if message.chart else ""
-            click.echo(f"--- to {message.channel} ({message.kind} {message.team} {message.subject})\n{text}\n{chart}")
+        _print_messages(messages)
         return
     _log_to_stderr()
     for message, outcome in zip(messages, process.sender.send_all(messages), strict=True):
         click.echo(f"{message.team} {message.subject}: {outcome}")
+
+
+def _print_messages(messages: list[Outgoing]) -> None:
+    """What would be posted, message by message (a dry run); the parts posted in its thread follow it."""
+    from bot.mrkdwn import unescape
+    from bot.render import blocks_text
+
+    for message in messages:  # as Slack would show it, without mrkdwn's escapes
+        text = unescape("\n".join(blocks_text(blocks) for blocks in [message.blocks, *message.continued]))
+        chart = f"[chart {message.chart.filename} in the thread]" if message.chart else ""
+        click.echo(f"--- to {message.channel} ({message.kind} {message.team} {message.subject})\n{text}\n{chart}")
+
+
+def _management_period(services: Services, name: str, kind: PeriodKind, period: str | None) -> tuple[Period, str]:
+    """``period``, or the last complete one in the schedule's zone, and the schedule's channel."""
+    from zoneinfo import ZoneInfo
+
+    from kpi_core.periods import Period
+
+    schedule = services.config.schedules.get(name)
+    zone = ZoneInfo(schedule.timezone if schedule and schedule.timezone else "UTC")
+    shown = Period.parse(period) if period else Period.current(kind, now=services.clock(), tz=zone).previous()
+    channel = schedule.channel if schedule is not None and schedule.channel else "(no channel configured)"
+    return shown, channel
+
+
+@main.command("summary")
+@click.option("--period", help="The ISO week (default: last week in the schedule's time zone).")
+@click.pass_obj
+def summary(settings: Settings, period: str | None) -> None:
+    """Print the management summary management would get (a dry run: nothing is posted)."""
+    from bot.digests import management_summary
+    from kpi_core.periods import PeriodKind
+
+    with _user_errors():
+        services = _services(settings)
+        week, channel = _management_period(services, "management_summary", PeriodKind.WEEK, period)
+        if week.kind is not PeriodKind.WEEK:
+            raise click.UsageError("--period must be an ISO week such as 2026-W39")
+        _print_messages([management_summary(services, channel=channel, period=week)])
+
+
+@main.command("scorecard")
+@click.option("--period", help="The quarter or month (default: last quarter in the schedule's time zone).")
+@click.pass_obj
+def scorecard(settings: Settings, period: str | None) -> None:
+    """Print the scorecards management would get (a dry run: nothing is posted)."""
+    from bot.digests import quarterly_scorecards
+    from kpi_core.periods import PeriodKind
+
+    with _user_errors():
+        services = _services(settings)
+        shown, channel = _management_period(services, "quarterly_scorecard", PeriodKind.QUARTER, period)
+        if shown.kind is PeriodKind.WEEK:
+            raise click.UsageError("--period must be a quarter (2026-Q3) or a month (2026-09)")
+        _print_messages(quarterly_scorecards(services, channel=channel, period=shown))
 
 
 def _log_to_stderr() -> None:

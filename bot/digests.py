@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import partial
 
 from bot.charts import score_bars, trend_chart
+from bot.digest_view import Section, digest_view
+from bot.mrkdwn import escape
 from bot.render import message_parts
 from bot.sender import Chart, Outgoing
 from bot.services import Services
@@ -29,6 +31,7 @@ class SummaryRow:
     report: Report
     breaches: list[str]
     misses: list[str]
+    not_reported: list[str]
     reported: bool  # some KPI has data
 
     @property
@@ -64,9 +67,12 @@ def weekly_digests(
 
 def _digest(services: Services, team: Team, series: list[Report], *, chart: bool) -> Outgoing:
     current, previous = series[-1], series[-2]
-    text = services.renderer.digest(team=team, report=current, previous=previous)
+    cadences = services.config.cadences
+    weekly = [key for key in current.kpis if cadences[key] is PeriodKind.WEEK]
+    view = digest_view(services.config, team, [Section(current, previous, weekly)], now=services.clock())
+    # one digest's blocks are bounded by the config's KPIs (ten fields a section), not by the number of teams
+    blocks = services.renderer.digest_blocks(view)
     chart = chart and current.failure is None  # no trend to draw to a week that could not be computed
-    first, *more = message_parts(text)
     return Outgoing(
         # A week that could not be computed is posted once under its own kind, so the digest itself stays
         # due: the next catch-up after the data is corrected posts it.
@@ -74,9 +80,8 @@ def _digest(services: Services, team: Team, series: list[Report], *, chart: bool
         team=team.key,
         subject=current.period.label,
         channel=team.channel,
-        text=text.splitlines()[0],
-        blocks=first,
-        continued=more,
+        text=escape(blocks[0]["text"]["text"]),  # the notification text is mrkdwn; the header plain text
+        blocks=blocks,
         chart=Chart(
             lambda: _trend_png(services, team, series),
             f"kpi-trend-{team.key}-{current.period.label}.png",
@@ -86,6 +91,47 @@ def _digest(services: Services, team: Team, series: list[Report], *, chart: bool
         else None,
         failures=_failures(series),
     )
+
+
+def last_month(team: Team, services: Services) -> Period:
+    """The latest complete month in the team's time zone."""
+    return Period.current(PeriodKind.MONTH, now=services.clock(), tz=team.tz).previous()
+
+
+def monthly_digests(services: Services, *, teams: list[Team], period: Period | None = None) -> list[Outgoing]:
+    """One digest per team of its monthly KPIs for ``period`` (default: each team's last complete month);
+    after a quarter's last month, its quarterly KPIs for that quarter too."""
+    config = services.config
+    messages = []
+    for team in teams:
+        month = period or last_month(team, services)
+        quarter = Period.containing(PeriodKind.QUARTER, month.start)
+        wanted = [(month, PeriodKind.MONTH)]
+        if quarter.end == month.end:
+            wanted.append((quarter, PeriodKind.QUARTER))
+        sections = []
+        with transaction(services.engine) as session:
+            for shown, cadence in wanted:
+                [current] = build_reports(session, config=config, period=shown, teams=[team.key])
+                [before] = build_reports(session, config=config, period=shown.previous(), teams=[team.key])
+                keys = [key for key in current.kpis if config.cadences[key] is cadence]
+                sections.append(Section(current, before, keys))
+        view = digest_view(config, team, sections, now=services.clock())
+        blocks = services.renderer.digest_blocks(view, title="monthly_digest")
+        failed = tuple(section.report.failure for section in sections if section.report.failure is not None)
+        messages.append(
+            Outgoing(
+                # as the weekly digest: a month that could not be computed leaves the digest itself due
+                kind="monthly_digest_unavailable" if failed else "monthly_digest",
+                team=team.key,
+                subject=month.label,
+                channel=team.channel,
+                text=escape(blocks[0]["text"]["text"]),  # the notification text is mrkdwn; the header plain text
+                blocks=blocks,
+                failures=failed,
+            )
+        )
+    return messages
 
 
 def _failures(reports: list[Report]) -> tuple[ComputeFailure, ...]:
@@ -113,23 +159,36 @@ def _trend_png(services: Services, team: Team, series: list[Report]) -> bytes | 
 
 
 def management_summary(services: Services, *, channel: str, period: Period) -> Outgoing:
-    """Every team for one week, the worst breaches first."""
+    """Every team's weekly KPIs for one week, the most severe first; the teams without data listed last."""
     with transaction(services.engine) as session:
         reports = build_reports(session, config=services.config, period=period)
+    weekly = [kpi.key for kpi in services.config.kpis if services.config.cadences[kpi.key] is PeriodKind.WEEK]
     rows = []
     for report in reports:
-        statuses = {key: result.status for key, result in report.kpis.items()}
+        statuses = {key: report.kpis[key].status for key in weekly if key in report.kpis}  # none if it failed
         rows.append(
             SummaryRow(
                 report=report,
                 breaches=[key for key, status in statuses.items() if status == "breach"],
                 misses=[key for key, status in statuses.items() if status == "missed"],
+                not_reported=[key for key, status in statuses.items() if status == "no_data"],
                 reported=any(status != "no_data" for status in statuses.values()),
             )
         )
     # a team that could not be computed comes first: it needs attention more than any breach
-    rows.sort(key=lambda row: (row.report.failure is None, -len(row.breaches), -len(row.misses), row.team))
-    text = services.renderer.render("management.txt.j2", language="both", period=period.label, rows=rows)
+    rows.sort(
+        key=lambda row: (
+            row.report.failure is None,
+            -len(row.breaches),
+            -len(row.misses),
+            len(row.not_reported),
+            row.team,
+        )
+    )
+    channels = {team.key: team.channel for team in services.config.teams}
+    text = services.renderer.render(
+        "management.txt.j2", language="both", period=period.label, rows=rows, channels=channels
+    )
     first, *more = message_parts(text)  # 200 teams make two or three parts
     return Outgoing(
         kind="management_summary",

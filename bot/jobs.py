@@ -25,7 +25,15 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alert_poster import AlertPoster
-from bot.digests import last_week, management_summary, quarterly_scorecards, reminders, weekly_digests
+from bot.digests import (
+    last_month,
+    last_week,
+    management_summary,
+    monthly_digests,
+    quarterly_scorecards,
+    reminders,
+    weekly_digests,
+)
 from bot.failure_notices import tell_admins
 from bot.mrkdwn import escape
 from bot.sender import Outgoing, Sender
@@ -62,6 +70,13 @@ class Jobs:
             return  # a catch-up after it went out: not even worth computing
         self._send(weekly_digests(services, teams=[team], period=week))
 
+    def monthly_digest(self, team_key: str) -> None:
+        services = self.services
+        team = services.config.team(team_key)
+        month = last_month(team, services)
+        if not self.sender.settled("monthly_digest", team_key, month.label):
+            self._send(monthly_digests(services, teams=[team], period=month))
+
     def management_summary(self, channel: str, zone: ZoneInfo) -> None:
         services = self.services
         period = Period.current(PeriodKind.WEEK, now=services.clock(), tz=zone).previous()
@@ -96,24 +111,15 @@ class Jobs:
         jobs = []
         schedules = config.schedules
         for team in config.teams:
-            if "weekly_digest" in schedules:
-                jobs.append(
-                    ScheduledJob(
-                        f"weekly_digest:{team.key}",
-                        CronTrigger.from_crontab(schedules["weekly_digest"].cron, timezone=team.tz),
-                        PeriodKind.WEEK,
-                        partial(self.weekly_digest, team.key),
-                    )
-                )
-            if "submission_reminder" in schedules:
-                jobs.append(
-                    ScheduledJob(
-                        f"submission_reminder:{team.key}",
-                        CronTrigger.from_crontab(schedules["submission_reminder"].cron, timezone=team.tz),
-                        PeriodKind.WEEK,
-                        partial(self.submission_reminder, team.key),
-                    )
-                )
+            for team_job, team_cycle, run_for_team in (
+                ("weekly_digest", PeriodKind.WEEK, self.weekly_digest),
+                ("monthly_digest", PeriodKind.MONTH, self.monthly_digest),
+                ("submission_reminder", PeriodKind.WEEK, self.submission_reminder),
+            ):
+                if team_job in schedules:
+                    trigger = CronTrigger.from_crontab(schedules[team_job].cron, timezone=team.tz)
+                    run = partial(run_for_team, team.key)
+                    jobs.append(ScheduledJob(f"{team_job}:{team.key}", trigger, team_cycle, run))
         for name, body, cycle in (
             ("management_summary", self.management_summary, PeriodKind.WEEK),
             ("quarterly_scorecard", self.quarterly_scorecard, PeriodKind.QUARTER),

@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from bot.digest_view import DigestView, KpiLine
 from bot.mrkdwn import Mrkdwn, escape, mention
 from kpi_core.config import Config, Language, Team
 from kpi_core.display_limits import FORM_TITLE_MAX_CHARS
@@ -54,7 +55,7 @@ class Renderer:
                 value=lambda number, unit: format_value(number, unit, no_data=self.text("no_data", language)),
                 status_icon=STATUS_ICONS.__getitem__,
                 names={kpi.key: kpi.name.in_language(language) for kpi in self.config.kpis},
-                units={kpi.key: kpi.unit for kpi in self.config.kpis},
+                units={kpi.key: self.unit(kpi.unit, language) for kpi in self.config.kpis},
                 team_names={team.key: team.name.in_language(language) for team in self.config.teams},
                 goal=lambda key, kpi: self._goal(key, kpi, language),
                 modal_title=lambda key: self.modal_title(key, language),
@@ -94,6 +95,51 @@ class Renderer:
             ranking=ranking,
             not_ranked=[self.config.team(failure.team).name.in_language(language) for failure in failures],
         )
+
+    def digest_blocks(self, view: DigestView, *, title: str = "weekly_digest") -> list[dict[str, Any]]:
+        """A digest (bot.digest_view) as Block Kit blocks in the team's language."""
+        language = view.team.language
+        names = {kpi.key: kpi.name.in_language(language) for kpi in self.config.kpis}
+        return self.blocks(
+            "digest",
+            language=language,
+            title=title,
+            view=view,
+            one_day=timedelta(days=1),
+            group_name=lambda group: self.config.group_name(group).in_language(language),
+            kpi_field=lambda line: self._kpi_field(line, language),
+            not_reported_names=[names[key] for key in view.not_reported],
+            mentions=[mention(lead) for lead in view.team.leads],
+            submit_hints=[f"/kpi submit {form}" for form in view.missing_forms],
+        )
+
+    def _kpi_field(self, line: KpiLine, language: Language) -> Mrkdwn:
+        """One KPI's field: status and name; the value, precise enough to explain its status, with the
+        target (and the alert threshold when breached); the previous period's value and the basis. Each
+        piece is escaped for mrkdwn (names and units come from the config); the markup is ours."""
+        kpi = self.config.kpi_by_key[line.key]
+        result = line.result
+        unit = self.unit(kpi.unit, language)
+        limits = [limit for limit in (result.target, result.threshold) if limit is not None]
+        value = format_value(result.value, unit, no_data=self.text("no_data", language), against=limits)
+        parts = [f"*{escape(value)}*", escape(self._goal(line.key, result, language))]
+        if line.status == "breach" and result.threshold is not None:
+            sign = "<" if kpi.better == "higher" else ">"
+            threshold = format_value(result.threshold, unit, no_data="", against=[result.value or 0])
+            parts.append(escape(f"{self.text('alert_at', language)} {sign} {threshold}"))
+        previous = format_value(line.previous, unit, no_data=self.text("no_data", language))
+        details = [f"{self.text('last_' + line.period.kind.value, language)} {previous}"]
+        if line.basis is not None:
+            details.append(f"{line.basis.count:,.0f} {self.unit(line.basis.unit, language)}")
+        if line.open_cases:
+            details.append(f"{line.open_cases} {self.text('open_cases_long', language)}")
+        name = escape(kpi.name.in_language(language))
+        return Mrkdwn(f"{STATUS_ICONS[line.status]} *{name}*\n{' · '.join(parts)}\n{escape(' · '.join(details))}")
+
+    def unit(self, unit: str, language: Language) -> str:
+        """A unit in ``language`` (strings.yaml ``units``; a bilingual team reads the English one)."""
+        units: dict[str, str] = self.strings["zh" if language == "zh" else "en"].get("units", {})
+        return units.get(unit, unit)
 
     @cached_property
     def _groups(self) -> list[tuple[str, list[str]]]:
@@ -137,31 +183,45 @@ class Renderer:
 
     def _goal(self, key: str, result: KpiResult, language: Language) -> str:
         kpi = self.config.kpi_by_key[key]
+        unit = self.unit(kpi.unit, language)
         if kpi.band is not None:
-            low = format_value(kpi.band.low, kpi.unit, no_data="")
-            high = format_value(kpi.band.high, kpi.unit, no_data="")
+            low = format_value(kpi.band.low, unit, no_data="")
+            high = format_value(kpi.band.high, unit, no_data="")
             return f"{self.text('band', language)} {low} – {high}"
         if result.target is None:
             return f"{self.text('target', language)} –"
         sign = "≥" if kpi.better == "higher" else "≤"
-        return f"{self.text('target', language)} {sign} {format_value(result.target, kpi.unit, no_data='')}"
+        return f"{self.text('target', language)} {sign} {format_value(result.target, unit, no_data='')}"
 
 
-def format_value(number: float | None, unit: str, *, no_data: str) -> str:
-    """A KPI value with its unit, sized for a chat line; ``no_data`` when there is none."""
+def format_value(number: float | None, unit: str, *, no_data: str, against: Sequence[float] = ()) -> str:
+    """A KPI value with its unit, sized for a chat line; ``no_data`` when there is none. With more
+    decimals when the usual ones would show it equal to a limit in ``against`` it is not equal to
+    (89.95 against a threshold of 90 reads "89.95 %", not "90.0 %")."""
     if number is None:
         return no_data
-    if unit in MONEY_UNITS:
-        return f"{number:,.0f} {unit}"
-    if unit == "%":
-        return f"{number:.1f} %"
-    if unit in {"h", "days"}:
-        return f"{number:.1f} {unit}"
+    decimals = 0 if unit in MONEY_UNITS else 1 if unit in {"%", "h", "days", "小时", "天"} else 2
+    while decimals < 4 and any(
+        limit != number and f"{limit:.{decimals}f}" == f"{number:.{decimals}f}" for limit in against
+    ):
+        decimals += 1
+    shown = f"{number:,.{decimals}f}"
     if unit == "/5":
-        return f"{number:.2f}/5"
+        return f"{shown}/5"
     if unit == "×":
-        return f"{number:.2f}×"
-    return f"{number:,.2f} {unit}"
+        return f"{shown}×"
+    return f"{shown} {unit}"
+
+
+def blocks_text(blocks: list[dict[str, Any]]) -> str:
+    """The text of Block Kit blocks, one line per text and field (the CLI's dry run, a notification)."""
+    lines = []
+    for block in blocks:
+        if "text" in block:
+            lines.append(block["text"]["text"])
+        lines += [field["text"] for field in block.get("fields", [])]
+        lines += [element["text"] for element in block.get("elements", []) if "text" in element]
+    return "\n".join(lines)
 
 
 def to_json(value: Any) -> Mrkdwn:

@@ -121,6 +121,9 @@ def check_consistency(config: Config, *, declared: Mapping[str, Collection[str]]
             problems.append(ConfigProblem(f"measures.{measure.key}.at_most", message))
     for kpi in config.kpis:
         problems += _check_kpi(kpi, declared)
+        if config.groups and kpi.group not in config.groups:
+            message = f"group {kpi.group!r} is not declared in groups{did_you_mean(kpi.group, config.groups)}"
+            problems.append(ConfigProblem(f"kpis.{kpi.key}.group", message))
     for name, scheme in config.scorecards.items():
         problems += _check_scorecard(name, scheme, config, declared)
     for form in config.forms:

@@ -3,6 +3,7 @@ roles and forms (kpi_core.config loads a file into them and checks what pydantic
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date, time
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -11,7 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kpi_core.cron import CronSyntaxError, check_cron
-from kpi_core.errors import UnknownTeam
+from kpi_core.errors import ExpressionSyntaxError, UnknownTeam
+from kpi_core.expressions import names_in
 from kpi_core.periods import PeriodKind
 
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -21,7 +23,13 @@ Better = Literal["higher", "lower", "band"]
 CaseKind = Literal["after_sales", "feedback"]
 
 #: The schedules the bot knows how to run (bot/jobs.py); any other key would be ignored silently.
-SCHEDULE_NAMES = ("weekly_digest", "submission_reminder", "management_summary", "quarterly_scorecard")
+SCHEDULE_NAMES = (
+    "weekly_digest",
+    "monthly_digest",
+    "submission_reminder",
+    "management_summary",
+    "quarterly_scorecard",
+)
 #: Schedules that post to one channel for all teams, instead of to each team's own channel.
 CHANNEL_SCHEDULES = ("management_summary", "quarterly_scorecard")
 #: The largest absolute value of a measure unless the config sets its ``ceiling``: a period sums at most a
@@ -194,6 +202,8 @@ class Kpi(_Model):
     band: Band | None = None
     alert: Alert | None = None
     report_growth: list[Literal["previous", "year_ago"]] = []
+    #: the period the KPI is measured over; None: derived from its measures' forms (Config.cadence_of)
+    cadence: PeriodKind | None = None
 
     def target_for(self, team: str, period_kind: PeriodKind) -> float | None:
         target = self.team_targets.get(team, self.target)
@@ -258,6 +268,8 @@ class Config(_Model):
     schedules: dict[Key, Schedule] = {}
     roles: Roles = Roles()
     forms: list[Form] = []
+    #: the display names of the KPI groups (kpis[].group); without it a group shows as its key, capitalised
+    groups: dict[Key, Names] = {}
     #: the earliest day data may be dated (older dates are typing mistakes, or break date arithmetic)
     data_since: date = date(2000, 1, 1)
 
@@ -276,6 +288,29 @@ class Config(_Model):
     @cached_property
     def kpi_by_key(self) -> dict[str, Kpi]:
         return {kpi.key: kpi for kpi in self.kpis}
+
+    @cached_property
+    def cadences(self) -> dict[str, PeriodKind]:
+        """Each KPI's cadence: declared, or the longest period of the forms its measures are submitted
+        with (a KPI on monthly cost figures is a monthly KPI); survey, case and milestone KPIs are weekly."""
+        order = list(PeriodKind)
+        form_period: dict[str, PeriodKind] = {}
+        for form in self.forms:
+            for measure in form.measures:
+                known = form_period.get(measure, form.period)
+                form_period[measure] = max(known, form.period, key=order.index)
+        cadences = {}
+        for kpi in self.kpis:
+            used: set[str] = set()
+            for _, expression in kpi.formula.expressions():
+                with suppress(ExpressionSyntaxError):  # reported by kpi_core.config's checks
+                    used |= names_in(expression)
+            periods = [form_period[name] for name in used if name in form_period] or [PeriodKind.WEEK]
+            cadences[kpi.key] = kpi.cadence or max(periods, key=order.index)
+        return cadences
+
+    def group_name(self, group: str) -> Names:
+        return self.groups.get(group) or Names(en=group.replace("_", " ").capitalize())
 
     def team(self, key: str) -> Team:
         try:

@@ -445,8 +445,8 @@ def test_digest_dry_run_prints_what_would_be_posted_and_posts_nothing(demo: tupl
     output = succeeded(invoke(env, "digest", "--all", "--period", "2026-W39", "--dry-run"))
     for channel in ("C0SHANGHAI", "C0BEIJING", "C0BERLIN", "C0NEWYORK"):
         assert f"--- to {channel} (weekly_digest " in output
-    assert "*每周KPI摘要 · 北京客户服务部 · 2026-W39*" in output
-    assert output.count("[trend chart kpi-trend-") == 4
+    assert "每周KPI摘要 · 北京客户服务部 · 2026-W39\n" in output
+    assert output.count("[chart kpi-trend-") == 4
     engine = make_engine(env["KPI_DATABASE_URL"])
     with engine.connect() as connection:  # a dry run claims nothing in the delivery ledger
         assert connection.execute(sa.text("SELECT count(*) FROM delivery")).scalar_one() == 0
@@ -466,3 +466,30 @@ def test_digest_mistakes_get_a_message(demo: tuple[Env, str], args: list[str], c
     env, _ = demo
     without_slack = {**env, "SLACK_BOT_TOKEN": None, "SLACK_SIGNING_SECRET": None}  # None unsets them
     assert message in failed(CliRunner().invoke(main, ["digest", *args], env=without_slack), code)
+
+
+def test_the_digest_of_the_demos_busiest_week_has_no_wall_of_no_data(demo: tuple[Env, str]) -> None:
+    env, _ = demo
+    output = succeeded(invoke(env, "digest", "--all", "--period", "2026-W39", "--dry-run"))
+    for digest in output.split("--- to ")[1:]:
+        lines = digest.splitlines()
+        # at most the folded line says what is missing; no line is a KPI without data
+        assert not any(line.startswith(("*no data", "*无数据")) for line in lines), digest
+        assert sum(line.startswith("▫️") for line in lines) <= 2  # the folded line and the legend
+        assert not any("Production cost rate" in line or "生产成本率" in line for line in lines)  # monthly
+
+
+def test_summary_and_scorecard_print_what_management_would_get(demo: tuple[Env, str]) -> None:
+    env, _ = demo
+    summary = succeeded(invoke(env, "summary", "--period", "2026-W39"))
+    assert summary.startswith("--- to C0MANAGEMENT (management_summary None 2026-W39)\n")
+    assert "*Weekly management summary / 管理层周报 · 2026-W39*" in summary
+    assert "`/kpi report shanghai_ops`" in summary and "<#C0SHANGHAI>" in summary
+    scorecard = succeeded(invoke(env, "scorecard", "--period", "2026-Q3"))
+    assert "--- to C0MANAGEMENT (scorecard_quarterly None 2026-Q3)" in scorecard
+    assert "*Quarterly operations scorecard / 季度绩效考核 · 2026-Q3* (4 teams / 个团队)" in scorecard
+    assert invoke(env, "summary", "--period", "2026-Q3").exit_code == 2
+    engine = make_engine(env["KPI_DATABASE_URL"])
+    with engine.connect() as connection:  # a dry run claims nothing in the delivery ledger
+        assert connection.execute(sa.text("SELECT count(*) FROM delivery")).scalar_one() == 0
+    engine.dispose()

@@ -404,7 +404,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         "teams.newyork_delivery.timezone: unknown time zone 'America/NewYork' (use an IANA name such as Asia/Shanghai)",
         "measures.orders.unit: Input should be a valid string",
         "kpis.sales.colour: unknown field 'colour' (known: key, name, group, unit, better, formula, signed, target, "
-        "team_targets, band, alert, report_growth)",
+        "team_targets, band, alert, report_growth, cadence)",
         "kpis.csat.target: target must not be negative: csat is never below 0",
         "kpis.roi.team_targets.lisbon: override for unknown team 'lisbon'",
     ]
@@ -533,7 +533,7 @@ def _rename_schedule(old: str, new: str) -> Callable[[dict[str, Any]], object]:
         pytest.param(
             mutated(_rename_schedule("weekly_digest", "weekly_digst")),
             "schedules.weekly_digst",
-            "unknown schedule 'weekly_digst' (did you mean 'weekly_digest'?) (known: weekly_digest, "
+            "unknown schedule 'weekly_digst' (did you mean 'weekly_digest'?) (known: weekly_digest, monthly_digest, "
             "submission_reminder, management_summary, quarterly_scorecard)",
             id="unknown-schedule",
         ),
@@ -582,3 +582,27 @@ def test_config_accepted_when_every_team_can_be_scored(
     file = tmp_path / "good.yaml"
     mutated(change)(file)
     load_config(file)
+
+
+def test_each_kpi_has_a_cadence_declared_or_derived_from_its_forms(tmp_path: Path, example_config: Config) -> None:
+    cadences = example_config.cadences
+    assert cadences["on_time_delivery"] == "week"  # orders: the weekly form
+    assert cadences["csat"] == "week"  # surveys, cases and milestones are weekly
+    assert cadences["production_cost_rate"] == "month"  # the monthly costs form
+    assert cadences["roi"] == cadences["debt_to_asset"] == "quarter"  # the quarterly finance form
+    file = tmp_path / "declared.yaml"
+    mutated(lambda raw: raw["kpis"][0].update(cadence="month"))(file)
+    assert load_config(file).cadences["on_time_delivery"] == "month"
+
+
+def test_every_kpi_group_must_be_declared_and_group_names_come_from_the_config(
+    tmp_path: Path, example_config: Config
+) -> None:
+    assert example_config.group_name("cost").zh == "成本控制"
+    file = tmp_path / "bad.yaml"
+    mutated(lambda raw: raw["kpis"][0].update(group="servcie"))(file)
+    with pytest.raises(ConfigError) as caught:
+        load_config(file)
+    assert [str(problem) for problem in caught.value.problems] == [
+        "kpis.on_time_delivery.group: group 'servcie' is not declared in groups (did you mean 'service'?)"
+    ]

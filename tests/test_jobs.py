@@ -65,6 +65,7 @@ def test_scheduled_job_ids_are_stable_and_one_per_team(jobs):
     assert set(ids) == {
         *(f"weekly_digest:{team}" for team in TEAMS),
         *(f"submission_reminder:{team}" for team in TEAMS),
+        *(f"monthly_digest:{team}" for team in TEAMS),
         "management_summary",
         "quarterly_scorecard",
     }
@@ -78,7 +79,10 @@ def test_cycles_and_zones(by_id):
     assert zones["weekly_digest:newyork_delivery"] == "America/New_York"
     assert zones["submission_reminder:berlin_ops"] == "Europe/Berlin"
     assert zones["management_summary"] == zones["quarterly_scorecard"] == "Asia/Shanghai"
-    assert {job_id: job.cycle for job_id, job in by_id.items() if not job_id.startswith(("weekly", "submission"))} == {
+    assert zones["monthly_digest:newyork_delivery"] == "America/New_York"
+    assert all(by_id[f"monthly_digest:{team}"].cycle is PeriodKind.MONTH for team in TEAMS)
+    solo = ("weekly", "submission", "monthly")
+    assert {job_id: job.cycle for job_id, job in by_id.items() if not job_id.startswith(solo)} == {
         "management_summary": PeriodKind.WEEK,
         "quarterly_scorecard": PeriodKind.QUARTER,
     }
@@ -209,6 +213,8 @@ def test_catch_up_runs_exactly_the_due_jobs(jobs, monkeypatch):
         "weekly_digest:beijing_service",
         "weekly_digest:newyork_delivery",
         "submission_reminder:newyork_delivery",
+        # the 1st of October 09:00 has passed in every zone: the monthly digests of September are due
+        *(f"monthly_digest:{team}" for team in TEAMS),
         "management_summary",
         "quarterly_scorecard",
     ]

@@ -158,7 +158,7 @@ def test_goal_band_target_and_open_cases(renderer: Renderer, example_config: Con
     assert kpi_line(text, "资产负债率").startswith("▫️ 资产负债率: *无数据* (上周 无数据, 区间 30.0 % – 60.0 %)")
     assert (
         kpi_line(text, "售后服务响应时间")
-        == "✅ 售后服务响应时间: *3.2 h* (上周 无数据, 目标 ≤ 4.0 h) · 样本=3 · 未处理 2"
+        == "✅ 售后服务响应时间: *3.2 小时* (上周 无数据, 目标 ≤ 4.0 小时) · 样本=3 · 未处理 2"
     )
 
     current = report_of(team_report(example_config, "berlin_ops", WEEK), {})

@@ -23,6 +23,8 @@ from slack_sdk import WebClient
 
 from bot.digests import weekly_digests
 from bot.jobs import due_in_cycle
+from bot.mrkdwn import unescape
+from bot.render import blocks_text
 from bot.sender import METADATA_EVENT
 from bot.settings import Settings
 from bot.wiring import Process, build
@@ -30,7 +32,7 @@ from kpi_core import ledger, store
 from kpi_core.config import Config
 from kpi_core.db import transaction
 from kpi_core.periods import Period
-from tests.factories import Clock, add, at, measures
+from tests.factories import Clock, add, at, case, measures
 from tests.fake_slack import DROP, Call, FakeSlack
 from tests.slack_calls import key_of, posts
 
@@ -92,7 +94,8 @@ def world(example_config: Config, sqlite_template: Path, tmp_path: Path) -> Iter
 
 
 def text_of(call: Call) -> str:
-    return "\n".join(block["text"]["text"] for block in call.params["blocks"])
+    """A message's block text as Slack shows it (mrkdwn escapes undone)."""
+    return unescape(blocks_text(call.params["blocks"]))
 
 
 def uploads(fake: FakeSlack, channel: str) -> list[tuple[Call, bytes, str]]:
@@ -150,36 +153,72 @@ def test_each_team_gets_one_digest_in_its_language_with_this_week_last_week_and_
     digests = {team: posts(world.fake, channel) for team, channel in CHANNELS.items()}
     assert {team: len(calls) for team, calls in digests.items()} == dict.fromkeys(CHANNELS, 1)
     text = {team: text_of(calls[0]) for team, calls in digests.items()}
+    blocks = digests["berlin_ops"][0].params["blocks"]
+    # a header, the dates, one section per group with a field per KPI, the folded line, the legend
+    assert [block["type"] for block in blocks] == ["header", "context", "section", "section", "context"]
+    assert blocks[0]["text"]["text"] == "Weekly KPI digest · Berlin Operations · 2026-W39"
+    assert blocks[2]["text"]["text"] == "*Service and delivery*"
+    assert blocks[2]["fields"] == [
+        {
+            "type": "mrkdwn",
+            "text": "⚠️ *On-time delivery rate*\n*93.0 %* · target ≥ 95.0 %\nlast week no data · 100 orders",
+        }
+    ]
+    assert blocks[-1]["elements"][0]["text"].startswith("✅ on target · ⚠️ below target · 🔴 past the alert")
+    # the weekly KPIs without data fold into one line, with the leads to report and the forms missing
+    folded = blocks[3]["text"]["text"]
+    assert folded.startswith("▫️ *Not reported this week*: Customer satisfaction, Complaint rate, ")
+    assert "Production cost rate" not in folded  # a monthly KPI: the monthly digest's business
+    assert folded.endswith("Please report <@U0LEADBE> <@U0LEADSH>: `/kpi submit survey`")
+    assert "no data" not in text["berlin_ops"].replace("last week no data", "")
 
-    # this week, last week, the target, the status icon and n, in the team's language
     shanghai = text["shanghai_ops"].splitlines()
-    assert shanghai[0].startswith("*Weekly KPI digest / 每周KPI摘要 · Shanghai Operations / 上海运营中心 · 2026-W39*")
-    assert (
-        "✅ On-time delivery rate / 准时交付率: *95.0 %* (last week / 上周 80.0 %, target / 目标 ≥ 95.0 %) · n / 样本=2"
-    ) in shanghai
-    beijing = text["beijing_service"].splitlines()
-    assert beijing[0] == "*每周KPI摘要 · 北京客户服务部 · 2026-W39* (2026-09-21 – 2026-09-27)"
-    assert "🔴 准时交付率: *85.0 %* (上周 92.0 %, 目标 ≥ 95.0 %) · 样本=2" in beijing
-    assert "Weekly" not in text["beijing_service"] and "last week" not in text["beijing_service"]
-    berlin = text["berlin_ops"].splitlines()
-    assert berlin[0] == "*Weekly KPI digest · Berlin Operations · 2026-W39* (2026-09-21 – 2026-09-27)"
-    assert "⚠️ On-time delivery rate: *93.0 %* (last week no data, target ≥ 95.0 %) · n=2" in berlin
+    assert shanghai[0] == "Weekly KPI digest / 每周KPI摘要 · Shanghai Operations / 上海运营中心 · 2026-W39"
+    assert "*95.0 %* · target / 目标 ≥ 95.0 %" in shanghai
+    beijing = text["beijing_service"]
+    assert beijing.splitlines()[0] == "每周KPI摘要 · 北京客户服务部 · 2026-W39"
+    # 85 % is past the alert threshold of 90 %: the threshold is shown; the basis is named in Chinese
+    assert "🔴 *准时交付率*\n*85.0 %* · 目标 ≥ 95.0 % · 警戒值 < 90.0 %\n上周 92.0 % · 100 个订单" in beijing
+    assert "Weekly" not in beijing and "last week" not in beijing and "orders" not in beijing
+    assert "shanghai_ops" not in text["shanghai_ops"] and "groups." not in text["shanghai_ops"]
     assert not any("\u4e00" <= char <= "\u9fff" for char in text["berlin_ops"])  # no Chinese for Berlin
-
-    # a KPI without data says so; it is never shown as 0
-    assert "▫️ Customer satisfaction: *no data* (last week no data, target ≥ 4.20/5) · n=0" in berlin
-    assert "▫️ 客户满意度: *无数据* (上周 无数据, 目标 ≥ 4.20/5) · 样本=0" in beijing
-    assert (
-        "▫️ Customer satisfaction / 客户满意度: *no data / 无数据* "
-        "(last week / 上周 no data / 无数据, target / 目标 ≥ 4.20/5) · n / 样本=0"
-    ) in shanghai
-    # New York's own target (97 %) shows even without data
-    assert "▫️ On-time delivery rate: *no data* (last week no data, target ≥ 97.0 %) · n=0" in text["newyork_delivery"]
+    # New York reported nothing: one folded line, no wall of "no data"
+    assert text["newyork_delivery"].count("▫️") == 2  # the folded line and the legend
 
     # the message carries its delivery key, and the notification text is the heading
     for team, calls in digests.items():
         assert key_of(calls[0]) == f"weekly_digest:{team}:2026-W39"
         assert calls[0].params["text"] == text[team].splitlines()[0]
+
+
+def test_precise_values_overdue_cases_and_monthly_kpis_in_the_monthly_digest(world):
+    add(
+        world.engine,
+        # 89.95 % on-time: just below the 90 % alert threshold, which must not read "90.0 %"
+        *measures("berlin_ops", date(2026, 9, 23), orders=2000, on_time_orders=1799),
+        # a case raised in W39 and never answered: past its 8 h threshold by Monday, a breach
+        case("berlin_ops", at("2026-09-22 10:00")),
+        # monthly costs for August: the monthly digest's, never the weekly one's
+        *measures("berlin_ops", date(2026, 8, 31), production_cost=75, production_value=100),
+    )
+    world.process.jobs.weekly_digest("berlin_ops")
+    [weekly] = posts(world.fake, "C0BERLIN")
+    text = text_of(weekly)
+    assert "🔴 *On-time delivery rate*\n*89.95 %* · target ≥ 95.0 % · alert at < 90.00 %" in text
+    assert "2,000 orders" in text
+    assert "🔴 *After-sales response time*\n*no data* · target ≤ 4.0 h · alert at > 8.0 h\n" in text
+    assert "1 still open" in text
+    assert "Production cost rate" not in text
+
+    assert run_due(world, "monthly_digest:berlin_ops") == ["monthly_digest:berlin_ops"]
+    assert run_due(world, "monthly_digest:berlin_ops") == ["monthly_digest:berlin_ops"]  # caught up: once
+    [_, monthly] = posts(world.fake, "C0BERLIN")
+    assert key_of(monthly) == "monthly_digest:berlin_ops:2026-08"
+    monthly_text = text_of(monthly)
+    assert monthly_text.startswith("Monthly KPI digest · Berlin Operations · 2026-08\n")
+    assert "⚠️ *Production cost rate*\n*75.0 %* · target ≤ 70.0 %" in monthly_text
+    assert "On-time delivery rate" not in monthly_text  # a weekly KPI
+    assert "Return on investment" not in monthly_text  # quarterly: after a quarter's last month only
 
 
 def test_the_trend_chart_goes_up_in_the_digest_thread_and_not_for_a_team_without_data(world):
@@ -264,19 +303,23 @@ def test_the_management_summary_lists_the_worst_breaches_first_once(world):
     assert key_of(summaries[0]) == "management_summary:*:2026-W39"
     lines = text_of(summaries[0]).splitlines()
     assert lines[0] == "*Weekly management summary / 管理层周报 · 2026-W39*"
-    ranked = [line for line in lines if line[:1].isdigit()]
-    assert [line.split("*")[1] for line in ranked] == [
+    teams = [line for line in lines if line[:2] in {"🔴 ", "⚠️", "✅ "}]
+    # ordered by severity, with no rank number
+    assert [line.split("*")[1] for line in teams] == [
         "New York Delivery / 纽约交付部",
         "Shanghai Operations / 上海运营中心",
         "Beijing Customer Service / 北京客户服务部",
-        "Berlin Operations / 柏林运营部",
     ]
-    assert "🔴 2 in breach" in ranked[0] and "🔴 1 in breach" in ranked[1] and "🔴 0 in breach" in ranked[2]
+    assert not any(line[:1].isdigit() for line in lines)
+    assert "(<#C0NEWYORK> · `/kpi report newyork_delivery`): 🔴 2 in breach" in teams[0]
+    assert "🔴 1 in breach" in teams[1] and "🔴 0 in breach" in teams[2] and "all on target" in teams[2]
+    # breached and missed KPIs are named, with the target
     assert "    🔴 On-time delivery rate / 准时交付率: 80.0 % (target / 目标 ≥ 97.0 %)" in lines
     assert "    🔴 Complaint rate / 客户投诉率: 10.0 % (target / 目标 ≤ 2.0 %)" in lines
-    assert "all on target" in ranked[2]
-    # a team that reported nothing is not "all on target"
-    assert "all on target" not in ranked[3] and "no data" in ranked[3]
+    # only weekly KPIs: a monthly cost KPI is never counted as unreported in a weekly summary
+    assert "Production cost rate" not in text_of(summaries[0])
+    # a team that reported nothing is listed apart, with its channel
+    assert lines[-2:] == ["▫️ *No data this week / 本周无数据*:", "    Berlin Operations / 柏林运营部 (<#C0BERLIN>)"]
 
 
 def test_the_quarterly_scorecard_is_posted_at_the_start_of_the_next_quarter_once(world):
@@ -571,7 +614,8 @@ def test_a_job_that_raises_is_reported_to_the_admins_and_the_other_jobs_still_ru
     with world.engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE measure_value"))
     ran = world.process.jobs.catch_up()
-    assert set(ran) == {f"weekly_digest:{team}" for team in CHANNELS} | {"management_summary", "quarterly_scorecard"}
+    digests = {f"{kind}:{team}" for kind in ("weekly_digest", "monthly_digest") for team in CHANNELS}
+    assert set(ran) == digests | {"management_summary", "quarterly_scorecard"}
 
     notices = [call.params["text"] for call in posts(world.fake, ADMIN)]
     assert len(notices) == len(ran)

@@ -2,7 +2,6 @@
 
 import json
 import signal
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,9 +47,8 @@ def test_serve_handles_a_signed_command_and_rejects_an_unsigned_one(served, fake
 @pytest.mark.parametrize("sig", [pytest.param(signal.SIGTERM, id="sigterm"), pytest.param(signal.SIGINT, id="sigint")])
 def test_serve_stops_cleanly_on_a_signal(served, sig):
     assert _get(served.url + "/healthz")[0] == 200
-    started = time.monotonic()
-    assert served.stop(sig) == 0
-    assert time.monotonic() - started < 5
+    # a hang, not slowness, is the failure: the ceiling only keeps a hung server from hanging the suite
+    assert served.stop(sig, timeout=60) == 0
     assert not any("Traceback" in line for line in served.stderr)
 
 

@@ -18,7 +18,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.render import Renderer
+from bot.digest_view import Section, digest_view
+from bot.render import Renderer, blocks_text
 from bot.resources import TEMPLATES_DIR
 from bot.settings import Settings
 from bot.wiring import Process, build
@@ -87,7 +88,7 @@ class World:
 
 def text_of(call: Call) -> str:
     blocks = call.params.get("blocks") or []
-    return "\n".join(block["text"]["text"] for block in blocks) or str(call.params["text"])
+    return blocks_text(blocks) or str(call.params["text"])  # a digest's fields too
 
 
 def key_of(call: Call) -> str:
@@ -128,7 +129,10 @@ def test_one_teams_hostile_data_silences_no_other_team(world: World, values: lis
         assert len(digests) == 1, team
         assert "250,000 CNY" in text_of(digests[0])
         assert COULD_NOT not in text_of(digests[0])
-    (beijing,) = world.posts("C0BEIJING")
+    # the monthly digest job posts August's, which holds no hostile rows; the week's is unavailable
+    (august,) = [call for call in world.posts("C0BEIJING") if key_of(call).startswith("monthly_digest:")]
+    assert key_of(august) == f"monthly_digest:{BAD}:2026-08"
+    (beijing,) = [call for call in world.posts("C0BEIJING") if call is not august]
     assert key_of(beijing) == f"weekly_digest_unavailable:{BAD}:2026-W39"  # the digest itself stays due
     assert COULD_NOT_ZH in text_of(beijing)
     assert "inf" not in text_of(beijing).lower()  # no 'inf' passed off as a figure
@@ -163,13 +167,13 @@ def test_one_teams_hostile_data_silences_no_other_team(world: World, values: lis
     assert periods == {"2026-W39"} | overflowing
     assert all(subject.startswith(f"notice:{ADMIN}:compute_failed:{BAD}:") for subject in subjects)
     assert all(f"`{BAD}`" in call.params["text"] for call in notices)
-    assert world.posts("C0BEIJING") == [beijing]  # said once
+    assert [call for call in world.posts("C0BEIJING") if call is not beijing] == [august]  # said once
 
     # the data corrected: the next catch-up posts beijing's digest, and nothing else again
     with world.process.services.engine.begin() as connection:
         connection.execute(sa.text("DELETE FROM measure_value WHERE team = :team"), {"team": BAD})
     world.process.jobs.catch_up()
-    assert [key_of(call) for call in world.posts("C0BEIJING")] == [
+    assert [key_of(call) for call in world.posts("C0BEIJING") if call is not august] == [
         f"weekly_digest_unavailable:{BAD}:2026-W39",
         f"weekly_digest:{BAD}:2026-W39",
     ]
@@ -260,6 +264,16 @@ def test_a_report_that_could_not_be_computed_renders_as_such_everywhere(example_
     )
     after = renderer.digest(team=team, report=replace(with_data, period=W39.next()), previous=failed)
     assert "*180,000 CNY* (last week no data" in after
+
+    # the posted digest, in Block Kit: the failed week's says why and shows no KPIs; the week after it shows
+    # its figures, the failed one as no data
+    blocks = renderer.digest_blocks(digest_view(example_config, team, [Section(failed, with_data, [])]))
+    assert blocks[2]["text"]["text"].startswith("⛔ could not be computed from the stored data (value out of range")
+    assert not any("fields" in block for block in blocks)
+    week_after = replace(with_data, period=W39.next())
+    blocks = renderer.digest_blocks(digest_view(example_config, team, [Section(week_after, failed, ["sales"])]))
+    assert "could not be computed" not in blocks_text(blocks)
+    assert "*180,000 CNY*" in blocks_text(blocks) and "last week no data" in blocks_text(blocks)
 
     home = renderer.view("home", language="en", reports=[failed], role="management")
     assert "could not be computed" in home["blocks"][-1]["text"]["text"]
