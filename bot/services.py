@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from bot.render import Renderer
 from kpi_core.config import Config
-from kpi_core.reporting import ReportCache
+from kpi_core.shared_reports import SharedReports
 
 logger = logging.getLogger(__name__)
 
@@ -55,5 +55,5 @@ class Services:
     engine: sa.Engine
     renderer: Renderer
     clock: Callable[[], datetime] = utc_now
-    reports: ReportCache = field(default_factory=ReportCache)
+    reports: SharedReports = field(default_factory=SharedReports)
     slow_lane: SlowLane = field(default_factory=SlowLane)

@@ -1,17 +1,20 @@
 """Per-team aggregates of one period, computed in SQL: measures, survey scores, case durations, milestones.
 
-Instants (survey answers, cases) are cut by the period's UTC bounds in each team's time zone, so teams
-are queried in groups that share a time zone; calendar dates (measures, milestones) are local already.
+Instants (survey answers, cases) are cut by the period's UTC bounds in each team's time zone: on
+PostgreSQL every team in one statement with its own bounds joined in, on SQLite the teams that share a
+time zone together. Calendar dates (measures, milestones) are local already.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from kpi_core.config import Config, Team
@@ -81,13 +84,30 @@ def load_aggregates(
     case_queries: Iterable[CaseQuery] = (),
     survey: bool = True,
     milestones: bool = True,
+    measures: Collection[str] | None = None,
 ) -> dict[str, TeamAggregates]:
-    """Every aggregate the KPIs need for ``teams`` in ``period``, keyed by team."""
+    """Every aggregate the KPIs need for ``teams`` in ``period``, keyed by team; ``measures`` limits the
+    measures read (None: all of them)."""
     keys = [team.key for team in teams]
     result = {key: TeamAggregates(measures={}) for key in keys}
-    for team_key, measures in _measure_aggregates(session, config=config, teams=keys, period=period).items():
-        result[team_key].measures = measures
+    totals = _measure_aggregates(session, config=config, teams=keys, period=period, measures=measures)
+    for team_key, team_totals in totals.items():
+        result[team_key].measures = team_totals
     case_queries = list(case_queries)
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement per kind of data for every team at once (see _team_bounds); SQLite, which has
+        # no percentile_cont, keeps one statement per time zone below.
+        bounds = _team_bounds(teams, period)
+        if survey:
+            for team_key, survey_stats in _survey_stats_all(session, bounds=bounds).items():
+                result[team_key].survey = survey_stats
+        if case_queries:
+            for key in keys:
+                result[key].cases = {}
+            for team_key, cases in _case_stats_all(session, queries=case_queries, bounds=bounds).items():
+                result[team_key].cases = cases
+        case_queries = []
+        survey = False
     for zone_teams in _by_timezone(teams).values():
         start, end = period.utc_bounds(zone_teams[0].tz)
         zone_keys = [team.key for team in zone_teams]
@@ -113,11 +133,44 @@ def _by_timezone(teams: list[Team]) -> dict[str, list[Team]]:
     return groups
 
 
+@dataclass(frozen=True)
+class _Bounds:
+    """Each team's period as UTC instants, joined into a statement as rows of ``unnest`` over three array
+    parameters (so the statement's compiled form is cached whatever the teams), grouped by the row's
+    integer ``position`` (cheaper than grouping by the team's text key); ``start`` and ``end`` span them
+    all, a pre-filter on the time column for a single scan."""
+
+    teams: list[str]
+    rows: Any
+    start: datetime
+    end: datetime
+
+
+def _team_bounds(teams: list[Team], period: Period) -> _Bounds:
+    by_zone = {zone: period.utc_bounds(zone_teams[0].tz) for zone, zone_teams in _by_timezone(teams).items()}
+    keys = [team.key for team in teams]
+    starts = [by_zone[team.timezone][0] for team in teams]
+    ends = [by_zone[team.timezone][1] for team in teams]
+    instants = ARRAY(sa.DateTime(timezone=True))
+    rows = (
+        sa.func.unnest(
+            sa.bindparam("bound_teams", keys, type_=ARRAY(sa.String)),
+            sa.bindparam("bound_starts", starts, type_=instants),
+            sa.bindparam("bound_ends", ends, type_=instants),
+        )
+        .table_valued("team", "start", "end", with_ordinality="position")
+        .render_derived(name="bounds")
+    )
+    return _Bounds(keys, rows, min(starts), max(ends))
+
+
 def _measure_aggregates(
-    session: Session, *, config: Config, teams: list[str], period: Period
+    session: Session, *, config: Config, teams: list[str], period: Period, measures: Collection[str] | None
 ) -> dict[str, dict[str, MeasureAggregate]]:
     table = MeasureValue.__table__.c  # type: ignore[attr-defined]
     in_period = sa.and_(table.team.in_(teams), table.on_date >= period.start, table.on_date < period.end)
+    if measures is not None:
+        in_period = sa.and_(in_period, table.measure.in_(sorted(measures)))
     totals = (
         sa.select(table.team, table.measure, sa.func.sum(table.value), sa.func.avg(table.value), sa.func.count())
         .where(in_period)
@@ -125,7 +178,7 @@ def _measure_aggregates(
     )
     result: dict[str, dict[str, MeasureAggregate]] = defaultdict(dict)
     last_measures = []
-    for team, measure_key, total, mean, rows in session.execute(totals):
+    for team, measure_key, total, mean, rows in session.execute(totals).all():
         measure = config.measure_by_key.get(measure_key)
         if measure is None:
             continue  # data for a measure the config no longer declares
@@ -173,9 +226,117 @@ def _survey_stats(session: Session, *, teams: list[str], start: Any, end: Any) -
     }
 
 
+def _survey_stats_all(session: Session, *, bounds: _Bounds) -> dict[str, SurveyStats]:
+    survey_table: sa.Table = SurveyResponse.__table__  # type: ignore[attr-defined]
+    table = survey_table.c
+    team_bounds = bounds.rows
+    query = (
+        sa.select(
+            team_bounds.c.position,
+            sa.func.count(),
+            sa.func.avg(sa.cast(table.score, sa.Float)),
+            sa.func.count().filter(table.score >= 4),
+        )
+        .select_from(survey_table.join(team_bounds, team_bounds.c.team == table.team))
+        .where(
+            table.team.in_(bounds.teams),
+            table.submitted_at >= bounds.start,
+            table.submitted_at < bounds.end,
+            table.submitted_at >= team_bounds.c.start,
+            table.submitted_at < team_bounds.c.end,
+        )
+        .group_by(team_bounds.c.position)
+    )
+    return {
+        bounds.teams[position - 1]: SurveyStats(responses=count, mean_score=float(mean), top_answers=int(top))
+        for position, count, mean, top in session.execute(query)
+    }
+
+
+def _case_stats_all(
+    session: Session, *, queries: list[CaseQuery], bounds: _Bounds
+) -> dict[str, dict[CaseKey, CaseStats]]:
+    """PostgreSQL: every team's case statistics in one scan per round of queries (a round asks each case
+    kind once, so the config's usual one duration per kind is a single statement)."""
+    result: dict[str, dict[CaseKey, CaseStats]] = defaultdict(dict)
+    remaining = list(queries)
+    while remaining:
+        round_: dict[str, CaseQuery] = {}
+        for query in remaining:
+            round_.setdefault(query.kind, query)
+        remaining = [query for query in remaining if round_[query.kind] is not query]
+        for team, key, stats in _case_round(session, list(round_.values()), bounds):
+            result[team][key] = stats
+    return result
+
+
+def _case_round(session: Session, queries: list[CaseQuery], bounds: _Bounds) -> list[tuple[str, CaseKey, CaseStats]]:
+    table = CustomerCase.__table__.c  # type: ignore[attr-defined]
+    team_bounds = bounds.rows
+    # The duration is computed once per row in a subquery (PostgreSQL does not share repeated
+    # expressions between aggregates), tagged with the integer index of its query.
+    end_column = sa.case(*((table.kind == query.kind, _end_column(table, query.until)) for query in queries))
+    index = sa.case(*((table.kind == query.kind, number) for number, query in enumerate(queries)))
+    cases = (
+        sa.select(
+            table.team,
+            table.raised_at,
+            index.label("query"),
+            hours_between(table.raised_at, end_column).label("hours"),
+        )
+        .where(
+            table.team.in_(bounds.teams),
+            table.kind.in_([query.kind for query in queries]),
+            table.raised_at >= bounds.start,
+            table.raised_at < bounds.end,
+        )
+        .subquery("cases")
+    )
+    hours = cases.c.hours
+    limits = [(number, limit) for number, query in enumerate(queries) for limit in sorted(query.within_hours)]
+    percentiles = sa.func.percentile_cont(sa.literal_column("ARRAY[0.5, 0.9]")).within_group(hours)
+    statement = (
+        sa.select(
+            team_bounds.c.position,
+            cases.c.query,
+            sa.func.count(),
+            sa.func.count(hours),
+            sa.func.avg(hours),
+            sa.type_coerce(percentiles, ARRAY(sa.Float)),
+            *(sa.func.count().filter(hours <= limit) for _, limit in limits),
+        )
+        .select_from(cases.join(team_bounds, team_bounds.c.team == cases.c.team))
+        .where(cases.c.raised_at >= team_bounds.c.start, cases.c.raised_at < team_bounds.c.end)
+        .group_by(team_bounds.c.position, cases.c.query)
+    )
+    found = []
+    for position, number, count, ended, mean, percentile_values, *within in session.execute(statement):
+        query = queries[number]
+        median, p90 = percentile_values or (None, None)  # NULL when no case of the group has ended
+        found.append(
+            (
+                bounds.teams[position - 1],
+                (query.kind, query.until),
+                CaseStats(
+                    cases=count,
+                    open_cases=count - ended,
+                    mean_hours=_float(mean) if ended else None,
+                    median_hours=_float(median) if ended else None,
+                    p90_hours=_float(p90) if ended else None,
+                    within={limit: int(n) for (owner, limit), n in zip(limits, within, strict=True) if owner == number},
+                ),
+            )
+        )
+    return found
+
+
+def _end_column(table: Any, until: str) -> Any:
+    return table.first_response_at if until == "first_response" else table.resolved_at
+
+
 def _case_stats(session: Session, *, query: CaseQuery, teams: list[str], start: Any, end: Any) -> dict[str, CaseStats]:
     table = CustomerCase.__table__.c  # type: ignore[attr-defined]
-    end_column = table.first_response_at if query.until == "first_response" else table.resolved_at
+    end_column = _end_column(table, query.until)
     where = (table.team.in_(teams), table.kind == query.kind, table.raised_at >= start, table.raised_at < end)
     thresholds = sorted(query.within_hours)
     hours: sa.ColumnElement[Any]

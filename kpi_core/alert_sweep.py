@@ -2,8 +2,9 @@
 
 A write re-evaluates only its team: the alerted KPIs fed by what it touched (measures, survey answers,
 cases of a kind, milestones) and, when it touched cases, the team's case alerts. The periodic sweep
-reads every team's data version (kpi_core.store.touch_teams) in one statement and re-evaluates only
-the teams whose version moved (or whose alert period rolled over) since the last sweep; for every
+reads the data version and the teams the change log (kpi_core.data_changes) names past the version it
+saw last, in one statement, and re-evaluates only those teams (and those whose alert period rolled
+over); for every
 other team only the cases whose target time the clock crossed since then can have changed, and one
 range query per case KPI finds them. The sweep's memory (``SweepState``) is per process: the first
 sweep after a start evaluates everything. Two processes evaluating the same thing open each alert once
@@ -24,10 +25,10 @@ from kpi_core import ledger
 from kpi_core.alert_rules import RECENT, Evaluation, evaluate_cases, evaluate_kpis
 from kpi_core.config import CaseDurationFormula, Config, MilestoneFormula, SurveyFormula
 from kpi_core.config_schema import CaseKind
+from kpi_core.data_changes import teams_moved_since
 from kpi_core.expressions import names_in
 from kpi_core.models import Alert, CustomerCase, Delivery, Submission
 from kpi_core.periods import Period, PeriodKind
-from kpi_core.store import team_versions
 
 
 @dataclass(frozen=True)
@@ -120,11 +121,13 @@ def touches_cases(changes: Sequence[Change]) -> bool:
 
 @dataclass(frozen=True)
 class SweepState:
-    """What this process's last sweep saw: each team's data version, each team's current period of each
-    alert period kind (a new month starts every monthly KPI afresh), and when it ran."""
+    """What this process's last sweep saw: the data version (None: none yet), the teams it could not
+    evaluate (tried again next time), each team's current period of each alert period kind (a new month
+    starts every monthly KPI afresh), and when it ran."""
 
     at: datetime
-    versions: dict[str, int] = field(default_factory=dict)
+    version: int | None = None
+    retry: frozenset[str] = frozenset()
     periods: dict[tuple[str, PeriodKind], Period] = field(default_factory=dict)
 
 
@@ -133,30 +136,28 @@ def sweep(session: Session, *, config: Config, now: datetime, last: SweepState |
     teams whose data version moved or whose alert period rolled over, and every team's cases that came
     due since ``last.at``. Returns the evaluation and the state for the next sweep (teams that could
     not be evaluated are left out of it, so the next sweep tries them again)."""
-    versions = team_versions(session)  # first: a write committed after this read is seen again next time
+    # first: a write committed after this read has a later version and is seen next time
+    version, moved = teams_moved_since(session, version=None if last is None else last.version)
     kinds = sorted({kpi.alert.period for kpi in config.kpis if kpi.alert is not None})
     periods = {(team.key, kind): Period.current(kind, now=now, tz=team.tz) for team in config.teams for kind in kinds}
-    state = SweepState(now, versions, periods)
-    if last is None or last.at > now:
+    state = SweepState(now, version, frozenset(), periods)
+    if last is None or last.at > now or moved is None:
         everyone = list(config.teams)
         evaluation = evaluate_kpis(session, config=config, teams=everyone, now=now)
         evaluation += evaluate_cases(session, config=config, now=now)
-        return evaluation, _without_failures(state, evaluation)
-    moved = [team.key for team in config.teams if versions.get(team.key) != last.versions.get(team.key)]
+        return evaluation, _with_failures(state, evaluation)
+    changed = sorted(moved | last.retry)
     rolled = {team for (team, kind), period in periods.items() if last.periods.get((team, kind)) != period}
     evaluation = evaluate_kpis(
-        session, config=config, teams=[team for team in config.teams if team.key in {*moved, *rolled}], now=now
+        session, config=config, teams=[team for team in config.teams if team.key in {*changed, *rolled}], now=now
     )
-    evaluation += evaluate_cases(session, config=config, now=now, teams=moved)
+    evaluation += evaluate_cases(session, config=config, now=now, teams=changed)
     evaluation += evaluate_cases(session, config=config, now=now, due_after=last.at)
-    return evaluation, _without_failures(state, evaluation)
+    return evaluation, _with_failures(state, evaluation)
 
 
-def _without_failures(state: SweepState, evaluation: Evaluation) -> SweepState:
-    failed = {failure.team for failure in evaluation.failures}
-    if not failed:
-        return state
-    return replace(state, versions={team: v for team, v in state.versions.items() if team not in failed})
+def _with_failures(state: SweepState, evaluation: Evaluation) -> SweepState:
+    return replace(state, retry=frozenset(failure.team for failure in evaluation.failures))
 
 
 @dataclass(frozen=True)

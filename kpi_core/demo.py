@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlmodel import Session
 
 from kpi_core.config import Config, Team
+from kpi_core.data_changes import bump_data_version
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
 from kpi_core.periods import Period, PeriodKind
-from kpi_core.store import bump_data_version
 
 DEMO_START = date(2026, 4, 1)
 DEMO_END = date(2026, 10, 1)  # exclusive: the demo data covers 2026-Q2 and 2026-Q3
@@ -25,7 +25,7 @@ def load_demo_data(session: Session, *, config: Config, now: datetime) -> int:
         skill = 0.85 + 0.05 * (index % 4)  # a stable per-team quality, so the ranking is not a coin toss
         submission = Submission(team=team.key, kind="demo", source="demo", submitted_by="demo", submitted_at=now)
         session.add(submission)
-        bump_data_version(session, teams=[team.key])
+        bump_data_version(session, team=team.key)
         session.flush()
         rows = [
             *_weekly_measures(team, rng, skill),

@@ -1,12 +1,13 @@
-"""Arithmetic over aggregated measures, checked up front and evaluated by simpleeval (never ``eval``)."""
+"""Arithmetic over aggregated measures, checked up front and compiled once per expression into plain
+Python closures over the checked syntax tree (never ``eval``): a report of 200 teams evaluates about
+5,000 expressions, and building an evaluator for each cost more than the SQL behind them."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-
-from simpleeval import SimpleEval
 
 from kpi_core.errors import ExpressionSyntaxError
 
@@ -46,13 +47,41 @@ def names_in(expression: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def evaluate(expression: str, values: Mapping[str, float]) -> float | None:
+Compiled = Callable[[Mapping[str, float]], float]
+
+_BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+_UNARY: dict[type[ast.unaryop], Callable[[float], float]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+
+@lru_cache(maxsize=512)
+def _compiled(expression: str) -> Compiled:
+    names_in(expression)  # only the checked arithmetic gets this far
+    return _compile(ast.parse(expression, mode="eval").body)
+
+
+def _compile(node: ast.expr) -> Compiled:
+    if isinstance(node, ast.BinOp):
+        combine, left, right = _BINARY[type(node.op)], _compile(node.left), _compile(node.right)
+        return lambda values: combine(left(values), right(values))
+    if isinstance(node, ast.UnaryOp):
+        apply, operand = _UNARY[type(node.op)], _compile(node.operand)
+        return lambda values: apply(operand(values))
+    if isinstance(node, ast.Name):
+        name = node.id
+        return lambda values: float(values[name])
+    assert isinstance(node, ast.Constant) and isinstance(node.value, int | float)
+    constant = float(node.value)
+    return lambda values: constant
+
+
+def evaluate(expression: str, values: Mapping[str, float | None]) -> float | None:
     """The expression's value, or None when a name has no value or it divides by zero."""
-    needed = names_in(expression)
-    if any(values.get(name) is None for name in needed):
-        return None
-    evaluator = SimpleEval(names={name: float(values[name]) for name in needed}, functions={})
     try:
-        return float(evaluator.eval(expression))
-    except ZeroDivisionError:
+        return float(_compiled(expression)(values))  # type: ignore[arg-type]
+    except (KeyError, TypeError, ZeroDivisionError):  # a name missing or None; a zero divisor
         return None

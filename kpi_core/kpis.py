@@ -141,8 +141,12 @@ def _shift(period: Period, versus: str) -> Period:
 def _load(
     session: Session, config: Config, teams: list[Team], period: Period, kpis: list[Kpi]
 ) -> dict[str, TeamAggregates]:
-    """Loads only the kinds of aggregate that ``kpis`` use."""
+    """Loads only the kinds of aggregate, and only the measures, that ``kpis`` use."""
     formulas = [kpi.formula for kpi in kpis]
+    measures: set[str] = set()
+    for formula in formulas:
+        for expression in _expressions(formula):
+            measures |= names_in(expression)
     thresholds: dict[tuple[str, str], set[float]] = {}
     for formula in formulas:
         if isinstance(formula, CaseDurationFormula):
@@ -157,7 +161,18 @@ def _load(
         case_queries=[CaseQuery(kind, until, frozenset(limits)) for (kind, until), limits in thresholds.items()],
         survey=any(isinstance(formula, SurveyFormula) for formula in formulas),
         milestones=any(isinstance(formula, MilestoneFormula) for formula in formulas),
+        measures=measures,
     )
+
+
+def _expressions(formula: object) -> list[str]:
+    if isinstance(formula, RatioFormula):
+        return [formula.numerator, formula.denominator]
+    if isinstance(formula, ExpressionFormula):
+        return [formula.expression]
+    if isinstance(formula, GrowthFormula):
+        return [formula.of]
+    return []
 
 
 def _evaluate(kpi: Kpi, data: TeamAggregates, comparisons: dict[str, dict[str, TeamAggregates]], team: str) -> _Outcome:

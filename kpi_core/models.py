@@ -211,11 +211,16 @@ class DataVersion(SQLModel, table=True):
     version: int = 0
 
 
-class TeamDataVersion(SQLModel, table=True):
-    """One counter per team, moved by every write transaction that changes the team's data (with
-    DataVersion): the alert sweep re-evaluates only the teams whose counter moved since it last looked."""
+class DataChange(SQLModel, table=True):
+    """What one write transaction changed: a team's data (None: any team's) on the local dates
+    ``first_day``..``last_day`` (None: any date), stamped with the data version that write moved to. Shared
+    reports (kpi_core/shared_reports.py) recompute only the teams and periods it touches; the version, not
+    the id, orders changes, because the version's row lock orders writers by commit."""
 
-    __tablename__ = "team_data_version"
+    __tablename__ = "data_change"
 
-    team: str = Field(primary_key=True, max_length=64)
-    version: int = 0
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(index=True)
+    team: str | None = Field(default=None, max_length=64)
+    first_day: date | None = None
+    last_day: date | None = None

@@ -4,11 +4,8 @@ place in each scorecard scheme of that period's kind. They become JSON or CSV on
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlmodel import Session
 
@@ -17,7 +14,6 @@ from kpi_core.isolation import ComputeFailure
 from kpi_core.kpis import KpiResult, TeamReport, compute_reports
 from kpi_core.periods import Period
 from kpi_core.scorecard import ItemScore, TeamScore, score_teams
-from kpi_core.store import data_version
 
 
 @dataclass(frozen=True)
@@ -99,29 +95,3 @@ def rank_teams(session: Session, *, config: Config, period: Period) -> Rankings:
     reports = compute_reports(session, config=config, period=period)
     failures = tuple(report.failure for report in reports.values() if report.failure is not None)
     return Rankings(schemes_for(config, reports), failures)
-
-
-class ReportCache:
-    """Team reports computed once per (teams, period, data version). Every write through kpi_core moves
-    the version (kpi_core.store.bump_data_version), so a cached report is never stale; the version is read
-    from the database, so replicas agree on it."""
-
-    def __init__(self, *, max_entries: int = 512) -> None:
-        self._entries: OrderedDict[tuple[Any, ...], list[Report]] = OrderedDict()
-        self._max_entries = max_entries
-        self._lock = threading.Lock()
-
-    def build(
-        self, session: Session, *, config: Config, period: Period, teams: list[str] | None = None
-    ) -> list[Report]:
-        key = (tuple(teams) if teams is not None else None, period, data_version(session))
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]
-        reports = build_reports(session, config=config, period=period, teams=teams)
-        with self._lock:
-            self._entries[key] = reports
-            while len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
-        return reports

@@ -27,7 +27,9 @@ class hours_between(FunctionElement[float]):  # noqa: N801 - reads like the SQL 
 @compiles(hours_between, "postgresql")
 def _hours_between_postgresql(element: hours_between, compiler: SQLCompiler, **kw: Any) -> str:
     start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"(CAST(EXTRACT(EPOCH FROM ({end} - {start})) AS DOUBLE PRECISION) / 3600.0)"
+    # date_part is double precision; EXTRACT returns numeric since PostgreSQL 14, several times slower
+    # over a quarter's cases and no more exact once divided into hours.
+    return f"(date_part('epoch', {end} - {start}) / 3600.0)"
 
 
 @compiles(hours_between, "sqlite")

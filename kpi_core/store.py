@@ -3,25 +3,23 @@ Every replacement, update and withdrawal leaves an AuditEntry with the old and n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from kpi_core.data_changes import Days, around, bump_data_version, days_of, touch_teams
 from kpi_core.models import (
     AuditEntry,
     CustomerCase,
-    DataVersion,
     MeasureValue,
     Milestone,
     ProcessedRequest,
     Submission,
     SurveyResponse,
-    TeamDataVersion,
 )
 from kpi_core.periods import Period
 
@@ -40,14 +38,22 @@ def claim_request(session: Session, *, key: str, now: datetime) -> bool:
 
 
 def _submission(
-    session: Session, *, team: str, kind: str, user: str, now: datetime, rows: int, form: str | None = None
+    session: Session,
+    *,
+    team: str,
+    kind: str,
+    user: str,
+    now: datetime,
+    rows: int,
+    days: Days,
+    form: str | None = None,
 ) -> Submission:
     submission = Submission(
         team=team, kind=kind, source="slack", form=form, submitted_by=user, submitted_at=now, row_count=rows
     )
     session.add(submission)
     session.flush()
-    bump_data_version(session, teams=[team])
+    bump_data_version(session, team=team, days=days)
     return submission
 
 
@@ -97,7 +103,10 @@ def submit_measures(
     values in the period is replaced, and the replacement is audited."""
     # _submission bumps the data version first: its row lock makes a concurrent submission wait for this
     # one to commit, so the second sees these rows and replaces them instead of adding to them.
-    submission = _submission(session, team=team, kind="measures", user=user, now=now, rows=len(values), form=form)
+    days = (period.start, period.end - timedelta(days=1))
+    submission = _submission(
+        session, team=team, kind="measures", user=user, now=now, rows=len(values), days=days, form=form
+    )
     for measure, value in values.items():
         previous = measure_rows(session, team=team, measures=[measure], period=period)
         row = MeasureValue(team=team, measure=measure, on_date=period.start, value=value, submission_id=submission.id)
@@ -155,7 +164,8 @@ def replace_measure_rows(
 def submit_survey(
     session: Session, *, team: str, scores: Sequence[int], submitted_at: datetime, user: str, now: datetime
 ) -> Submission:
-    submission = _submission(session, team=team, kind="survey", user=user, now=now, rows=len(scores))
+    days = around(submitted_at)
+    submission = _submission(session, team=team, kind="survey", user=user, now=now, rows=len(scores), days=days)
     session.add_all(
         SurveyResponse(team=team, submitted_at=submitted_at, score=score, submission_id=submission.id)
         for score in scores
@@ -207,7 +217,7 @@ def record_milestone(
 
 def _record_one(session: Session, row: RowT, *, kind: str, user: str, now: datetime) -> RowT:
     """Stores ``row`` as a submission of its own, so it can be listed, corrected and withdrawn."""
-    submission = _submission(session, team=row.team, kind=kind, user=user, now=now, rows=1)
+    submission = _submission(session, team=row.team, kind=kind, user=user, now=now, rows=1, days=days_of(row))
     row.submission_id = submission.id
     session.add(row)
     session.flush()
@@ -280,11 +290,14 @@ def complete_milestone(
 
 def _update_audited(session: Session, row: RowT, changes: dict[str, Any], *, user: str, now: datetime) -> RowT:
     """Sets the given (not None) fields of ``row`` and records the row before and after."""
-    bump_data_version(session, teams=[row.team])
+    before = days_of(row)
+    bump = bump_data_version(session, team=row.team)
     old = _as_dict(row)
     for field, value in changes.items():
         if value is not None:
             setattr(row, field, value)
+    after = days_of(row)
+    bump.first_day, bump.last_day = min(before[0], after[0]), max(before[1], after[1])
     session.add(row)
     session.add(
         AuditEntry(
@@ -344,7 +357,7 @@ def withdraw_submission(
     new: dict[str, Any] | None = None if replaced_by is None else {"replaced_by": replaced_by}
     if reason:
         new = {**(new or {}), "reason": reason}
-    bump_data_version(session)
+    change = bump_data_version(session, team=submission.team)
     withdrawn = 0
     teams: set[str] = set()
     for table in DATA_TABLES:
@@ -366,7 +379,7 @@ def withdraw_submission(
             )
             session.delete(row)
             withdrawn += 1
-    touch_teams(session, teams=teams)  # an import's submission has no team: its rows' teams moved
+    touch_teams(session, change=change, teams=teams)  # an import's submission has no team: its rows' have
     submission.withdrawn_at = now
     submission.withdrawn_by = user
     session.add(submission)
@@ -396,39 +409,6 @@ def latest_submission_by(session: Session, *, user: str) -> Submission | None:
 
 def measures_of(session: Session, *, submission_id: int) -> list[MeasureValue]:
     return list(session.exec(select(MeasureValue).where(MeasureValue.submission_id == submission_id)))
-
-
-def data_version(session: Session) -> int:
-    """The counter every write through kpi_core moves (see DataVersion)."""
-    return int(session.exec(select(DataVersion.version).where(DataVersion.id == 1)).one())
-
-
-def bump_data_version(session: Session, *, teams: Iterable[str] = ()) -> None:
-    """Marks the caller's transaction as a change to the data; call it in every write, first (its row lock
-    orders concurrent writers), with the teams whose data it changes when it knows them already (else
-    call ``touch_teams`` once it does)."""
-    session.execute(sa.update(DataVersion).where(col(DataVersion.id) == 1).values(version=DataVersion.version + 1))
-    touch_teams(session, teams=teams)
-
-
-def touch_teams(session: Session, *, teams: Iterable[str]) -> None:
-    """Moves each team's own counter (TeamDataVersion): the alert sweep re-evaluates exactly those teams.
-    One statement; in sorted order, so two writers lock the rows in the same order."""
-    rows = [{"team": team, "version": 1} for team in sorted(set(teams))]
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = TeamDataVersion.__table__  # type: ignore[attr-defined]
-    statement = insert(table).values(rows)
-    session.execute(
-        statement.on_conflict_do_update(index_elements=[table.c.team], set_={"version": table.c.version + 1})
-    )
-
-
-def team_versions(session: Session) -> dict[str, int]:
-    """Every team's counter (a team never written to has none)."""
-    return {team: version for team, version in session.exec(select(TeamDataVersion.team, TeamDataVersion.version))}
 
 
 def has_submitted(session: Session, *, team: str, start: datetime, end: datetime) -> bool:

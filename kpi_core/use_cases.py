@@ -25,7 +25,8 @@ from kpi_core.demo import load_demo_data
 from kpi_core.imports import ImportSummary, import_csv
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission
 from kpi_core.periods import Period
-from kpi_core.reporting import Rankings, Report, ReportCache, build_reports, rank_teams
+from kpi_core.reporting import Rankings, Report, build_reports, rank_teams
+from kpi_core.shared_reports import SharedReports
 
 T = TypeVar("T")
 
@@ -285,17 +286,19 @@ def reports(
     *,
     config: Config,
     wanted: Sequence[tuple[Period, list[str] | None]],
-    cache: ReportCache | None = None,
+    cache: SharedReports | None = None,
 ) -> list[list[Report]]:
     """For each (period, teams) wanted, the teams' reports (every team for None), read in one transaction
-    so they agree with each other; through ``cache`` when given."""
+    so they agree with each other; through the shared ``cache`` when given."""
     build = cache.build if cache is not None else build_reports
     with transaction(engine) as session:
         return [build(session, config=config, period=period, teams=teams) for period, teams in wanted]
 
 
-def rankings(engine: sa.Engine, *, config: Config, period: Period) -> Rankings:
+def rankings(engine: sa.Engine, *, config: Config, period: Period, cache: SharedReports | None = None) -> Rankings:
     with transaction(engine) as session:
+        if cache is not None:
+            return cache.rankings(session, config=config, period=period)
         return rank_teams(session, config=config, period=period)
 
 

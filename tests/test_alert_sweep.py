@@ -3,7 +3,8 @@ PostgreSQL: a write re-evaluates only its team and the KPIs it feeds, the sweep 
 moved and the cases the clock made due, and neither's statements grow with other teams' alerts.
 
 Rows added with ``add`` are written behind kpi_core's back, as a direct SQL insert would be: they move no
-data version. ``touch_teams`` is what every write through kpi_core does besides storing its rows.
+data version. ``touch`` records what every write through kpi_core records besides its rows (a change of
+the team's data in the change log).
 """
 
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from kpi_core import store
 from kpi_core.alert_rules import evaluate_cases
 from kpi_core.alert_sweep import Change, SweepState, due_posts, evaluate_changes, kpis_fed_by, sweep
+from kpi_core.data_changes import bump_data_version
 from kpi_core.db import transaction
 from kpi_core.models import Alert
 from tests.factories import add, at, case, measures, surveys
@@ -45,7 +47,8 @@ def swept(engine, config, now, last):
 
 def touch(engine, *teams):
     with transaction(engine) as session:
-        store.touch_teams(session, teams=teams)
+        for team in teams:
+            bump_data_version(session, team=team)
 
 
 @contextmanager

@@ -276,11 +276,11 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 def fill(disk: Path) -> Path:
     filler = disk / "filler"
-    with filler.open("wb") as file:
+    # unbuffered: a buffered file would keep the last partial block and fail again when closed
+    with filler.open("wb", buffering=0) as file:
         try:
             while True:
                 file.write(b"\0" * 65536)
-                file.flush()
         except OSError:  # ENOSPC: the disk is full
             pass
     return filler

@@ -1,5 +1,7 @@
-"""Migration 0006 moves data out of string formats into real columns, on SQLite and PostgreSQL: a Slack
-submission's form (``source = "slack:<form>"``) and a case alert's case (``subject = "case:<id>"``)."""
+"""Migrations upgrade and downgrade on SQLite and PostgreSQL: 0006 moves data out of string formats into
+real columns (a Slack submission's form, ``source = "slack:<form>"``, and a case alert's case,
+``subject = "case:<id>"``); 0010 adds the change log of shared reports; 0011 the
+alert sweep's index of cases by kind and time."""
 
 import sqlalchemy as sa
 
@@ -44,19 +46,26 @@ def test_0006_moves_the_form_and_the_case_into_columns_and_back(engine):
     migrate(engine)
 
 
-def test_0008_adds_the_team_data_versions_and_the_case_time_index_and_takes_them_away(engine):
-    def schema() -> tuple[bool, set[str]]:
-        inspector = sa.inspect(engine)
-        indexes = {index["name"] for index in inspector.get_indexes("customer_case")}
-        return inspector.has_table("team_data_version"), indexes
-
-    has_table, indexes = schema()
-    assert has_table and "ix_customer_case_kind_raised_at" in indexes
+def test_0010_adds_the_change_log_and_takes_it_away(engine):
     with engine.begin() as connection:
-        connection.execute(sa.text("INSERT INTO team_data_version (team, version) VALUES ('berlin_ops', 3)"))
+        connection.execute(
+            sa.text("INSERT INTO data_change (version, team, first_day, last_day) VALUES (1, 'b', NULL, NULL)")
+        )
     downgrade(engine, "0007")
-    has_table, indexes = schema()
-    assert not has_table and "ix_customer_case_kind_raised_at" not in indexes
+    assert "data_change" not in sa.inspect(engine).get_table_names()
     migrate(engine)
-    has_table, indexes = schema()
-    assert has_table and "ix_customer_case_kind_raised_at" in indexes
+    assert "data_change" in sa.inspect(engine).get_table_names()
+    assert [index["name"] for index in sa.inspect(engine).get_indexes("data_change")] == ["ix_data_change_version"]
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM data_change")).scalar_one() == 0
+
+
+def test_0011_adds_the_case_time_index_and_takes_it_away(engine):
+    def indexes() -> set[str]:
+        return {index["name"] for index in sa.inspect(engine).get_indexes("customer_case")}
+
+    assert "ix_customer_case_kind_raised_at" in indexes()
+    downgrade(engine, "0010")
+    assert "ix_customer_case_kind_raised_at" not in indexes()
+    migrate(engine)
+    assert "ix_customer_case_kind_raised_at" in indexes()

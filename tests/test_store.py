@@ -5,19 +5,13 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
+from kpi_core.data_changes import data_version, teams_moved_since
 from kpi_core.db import transaction
 from kpi_core.imports import import_csv
 from kpi_core.models import CustomerCase, MeasureValue, Submission
 from kpi_core.periods import Period
-from kpi_core.reporting import ReportCache
-from kpi_core.store import (
-    data_version,
-    record_case,
-    submit_measures,
-    team_versions,
-    update_case,
-    withdraw_submission,
-)
+from kpi_core.shared_reports import SharedReports
+from kpi_core.store import record_case, submit_measures, update_case, withdraw_submission
 from tests.factories import at
 
 NOW = datetime(2026, 9, 30, 8, 0, tzinfo=UTC)
@@ -86,7 +80,7 @@ def test_every_kind_of_write_moves_the_data_version(engine):
 
 
 def test_a_cached_report_is_recomputed_after_a_write(engine, example_config):
-    cache = ReportCache()
+    cache = SharedReports()
 
     def sales() -> float | None:
         with transaction(engine) as session:
@@ -100,18 +94,17 @@ def test_a_cached_report_is_recomputed_after_a_write(engine, example_config):
     assert sales() == 300.0
 
 
-def test_every_kind_of_write_moves_the_versions_of_exactly_its_teams(engine, example_config, tmp_path):
-    """The alert sweep re-evaluates the teams whose own version moved (kpi_core/alert_sweep.py)."""
+def test_every_kind_of_write_logs_a_change_of_exactly_its_teams(engine, example_config, tmp_path):
+    """The alert sweep re-evaluates the teams the change log names (kpi_core/alert_sweep.py)."""
 
-    def versions() -> dict[str, int]:
+    def moved(write) -> set[str] | None:
         with Session(engine) as session:
-            return team_versions(session)
-
-    def moved(write) -> set[str]:
-        before = versions()
+            before = data_version(session)
         write()
-        after = versions()
-        return {team for team in after if after[team] != before.get(team)}
+        with Session(engine) as session:
+            after, teams = teams_moved_since(session, version=before)
+        assert after > before
+        return None if teams is None else set(teams)
 
     def in_transaction(work):
         def run():

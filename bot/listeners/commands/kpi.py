@@ -180,7 +180,7 @@ def _post_scorecard(invocation: Invocation, period: Period | None) -> None:
     services = invocation.services
     zone = services.config.team(invocation.access.view_teams[0]).tz if invocation.access.view_teams else None
     period = period or Period.current(PeriodKind.QUARTER, now=services.clock(), tz=zone or services.config.teams[0].tz)
-    rankings = use_cases.rankings(services.engine, config=services.config, period=period)
+    rankings = use_cases.rankings(services.engine, config=services.config, period=period, cache=services.reports)
     texts = [
         services.renderer.scorecard(
             scheme_key=key,

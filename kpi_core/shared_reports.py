@@ -1,0 +1,117 @@
+"""Reports computed once per period and shared by every team and the rankings, invalidated precisely.
+
+One entry per period holds the teams' computed KPIs, the scorecard rankings of the period (when a scheme
+ranks that kind of period, every team is computed at once: the ranks need them all) and each team's
+report. A request reads the data version (kpi_core.store); when it moved, the changes of the writes in
+between (DataChange) say which teams' data on which dates changed, and only those teams are recomputed,
+in the periods that depend on those dates (the period itself, the previous one and the one a year
+before, which growth figures compare with); the ranks of such a period are scored again. Concurrent
+requests for one period wait for a single computation; requests for different periods run side by side.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlmodel import Session
+
+from kpi_core.config import Config
+from kpi_core.data_changes import changes_since, data_version
+from kpi_core.kpis import TeamReport, compute_reports
+from kpi_core.models import DataChange
+from kpi_core.periods import Period
+from kpi_core.reporting import Rankings, Report, report_of, schemes_for
+from kpi_core.scorecard import TeamScore
+
+
+@dataclass
+class _Entry:
+    config: Config
+    version: int
+    ranked: bool  # a scheme ranks this kind of period: every team is computed
+    computed: dict[str, TeamReport] = field(default_factory=dict)
+    schemes: dict[str, list[TeamScore]] = field(default_factory=dict)
+    reports: dict[str, Report] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class SharedReports:
+    """Team reports and rankings per period, computed once and kept until a write touches them. The data
+    version and the change log are read from the database, so replicas agree on what is stale."""
+
+    def __init__(self, *, max_periods: int = 64) -> None:
+        self._entries: OrderedDict[Period, _Entry] = OrderedDict()
+        self._max_periods = max_periods
+        self._lock = threading.Lock()  # guards _entries; each entry's own lock guards its computation
+
+    def build(
+        self, session: Session, *, config: Config, period: Period, teams: list[str] | None = None
+    ) -> list[Report]:
+        """The reports of ``teams`` (default: all) in ``period``, ranked among all teams."""
+        selected = teams if teams is not None else [team.key for team in config.teams]
+        for key in selected:
+            config.team(key)  # raises UnknownTeam before any query runs
+        reports, _ = self._current(session, config, period, selected)
+        return [reports[key] for key in selected]
+
+    def rankings(self, session: Session, *, config: Config, period: Period) -> Rankings:
+        reports, schemes = self._current(session, config, period, [team.key for team in config.teams])
+        failures = tuple(report.failure for report in reports.values() if report.failure is not None)
+        return Rankings(schemes, failures)
+
+    def _current(
+        self, session: Session, config: Config, period: Period, wanted: list[str]
+    ) -> tuple[dict[str, Report], dict[str, list[TeamScore]]]:
+        """The entry's reports and rankings, brought up to date; both dicts are replaced, never changed,
+        once handed out, so a caller may read them while another request updates the entry."""
+        version = data_version(session)
+        ranked = any(scheme.period == period.kind for scheme in config.scorecards.values())
+        with self._lock:
+            entry = self._entries.get(period)
+            if entry is None or entry.config is not config:
+                entry = self._entries[period] = _Entry(config, version, ranked)
+            self._entries.move_to_end(period)
+            while len(self._entries) > self._max_periods:
+                self._entries.popitem(last=False)
+        with entry.lock:
+            stale: set[str] = set()
+            # An entry at a later version than this request read (another request brought it up to
+            # date meanwhile) is only fresher: it is served as it is.
+            if entry.version < version:
+                changes = changes_since(session, version=entry.version, until=version)
+                stale = _touched(entry.computed, changes, period)
+                entry.version = version
+                for key in stale:
+                    del entry.computed[key]
+            needed = [team.key for team in config.teams] if ranked else wanted
+            missing = [key for key in needed if key not in entry.computed]
+            if missing or stale:
+                if missing:
+                    entry.computed.update(compute_reports(session, config=config, period=period, teams=missing))
+                entry.computed = {key: entry.computed[key] for key in config.team_by_key if key in entry.computed}
+                entry.schemes = schemes_for(config, entry.computed) if ranked else {}
+                entry.reports = {key: report_of(report, entry.schemes) for key, report in entry.computed.items()}
+            return entry.reports, entry.schemes
+
+
+def _touched(computed: dict[str, TeamReport], changes: Iterable[DataChange], period: Period) -> set[str]:
+    """The computed teams whose figures for ``period`` the changes may have moved."""
+    spans = [(shown.start, shown.end) for shown in (period, period.previous(), period.year_ago())]
+    touched: set[str] = set()
+    for change in changes:
+        if not _overlaps(change.first_day, change.last_day, spans):
+            continue
+        if change.team is None:
+            return set(computed)
+        touched.add(change.team)
+    return touched & set(computed)
+
+
+def _overlaps(first: date | None, last: date | None, spans: list[tuple[date, date]]) -> bool:
+    if first is None or last is None:
+        return True
+    return any(first < end and last >= start for start, end in spans)
