@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.alert_queue import AlertQueue
+from bot.alert_view import alert_blocks
 from bot.failure_notices import tell_admins
 from bot.render import format_value
 from bot.sender import Outgoing, Sender
@@ -131,50 +132,19 @@ class AlertPoster:
         channel, ts = posted
         outcome = self.sender.send(self._recovery_message(alert, case, thread_ts=ts))
         if outcome in ("sent", "found"):
-            text = "✅ " + self._alert_text(alert, case, resolved=True)
+            text = "✅ " + alert_text(self.services, alert, case, resolved=True)
             self.sender.update(channel=channel, ts=ts, text=text, blocks=_section(text))
-
-    def _alert_text(self, alert: Alert, case: CustomerCase | None, *, resolved: bool = False) -> str:
-        services = self.services
-        team = services.config.team(alert.team)
-        renderer = services.renderer
-        kpi = services.config.kpi_by_key[alert.kpi]
-
-        def sentence(language: Language) -> str:
-            if case is not None:
-                text = renderer.mrkdwn(
-                    "alert_case",
-                    language,
-                    team=team.name.in_language(language),
-                    case=case.id,
-                    kind=renderer.text(case.kind, language),
-                    raised=case.raised_at.astimezone(team.tz).strftime("%Y-%m-%d %H:%M"),
-                    event=renderer.text(_event(kpi.formula), language),
-                    hours=f"{alert.threshold:g}",
-                )
-            else:
-                text = renderer.mrkdwn(
-                    "alert_kpi",
-                    language,
-                    team=team.name.in_language(language),
-                    kpi=kpi.name.in_language(language),
-                    value=_number(alert.value, kpi.unit),
-                    threshold=_number(alert.threshold, kpi.unit),
-                )
-            return f"~{text}~ ({renderer.mrkdwn('resolved', language)})" if resolved else text
-
-        return _in_team_language(team, sentence)
 
     def _alert_message(self, alert: Alert, case: CustomerCase | None) -> Outgoing:
         team = self.services.config.team(alert.team)
-        text = "🔴 " + self._alert_text(alert, case)
+        text = "🔴 " + alert_text(self.services, alert, case)
         return Outgoing(
             kind="alert",
             team=alert.team,
             subject=str(alert.id),
             channel=team.channel,
             text=text,
-            blocks=_section(text),
+            blocks=alert_blocks(self.services, alert=alert, text=text, handling=None),
         )
 
     def _recovery_message(self, alert: Alert, case: CustomerCase | None, *, thread_ts: str) -> Outgoing:
@@ -208,6 +178,38 @@ class AlertPoster:
             text="✅ " + text,
             thread_ts=thread_ts,
         )
+
+
+def alert_text(services: Services, alert: Alert, case: CustomerCase | None, *, resolved: bool = False) -> str:
+    """The alert's sentence in its team's language (struck through and marked once resolved)."""
+    team = services.config.team(alert.team)
+    renderer = services.renderer
+    kpi = services.config.kpi_by_key[alert.kpi]
+
+    def sentence(language: Language) -> str:
+        if case is not None:
+            text = renderer.mrkdwn(
+                "alert_case",
+                language,
+                team=team.name.in_language(language),
+                case=case.id,
+                kind=renderer.text(case.kind, language),
+                raised=case.raised_at.astimezone(team.tz).strftime("%Y-%m-%d %H:%M"),
+                event=renderer.text(_event(kpi.formula), language),
+                hours=f"{alert.threshold:g}",
+            )
+        else:
+            text = renderer.mrkdwn(
+                "alert_kpi",
+                language,
+                team=team.name.in_language(language),
+                kpi=kpi.name.in_language(language),
+                value=_number(alert.value, kpi.unit),
+                threshold=_number(alert.threshold, kpi.unit),
+            )
+        return f"~{text}~ ({renderer.mrkdwn('resolved', language)})" if resolved else text
+
+    return _in_team_language(team, sentence)
 
 
 def _in_team_language(team: Team, sentence: Callable[[Language], str]) -> str:

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.alert_poster import AlertPoster
 from bot.failures import NotifyAdmins, StickyAck, handle_error
 from bot.listeners import register
+from bot.reviews import ReviewMessenger
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack_retries import retry_handlers
@@ -35,6 +36,7 @@ def build_app(
     client: WebClient | None = None,
     alerts: AlertPoster | None = None,
     notify_admins: NotifyAdmins | None = None,
+    reviews: ReviewMessenger | None = None,
 ) -> App:
     """The Bolt app; ``alerts`` (when given) checks thresholds after every write a listener makes;
     ``notify_admins`` (when given) tells the admins of every listener's unexpected failure."""
@@ -54,6 +56,7 @@ def build_app(
         context["services"] = services
         context["alerts"] = alerts
         context["notify_admins"] = notify_admins
+        context["reviews"] = reviews  # the review DMs (through the delivery ledger)
         if context.user_id:
             context["access"] = access_for(services.config, context.user_id)
         next()

@@ -1,4 +1,4 @@
-"""``kpi-bot``: the command line (demo, check-config, import, submissions, report, migrate, ...).
+"""``kpi-bot``: the command line (demo, check-config, import, submissions, report, me, migrate, ...).
 
 Each command imports what it needs when it runs: `kpi-bot --help` must not load matplotlib, Bolt,
 APScheduler or SQLModel (about 2 s)."""
@@ -256,6 +256,28 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
             _echo_mrkdwn(renderer.digest(team=team_config, report=current, previous=before, title="report") + "\n")
 
 
+@main.command("me")
+@click.option("--user", "user", required=True, help="The person's Slack user id (people in the config).")
+@click.option("--period", help="2026-Q4 (default: the current period of person_scorecard.period).")
+@click.pass_obj
+def me(settings: Settings, user: str, period: str | None) -> None:
+    """Print a person's scorecard as `/kpi me` shows it to them (a dry run: nothing is posted)."""
+    from bot.people_views import card_text
+    from kpi_core import people_use_cases
+    from kpi_core.periods import Period
+    from kpi_core.person_scorecard import default_period
+
+    with _user_errors():
+        services = _services(settings)
+        config = services.config
+        person = config.person_by_user.get(user)
+        if person is None:
+            raise click.UsageError(f"{user} is not in the config's people")
+        shown = Period.parse(period) if period else default_period(config, person, now=services.clock())
+        card = people_use_cases.scorecard_of(services.engine, config=config, person=person, period=shown)
+    _echo_mrkdwn(card_text(services.renderer, config, config.team(person.team).language, card))
+
+
 @main.command("serve")
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=3000, show_default=True, help="0 picks a free port (printed at start).")
@@ -420,17 +442,24 @@ def _log_to_stderr() -> None:
 @main.command("demo")
 @click.pass_obj
 def demo(settings: Settings) -> None:
-    """Load six months of demo data and print each team's latest weekly digest and the quarterly scorecard."""
-    from kpi_core import use_cases
+    """Load six months of demo data and print each team's latest weekly digest, the quarterly scorecard and
+    a personal scorecard."""
+    from kpi_core import review_use_cases, use_cases
     from kpi_core.demo import DEMO_END
     from kpi_core.periods import Period, PeriodKind
+    from kpi_core.review_demo import DEMO_CYCLE
 
     with _user_errors():
         services = _services(settings)
         config, engine, renderer = services.config, services.engine, services.renderer
         rows = use_cases.load_demo_once(engine, config=config, now=datetime.now(UTC))
+        ratings = review_use_cases.load_demo_once(engine, config=config)  # a finished 360° review (issue 11)
         if rows is not None:
-            click.echo(f"loaded {rows} demo rows into {engine.url.render_as_string(hide_password=True)}\n")
+            click.echo(f"loaded {rows} demo rows into {engine.url.render_as_string(hide_password=True)}")
+        if ratings is not None:
+            click.echo(f"loaded the finished 360° review {DEMO_CYCLE} ({ratings} raters asked)")
+        if rows is not None or ratings is not None:
+            click.echo()
         week = Period.containing(PeriodKind.WEEK, DEMO_END).previous()
         quarter = Period.containing(PeriodKind.QUARTER, DEMO_END).previous()
         reports, previous = use_cases.reports(engine, config=config, wanted=[(week, None), (week.previous(), None)])
@@ -447,6 +476,27 @@ def demo(settings: Settings) -> None:
                 failures=rankings.failures,
             )
         )
+    if config.people:  # one personal scorecard, as `/kpi me` shows it (issue 11)
+        from bot.people_views import card_text
+        from kpi_core import people_use_cases
+
+        person = config.people[0]
+        with _user_errors():
+            card = people_use_cases.scorecard_of(engine, config=config, person=person, period=quarter)
+        _echo_mrkdwn("\n" + card_text(renderer, config, "both", card))
+        _echo_review(services, person.user)
+
+
+def _echo_review(services: Services, user: str) -> None:
+    """The person's latest 360° results, as they see them (anonymity applied)."""
+    from bot.reviews import results_text
+    from kpi_core import review_use_cases
+
+    with _user_errors():
+        found = review_use_cases.results_for(services.engine, config=services.config, viewer=user, subject=user)
+    if found is not None:
+        cycle, groups = found
+        _echo_mrkdwn("\n" + results_text(services, cycle=cycle, subject=user, groups=groups, language="both"))
 
 
 def _echo_mrkdwn(text: str) -> None:
@@ -455,6 +505,15 @@ def _echo_mrkdwn(text: str) -> None:
 
     click.echo(unescape(text))
 
+
+def _register_review_commands() -> None:
+    from bot.cli_reviews import export, review  # click only: `kpi-bot --help` stays light
+
+    main.add_command(review)
+    main.add_command(export)
+
+
+_register_review_commands()
 
 if __name__ == "__main__":
     main()

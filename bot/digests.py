@@ -6,13 +6,17 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
+from bot.anomaly_alerts import anomaly_blocks, team_anomalies
 from bot.charts import score_bars, trend_chart
 from bot.digest_view import Section, digest_view
-from bot.mrkdwn import escape
+from bot.followup_summary import digest_followup_blocks, summary_followup_text
+from bot.mrkdwn import Mrkdwn, escape
 from bot.render import message_parts
 from bot.sender import Chart, Outgoing
 from bot.services import Services
+from kpi_core.absence import team_recipients
 from kpi_core.config import Team
 from kpi_core.db import transaction
 from kpi_core.isolation import ComputeFailure
@@ -59,20 +63,29 @@ def weekly_digests(
             weeks.insert(0, weeks[0].previous())
         with transaction(services.engine) as session:
             history = [build_reports(session, config=services.config, period=week, teams=keys) for week in weeks]
+        anomalies = team_anomalies(services, teams=group, period=shown)
         for index, team in enumerate(group):
             series = [reports[index] for reports in history]
-            messages.append(_digest(services, team, series, chart=charts))
+            unusual = anomaly_blocks(services, team=team, anomalies=anomalies[team.key])
+            messages.append(_digest(services, team, series, chart=charts, unusual=unusual))
     return messages
 
 
-def _digest(services: Services, team: Team, series: list[Report], *, chart: bool) -> Outgoing:
+def _digest(
+    services: Services, team: Team, series: list[Report], *, chart: bool, unusual: list[dict[str, Any]]
+) -> Outgoing:
     current, previous = series[-1], series[-2]
     cadences = services.config.cadences
     weekly = [key for key in current.kpis if cadences[key] is PeriodKind.WEEK]
     view = digest_view(services.config, team, [Section(current, previous, weekly)], now=services.clock())
     # one digest's blocks are bounded by the config's KPIs (ten fields a section), not by the number of teams
     blocks = services.renderer.digest_blocks(view)
+    if current.failure is None:  # before the legend: the week's alert follow-up, Open action buttons
+        off_target = [line.key for group in view.groups for line in group.lines if line.status in ("breach", "missed")]
+        blocks[-1:-1] = digest_followup_blocks(services, team=team, period=current.period, off_target=off_target)
     chart = chart and current.failure is None  # no trend to draw to a week that could not be computed
+    # the KPIs unusual for the team, before the legend that closes the digest
+    blocks[-1:-1] = unusual
     return Outgoing(
         # A week that could not be computed is posted once under its own kind, so the digest itself stays
         # due: the next catch-up after the data is corrected posts it.
@@ -189,6 +202,9 @@ def management_summary(services: Services, *, channel: str, period: Period) -> O
     text = services.renderer.render(
         "management.txt.j2", language="both", period=period.label, rows=rows, channels=channels
     )
+    followup = summary_followup_text(services, period=period)  # response times, open and overdue actions
+    if followup:
+        text = Mrkdwn(f"{text}\n\n{followup}")
     first, *more = message_parts(text)  # 200 teams make two or three parts
     return Outgoing(
         kind="management_summary",
@@ -235,7 +251,8 @@ def quarterly_scorecards(services: Services, *, channel: str, period: Period) ->
 
 
 def reminders(services: Services, *, team: Team) -> list[Outgoing]:
-    """A DM to each lead of ``team`` when it has submitted nothing yet in the current week."""
+    """A DM to each lead of ``team`` (a stand-in for a lead away) when it has submitted nothing yet in the
+    current week."""
     period = Period.current(PeriodKind.WEEK, now=services.clock(), tz=team.tz)
     start, end = period.utc_bounds(team.tz)
     with transaction(services.engine) as session:
@@ -252,5 +269,5 @@ def reminders(services: Services, *, team: Team) -> list[Outgoing]:
                 "reminder", team.language, team=team.name.in_language(team.language), period=period.label
             ),
         )
-        for lead in team.leads
+        for lead in team_recipients(services.engine, config=services.config, team=team, now=services.clock())
     ]

@@ -29,6 +29,7 @@ Errors = dict[str, str]
 TEAM = "team"
 PERIOD = "period"
 MEASURE_PREFIX = "measure:"
+PERSON = "person"
 
 
 class State:
@@ -54,6 +55,10 @@ class State:
     def selected(self, block_id: str) -> str | None:
         option = self._element(block_id).get("selected_option")
         return option.get("value") if option else None
+
+    def user(self, block_id: str) -> str | None:
+        user = self._element(block_id).get("selected_user")
+        return user if isinstance(user, str) and user else None
 
     def date(self, block_id: str) -> date | None:
         selected = self._element(block_id).get("selected_date")
@@ -93,6 +98,7 @@ class CaseInput:
     raised_at: datetime
     first_response_at: datetime | None
     resolved_at: datetime | None
+    person: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ class MilestoneInput:
     completed_on: date | None
     budget: float | None
     actual_cost: float | None
+    person: str | None = None
 
 
 class _Checker:
@@ -137,6 +144,13 @@ class _Checker:
             self.fail(TEAM, "not_yours")
             return None
         return config.team(key)
+
+    def person(self, config: Config, team: Team | None) -> str | None:
+        """The optional person a record belongs to: a configured person of the chosen team."""
+        user = self.state.user(PERSON)
+        if user is not None and team is not None:
+            self.report(PERSON, rules.check_person(config, team=team.key, user=user))
+        return user
 
     def number(self, block_id: str, bounds: Bounds, *, required: bool = True) -> float | None:
         text = self.state.text(block_id)
@@ -307,9 +321,10 @@ def parse_case(
     first_response_at = instant("first_response_at", required=False)
     resolved_at = instant("resolved_at", required=False)
     check.case_order(raised_at, first_response_at, resolved_at)
+    person = check.person(config, team)
     if check.errors or team is None or raised_at is None or kind is None:
         return None, check.errors
-    return CaseInput(team.key, kind, raised_at, first_response_at, resolved_at), {}
+    return CaseInput(team.key, kind, raised_at, first_response_at, resolved_at, person), {}
 
 
 def parse_milestone(
@@ -329,9 +344,10 @@ def parse_milestone(
     completed_on = check.past_date("completed_on", today=today, data_since=config.data_since, required=False)
     budget = check.number("budget", rules.MONEY, required=False)
     actual_cost = check.number("actual_cost", rules.MONEY, required=False)
+    person = check.person(config, team)
     if check.errors or team is None or due_on is None:
         return None, check.errors
-    return MilestoneInput(team.key, project, name, due_on, completed_on, budget, actual_cost), {}
+    return MilestoneInput(team.key, project, name, due_on, completed_on, budget, actual_cost, person), {}
 
 
 def parse_case_update(

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.alert_followup import AlertFollowUpJob
 from bot.alert_poster import AlertPoster
+from bot.anomaly_alerts import anomaly_alerts, team_anomalies
 from bot.digests import (
     last_month,
     last_week,
@@ -35,14 +37,19 @@ from bot.digests import (
     weekly_digests,
 )
 from bot.failure_notices import tell_admins
+from bot.missing_data import MissingDataPoster
 from bot.mrkdwn import escape
+from bot.reviews import ReviewMessenger
 from bot.sender import Outgoing, Sender
 from bot.services import Services
+from bot.working_days import team_cron
 from kpi_core.periods import Period, PeriodKind
 
 logger = logging.getLogger(__name__)
 
 CATCH_UP_EVERY = timedelta(minutes=5)
+MISSING_DATA_EVERY = timedelta(minutes=1)  # a form due at 12:00 is chased by 12:01
+REVIEW_TICK_EVERY = timedelta(minutes=5)
 CASE_TIMER_ID = "case_timer"
 
 
@@ -60,6 +67,10 @@ class Jobs:
     sender: Sender
     alerts: AlertPoster
 
+    @cached_property
+    def reviews(self) -> ReviewMessenger:
+        return ReviewMessenger(self.services, self.sender)
+
     # job bodies: plain functions of the clock, the database and Slack
 
     def weekly_digest(self, team_key: str) -> None:
@@ -69,6 +80,9 @@ class Jobs:
         if self.sender.settled("weekly_digest", team_key, week.label, with_chart=True):
             return  # a catch-up after it went out: not even worth computing
         self._send(weekly_digests(services, teams=[team], period=week))
+        # with the digest, the KPIs that ask to be alerted when unusual (each once: the ledger)
+        anomalies = team_anomalies(services, teams=[team], period=week)[team.key]
+        self._send(anomaly_alerts(services, team=team, period=week, anomalies=anomalies))
 
     def monthly_digest(self, team_key: str) -> None:
         services = self.services
@@ -98,6 +112,10 @@ class Jobs:
             self.sender, self.services.renderer, [failure for message in messages for failure in message.failures]
         )
 
+    def follow_up(self) -> None:
+        """Escalations, reminders in open alerts' threads, overdue corrective actions (bot/alert_followup.py)."""
+        AlertFollowUpJob(self.services, self.sender).run()
+
     def submission_reminder(self, team_key: str) -> None:
         team = self.services.config.team(team_key)
         for message in reminders(self.services, team=team):
@@ -117,7 +135,7 @@ class Jobs:
                 ("submission_reminder", PeriodKind.WEEK, self.submission_reminder),
             ):
                 if team_job in schedules:
-                    trigger = CronTrigger.from_crontab(schedules[team_job].cron, timezone=team.tz)
+                    trigger = team_cron(schedules[team_job].cron, team, team_cycle)
                     run = partial(run_for_team, team.key)
                     jobs.append(ScheduledJob(f"{team_job}:{team.key}", trigger, team_cycle, run))
         for name, body, cycle in (
@@ -150,6 +168,7 @@ class Jobs:
 
     def install(self, scheduler: BaseScheduler, *, alert_sweep_every: timedelta) -> None:
         """Adds every job to ``scheduler`` (which must use the real clock) and the admin error report."""
+        missing_data = MissingDataPoster(self.services, self.sender)
         defaults: dict[str, Any] = {
             "replace_existing": True,
             "misfire_grace_time": 6 * 3600,
@@ -160,9 +179,14 @@ class Jobs:
         for job_id, trigger, run in (
             ("catch_up", IntervalTrigger(seconds=CATCH_UP_EVERY.total_seconds()), self.catch_up),
             ("alert_sweep", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.alerts.check),
+            ("missing_data", IntervalTrigger(seconds=MISSING_DATA_EVERY.total_seconds()), missing_data.check),
+            # 360° reviews: requests, reminders from 09:00 in each rater's zone, closing at the deadline
+            ("review_tick", IntervalTrigger(seconds=REVIEW_TICK_EVERY.total_seconds()), self.reviews.tick),
+            ("alert_followup", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.follow_up),
             # at start: the runs missed while the process was down, and the case timer rebuilt from the data
             ("startup_catch_up", DateTrigger(), self.catch_up),
             ("startup_alert_check", DateTrigger(), self.alerts.check),
+            ("startup_missing_data", DateTrigger(), missing_data.check),
         ):
             scheduler.add_job(self._run_reporting_errors, trigger, args=(job_id, run), id=job_id, **defaults)
         timer_lock = threading.Lock()  # the timer is moved from listener threads and the scheduler's

@@ -42,6 +42,8 @@ def form_modal(
         "team": team,
         **_team_menu(services, access, team),
         "today": now.astimezone(config.team(team).tz).date().isoformat(),
+        # a record may name the person it belongs to once the config has people (issue 11)
+        "has_people": bool(config.people),
     }
     if form.kind == "measures":
         current = Period.current(form.period, now=now, tz=config.team(team).tz)

@@ -220,7 +220,8 @@ def blocks_text(blocks: list[dict[str, Any]]) -> str:
         if "text" in block:
             lines.append(block["text"]["text"])
         lines += [field["text"] for field in block.get("fields", [])]
-        lines += [element["text"] for element in block.get("elements", []) if "text" in element]
+        # a context's texts; a button's label (a text object) is no line of the message
+        lines += [element["text"] for element in block.get("elements", []) if isinstance(element.get("text"), str)]
     return "\n".join(lines)
 
 

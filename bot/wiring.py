@@ -64,6 +64,7 @@ class Process:
             client=self.client,
             alerts=self.alerts if check_alerts else None,
             notify_admins=self.sender.notify_admins,
+            reviews=self.jobs.reviews,
         )
 
     def close(self) -> None:

@@ -85,18 +85,21 @@ def load_aggregates(
     survey: bool = True,
     milestones: bool = True,
     measures: Collection[str] | None = None,
+    person: str | None = None,
 ) -> dict[str, TeamAggregates]:
     """Every aggregate the KPIs need for ``teams`` in ``period``, keyed by team; ``measures`` limits the
-    measures read (None: all of them)."""
+    measures read (None: all of them); with ``person``, only the rows that name that person (survey
+    answers name nobody: a person has none)."""
     keys = [team.key for team in teams]
     result = {key: TeamAggregates(measures={}) for key in keys}
-    totals = _measure_aggregates(session, config=config, teams=keys, period=period, measures=measures)
+    survey = survey and person is None
+    totals = _measure_aggregates(session, config=config, teams=keys, period=period, measures=measures, person=person)
     for team_key, team_totals in totals.items():
         result[team_key].measures = team_totals
     case_queries = list(case_queries)
-    if session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql" and person is None:
         # One statement per kind of data for every team at once (see _team_bounds); SQLite, which has
-        # no percentile_cont, keeps one statement per time zone below.
+        # no percentile_cont, and one person's figures keep one statement per time zone below.
         bounds = _team_bounds(teams, period)
         if survey:
             for team_key, survey_stats in _survey_stats_all(session, bounds=bounds).items():
@@ -115,13 +118,13 @@ def load_aggregates(
             for team_key, survey_stats in _survey_stats(session, teams=zone_keys, start=start, end=end).items():
                 result[team_key].survey = survey_stats
         for query in case_queries:
-            stats_by_team = _case_stats(session, query=query, teams=zone_keys, start=start, end=end)
+            stats_by_team = _case_stats(session, query=query, teams=zone_keys, start=start, end=end, person=person)
             for team_key in zone_keys:
                 cases = result[team_key].cases = result[team_key].cases or {}
                 if team_key in stats_by_team:
                     cases[(query.kind, query.until)] = stats_by_team[team_key]
     if milestones:
-        for team_key, milestone_stats in _milestone_stats(session, teams=keys, period=period).items():
+        for team_key, milestone_stats in _milestone_stats(session, teams=keys, period=period, person=person).items():
             result[team_key].milestones = milestone_stats
     return result
 
@@ -164,11 +167,27 @@ def _team_bounds(teams: list[Team], period: Period) -> _Bounds:
     return _Bounds(keys, rows, min(starts), max(ends))
 
 
+def _of_person(column: Any, person: str | None) -> tuple[Any, ...]:
+    """The condition on a table's ``person`` column: none (a team's every row), or only ``person``'s rows."""
+    return () if person is None else (column == person,)
+
+
 def _measure_aggregates(
-    session: Session, *, config: Config, teams: list[str], period: Period, measures: Collection[str] | None
+    session: Session,
+    *,
+    config: Config,
+    teams: list[str],
+    period: Period,
+    measures: Collection[str] | None,
+    person: str | None = None,
 ) -> dict[str, dict[str, MeasureAggregate]]:
     table = MeasureValue.__table__.c  # type: ignore[attr-defined]
-    in_period = sa.and_(table.team.in_(teams), table.on_date >= period.start, table.on_date < period.end)
+    in_period = sa.and_(
+        table.team.in_(teams),
+        table.on_date >= period.start,
+        table.on_date < period.end,
+        *_of_person(table.person, person),
+    )
     if measures is not None:
         in_period = sa.and_(in_period, table.measure.in_(sorted(measures)))
     totals = (
@@ -334,10 +353,18 @@ def _end_column(table: Any, until: str) -> Any:
     return table.first_response_at if until == "first_response" else table.resolved_at
 
 
-def _case_stats(session: Session, *, query: CaseQuery, teams: list[str], start: Any, end: Any) -> dict[str, CaseStats]:
+def _case_stats(
+    session: Session, *, query: CaseQuery, teams: list[str], start: Any, end: Any, person: str | None = None
+) -> dict[str, CaseStats]:
     table = CustomerCase.__table__.c  # type: ignore[attr-defined]
     end_column = _end_column(table, query.until)
-    where = (table.team.in_(teams), table.kind == query.kind, table.raised_at >= start, table.raised_at < end)
+    where = (
+        table.team.in_(teams),
+        table.kind == query.kind,
+        table.raised_at >= start,
+        table.raised_at < end,
+        *_of_person(table.person, person),
+    )
     thresholds = sorted(query.within_hours)
     hours: sa.ColumnElement[Any]
     percentiles: list[sa.ColumnElement[Any]]
@@ -392,7 +419,9 @@ def _case_stats(session: Session, *, query: CaseQuery, teams: list[str], start: 
     return stats
 
 
-def _milestone_stats(session: Session, *, teams: list[str], period: Period) -> dict[str, MilestoneStats]:
+def _milestone_stats(
+    session: Session, *, teams: list[str], period: Period, person: str | None = None
+) -> dict[str, MilestoneStats]:
     table = Milestone.__table__.c  # type: ignore[attr-defined]
     done = table.completed_on.is_not(None)
     costed = sa.and_(table.actual_cost.is_not(None), table.budget.is_not(None))
@@ -408,7 +437,12 @@ def _milestone_stats(session: Session, *, teams: list[str], period: Period) -> d
             sa.func.sum(sa.case((costed, table.budget), else_=0.0)),
             sa.func.sum(sa.case((costed, table.actual_cost), else_=0.0)),
         )
-        .where(table.team.in_(teams), table.due_on >= period.start, table.due_on < period.end)
+        .where(
+            table.team.in_(teams),
+            table.due_on >= period.start,
+            table.due_on < period.end,
+            *_of_person(table.person, person),
+        )
         .group_by(table.team)
     )
     return {

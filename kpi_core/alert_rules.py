@@ -14,16 +14,18 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from kpi_core.case_deadlines import CASE_LOOKBACK as CASE_LOOKBACK  # where the alert tests know it from
+from kpi_core.case_deadlines import case_deadline, case_hours, lookback, next_business_deadline
 from kpi_core.config import CaseDurationFormula, Config, Kpi, Team
 from kpi_core.isolation import ComputeFailure, per_team
 from kpi_core.kpis import compute_reports
 from kpi_core.models import Alert, CustomerCase, UTCDateTime
 from kpi_core.periods import Period, PeriodKind
 
-#: Cases older than this are history, not news: a first start over an old backlog alerts nothing.
-CASE_LOOKBACK = timedelta(days=7)
 #: A recovery resolved longer ago than this is not posted any more (nor looked for).
 RECENT = timedelta(days=7)
+#: Business-clock cases found overdue are opened this many per statement (a bound on its parameters).
+OPEN_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ def _evaluate_cases(
 ) -> dict[str, list[Transition]]:
     transitions: dict[str, list[Transition]] = {team: [] for team in teams}
     for kpi, formula in case_kpis(config):
-        for alert in _open_overdue(session, kpi, formula, teams=teams, now=now, due_after=due_after):
+        for alert in _open_overdue(session, config, kpi, formula, teams=teams, now=now, due_after=due_after):
             transitions[alert.team].append(Transition("breach", alert))
         if due_after is not None:
             continue  # no write since: no case was answered or withdrawn
@@ -216,7 +218,11 @@ def _evaluate_cases(
         ).all()
         for alert, raised_at, ended_at in answered:
             alert.resolved_at = now
-            alert.resolved_value = (ended_at - raised_at).total_seconds() / 3600 if ended_at and raised_at else None
+            alert.resolved_value = (
+                case_hours(config, formula, team=alert.team, start=raised_at, end=ended_at)
+                if ended_at and raised_at
+                else None
+            )
             session.add(alert)
             transitions[alert.team].append(Transition("recovered", alert))
     session.flush()
@@ -225,6 +231,7 @@ def _evaluate_cases(
 
 def _open_overdue(
     session: Session,
+    config: Config,
     kpi: Kpi,
     formula: CaseDurationFormula,
     *,
@@ -234,13 +241,48 @@ def _open_overdue(
 ) -> list[Alert]:
     """Opens, in one INSERT ... SELECT, an alert for every case of ``teams`` past its target time without
     its end event and never alerted for ``kpi``; an alert another process opened meanwhile is skipped
-    (ON CONFLICT DO NOTHING on the open-alert index). Returns the alerts opened."""
+    (ON CONFLICT DO NOTHING on the open-alert index). Returns the alerts opened. On the business clock
+    the database cannot tell working time: the cases overdue on the wall clock are read first (working
+    time is never more than wall time, so they include every one overdue), and those whose working-time
+    target passed are opened."""
     within = timedelta(hours=formula.within_hours or 0)
-    earliest = now - CASE_LOOKBACK if due_after is None else max(now - CASE_LOOKBACK, due_after - within)
+    business = formula.clock == "business"
+    # a business-clock target can lie any time after its case: only the lookback bounds the cases
+    earliest = now - lookback(formula)
+    if due_after is not None and not business:
+        earliest = max(earliest, due_after - within)
+    cases = CustomerCase.__table__.c  # type: ignore[attr-defined]
+    alerted = select(Alert.case_id).where(col(Alert.kpi) == kpi.key, col(Alert.case_id).is_not(None))
+    lower = cases.raised_at > earliest if due_after is not None and not business else cases.raised_at >= earliest
+    where = [
+        cases.team.in_(teams),
+        cases.kind == formula.case_kind,
+        _end_column(formula).is_(None),
+        cases.raised_at <= now - within,
+        lower,
+        cases.id.not_in(alerted),
+    ]
+    if not business:
+        return _insert_overdue(session, kpi, formula, where=where, now=now)
+    candidates = session.execute(sa.select(cases.id, cases.team, cases.raised_at).where(*where)).all()
+    due = [
+        case_id
+        for case_id, team, raised_at in candidates
+        if case_deadline(config, formula, team=team, raised_at=raised_at) <= now
+    ]
+    opened = []
+    for start in range(0, len(due), OPEN_BATCH):
+        batch = due[start : start + OPEN_BATCH]
+        opened += _insert_overdue(session, kpi, formula, where=[*where, cases.id.in_(batch)], now=now)
+    return sorted(opened, key=lambda alert: alert.id or 0)
+
+
+def _insert_overdue(
+    session: Session, kpi: Kpi, formula: CaseDurationFormula, *, where: list[Any], now: datetime
+) -> list[Alert]:
+    """Opens an alert for ``kpi`` on every case ``where`` selects, in one statement."""
     cases = CustomerCase.__table__.c  # type: ignore[attr-defined]
     table = Alert.__table__  # type: ignore[attr-defined]
-    alerted = select(Alert.case_id).where(col(Alert.kpi) == kpi.key, col(Alert.case_id).is_not(None))
-    lower = cases.raised_at >= earliest if due_after is None else cases.raised_at > earliest
     overdue = sa.select(
         cases.team,
         cases.id,
@@ -248,14 +290,7 @@ def _open_overdue(
         sa.null(),
         sa.literal(formula.within_hours or 0, sa.Float()),
         sa.literal(now, UTCDateTime()),
-    ).where(
-        cases.team.in_(teams),
-        cases.kind == formula.case_kind,
-        _end_column(formula).is_(None),
-        cases.raised_at <= now - within,
-        lower,
-        cases.id.not_in(alerted),
-    )
+    ).where(*where)
     statement = (
         _insert(session)(table)
         .from_select(["team", "case_id", "kpi", "value", "threshold", "opened_at"], overdue)
@@ -270,6 +305,12 @@ def next_case_deadline(session: Session, *, config: Config, now: datetime) -> da
     """When the next open case will reach its target time: the moment the case timer must fire."""
     deadlines = []
     for _, formula in case_kpis(config):
+        if formula.clock == "business":
+            deadline = next_business_deadline(
+                session, config=config, formula=formula, end_column=_end_column(formula), now=now
+            )
+            deadlines += [deadline] if deadline is not None else []
+            continue
         within = timedelta(hours=formula.within_hours or 0)
         earliest = session.exec(
             select(sa.func.min(CustomerCase.raised_at, type_=UTCDateTime())).where(

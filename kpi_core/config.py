@@ -54,6 +54,8 @@ __all__ = [  # the models live in config_schema; importers may take them from he
     "load_config",
     "parse_config",
 ]
+from kpi_core.calendar_schema import check_due
+from kpi_core.config_people import check_people
 from kpi_core.config_problems import declared_keys, did_you_mean, schema_problem, valid_parts
 from kpi_core.errors import ConfigError, ConfigProblem
 from kpi_core.expressions import ExpressionSyntaxError, names_in
@@ -102,7 +104,15 @@ def check_consistency(config: Config, *, declared: Mapping[str, Collection[str]]
     """Cross-references pydantic cannot see: keys, formulas, targets, weights. ``declared`` names the teams,
     measures and KPIs of the file when ``config`` holds only part of them."""
     if declared is None:
-        declared = {"teams": config.team_by_key, "measures": config.measure_by_key, "kpis": config.kpi_by_key}
+        declared = {
+            "teams": config.team_by_key,
+            "measures": config.measure_by_key,
+            "kpis": config.kpi_by_key,
+            "positions": config.position_by_key,
+            "competencies": config.competency_by_key,
+            "people": config.person_by_user,
+            "scorecards": config.scorecards,
+        }
     problems: list[ConfigProblem] = []
     for section, keys in (
         ("teams", [team.key for team in config.teams]),
@@ -133,8 +143,14 @@ def check_consistency(config: Config, *, declared: Mapping[str, Collection[str]]
                 problems.append(ConfigProblem(f"forms.{form.key}.measures", message))
         if form.kind == "measures" and not form.measures:
             problems.append(ConfigProblem(f"forms.{form.key}.measures", "a measures form needs measures"))
+        problems += check_due(form)
     for name, schedule in config.schedules.items():
         problems += _check_schedule(name, schedule)
+    problems += check_people(config, declared)
+    for team in config.alert_followup.teams:
+        if team not in declared["teams"]:
+            message = f"override for unknown team {team!r}{did_you_mean(team, declared['teams'])}"
+            problems.append(ConfigProblem(f"alert_followup.teams.{team}", message))
     problems += check_display_limits(config)
     return problems
 
@@ -293,7 +309,7 @@ def _reject_duplicate_keys(node: yaml.Node, path: list[str], seen_nodes: set[int
             name = f"[{index}]"
             if isinstance(item, yaml.MappingNode):
                 for key_node, value_node in item.value:
-                    if key_node.value in ("key", "kpi") and isinstance(value_node, yaml.ScalarNode):
+                    if key_node.value in ("key", "kpi", "user") and isinstance(value_node, yaml.ScalarNode):
                         name = value_node.value
                         break
             _reject_duplicate_keys(item, [*path, name], seen_nodes)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Union
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from kpi_core.config_schema import Config
+from kpi_core.config_schema import DEFAULT_COMPETENCIES, Config
 from kpi_core.errors import ConfigProblem
 
 
@@ -78,6 +78,9 @@ def valid_parts(raw: dict[str, Any]) -> Config:
     parts: dict[str, Any] = {}
     for name, field in Config.model_fields.items():
         assert field.annotation is not None  # every field of Config is annotated
+        if name not in raw and not field.is_required():  # a list with a non-empty default (competencies) keeps it
+            parts[name] = field.get_default(call_default_factory=True)
+            continue
         adapter: TypeAdapter[Any] = TypeAdapter(field.annotation)
         value, origin = raw.get(name), typing.get_origin(field.annotation)
         if origin is list:
@@ -101,29 +104,44 @@ def _validated(adapter: TypeAdapter[Any], value: Any) -> Any:
 
 
 def declared_keys(raw: dict[str, Any]) -> dict[str, set[str]]:
-    """The keys of the teams, measures and KPIs that ``raw`` declares, whether or not they pass the schema."""
-    return {
+    """The keys of the teams, measures, KPIs, positions and competencies (and the users of the people) that
+    ``raw`` declares, whether or not they pass the schema."""
+    declared = {
         section: {
-            item["key"]
+            item[field]
             for item in raw.get(section) or []
-            if isinstance(item, dict) and isinstance(item.get("key"), str)
+            if isinstance(item, dict) and isinstance(item.get(field), str)
         }
         if isinstance(raw.get(section), list)
         else set()
-        for section in ("teams", "measures", "kpis")
+        for section, field in (
+            ("teams", "key"),
+            ("measures", "key"),
+            ("kpis", "key"),
+            ("positions", "key"),
+            ("competencies", "key"),
+            ("people", "user"),
+        )
     }
+    scorecards = raw.get("scorecards")
+    declared["scorecards"] = (
+        {key for key in scorecards if isinstance(key, str)} if isinstance(scorecards, dict) else set()
+    )
+    if "competencies" not in raw:  # the default eight
+        declared["competencies"] = {competency.key for competency in DEFAULT_COMPETENCIES}
+    return declared
 
 
 def _readable_path(raw: Any, loc: tuple[int | str, ...]) -> str:
     """``('kpis', 3, 'target')`` -> ``kpis.on_time_delivery.target``: items are named by their key (a
-    scorecard item by its kpi)."""
+    scorecard item by its kpi, a person by their user)."""
     parts: list[str] = []
     node = raw
     tagged: Any = None
     for step in loc:
         if isinstance(step, int) and isinstance(node, list) and 0 <= step < len(node):
             item = node[step]
-            key = item.get("key", item.get("kpi")) if isinstance(item, dict) else None
+            key = item.get("key", item.get("kpi", item.get("user"))) if isinstance(item, dict) else None
             parts.append(str(key) if isinstance(key, str) else f"[{step}]")
             node = item
             continue

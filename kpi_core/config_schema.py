@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kpi_core.calendar_schema import AnomalyWatch, CalendarConfig, Due
 from kpi_core.cron import CronSyntaxError, check_cron
 from kpi_core.errors import ExpressionSyntaxError, UnknownTeam
 from kpi_core.expressions import names_in
@@ -87,6 +88,10 @@ class Team(_Model):
     leads: list[str] = []
     members: list[str] = Field(default=[], description="users who may see the team's KPIs")
     quiet_hours: QuietHours | None = None
+    #: working hours and holidays (kpi_core.business_time); None: no holiday moves, 09:00-18:00 Mon-Fri
+    calendar: CalendarConfig | None = None
+    #: who gets a lead's reminders and escalations while the lead is away (/kpi away)
+    backup: str | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -155,6 +160,8 @@ class CaseDurationFormula(_Model):
     until: Literal["first_response", "resolved"]
     statistic: Literal["median", "p90", "mean", "share_within"] = "median"
     within_hours: float | None = Field(default=None, gt=0)
+    #: wall: elapsed time; business: working time of the team's calendar (kpi_core.business_durations)
+    clock: Literal["wall", "business"] = "wall"
 
     def expressions(self) -> list[tuple[str, str]]:
         return []
@@ -204,6 +211,7 @@ class Kpi(_Model):
     report_growth: list[Literal["previous", "year_ago"]] = []
     #: the period the KPI is measured over; None: derived from its measures' forms (Config.cadence_of)
     cadence: PeriodKind | None = None
+    anomaly: AnomalyWatch = AnomalyWatch()
 
     def target_for(self, team: str, period_kind: PeriodKind) -> float | None:
         target = self.team_targets.get(team, self.target)
@@ -215,6 +223,26 @@ class Kpi(_Model):
         if self.alert is None:
             return None
         return self.alert.team_thresholds.get(team, self.alert.threshold)
+
+
+class ReviewSettings(_Model):
+    """360° reviews (kpi_core/reviews.py): deadlines, peers, anonymity and how groups weigh in the score."""
+
+    deadline_days: int = Field(default=14, ge=1, le=365, description="days from launch to the deadline")
+    nomination_days: int = Field(default=5, ge=1, le=365, description="days to nominate peers, else defaulted")
+    max_peers: int = Field(default=8, ge=1, le=20)
+    min_group_raters: int = Field(default=3, ge=3, description="answers before peers/subordinates are shown")
+    admins_see_raters: bool = Field(default=False, description="admins' exports name every rater")
+    group_weights: dict[Literal["self", "superior", "peer", "subordinate"], float] = Field(
+        default={"self": 0, "superior": 50, "peer": 25, "subordinate": 25}
+    )
+
+    @field_validator("group_weights")
+    @classmethod
+    def _some_weight(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(weight < 0 for weight in value.values()) or not any(value.values()):
+            raise ValueError("weights must be at least 0, and some group must weigh more than 0")
+        return value
 
 
 class ScorecardItem(_Model):
@@ -248,6 +276,93 @@ class Schedule(_Model):
 class Roles(_Model):
     admins: list[str] = []
     management: list[str] = []
+    #: human resources: see every person's scorecard and (issue 11) launch review cycles
+    hr: list[str] = []
+
+
+#: A Slack user id (U… or, on Enterprise Grid, W…); a typo here would silently orphan a person.
+UserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+
+
+class Competency(_Model):
+    """A quality rated in reviews (1-5), part of a person's personal performance (个人绩效)."""
+
+    key: Key
+    name: Names
+
+
+#: The seed scheme's eight competencies: position performance (岗位绩效) and personal performance (个人绩效).
+DEFAULT_COMPETENCIES: tuple[Competency, ...] = tuple(
+    Competency(key=key, name=Names(en=en, zh=zh))
+    for key, en, zh in (
+        ("quality", "Quality of work", "工作质量"),
+        ("efficiency", "Efficiency", "工作效率"),
+        ("innovation", "Innovation", "创新能力"),
+        ("responsibility", "Responsibility", "责任心"),
+        ("attitude", "Attitude", "工作态度"),
+        ("teamwork", "Teamwork", "团队协作"),
+        ("learning", "Learning", "学习能力"),
+        ("problem_solving", "Problem solving", "问题解决能力"),
+    )
+)
+
+
+class Position(_Model):
+    """A job: the KPIs (weights in percent, summing to 100) that make its position performance, and the
+    competencies its holders are rated on (None: every configured competency)."""
+
+    key: Key
+    name: Names
+    kpis: dict[Key, float] = Field(default={}, description="KPI key -> weight in percent")
+    competencies: list[Key] | None = None
+
+
+class Person(_Model):
+    """Someone assessed: their team, position and direct superior (None: the team's first lead)."""
+
+    user: UserId
+    name: str | None = None
+    team: Key
+    position: Key
+    superior: UserId | None = None
+
+
+class PersonScorecard(_Model):
+    """The composite personal score: weights in percent of position, personal and team performance."""
+
+    position: float = Field(default=50, ge=0)
+    personal: float = Field(default=30, ge=0)
+    team: float = Field(default=20, ge=0)
+    #: the period kind personal targets are agreed for and ``/kpi me`` shows by default
+    period: PeriodKind = PeriodKind.QUARTER
+    #: the team scorecard whose score is the team part (None: the first one configured)
+    team_scorecard: Key | None = None
+
+
+class FollowUp(_Model):
+    """How an open alert is followed up (minutes; None: never): management hears of an alert nobody has
+    acknowledged within ``escalate_after_minutes`` (working time where the team has working hours), and
+    an acknowledged alert still open is re-reminded in its thread every ``remind_every_minutes``."""
+
+    escalate_after_minutes: int | None = Field(default=None, gt=0, le=525_600)
+    remind_every_minutes: int | None = Field(default=None, gt=0, le=525_600)
+
+
+class AlertFollowUp(FollowUp):
+    """The defaults for every team, the channel escalations go to (None: a DM to each of management), and
+    per-team overrides of the two durations."""
+
+    channel: str | None = None
+    teams: dict[Key, FollowUp] = {}
+
+    def for_team(self, team: str) -> FollowUp:
+        override = self.teams.get(team)
+        if override is None:
+            return self
+        return FollowUp(
+            escalate_after_minutes=override.escalate_after_minutes or self.escalate_after_minutes,
+            remind_every_minutes=override.remind_every_minutes or self.remind_every_minutes,
+        )
 
 
 class Form(_Model):
@@ -258,6 +373,7 @@ class Form(_Model):
     short_title: Names | None = None
     period: PeriodKind = PeriodKind.WEEK
     measures: list[Key] = []
+    due: Due | None = None
 
 
 class Config(_Model):
@@ -266,12 +382,18 @@ class Config(_Model):
     kpis: list[Kpi]
     scorecards: dict[Key, Scorecard] = {}
     schedules: dict[Key, Schedule] = {}
+    reviews: ReviewSettings = ReviewSettings()
     roles: Roles = Roles()
     forms: list[Form] = []
+    competencies: list[Competency] = list(DEFAULT_COMPETENCIES)
+    positions: list[Position] = []
+    people: list[Person] = []
+    person_scorecard: PersonScorecard = PersonScorecard()
     #: the display names of the KPI groups (kpis[].group); without it a group shows as its key, capitalised
     groups: dict[Key, Names] = {}
     #: the earliest day data may be dated (older dates are typing mistakes, or break date arithmetic)
     data_since: date = date(2000, 1, 1)
+    alert_followup: AlertFollowUp = AlertFollowUp()
 
     @cached_property
     def team_by_key(self) -> dict[str, Team]:
@@ -288,6 +410,18 @@ class Config(_Model):
     @cached_property
     def kpi_by_key(self) -> dict[str, Kpi]:
         return {kpi.key: kpi for kpi in self.kpis}
+
+    @cached_property
+    def position_by_key(self) -> dict[str, Position]:
+        return {position.key: position for position in self.positions}
+
+    @cached_property
+    def competency_by_key(self) -> dict[str, Competency]:
+        return {competency.key: competency for competency in self.competencies}
+
+    @cached_property
+    def person_by_user(self) -> dict[str, Person]:
+        return {person.user: person for person in self.people}
 
     @cached_property
     def cadences(self) -> dict[str, PeriodKind]:

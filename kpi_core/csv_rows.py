@@ -55,10 +55,12 @@ def undecodable(text: str) -> bool:
     return any("\udc80" <= char <= "\udcff" for char in text)
 
 
-def read_rows(handle: TextIO, columns: Iterable[str], file: str) -> Iterator[Row]:
-    """The rows of ``handle`` after a header naming exactly ``columns`` (in any order); blank lines are
-    skipped. Raises ImportFileError for a missing or wrong header."""
+def read_rows(handle: TextIO, columns: Iterable[str], file: str, *, optional: Iterable[str] = ()) -> Iterator[Row]:
+    """The rows of ``handle`` after a header naming exactly ``columns`` (in any order; those in ``optional``
+    may be left out, and then read as empty cells); blank lines are skipped. Raises ImportFileError for a
+    missing or wrong header."""
     columns = tuple(columns)
+    optional = tuple(optional)
     reader = csv.reader(_counted(handle))
     try:
         header = next(reader, None)
@@ -69,7 +71,8 @@ def read_rows(handle: TextIO, columns: Iterable[str], file: str) -> Iterator[Row
     if undecodable("".join(header)):
         raise ImportFileError(file=file, problems=[RowProblem(1, None, "not UTF-8 text")])
     header = [name.strip() for name in header]
-    _check_header(header, columns, file)
+    _check_header(header, columns, file, optional)
+    absent = {column: "" for column in columns if column not in header}
     while True:
         start = reader.line_num + 1
         try:
@@ -90,17 +93,17 @@ def read_rows(handle: TextIO, columns: Iterable[str], file: str) -> Iterator[Row
             continue
         end = reader.line_num
         if len(cells) != len(header):
-            message = f"wrong number of cells (the header has {len(columns)})"
+            message = f"wrong number of cells (the header has {len(header)})"
             runaway = next((index for index, cell in enumerate(cells) if "\n" in cell), None)
             if end > start and runaway is not None:
                 message = f"a quoted cell opened on this line is not closed before line {end} ({message})"
             yield start, RowProblem(start, _column(header, runaway) if end > start else None, message)
             continue
-        yield start, {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
+        yield start, {**absent, **{name: cell.strip() for name, cell in zip(header, cells, strict=True)}}
 
 
-def _check_header(header: list[str], columns: tuple[str, ...], file: str) -> None:
-    missing = [column for column in columns if column not in header]
+def _check_header(header: list[str], columns: tuple[str, ...], file: str, optional: tuple[str, ...]) -> None:
+    missing = [column for column in columns if column not in header and column not in optional]
     unknown = [column for column in header if column not in columns]
     twice = [column for column in columns if header.count(column) > 1]
     if missing or unknown or twice:
@@ -113,5 +116,11 @@ def _check_header(header: list[str], columns: tuple[str, ...], file: str) -> Non
             parts.append(f"column(s) {', '.join(twice)} given twice")
         raise ImportFileError(
             file=file,
-            problems=[RowProblem(1, None, f"{'; '.join(parts)} (expected {','.join(columns)})")],
+            problems=[RowProblem(1, None, f"{'; '.join(parts)} (expected {_expected(columns, optional)})")],
         )
+
+
+def _expected(columns: tuple[str, ...], optional: tuple[str, ...]) -> str:
+    """``team,measure,date,value[,person]``: the header a file may have."""
+    required = ",".join(column for column in columns if column not in optional)
+    return required + "".join(f"[,{column}]" for column in columns if column in optional)

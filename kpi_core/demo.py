@@ -1,15 +1,19 @@
-"""Deterministic demo data: six months of measures, surveys, cases and milestones for every team."""
+"""Deterministic demo data: six months of measures, surveys, cases and milestones for every team, the cases and
+milestones shared out among the team's configured people, and their agreed targets for the last quarter."""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
 from kpi_core.config import Config, Team
 from kpi_core.data_changes import bump_data_version
-from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
+from kpi_core.goals import agreed_row, combination
+from kpi_core.models import CustomerCase, MeasureValue, Milestone, PersonalTarget, Submission, SurveyResponse
+from kpi_core.people import superior_of
 from kpi_core.periods import Period, PeriodKind
 
 DEMO_START = date(2026, 4, 1)
@@ -36,10 +40,44 @@ def load_demo_data(session: Session, *, config: Config, now: datetime) -> int:
         ]
         for row in rows:
             row.submission_id = submission.id
+        _name_people(config, team, rows)
         session.add_all(rows)
+        targets = _agreed_targets(config, team, now)
+        session.add_all(targets)
         submission.row_count = len(rows)
-        added += len(rows)
+        added += len(rows) + len(targets)
     return added
+
+
+def _name_people(config: Config, team: Team, rows: list[Any]) -> None:
+    """The team's configured people take turns at its cases and milestones, so that the demo shows
+    personal scorecards (no random draws: the team figures stay the same with or without people)."""
+    people = [person.user for person in config.people if person.team == team.key]
+    if not people:
+        return
+    cases = [row for row in rows if isinstance(row, CustomerCase)]
+    milestones = [row for row in rows if isinstance(row, Milestone)]
+    for number, row in enumerate([*cases, *milestones]):
+        row.person = people[number % len(people)]
+
+
+def _agreed_targets(config: Config, team: Team, now: datetime) -> list[PersonalTarget]:
+    """Each person's agreed targets for the demo's last quarter: the team's target, shared out for KPIs
+    whose personal targets add up (kpi_core.goals), as it would be after /kpi goals and an approval."""
+    people = [person for person in config.people if person.team == team.key]
+    quarter = Period.containing(PeriodKind.QUARTER, DEMO_END - timedelta(days=1))
+    rows = []
+    for person in people:
+        position = config.position_by_key.get(person.position)
+        for key in position.kpis if position else []:
+            kpi = config.kpi_by_key[key]
+            target = kpi.target_for(team.key, PeriodKind.QUARTER)
+            if target is None:
+                continue
+            value = target / len(people) if combination(config, kpi) == "sum" else target
+            decided_by = superior_of(config, person.user) or "demo"
+            rows.append(agreed_row(person, period=quarter, kpi=key, value=value, decided_by=decided_by, now=now))
+    return rows
 
 
 def _weeks() -> list[Period]:

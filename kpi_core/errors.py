@@ -8,7 +8,8 @@ KpiError
 ├── AlreadyImported        a CSV file whose content is imported already (names that submission)
 ├── UnknownTeam            a team key that the config does not declare
 ├── SettingsError          a setting of the environment the process cannot run without
-└── StorageUnavailable     the database cannot be reached or refuses writes for now; the transaction stored nothing
+├── StorageUnavailable     the database cannot be reached or refuses writes for now; the transaction stored nothing
+└── ReviewError            a 360° review or interview step that is refused (names why); nothing was stored
 """
 
 from __future__ import annotations
@@ -111,3 +112,34 @@ class StorageUnavailable(KpiError):
     def __init__(self, *, reason: str) -> None:
         self.reason = reason
         super().__init__(f"the database is unavailable: {reason}")
+
+
+#: What a refused review step says, by reason; bot/templates/strings.yaml has them as ``reviews.errors.<reason>``.
+REVIEW_REASONS = {
+    "bad_cycle": "{text!r} is not a review cycle: give a year (2026), maybe with quarterly, or a quarter (2026-Q4)",
+    "bad_deadline": "{text!r} is not a deadline: give a date after today, such as 2026-12-15",
+    "future_cycle": "cycle {cycle} has not begun yet",
+    "cycle_exists": "cycle {cycle} was launched already",
+    "no_cycle": "there is no review cycle {cycle}",
+    "no_people": "the config names no people to review",
+    "not_allowed": "only admins or HR may do this",
+    "closed": "cycle {cycle} is closed",
+    "not_closed": "cycle {cycle} is still open",
+    "not_yours": "this is not yours to answer",
+    "past_deadline": "the deadline of cycle {cycle} has passed",
+    "not_a_person": "{user} is not among the people reviewed",
+    "bad_peer": "{user} cannot be your peer (yourself, your superior or a subordinate rate you already)",
+    "too_many_peers": "at most {count} peers",
+    "not_recorded": "the interview has not been recorded yet",
+    "not_confirmed": "the interview is not confirmed by both superiors yet",
+    "done": "this is done already",
+}
+
+
+class ReviewError(KpiError):
+    """A review or interview step that is refused; ``reason`` keys the message (REVIEW_REASONS)."""
+
+    def __init__(self, *, reason: str, **params: object) -> None:
+        self.reason = reason
+        self.params = params
+        super().__init__(REVIEW_REASONS[reason].format(**params))

@@ -24,6 +24,8 @@ from kpi_core.rules import Bounds, Problem
 from kpi_core.sql import bulk_insert
 
 BATCH_ROWS = 5000
+#: columns a file may leave out: the person a row belongs to (a file of team figures has none)
+OPTIONAL_COLUMNS = ("person",)
 MAX_REPORTED_PROBLEMS = 20
 
 
@@ -86,6 +88,8 @@ _MESSAGES = {
     "unknown_case_kind": "{quoted} is not {kinds}",
     "too_long": "too long: {length} characters, at most {maximum}",
     "control_character": "contains a control character (a NUL, tab or line break)",
+    "not_a_person": "{quoted} is not a person in the config (people)",
+    "person_of_other_team": "{quoted} is a person of team {team}, not of this row's team",
 }
 #: a case's times say which time is at fault
 _CASE_MESSAGES = {
@@ -172,6 +176,16 @@ def _number(cells: Cells, column: str, bounds: Bounds | None) -> float | None:
     return value
 
 
+def _person(cells: Cells, config: Config, team: Team | None) -> str | None:
+    """The optional ``person`` cell: a configured person of the row's team (checked once the team is known)."""
+    user = cells["person"]
+    if not user:
+        return None
+    if team is not None:
+        _report(cells, "person", rules.check_person(config, team=team.key, user=user))
+    return user
+
+
 def _parse_survey(cells: Cells, config: Config, now: datetime) -> dict[str, Any]:
     team = _team(cells, config)
     score = rules.parse_score(cells["score"])
@@ -194,6 +208,7 @@ def _parse_measure(cells: Cells, config: Config, now: datetime) -> dict[str, Any
         "measure": cells["measure"],
         "on_date": _past_date(cells, "date", team, config, now),
         "value": _number(cells, "value", rules.measure_bounds(measure) if measure else None),
+        "person": _person(cells, config, team),
     }
 
 
@@ -211,6 +226,7 @@ def _parse_case(cells: Cells, config: Config, now: datetime) -> dict[str, Any]:
         "raised_at": raised_at,
         "first_response_at": first_response_at,
         "resolved_at": resolved_at,
+        "person": _person(cells, config, team),
     }
 
 
@@ -227,6 +243,7 @@ def _parse_milestone(cells: Cells, config: Config, now: datetime) -> dict[str, A
         "completed_on": _past_date(cells, "completed_on", team, config, now),
         "budget": _number(cells, "budget", rules.MONEY),
         "actual_cost": _number(cells, "actual_cost", rules.MONEY),
+        "person": _person(cells, config, team),
     }
 
 
@@ -235,19 +252,19 @@ KINDS: dict[str, ImportKind] = {
         ("team", "submitted_at", "score"), ("team", "submitted_at", "score"), SurveyResponse, _parse_survey
     ),
     "measures": ImportKind(
-        ("team", "measure", "date", "value"),
+        ("team", "measure", "date", "value", "person"),
         ("team", "measure", "date", "value"),
         MeasureValue,
         _parse_measure,
     ),
     "cases": ImportKind(
-        ("team", "kind", "raised_at", "first_response_at", "resolved_at"),
+        ("team", "kind", "raised_at", "first_response_at", "resolved_at", "person"),
         ("team", "kind", "raised_at"),
         CustomerCase,
         _parse_case,
     ),
     "milestones": ImportKind(
-        ("team", "project", "milestone", "due_on", "completed_on", "budget", "actual_cost"),
+        ("team", "project", "milestone", "due_on", "completed_on", "budget", "actual_cost", "person"),
         ("team", "project", "milestone", "due_on"),
         Milestone,
         _parse_milestone,
@@ -294,7 +311,7 @@ def import_csv(
         import_guard.replace_identical(session, submission=submission, file=file, replace=replace)
         # surrogateescape: bytes that are not UTF-8 become a problem of their cell, on their line
         with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
-            for line, row in read_rows(handle, spec.columns, file):
+            for line, row in read_rows(handle, spec.columns, file, optional=OPTIONAL_COLUMNS):
                 record, row_problems = _parse_row(line, row, spec, config, now)
                 if record is None:
                     note(row_problems)

@@ -8,6 +8,7 @@ from typing import Literal
 from sqlmodel import Session
 
 from kpi_core.aggregates import CaseQuery, TeamAggregates, load_aggregates
+from kpi_core.business_durations import business_case_stats, case_key
 from kpi_core.config import (
     CaseDurationFormula,
     Config,
@@ -19,6 +20,7 @@ from kpi_core.config import (
     SurveyFormula,
     Team,
 )
+from kpi_core.config_schema import Person
 from kpi_core.expressions import evaluate, names_in
 from kpi_core.isolation import ComputeFailure, check_finite, per_team
 from kpi_core.periods import Period, PeriodKind
@@ -139,21 +141,24 @@ def _shift(period: Period, versus: str) -> Period:
 
 
 def _load(
-    session: Session, config: Config, teams: list[Team], period: Period, kpis: list[Kpi]
+    session: Session, config: Config, teams: list[Team], period: Period, kpis: list[Kpi], person: str | None = None
 ) -> dict[str, TeamAggregates]:
-    """Loads only the kinds of aggregate, and only the measures, that ``kpis`` use."""
+    """Loads only the kinds of aggregate, and only the measures, that ``kpis`` use (of ``person``'s rows
+    alone, when given)."""
     formulas = [kpi.formula for kpi in kpis]
     measures: set[str] = set()
     for formula in formulas:
         for expression in _expressions(formula):
             measures |= names_in(expression)
     thresholds: dict[tuple[str, str], set[float]] = {}
+    business: dict[tuple[str, str], set[float]] = {}  # clock: business, counted in Python
     for formula in formulas:
         if isinstance(formula, CaseDurationFormula):
-            limits = thresholds.setdefault((formula.case_kind, formula.until), set())
+            clock = business if formula.clock == "business" else thresholds
+            limits = clock.setdefault((formula.case_kind, formula.until), set())
             if formula.within_hours:
                 limits.add(formula.within_hours)
-    return load_aggregates(
+    aggregates = load_aggregates(
         session,
         config=config,
         teams=teams,
@@ -162,7 +167,15 @@ def _load(
         survey=any(isinstance(formula, SurveyFormula) for formula in formulas),
         milestones=any(isinstance(formula, MilestoneFormula) for formula in formulas),
         measures=measures,
+        person=person,
     )
+    if business:
+        queries = [CaseQuery(kind, until, frozenset(limits)) for (kind, until), limits in business.items()]
+        for team_key, stats in business_case_stats(
+            session, teams=teams, period=period, queries=queries, person=person
+        ).items():
+            aggregates[team_key].cases = {**(aggregates[team_key].cases or {}), **stats}
+    return aggregates
 
 
 def _expressions(formula: object) -> list[str]:
@@ -239,7 +252,7 @@ def _survey(formula: SurveyFormula, data: TeamAggregates) -> _Outcome:
 
 
 def _case_duration(formula: CaseDurationFormula, data: TeamAggregates) -> _Outcome:
-    stats = (data.cases or {}).get((formula.case_kind, formula.until))
+    stats = (data.cases or {}).get(case_key(formula))
     if stats is None or stats.cases == 0:
         return _Outcome(None, 0, {"cases": 0, "open_cases": 0})
     details: dict[str, Detail] = {
@@ -275,3 +288,28 @@ def _milestones(formula: MilestoneFormula, data: TeamAggregates) -> _Outcome:
         value = (stats.actual_cost_total - stats.budget_total) / stats.budget_total * 100
     details |= {"budget": stats.budget_total, "actual_cost": stats.actual_cost_total}
     return _Outcome(value, stats.costed, details)
+
+
+def compute_person(
+    session: Session, *, config: Config, person: Person, period: Period, kpis: list[str], targets: dict[str, float]
+) -> dict[str, KpiResult]:
+    """``kpis`` of one person in ``period``: the same formulas over the rows of the person's team that name
+    them (a case handled by, a value recorded for, a milestone owned by), cut in the team's time zone, each
+    against the person's agreed target in ``targets`` (none: no target). A KPI whose value is infinite or
+    NaN raises NotFinite, as for a team."""
+    team = config.team(person.team)
+    selected = [config.kpi_by_key[key] for key in kpis]
+    current = _load(session, config, [team], period, selected, person.user)
+    comparisons: dict[str, dict[str, TeamAggregates]] = {}
+    for versus in ("previous", "year_ago"):
+        needing = [kpi for kpi in selected if versus in _comparisons(kpi)]
+        if needing:
+            comparisons[versus] = _load(session, config, [team], _shift(period, versus), needing, person.user)
+    results = {}
+    for kpi in selected:
+        outcome = _evaluate(kpi, current[team.key], comparisons, team.key)
+        check_finite(kpi.key, outcome.value)
+        target = targets.get(kpi.key)
+        status = status_of(kpi, outcome.value, target=target, threshold=None)
+        results[kpi.key] = KpiResult(kpi.key, outcome.value, outcome.n, target, None, status, dict(outcome.details))
+    return results

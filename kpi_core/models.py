@@ -73,7 +73,11 @@ class SurveyResponse(SQLModel, table=True):
 
 class MeasureValue(SQLModel, table=True):
     __tablename__ = "measure_value"
-    __table_args__ = (sa.Index("ix_measure_value_team_on_date", "team", "on_date", "measure"),)
+    __table_args__ = (
+        sa.Index("ix_measure_value_team_on_date", "team", "on_date", "measure"),
+        # one person's KPIs read only their rows (a personal scorecard among millions)
+        sa.Index("ix_measure_value_person_on_date", "person", "on_date"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team: str = Field(max_length=64)
@@ -81,6 +85,8 @@ class MeasureValue(SQLModel, table=True):
     on_date: date
     value: float
     submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    #: the person the value was recorded for (a configured person of the team), None for the team as a whole
+    person: str | None = Field(default=None, max_length=USER_CHARS)
 
 
 class CustomerCase(SQLModel, table=True):
@@ -89,6 +95,7 @@ class CustomerCase(SQLModel, table=True):
         sa.Index("ix_customer_case_team_kind_raised_at", "team", "kind", "raised_at"),
         # the cases whose target time the clock crossed lately, over every team (kpi_core/alert_sweep.py)
         sa.Index("ix_customer_case_kind_raised_at", "kind", "raised_at"),
+        sa.Index("ix_customer_case_person_kind_raised_at", "person", "kind", "raised_at"),
         sa.CheckConstraint(f"kind IN {get_args(CaseKind)!r}", name="ck_customer_case_kind"),
     )
 
@@ -99,10 +106,15 @@ class CustomerCase(SQLModel, table=True):
     first_response_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     resolved_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    #: who handled the case (a configured person of the team), if anyone in particular
+    person: str | None = Field(default=None, max_length=USER_CHARS)
 
 
 class Milestone(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_milestone_team_due_on", "team", "due_on"),)
+    __table_args__ = (
+        sa.Index("ix_milestone_team_due_on", "team", "due_on"),
+        sa.Index("ix_milestone_person_due_on", "person", "due_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team: str = Field(max_length=64)
@@ -113,6 +125,30 @@ class Milestone(SQLModel, table=True):
     budget: float | None = None
     actual_cost: float | None = None
     submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    #: the milestone's owner (a configured person of the team), if anyone in particular
+    person: str | None = Field(default=None, max_length=USER_CHARS)
+
+
+class PersonalTarget(SQLModel, table=True):
+    """A person's target for one KPI of their position in one period (目标设定): proposed by the person,
+    agreed by their direct superior (as proposed, or adjusted with a reason). ``agreed`` stays in force
+    while a newer proposal waits (``pending``); every step is in the audit trail."""
+
+    __tablename__ = "personal_target"
+    __table_args__ = (sa.UniqueConstraint("person", "period", "kpi", name="ux_personal_target_person_period_kpi"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person: str = Field(max_length=USER_CHARS)
+    team: str = Field(max_length=64, index=True)
+    period: str = Field(max_length=16)  # a period label: 2026-Q4, 2026-11, 2026-W48
+    kpi: str = Field(max_length=64)
+    proposed: float
+    proposed_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    pending: bool = True
+    agreed: float | None = None
+    decided_by: str | None = Field(default=None, max_length=USER_CHARS)
+    decided_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class AuditEntry(SQLModel, table=True):
@@ -211,6 +247,47 @@ class DataVersion(SQLModel, table=True):
     version: int = 0
 
 
+class AlertHandling(SQLModel, table=True):
+    """How people handle an open alert: who acknowledged it, who owns it, until when it is snoozed. One
+    row per alert, created at its first action; every action is also in the audit trail."""
+
+    __tablename__ = "alert_handling"
+
+    alert_id: int = Field(primary_key=True, foreign_key="alert.id")
+    team: str = Field(max_length=64, index=True)
+    acknowledged_by: str | None = Field(default=None, max_length=USER_CHARS)
+    acknowledged_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    owner: str | None = Field(default=None, max_length=USER_CHARS)
+    snoozed_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    snoozed_by: str | None = Field(default=None, max_length=USER_CHARS)
+
+
+#: the length of a corrective action's root cause and action texts
+ACTION_TEXT_CHARS = 1000
+
+
+class CorrectiveAction(SQLModel, table=True):
+    """A fix for a KPI off target (持续改进): root cause, action, owner, due date. Closed only once the KPI
+    has been met for two periods in a row (kpi_core.actions); ``note`` says why it was reopened."""
+
+    __tablename__ = "corrective_action"
+    __table_args__ = (sa.Index("ix_corrective_action_team_status", "team", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=64)
+    kpi: str = Field(max_length=64)
+    alert_id: int | None = Field(default=None, foreign_key="alert.id")
+    root_cause: str = Field(max_length=ACTION_TEXT_CHARS)
+    action: str = Field(max_length=ACTION_TEXT_CHARS)
+    owner: str = Field(max_length=USER_CHARS)
+    due_on: date
+    status: str = Field(default="open", max_length=16)  # open | closed
+    opened_by: str = Field(max_length=USER_CHARS)
+    opened_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    closed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    note: str | None = Field(default=None, max_length=500)
+
+
 class DataChange(SQLModel, table=True):
     """What one write transaction changed: a team's data (None: any team's) on the local dates
     ``first_day``..``last_day`` (None: any date), stamped with the data version that write moved to. Shared
@@ -224,3 +301,23 @@ class DataChange(SQLModel, table=True):
     team: str | None = Field(default=None, max_length=64)
     first_day: date | None = None
     last_day: date | None = None
+
+
+class Absence(SQLModel, table=True):
+    """A lead away from ``first_day`` to ``last_day`` (local dates, both included), recorded with
+    ``/kpi away``: their reminders and escalations go to a stand-in meanwhile (kpi_core.absence)."""
+
+    __table_args__ = (
+        sa.Index("ix_absence_user_id_last_day", "user_id", "last_day"),
+        sa.CheckConstraint("first_day <= last_day", name="ck_absence_days_in_order"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=USER_CHARS)  # the Slack user id of the lead away
+    first_day: date
+    last_day: date
+    recorded_by: str = Field(max_length=USER_CHARS)
+    recorded_at: datetime = Field(sa_column=_utc_column(nullable=False))
+
+
+from kpi_core import review_models  # noqa: E402, F401  (registers the review tables on the same metadata)

@@ -189,6 +189,16 @@ def check_case_kind(kind: str | None) -> Problem | None:
     return None if kind in CASE_KINDS else problem("unknown_case_kind", kinds=" or ".join(CASE_KINDS))
 
 
+def check_person(config: Config, *, team: str, user: str) -> Problem | None:
+    """A record belongs to a configured person of its own team (people in the config), or to nobody."""
+    person = config.person_by_user.get(user)
+    if person is None:
+        return problem("not_a_person", person=user)
+    if person.team != team:
+        return problem("person_of_other_team", person=user, team=person.team)
+    return None
+
+
 def parse_score(text: str) -> int | Problem:
     score = _SCORE_TEXTS.get(text)
     return problem("bad_score", value=text) if score is None else score

@@ -183,9 +183,15 @@ def record_case(
     resolved_at: datetime | None,
     user: str,
     now: datetime,
+    person: str | None = None,
 ) -> CustomerCase:
     case = CustomerCase(
-        team=team, kind=kind, raised_at=raised_at, first_response_at=first_response_at, resolved_at=resolved_at
+        team=team,
+        kind=kind,
+        raised_at=raised_at,
+        first_response_at=first_response_at,
+        resolved_at=resolved_at,
+        person=person,
     )
     return _record_one(session, case, kind="case", user=user, now=now)
 
@@ -202,8 +208,10 @@ def record_milestone(
     actual_cost: float | None,
     user: str,
     now: datetime,
+    person: str | None = None,
 ) -> Milestone:
     milestone = Milestone(
+        person=person,
         team=team,
         project=project,
         name=name,

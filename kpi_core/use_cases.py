@@ -100,6 +100,7 @@ def record_case(
     resolved_at: datetime | None,
     user: str,
     now: datetime,
+    person: str | None = None,
 ) -> CustomerCase | None:
     return _once(
         engine,
@@ -114,6 +115,7 @@ def record_case(
             resolved_at=resolved_at,
             user=user,
             now=now,
+            person=person,
         ),
     )
 
@@ -131,6 +133,7 @@ def record_milestone(
     actual_cost: float | None,
     user: str,
     now: datetime,
+    person: str | None = None,
 ) -> Milestone | None:
     return _once(
         engine,
@@ -147,6 +150,7 @@ def record_milestone(
             actual_cost=actual_cost,
             user=user,
             now=now,
+            person=person,
         ),
     )
 

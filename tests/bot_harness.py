@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +16,7 @@ from sqlmodel import Session, func, select
 
 from bot.server import SLACK_PATH, HttpServer, health, wsgi_app
 from bot.settings import Settings
-from bot.wiring import build
+from bot.wiring import Process, build
 from kpi_core.config import Config
 from tests import slack_limits
 from tests.fake_slack import TEAM_ID, FakeSlack
@@ -40,6 +40,7 @@ class Bot:
     fake: FakeSlack
     engine: sa.Engine
     url: str
+    process: Process | None = None  # the wired process (its jobs, alerts, sender), for tests that drive them
 
     def command(self, text: str, *, user_id: str, name: str = "cmd") -> tuple[int, dict[str, Any] | str]:
         """Sends ``/kpi text``; returns the status and the ack body (JSON when it has one)."""
@@ -99,16 +100,23 @@ def _json_or_text(body: str) -> dict[str, Any] | str:
 
 @contextmanager
 def running_bot(
-    *, config: Config, database_url: str, fake: FakeSlack, now: datetime = NOW, alerting: bool = False
+    *,
+    config: Config,
+    database_url: str,
+    fake: FakeSlack,
+    now: datetime = NOW,
+    alerting: bool = False,
+    clock: Callable[[], datetime] | None = None,
 ) -> Iterator[Bot]:
-    """``alerting``: every write a listener makes checks the team's alert thresholds, as in `kpi-bot serve`."""
+    """``alerting``: every write a listener makes checks the team's alert thresholds, as in `kpi-bot serve`;
+    ``clock`` (e.g. a tests.factories.Clock the test moves) replaces the fixed ``now``."""
     settings = Settings(
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_BOT_TOKEN="xoxb-test",
         SLACK_API_URL=fake.base_url,
         KPI_DATABASE_URL=database_url,
     )
-    process = build(settings, clock=lambda: now, config=config)
+    process = build(settings, clock=clock or (lambda: now), config=config)
     engine = process.services.engine
     app = process.app(check_alerts=alerting)
     application = wsgi_app(app, health=lambda: health(engine), signing_secret=SIGNING_SECRET, team_id=TEAM_ID)
@@ -117,7 +125,7 @@ def running_bot(
     thread.start()
     url = f"http://127.0.0.1:{server.port}"
     try:
-        yield Bot(SlackClient(url + SLACK_PATH, SIGNING_SECRET), fake, engine, url)
+        yield Bot(SlackClient(url + SLACK_PATH, SIGNING_SECRET), fake, engine, url, process)
     finally:
         server.stop()
         thread.join(timeout=5)

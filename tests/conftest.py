@@ -20,6 +20,7 @@ from kpi_core import models  # noqa: F401  (registers the tables whose rows each
 from kpi_core.config import Config, load_config
 from kpi_core.db import make_engine, migrate
 from tests import slack_limits
+from tests.alert_ops import Ops, running_ops
 from tests.bot_harness import NOW, Bot, running_bot
 from tests.fake_slack import FakeSlack
 
@@ -149,3 +150,10 @@ SUNDAY_EVENING_UTC = datetime(2026, 10, 4, 20, 0, tzinfo=UTC)
 def bot_on_sunday_evening(start_bot: Callable[..., Bot]) -> Bot:
     """The app when the week has turned in Shanghai but not yet in Berlin."""
     return start_bot(now=SUNDAY_EVENING_UTC)
+
+
+@pytest.fixture
+def ops(example_config: Config, sqlite_template: Path, tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Ops]:
+    """The app with alerting, at a clock the test moves (tests/alert_ops.py)."""
+    with running_ops(example_config, sqlite_template, tmp_path, fake_slack) as running:
+        yield running

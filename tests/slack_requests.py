@@ -199,8 +199,11 @@ def block_actions_body(
     channel_id: str | None = None,
     view: dict[str, Any] | None = None,
     team_id: str = TEAM_ID,
+    element: dict[str, Any] | None = None,
 ) -> bytes:
-    """A block_actions body for a button click, in a message (channel_id) or a view (view)."""
+    """A block_actions body for a button click, in a message (channel_id) or a view (view); ``element``
+    replaces the button's fields for another element (a users_select's ``selected_user``, a menu's
+    ``selected_option``)."""
     action_ts = f"{time.time():.6f}"
     if container is None:
         if view is not None:
@@ -230,6 +233,7 @@ def block_actions_body(
                 "value": value,
                 "type": "button",
                 "action_ts": action_ts,
+                **(element or {}),
             }
         ],
     }

@@ -284,7 +284,8 @@ def test_example_config_round_trips_through_yaml(tmp_path: Path, example_config:
         pytest.param(
             mutated(team("berlin_ops", colour="red")),
             "teams.berlin_ops.colour",
-            "unknown field 'colour' (known: key, name, channel, timezone, language, leads, members, quiet_hours)",
+            "unknown field 'colour' (known: key, name, channel, timezone, language, leads, members, quiet_hours, "
+            "calendar, backup)",
             id="unknown-field",
         ),
         pytest.param(
@@ -399,7 +400,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         "teams.newyork_delivery.timezone: unknown time zone 'America/NewYork' (use an IANA name such as Asia/Shanghai)",
         "measures.orders.unit: Input should be a valid string",
         "kpis.sales.colour: unknown field 'colour' (known: key, name, group, unit, better, formula, signed, target, "
-        "team_targets, band, alert, report_growth, cadence)",
+        "team_targets, band, alert, report_growth, cadence, anomaly)",
         "kpis.csat.target: target must not be negative: csat is never below 0",
         "kpis.roi.team_targets.lisbon: override for unknown team 'lisbon'",
     ]

@@ -414,7 +414,7 @@ def test_bad_row_rejects_the_whole_file(
         pytest.param(
             "measures",
             "team,measure,day,value\nberlin_ops,orders,2026-09-04,10\n",
-            "missing column(s) date; unknown column(s) day (expected team,measure,date,value)",
+            "missing column(s) date; unknown column(s) day (expected team,measure,date,value[,person])",
             id="misnamed-column",
         ),
         pytest.param(

@@ -19,7 +19,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 
-from bot.jobs import CASE_TIMER_ID, CATCH_UP_EVERY, due_in_cycle
+from bot.jobs import CASE_TIMER_ID, CATCH_UP_EVERY, MISSING_DATA_EVERY, due_in_cycle
 from bot.settings import Settings
 from bot.wiring import build
 from kpi_core.cron import CronSyntaxError, check_cron
@@ -229,8 +229,9 @@ def test_install_adds_every_job_with_a_generous_misfire_grace_time(jobs):
         jobs.install(scheduler, alert_sweep_every=timedelta(minutes=15))
         jobs.install(scheduler, alert_sweep_every=timedelta(minutes=15))  # a restart: replaced, not doubled
         installed = {job.id: job for job in scheduler.get_jobs()}
-        startup = {"startup_catch_up", "startup_alert_check"}  # run once, at once
-        assert set(installed) == {job.id for job in jobs.scheduled()} | {"catch_up", "alert_sweep"} | startup
+        startup = {"startup_catch_up", "startup_alert_check", "startup_missing_data"}  # run once, at once
+        repeated = {"catch_up", "alert_sweep", "missing_data", "review_tick", "alert_followup"}
+        assert set(installed) == {job.id for job in jobs.scheduled()} | repeated | startup
         assert all(isinstance(installed[job_id].trigger, DateTrigger) for job_id in startup)
         assert len(scheduler.get_jobs()) == len(installed)
         for job in installed.values():
@@ -240,6 +241,7 @@ def test_install_adds_every_job_with_a_generous_misfire_grace_time(jobs):
         assert isinstance(installed["catch_up"].trigger, IntervalTrigger)
         assert installed["catch_up"].trigger.interval == CATCH_UP_EVERY
         assert installed["alert_sweep"].trigger.interval == timedelta(minutes=15)
+        assert installed["missing_data"].trigger.interval == MISSING_DATA_EVERY
 
         # the case timer follows the next case deadline, and goes when there is none
         deadline = datetime.now(UTC) + timedelta(days=1)

@@ -154,8 +154,10 @@ def test_each_team_gets_one_digest_in_its_language_with_this_week_last_week_and_
     assert {team: len(calls) for team, calls in digests.items()} == dict.fromkeys(CHANNELS, 1)
     text = {team: text_of(calls[0]) for team, calls in digests.items()}
     blocks = digests["berlin_ops"][0].params["blocks"]
-    # a header, the dates, one section per group with a field per KPI, the folded line, the legend
-    assert [block["type"] for block in blocks] == ["header", "context", "section", "section", "context"]
+    # a header, the dates, one section per group with a field per KPI, the folded line, an Open action
+    # button for the KPI below target (bot/followup_summary.py), the legend
+    assert [block["type"] for block in blocks] == ["header", "context", "section", "section", "actions", "context"]
+    assert [button["value"] for button in blocks[4]["elements"]] == ["berlin_ops:on_time_delivery"]
     assert blocks[0]["text"]["text"] == "Weekly KPI digest · Berlin Operations · 2026-W39"
     assert blocks[2]["text"]["text"] == "*Service and delivery*"
     assert blocks[2]["fields"] == [

@@ -37,7 +37,18 @@ def test_requests_not_from_slack_are_rejected(bot, how):
 def test_help_lists_every_subcommand_in_both_languages(bot):
     status, body = bot.command("help", user_id=LEAD_BEIJING)
     assert status == 200
-    for word in ("submit", "case", "milestone", "report", "scorecard", "history", "undo", "命令列表"):
+    for word in (
+        "submit",
+        "case",
+        "milestone",
+        "report",
+        "scorecard",
+        "history",
+        "undo",
+        "alerts",
+        "actions",
+        "命令列表",
+    ):
         assert word in body["text"]
 
 

@@ -33,8 +33,10 @@ def home_of(bot, user):
 
 
 def team_sections(view):
-    """{team heading: KPI lines} from the home view."""
-    sections = [block["text"]["text"] for block in view["blocks"] if block["type"] == "section"]
+    """{team heading: KPI lines} from the home view (the personal scorecard below its own header left out)."""
+    headers = [index for index, block in enumerate(view["blocks"]) if block["type"] == "header"]
+    teams = view["blocks"][: headers[1] if len(headers) > 1 else None]
+    sections = [block["text"]["text"] for block in teams if block["type"] == "section"]
     assert all(len(text) <= 3000 for text in sections)
     headings = sections[0::2]
     return {heading: lines.splitlines() for heading, lines in zip(headings, sections[1::2], strict=True)}

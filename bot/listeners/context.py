@@ -9,9 +9,11 @@ from slack_bolt import BoltContext
 
 from bot.alert_poster import AlertPoster
 from bot.failures import answer_after_ack
+from bot.reviews import ReviewMessenger
 from bot.services import Services
 from kpi_core.access import Access
 from kpi_core.alert_sweep import Change
+from kpi_core.errors import ReviewError
 
 
 def services_of(context: BoltContext) -> Services:
@@ -35,6 +37,17 @@ def message_localizer(context: BoltContext) -> Any:
     for plain_text, e.g. field errors)."""
     services, access = services_of(context), access_of(context)
     return lambda key, **params: services.renderer.mrkdwn(key, access.language, **params)
+
+
+def reviews_of(context: BoltContext) -> ReviewMessenger:
+    """The review DMs' sender; the app is always built with it (bot/wiring.py)."""
+    messenger: ReviewMessenger = context["reviews"]
+    return messenger
+
+
+def review_refusal(context: BoltContext, error: ReviewError) -> str:
+    """Why a review step was refused, in the user's language, for a Slack message."""
+    return str(message_localizer(context)(f"reviews.errors.{error.reason}", **error.params))
 
 
 def check_alerts(context: BoltContext, change: Change | None) -> None:

@@ -7,23 +7,12 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.listeners.actions.clicked import clicked_id
 from bot.listeners.context import access_of, check_alerts, message_localizer, services_of
 from bot.modals import form_modal
 from kpi_core import use_cases
 from kpi_core.alert_sweep import change_of_submission
 from kpi_core.periods import Period
-
-#: Submission ids are 64-bit integers from 1: a larger number would not even bind as a query parameter.
-_MAX_ID = 2**63 - 1
-
-
-def _submission_id(body: dict[str, Any]) -> int:
-    """The id a button carries; 0 (no submission has it) when the value, echoed by Slack or written by a
-    forger, cannot be an id, so it is answered like any unknown id."""
-    value = body["actions"][0].get("value")
-    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or int(value) > _MAX_ID:
-        return 0
-    return int(value)
 
 
 def handle_withdraw(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
@@ -31,7 +20,7 @@ def handle_withdraw(ack: Ack, body: dict[str, Any], respond: Respond, context: B
     services, access, localize = services_of(context), access_of(context), message_localizer(context)
     withdrawal = use_cases.withdraw_submission(
         services.engine,
-        submission_id=_submission_id(body),
+        submission_id=clicked_id(body),
         teams=access.submit_teams,
         user=access.user,
         now=services.clock(),
@@ -52,7 +41,7 @@ def handle_withdraw(ack: Ack, body: dict[str, Any], respond: Respond, context: B
 def handle_correct(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
     ack()
     services, access, localize = services_of(context), access_of(context), message_localizer(context)
-    submission, rows = use_cases.submission_with_measures(services.engine, submission_id=_submission_id(body))
+    submission, rows = use_cases.submission_with_measures(services.engine, submission_id=clicked_id(body))
     if submission is None or submission.team is None or not access.may_submit(submission.team):
         respond(text=localize("refused_submit", team=getattr(submission, "team", "-")), replace_original=False)
         return

@@ -1,4 +1,5 @@
-"""``/kpi <subcommand>``: help, submit, case, milestone, report, scorecard, history, undo."""
+"""``/kpi <subcommand>``: help, submit, case, milestone, report, scorecard, history, undo, alerts, actions; goals
+and me (bot/listeners/commands/people.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.listeners.commands import people
+from bot.listeners.commands.away import away
+from bot.listeners.commands.followup import list_actions, list_alerts
+from bot.listeners.commands.review import handle_review
 from bot.listeners.context import access_of, after_ack, message_localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
 from bot.render import RESPONSE_URL_POSTS, message_parts
@@ -37,6 +42,14 @@ class Invocation:
         """Acknowledge with a message only the user sees."""
         self.ack(text=text, response_type="ephemeral")
 
+    def respond_in_parts(self, text: str) -> None:
+        """A long answer (an admin's scorecard of 200 teams) as several answers, in order, each only for
+        the user: a response_url takes at most five, and the last one counts what did not fit."""
+        parts = message_parts(text, max_parts=RESPONSE_URL_POSTS)
+        for number, blocks in enumerate(parts, start=1):
+            fallback = text.splitlines()[0] if number == 1 else f"{text.splitlines()[0]} ({number}/{len(parts)})"
+            self.respond(text=fallback, blocks=blocks, response_type="ephemeral")
+
 
 def handle_kpi(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext) -> None:
     words = (command.get("text") or "").split()
@@ -57,7 +70,7 @@ def handle_kpi(ack: Ack, command: dict[str, Any], respond: Respond, client: WebC
     subcommand = SUBCOMMANDS.get(name)
     if subcommand is None:
         invocation.reply(invocation.localize("unknown_subcommand", word=name) + "\n" + _help(invocation))
-    elif subcommand is not _show_help and access.role == "none":
+    elif subcommand not in (_show_help, people.me, handle_review) and access.role == "none":  # HR, people: no team role
         invocation.reply(invocation.localize("refused"))
     else:
         subcommand(invocation)
@@ -164,7 +177,7 @@ def _post_report(invocation: Invocation, team: str, period: Period | None) -> No
         services.engine, config=services.config, wanted=wanted, cache=services.reports
     )
     text = services.renderer.digest(team=team_config, report=current, previous=previous, title="report")
-    _respond_in_parts(invocation, text)
+    invocation.respond_in_parts(text)
 
 
 def _scorecard(invocation: Invocation) -> None:
@@ -192,7 +205,7 @@ def _post_scorecard(invocation: Invocation, period: Period | None) -> None:
         for key, ranking in rankings.schemes.items()
     ]
     text = "\n\n".join(texts) or invocation.localize("no_data")
-    _respond_in_parts(invocation, text)
+    invocation.respond_in_parts(text)
 
 
 def _history(invocation: Invocation) -> None:
@@ -222,15 +235,6 @@ def _undo(invocation: Invocation) -> None:
     _respond_with_submissions(invocation, invocation.localize("undo_title"), [latest])
 
 
-def _respond_in_parts(invocation: Invocation, text: str) -> None:
-    """A long answer (an admin's scorecard of 200 teams) as several answers, in order: a response_url
-    takes at most five, and the last one counts what did not fit."""
-    parts = message_parts(text, max_parts=RESPONSE_URL_POSTS)
-    for number, blocks in enumerate(parts, start=1):
-        fallback = text.splitlines()[0] if number == 1 else f"{text.splitlines()[0]} ({number}/{len(parts)})"
-        invocation.respond(text=fallback, blocks=blocks, response_type="ephemeral")
-
-
 def _respond_with_submissions(invocation: Invocation, title: str, submissions: list[Any]) -> None:
     services, access = invocation.services, invocation.access
     blocks = services.renderer.blocks(
@@ -252,4 +256,10 @@ SUBCOMMANDS: dict[str, Callable[[Invocation], None]] = {
     "scorecard": _scorecard,
     "history": _history,
     "undo": _undo,
+    "away": away,
+    "review": handle_review,
+    "goals": people.goals,
+    "me": people.me,
+    "alerts": list_alerts,
+    "actions": list_actions,
 }

@@ -160,6 +160,7 @@ def _write_case(services: Services, case: CaseInput, *, request_key: str, user: 
         resolved_at=case.resolved_at,
         user=user,
         now=now,
+        person=case.person,
     )
     return None if stored is None else f"{case.team} #{stored.id}"
 
@@ -179,6 +180,7 @@ def _write_milestone(
         actual_cost=milestone.actual_cost,
         user=user,
         now=now,
+        person=milestone.person,
     )
     return None if stored is None else f"{milestone.team} {milestone.project} · {milestone.name} #{stored.id}"
 

@@ -4,16 +4,16 @@ The alert sweep re-evaluated every team every 30 s. It now re-evaluates only the
 (the change log, data_change) and, for every other team, the cases whose target time the clock crossed
 since the last sweep: an index on (kind, raised_at) finds those without scanning every case.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0015
+Revises: 0014
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
