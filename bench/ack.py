@@ -48,7 +48,8 @@ TEAMS = ("shanghai_ops", "beijing_service", "berlin_ops", "newyork_delivery")
 WEEKS = tuple(f"2026-W{week}" for week in range(32, 40))
 
 
-def start(command: list[str], env: dict[str, str], cwd: Path = REPO_ROOT) -> tuple[subprocess.Popen[str], str]:
+def start(command: list[str], env: dict[str, str], *, cwd: Path = REPO_ROOT) -> tuple[subprocess.Popen[str], str]:
+    """Starts a server from ``cwd`` (``python -m`` imports from there first) and returns it with its URL."""
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, cwd=cwd)
     assert process.stderr is not None
     for line in process.stderr:

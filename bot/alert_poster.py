@@ -1,4 +1,5 @@
-"""Real-time alerts: evaluate thresholds after writes and on the case timer, then post what changed.
+"""Real-time alerts: evaluate thresholds after writes (on the alert queue's thread, never a listener's),
+on the sweep and on the case timer, then post what changed.
 
 An alert goes to the team channel when it opens; its recovery is a reply in the alert's thread, and the
 alert message is edited to show it is resolved. During a team's quiet hours messages are held and go
@@ -9,22 +10,29 @@ nothing.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.alert_queue import AlertQueue
 from bot.alert_view import alert_blocks
 from bot.failure_notices import tell_admins
 from bot.render import format_value
 from bot.sender import Chart, Outgoing, Sender
 from bot.services import Services
 from bot.trends import alert_trend_png
-from kpi_core.alert_rules import in_quiet_hours
+from kpi_core.alert_rules import Evaluation, in_quiet_hours
+from kpi_core.alert_sweep import Change, DuePost, SweepState
 from kpi_core.config import Language, Team
 from kpi_core.models import Alert, CustomerCase
-from kpi_core.use_cases import alerts_to_post, check_alerts
+from kpi_core.use_cases import alerts_to_post, check_alerts, sweep_alerts
 
 logger = logging.getLogger(__name__)
+
+#: teams whose alerts are posted at the same time (each team's own in order)
+POSTERS = 4
 
 
 @dataclass
@@ -33,38 +41,71 @@ class AlertPoster:
     sender: Sender
     #: called with the next case deadline, so the scheduler can fire exactly then (None: no scheduler)
     on_next_deadline: Callable[[datetime | None], None] | None = None
+    #: what this process's last sweep saw (kpi_core/alert_sweep.py); None: the next sweep evaluates all
+    last_sweep: SweepState | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.queue = AlertQueue(self.evaluate)
+        self._sweeping = threading.Lock()  # the scheduler's threads (sweep, case timer) take turns
+
+    def submit(self, change: Change) -> None:
+        """After a write: evaluates what it changed on the alert queue's thread, never the caller's."""
+        self.queue.put(change)
 
     def check(self, teams: list[str] | None = None) -> None:
-        """Evaluates the KPI thresholds of ``teams`` (default all) and every case timer; posts changes."""
+        """Evaluates every alert of ``teams`` now; without teams, sweeps (what moved since the last
+        sweep, and the cases the clock made due)."""
+        if teams is None:
+            self.sweep()
+        else:
+            self.evaluate([Change(team, everything=True) for team in teams])
+
+    def evaluate(self, changes: list[Change]) -> None:
+        """Evaluates what ``changes`` can have changed, then posts those teams' alerts and recoveries."""
         services = self.services
-        config = services.config
-        now = services.clock()
-        selected = [config.team(key) for key in teams] if teams is not None else list(config.teams)
-        evaluation, deadline = check_alerts(services.engine, config=config, teams=selected, now=now)
-        for transition in evaluation.transitions:
-            alert = transition.alert
-            logger.info("alert %s team=%s kpi=%s case=%s", transition.change, alert.team, alert.kpi, alert.case_id)
-        tell_admins(self.sender, services.renderer, evaluation.failures)
+        evaluation, deadline, looked_up = check_alerts(
+            services.engine, config=services.config, changes=changes, now=services.clock()
+        )
+        self._report(evaluation)
+        self.flush(teams=sorted({change.team for change in changes}))
+        if looked_up and self.on_next_deadline is not None:
+            self.on_next_deadline(deadline)
+
+    def sweep(self) -> None:
+        """The periodic sweep and the case timer: what moved since the last sweep; posts what is due."""
+        services = self.services
+        with self._sweeping:
+            evaluation, self.last_sweep, deadline = sweep_alerts(
+                services.engine, config=services.config, now=services.clock(), last=self.last_sweep
+            )
+        self._report(evaluation)
         self.flush()
         if self.on_next_deadline is not None:
             self.on_next_deadline(deadline)
 
-    def flush(self) -> None:
-        """Posts every alert or recovery that is due and not yet posted (outside quiet hours)."""
-        services = self.services
-        now = services.clock()
+    def _report(self, evaluation: Evaluation) -> None:
+        for transition in evaluation.transitions:
+            alert = transition.alert
+            logger.info("alert %s team=%s kpi=%s case=%s", transition.change, alert.team, alert.kpi, alert.case_id)
+        tell_admins(self.sender, self.services.renderer, evaluation.failures)
+
+    def flush(self, teams: list[str] | None = None) -> None:
+        """Posts every alert or recovery (of ``teams``, default all) that is due and not yet posted,
+        outside quiet hours; found in one query. The alerts' charts follow once every alert is out."""
+        now = self.services.clock()
+        by_team: dict[str, list[DuePost]] = {}
+        for due in alerts_to_post(self.services.engine, now=now, teams=teams):
+            by_team.setdefault(due.alert.team, []).append(due)
         charted: list[Outgoing] = []
-        for alert, case in alerts_to_post(services.engine, now=now):
-            try:
-                charted += self._post(alert, case, now)
-            except Exception as error:  # one alert that cannot be posted must not hold back the others
-                logger.exception("alert %s of team %s could not be posted", alert.id, alert.team)
-                self.sender.notify_admins(
-                    subject=f"alert_failed:{alert.team}:{alert.id}",
-                    text=services.renderer.mrkdwn(
-                        "alert_failed_notice", "en", alert=alert.id, team=alert.team, error=type(error).__name__
-                    ),
-                )
+        if len(by_team) <= 1:
+            for dues in by_team.values():
+                charted += self._post_in_order(dues, now)
+        else:
+            # Slack's round trips overlap across teams; a team's own posts keep their order (a channel's
+            # messages in the order the alerts opened). The ledger keeps each one single however they interleave.
+            with ThreadPoolExecutor(min(POSTERS, len(by_team)), thread_name_prefix="alert-post") as pool:
+                for team_charted in pool.map(lambda dues: self._post_in_order(dues, now), by_team.values()):
+                    charted += team_charted
         # charts only after every alert is out: each computes its KPI's recent periods and renders a PNG,
         # which must not delay the next team's alert
         for message in charted:
@@ -75,12 +116,29 @@ class AlertPoster:
                     "the chart of alert %s of team %s could not be uploaded", message.subject, message.team
                 )
 
-    def _post(self, alert: Alert, case: CustomerCase | None, now: datetime) -> list[Outgoing]:
+    def _post_in_order(self, dues: list[DuePost], now: datetime) -> list[Outgoing]:
+        """Posts a team's due alerts in order; returns the alert messages whose chart is to follow."""
+        charted: list[Outgoing] = []
+        for due in dues:
+            alert = due.alert
+            try:
+                charted += self._post(due, now)
+            except Exception as error:  # one alert that cannot be posted must not hold back the others
+                logger.exception("alert %s of team %s could not be posted", alert.id, alert.team)
+                self.sender.notify_admins(
+                    subject=f"alert_failed:{alert.team}:{alert.id}",
+                    text=self.services.renderer.mrkdwn(
+                        "alert_failed_notice", "en", alert=alert.id, team=alert.team, error=type(error).__name__
+                    ),
+                )
+        return charted
+
+    def _post(self, due: DuePost, now: datetime) -> list[Outgoing]:
         """Posts the alert or its recovery when due; returns the alert message whose chart is to follow."""
+        alert, case, posted = due.alert, due.case, due.posted
         team = self.services.config.team(alert.team)
         if in_quiet_hours(team, now):
             return []
-        posted = self.sender.sent_ts("alert", alert.team, str(alert.id))
         if alert.resolved_at is None:
             if posted is not None:
                 return []

@@ -326,6 +326,7 @@ def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_schedu
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        process.alerts.queue.close()  # the alerts of writes already acked still go out
 
 
 @main.command("worker")

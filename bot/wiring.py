@@ -68,7 +68,8 @@ class Process:
         )
 
     def close(self) -> None:
-        """Closes the database's pooled connections."""
+        """Evaluates the alerts of writes already queued, then closes the database's pooled connections."""
+        self.alerts.queue.close()
         self.services.engine.dispose()
 
 

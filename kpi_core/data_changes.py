@@ -3,6 +3,7 @@ touched (a team, local dates), so cached reports know exactly what went stale (k
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -40,6 +41,45 @@ def changes_since(session: Session, *, version: int, until: int) -> list[DataCha
     committed when ``until`` was read: each write holds the version's row lock until it commits)."""
     query = select(DataChange).where(DataChange.version > version, DataChange.version <= until)
     return list(session.exec(query))
+
+
+def touch_teams(session: Session, *, change: DataChange, teams: Iterable[str]) -> None:
+    """Narrows ``change``, recorded for any team because its write did not know its teams up front (an
+    import, the withdrawal of one), to the ``teams`` it turned out to touch: one change row per team, all
+    at the change's version, so shared reports and the alert sweep look at exactly those teams."""
+    touched = sorted(set(teams))
+    if not touched or change.team is not None:
+        return
+    change.team, *others = touched
+    for team in others:
+        session.add(DataChange(version=change.version, team=team, first_day=change.first_day, last_day=change.last_day))
+
+
+def teams_moved_since(session: Session, *, version: int | None) -> tuple[int, frozenset[str] | None]:
+    """The data version now and the teams whose data moved past ``version`` (None: every team's, a change
+    for any team among them, or ``version`` is None), read in one statement: a write that commits after
+    it has a later version, so a caller that keeps the version sees that write next time."""
+    current = DataVersion.__table__.c  # type: ignore[attr-defined]
+    changes = DataChange.__table__.c  # type: ignore[attr-defined]
+    if version is None:
+        return data_version(session), None
+    query = (
+        sa.select(current.version, changes.id, changes.team)
+        .select_from(DataVersion.__table__)  # type: ignore[attr-defined]
+        .outerjoin(
+            DataChange.__table__,  # type: ignore[attr-defined]
+            sa.and_(changes.version > version, changes.version <= current.version),
+        )
+        .where(current.id == 1)
+    )
+    rows = session.execute(query).all()
+    teams: set[str] = set()
+    for _, change, team in rows:
+        if change is not None and team is None:
+            return rows[0][0], None
+        if team is not None:
+            teams.add(team)
+    return rows[0][0], frozenset(teams)
 
 
 def around(instant: datetime) -> Days:

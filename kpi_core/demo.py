@@ -29,7 +29,7 @@ def load_demo_data(session: Session, *, config: Config, now: datetime) -> int:
         skill = 0.85 + 0.05 * (index % 4)  # a stable per-team quality, so the ranking is not a coin toss
         submission = Submission(team=team.key, kind="demo", source="demo", submitted_by="demo", submitted_at=now)
         session.add(submission)
-        bump_data_version(session)
+        bump_data_version(session, team=team.key)
         session.flush()
         rows = [
             *_weekly_measures(team, rng, skill),

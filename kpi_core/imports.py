@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel
 from kpi_core import import_guard, rules
 from kpi_core.config import Config, Measure, Team
 from kpi_core.csv_rows import read_rows, undecodable
-from kpi_core.data_changes import bump_data_version
+from kpi_core.data_changes import bump_data_version, touch_teams
 from kpi_core.errors import ImportFileError, RowProblem
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
 from kpi_core.periods import Period
@@ -290,7 +290,7 @@ def import_csv(
     submission = Submission(kind=kind, source=f"csv:{path.name}", submitted_by=submitted_by, submitted_at=now)
     session.add(submission)
     # first: its row lock makes a concurrent import of the same file wait, and then see this one
-    bump_data_version(session)
+    change = bump_data_version(session)
     session.flush()
     table = spec.table.__table__
     problems: list[RowProblem] = []
@@ -339,6 +339,7 @@ def import_csv(
     if problems:
         raise ImportFileError(file=file, problems=problems, more=problem_count - len(problems))
     submission.row_count = rows
+    touch_teams(session, change=change, teams=teams)  # shared reports and the alert sweep look at these teams
     # a file of one team's data is that team's submission: its leads see it in /kpi history
     submission.team = next(iter(teams)) if len(teams) == 1 else None
     return ImportSummary(kind=kind, rows=rows, submission_id=submission.id or 0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,6 +33,12 @@ class Claim:
 
 def delivery_key(kind: str, team: str | None, subject: str) -> str:
     return f"{kind}:{team or '*'}:{subject}"
+
+
+def delivery_key_sql(kind: str, team: sa.ColumnElement[str], subject: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+    """``delivery_key`` as a SQL expression of columns (a team that is never None), to join rows to their
+    deliveries in one statement."""
+    return sa.literal(f"{kind}:") + team + sa.literal(":") + sa.cast(subject, sa.String)
 
 
 def part_subject(subject: str, number: int) -> str:

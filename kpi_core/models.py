@@ -93,6 +93,8 @@ class CustomerCase(SQLModel, table=True):
     __tablename__ = "customer_case"
     __table_args__ = (
         sa.Index("ix_customer_case_team_kind_raised_at", "team", "kind", "raised_at"),
+        # the cases whose target time the clock crossed lately, over every team (kpi_core/alert_sweep.py)
+        sa.Index("ix_customer_case_kind_raised_at", "kind", "raised_at"),
         sa.Index("ix_customer_case_person_kind_raised_at", "person", "kind", "raised_at"),
         sa.CheckConstraint(f"kind IN {get_args(CaseKind)!r}", name="ck_customer_case_kind"),
     )

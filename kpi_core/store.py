@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
-from kpi_core.data_changes import Days, around, bump_data_version, days_of
+from kpi_core.data_changes import Days, around, bump_data_version, days_of, touch_teams
 from kpi_core.models import (
     AuditEntry,
     CustomerCase,
@@ -365,11 +365,13 @@ def withdraw_submission(
     new: dict[str, Any] | None = None if replaced_by is None else {"replaced_by": replaced_by}
     if reason:
         new = {**(new or {}), "reason": reason}
-    bump_data_version(session, team=submission.team)
+    change = bump_data_version(session, team=submission.team)
     withdrawn = 0
+    teams: set[str] = set()
     for table in DATA_TABLES:
         rows = session.exec(select(table).where(table.submission_id == submission.id)).all()  # type: ignore[attr-defined]
         for row in rows:
+            teams.add(row.team)  # type: ignore[attr-defined]
             session.add(
                 AuditEntry(
                     at=now,
@@ -385,6 +387,7 @@ def withdraw_submission(
             )
             session.delete(row)
             withdrawn += 1
+    touch_teams(session, change=change, teams=teams)  # an import's submission has no team: its rows' have
     submission.withdrawn_at = now
     submission.withdrawn_by = user
     session.add(submission)

@@ -17,12 +17,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from kpi_core import store
-from kpi_core.alert_rules import Evaluation, evaluate_cases, evaluate_kpis, next_case_deadline, recent_alerts
-from kpi_core.config import Config, Team
+from kpi_core.alert_rules import Evaluation, next_case_deadline
+from kpi_core.alert_sweep import Change, DuePost, SweepState, due_posts, evaluate_changes, sweep, touches_cases
+from kpi_core.config import Config
 from kpi_core.db import transaction
 from kpi_core.demo import load_demo_data
 from kpi_core.imports import ImportSummary, import_csv
-from kpi_core.models import Alert, CustomerCase, MeasureValue, Milestone, Submission
+from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission
 from kpi_core.periods import Period
 from kpi_core.reporting import Rankings, Report, build_reports, rank_teams
 from kpi_core.shared_reports import SharedReports
@@ -309,21 +310,32 @@ def rankings(engine: sa.Engine, *, config: Config, period: Period, cache: Shared
 
 
 def check_alerts(
-    engine: sa.Engine, *, config: Config, teams: list[Team], now: datetime
-) -> tuple[Evaluation, datetime | None]:
-    """Opens and resolves the teams' KPI alerts and every case alert; returns what changed (and which
-    teams could not be evaluated: the others were) and when the next open case reaches its target time."""
+    engine: sa.Engine, *, config: Config, changes: Sequence[Change], now: datetime
+) -> tuple[Evaluation, datetime | None, bool]:
+    """Opens and resolves the alerts ``changes`` (writes) can have changed, and nothing else; returns what
+    changed (and which teams could not be evaluated: the others were), the next moment an open case
+    reaches its target time, and whether that moment was looked up (only when cases changed)."""
     with transaction(engine) as session:
-        evaluation = evaluate_kpis(session, config=config, teams=teams, now=now)
-        evaluation += evaluate_cases(session, config=config, now=now)
-        return evaluation, next_case_deadline(session, config=config, now=now)
+        evaluation = evaluate_changes(session, config=config, changes=changes, now=now)
+        if not touches_cases(changes):
+            return evaluation, None, False
+        return evaluation, next_case_deadline(session, config=config, now=now), True
 
 
-def alerts_to_post(engine: sa.Engine, *, now: datetime) -> list[tuple[Alert, CustomerCase | None]]:
-    """Open and lately resolved alerts, each with its case (None for a KPI alert or a withdrawn case)."""
+def sweep_alerts(
+    engine: sa.Engine, *, config: Config, now: datetime, last: SweepState | None
+) -> tuple[Evaluation, SweepState, datetime | None]:
+    """The periodic sweep (kpi_core/alert_sweep.py): evaluates what moved since ``last``; returns what
+    changed, the state for the next sweep and when the next open case reaches its target time."""
     with transaction(engine) as session:
-        alerts = recent_alerts(session, now=now)
-        return [(alert, session.get(CustomerCase, alert.case_id) if alert.case_id else None) for alert in alerts]
+        evaluation, state = sweep(session, config=config, now=now, last=last)
+        return evaluation, state, next_case_deadline(session, config=config, now=now)
+
+
+def alerts_to_post(engine: sa.Engine, *, now: datetime, teams: Sequence[str] | None = None) -> list[DuePost]:
+    """The alerts and recoveries of ``teams`` (default all) still to be posted, in one query."""
+    with transaction(engine) as session:
+        return due_posts(session, now=now, teams=teams)
 
 
 # the command line

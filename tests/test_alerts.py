@@ -260,14 +260,14 @@ def test_open_alert_index_allows_one_open_alert_per_team_and_kpi_and_per_case_an
 
 
 def test_a_concurrent_duplicate_is_skipped_without_spoiling_the_transaction(engine):
-    """``_open`` inserts in a savepoint: when another process opened the same alert first, the insert
-    is rolled back alone and the rest of the transaction still commits."""
+    """``_open_all`` inserts with ON CONFLICT DO NOTHING: an alert another process opened first is
+    skipped alone, and the rest of the transaction still commits."""
     add(engine, Alert(team=BERLIN, kpi="csat", value=3, threshold=3.8, opened_at=NOW))
     with transaction(engine) as session:
         duplicate = Alert(team=BERLIN, kpi="csat", value=3.1, threshold=3.8, opened_at=NOW)
-        assert alert_rules._open(session, duplicate) is None
+        assert alert_rules._open_all(session, [duplicate]) == []
         other = Alert(team=SHANGHAI, kpi="csat", value=3.2, threshold=3.8, opened_at=NOW)
-        assert alert_rules._open(session, other) is other
+        assert alert_rules._open_all(session, [other, duplicate]) == [other]
     assert [(row.team, row.value) for row in all_alerts(engine)] == [(BERLIN, 3.0), (SHANGHAI, 3.2)]
 
 

@@ -1,6 +1,7 @@
 """Migrations upgrade and downgrade on SQLite and PostgreSQL: 0006 moves data out of string formats into
 real columns (a Slack submission's form, ``source = "slack:<form>"``, and a case alert's case,
-``subject = "case:<id>"``); 0010 adds the change log of shared reports, 0011 the leads' absences."""
+``subject = "case:<id>"``); 0010 adds the change log of shared reports, 0011 the leads' absences; 0015 the
+alert sweep's index of cases by kind and time."""
 
 import pytest
 import sqlalchemy as sa
@@ -94,3 +95,14 @@ def test_0013_creates_the_review_tables_and_drops_them_again(engine):
     assert tables() == set()
     migrate(engine)
     assert tables() == review_tables
+
+
+def test_0015_adds_the_case_time_index_and_takes_it_away(engine):
+    def indexes() -> set[str]:
+        return {index["name"] for index in sa.inspect(engine).get_indexes("customer_case")}
+
+    assert "ix_customer_case_kind_raised_at" in indexes()
+    downgrade(engine, "0014")
+    assert "ix_customer_case_kind_raised_at" not in indexes()
+    migrate(engine)
+    assert "ix_customer_case_kind_raised_at" in indexes()

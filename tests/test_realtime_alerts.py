@@ -10,6 +10,7 @@ get its first response within 4 h.
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from bot.resources import EXAMPLE_CONFIG
 from bot.settings import Settings
 from bot.wiring import Process, build
 from kpi_core import store
+from kpi_core.alert_sweep import Change
 from kpi_core.config import Config, parse_config
 from kpi_core.db import transaction
 from kpi_core.models import CustomerCase
@@ -56,12 +58,14 @@ class World:
         self.process.alerts.check(teams=list(teams) if teams else None)
 
 
-def make_world(config: Config, database: Path, fake: FakeSlack) -> tuple[World, sa.Engine]:
+def make_world(
+    config: Config, database: Path, fake: FakeSlack, instance: str = "instance-1"
+) -> tuple[World, sa.Engine]:
     clock = Clock(WEDNESDAY)
     settings = Settings(
         SLACK_BOT_TOKEN="xoxb-test",
         SLACK_API_URL=fake.base_url,
-        KPI_INSTANCE="instance-1",
+        KPI_INSTANCE=instance,
         KPI_DATABASE_URL=f"sqlite:///{database}",
     )
     process = build(settings, clock=clock, config=config)
@@ -288,10 +292,44 @@ def test_an_alert_that_opens_and_recovers_within_quiet_hours_posts_nothing(quiet
     assert posts(world.fake) == [] and world.fake.calls("chat.update") == []
 
 
+# replicas
+
+
+def test_two_replicas_sweeping_and_evaluating_the_same_writes_post_each_alert_once(world, example_config, database):
+    second, engine = make_world(example_config, database, world.fake, instance="instance-2")
+    world.week("berlin_ops", orders=100, on_time_orders=80)
+    add(world.engine, case("beijing_service", WEDNESDAY - timedelta(hours=5)))
+    written = [Change("berlin_ops", measures=frozenset({"orders"})), Change("beijing_service", everything=True)]
+    start = threading.Barrier(4)
+
+    def run(work) -> None:
+        start.wait()
+        work()
+
+    threads = [
+        threading.Thread(target=run, args=(work,))
+        for work in (
+            world.process.alerts.sweep,
+            second.process.alerts.sweep,
+            lambda: world.process.alerts.evaluate(written),
+            lambda: second.process.alerts.evaluate(written),
+        )
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    world.check()
+    second.check()
+    assert sorted(call.params["channel"] for call in posts(world.fake)) == ["C0BEIJING", "C0BERLIN"]
+    engine.dispose()
+
+
 # end to end through Slack
 
 
-def test_a_weekly_submission_below_the_threshold_alerts_the_team_channel(start_bot):
+def test_a_weekly_submission_below_the_threshold_alerts_the_team_channel(start_bot, caplog):
+    caplog.set_level("INFO", logger="bot.alert_poster")
     bot = start_bot(alerting=True)
     view = open_form(bot, "weekly", LEAD_SHANGHAI_AND_BERLIN)
     answers = weekly_answers(on_time_orders="100")  # 83.3 %: below the 90 % threshold
@@ -306,6 +344,10 @@ def test_a_weekly_submission_below_the_threshold_alerts_the_team_channel(start_b
     assert key_of(alert).startswith("alert:shanghai_ops:")
     # a complaint rate of 1.7 % and the other figures are fine: one alert only
     bot.fake.assert_no_call("chat.postMessage", within=0.3, already=2)
+    # evaluated on the alert queue's thread, not on the listener's that acked the submission
+    [evaluated] = [record for record in caplog.records if record.getMessage().startswith("alert breach")]
+    assert evaluated.threadName == "alert-queue"
+    assert "team=shanghai_ops kpi=on_time_delivery" in evaluated.getMessage()
 
 
 def test_a_recovery_posted_by_a_sender_that_died_is_found_in_the_thread_not_posted_again(world):

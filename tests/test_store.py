@@ -5,9 +5,10 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
-from kpi_core.data_changes import data_version
+from kpi_core.data_changes import data_version, teams_moved_since
 from kpi_core.db import transaction
-from kpi_core.models import MeasureValue, Submission
+from kpi_core.imports import import_csv
+from kpi_core.models import CustomerCase, MeasureValue, Submission
 from kpi_core.periods import Period
 from kpi_core.shared_reports import SharedReports
 from kpi_core.store import record_case, submit_measures, update_case, withdraw_submission
@@ -91,3 +92,71 @@ def test_a_cached_report_is_recomputed_after_a_write(engine, example_config):
     assert sales() == 250.0
     _submit(engine, 300.0)  # a replacement: no new row count to notice, but the version moves
     assert sales() == 300.0
+
+
+def test_every_kind_of_write_logs_a_change_of_exactly_its_teams(engine, example_config, tmp_path):
+    """The alert sweep re-evaluates the teams the change log names (kpi_core/alert_sweep.py)."""
+
+    def moved(write) -> set[str] | None:
+        with Session(engine) as session:
+            before = data_version(session)
+        write()
+        with Session(engine) as session:
+            after, teams = teams_moved_since(session, version=before)
+        assert after > before
+        return None if teams is None else set(teams)
+
+    def in_transaction(work):
+        def run():
+            with transaction(engine) as session:
+                work(session)
+
+        return run
+
+    assert moved(lambda: _submit(engine, 100.0)) == {"berlin_ops"}
+    record = in_transaction(
+        lambda session: record_case(
+            session,
+            team="shanghai_ops",
+            kind="after_sales",
+            raised_at=at("2026-09-29 10:00"),
+            first_response_at=None,
+            resolved_at=None,
+            user="U0LEADSH",
+            now=NOW,
+        )
+    )
+    assert moved(record) == {"shanghai_ops"}
+    answer = in_transaction(
+        lambda session: update_case(
+            session,
+            case=session.exec(select(CustomerCase)).one(),
+            first_response_at=at("2026-09-29 11:00"),
+            resolved_at=None,
+            user="U0LEADSH",
+            now=NOW,
+        )
+    )
+    assert moved(answer) == {"shanghai_ops"}
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        "team,kind,raised_at,first_response_at,resolved_at\n"
+        "berlin_ops,after_sales,2026-09-01T10:00:00,,\n"
+        "newyork_delivery,feedback,2026-09-01T10:00:00-04:00,,\n",
+        encoding="utf-8",
+    )
+    imported = in_transaction(
+        lambda session: import_csv(
+            session, config=example_config, kind="cases", path=path, submitted_by="U0TEST", now=NOW
+        )
+    )
+    assert moved(imported) == {"berlin_ops", "newyork_delivery"}
+    withdraw = in_transaction(
+        lambda session: withdraw_submission(
+            session,
+            submission=session.exec(select(Submission).where(Submission.kind == "cases")).one(),
+            user="U0TEST",
+            now=NOW,
+        )
+    )
+    assert moved(withdraw) == {"berlin_ops", "newyork_delivery"}  # an import's submission has no team

@@ -12,6 +12,7 @@ from bot.failures import answer_after_ack
 from bot.reviews import ReviewMessenger
 from bot.services import Services
 from kpi_core.access import Access
+from kpi_core.alert_sweep import Change
 from kpi_core.errors import ReviewError
 
 
@@ -49,12 +50,13 @@ def review_refusal(context: BoltContext, error: ReviewError) -> str:
     return str(message_localizer(context)(f"reviews.errors.{error.reason}", **error.params))
 
 
-def check_alerts(context: BoltContext, team: str) -> None:
-    """Checks ``team``'s alert thresholds after a write, when the app runs with alerts (as `serve` does),
-    so a breach or a recovery is posted right after the write that caused it."""
+def check_alerts(context: BoltContext, change: Change | None) -> None:
+    """Queues the alerts ``change`` (a write) can have changed for evaluation, when the app runs with
+    alerts (as `serve` does), so a breach or a recovery is posted right after the write that caused it;
+    the evaluation runs on the alert queue's thread (bot/alert_queue.py), never on this listener's."""
     alerts: AlertPoster | None = context.get("alerts")
-    if alerts is not None:
-        alerts.check(teams=[team])
+    if alerts is not None and change is not None:
+        alerts.submit(change)
 
 
 def after_ack(context: BoltContext, what: str, work: Callable[[], None]) -> None:

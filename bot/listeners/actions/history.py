@@ -11,6 +11,7 @@ from bot.listeners.actions.clicked import clicked_id
 from bot.listeners.context import access_of, check_alerts, message_localizer, services_of
 from bot.modals import form_modal
 from kpi_core import use_cases
+from kpi_core.alert_sweep import change_of_submission
 from kpi_core.periods import Period
 
 
@@ -33,7 +34,8 @@ def handle_withdraw(ack: Ack, body: dict[str, Any], respond: Respond, context: B
         return
     what = f"#{submission.id} {submission.team} {submission.kind}"
     respond(text=localize("withdrawn", what=what, rows=withdrawal.rows), replace_original=True)
-    check_alerts(context, submission.team)  # the withdrawn rows no longer count: an alert may recover
+    # the withdrawn rows no longer count: an alert may recover
+    check_alerts(context, change_of_submission(services.config, submission))
 
 
 def handle_correct(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:

@@ -25,6 +25,7 @@ from bot.listeners.context import access_of, check_alerts, localizer, message_lo
 from bot.modals import confirm_replace_modal, notice_modal
 from bot.services import Services
 from kpi_core import use_cases
+from kpi_core.alert_sweep import Change
 from kpi_core.periods import Period
 
 
@@ -34,18 +35,23 @@ def view_key(view: dict[str, Any]) -> str:
 
 
 def acknowledge(
-    ack: Ack, client: WebClient, context: BoltContext, errors: Errors, stored: str | None, *, team: str | None = None
+    ack: Ack,
+    client: WebClient,
+    context: BoltContext,
+    errors: Errors,
+    stored: str | None,
+    *,
+    change: Change | None = None,
 ) -> None:
-    """Closes the modal (or shows the field errors), thanks the user by DM, then checks ``team``'s alert
-    thresholds (when the app runs with alerting) so a breach is posted right after the write."""
+    """Closes the modal (or shows the field errors), thanks the user by DM, then queues the alerts the
+    write (``change``) can have changed (when the app runs with alerting), posted right after it."""
     if errors:
         ack(response_action="errors", errors=errors)
         return
     ack()
     if stored is not None:
         client.chat_postMessage(channel=access_of(context).user, text=message_localizer(context)("stored", what=stored))
-        if team is not None:
-            check_alerts(context, team)
+        check_alerts(context, change)
 
 
 def handle_measures(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -73,7 +79,7 @@ def handle_measures(ack: Ack, view: dict[str, Any], client: WebClient, context: 
         ack(response_action="update", view=modal)
         return
     what = _store_measures(context, view, form.key, parsed.team, parsed.period, parsed.values)
-    acknowledge(ack, client, context, {}, what, team=parsed.team)
+    acknowledge(ack, client, context, {}, what, change=Change(parsed.team, measures=frozenset(parsed.values)))
 
 
 def handle_confirm_replace(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -90,7 +96,7 @@ def handle_confirm_replace(ack: Ack, view: dict[str, Any], client: WebClient, co
         return
     form, measures = parsed
     what = _store_measures(context, view, form, measures.team, measures.period, measures.values)
-    acknowledge(ack, client, context, {}, what, team=measures.team)
+    acknowledge(ack, client, context, {}, what, change=Change(measures.team, measures=frozenset(measures.values)))
 
 
 def _store_measures(
@@ -111,9 +117,10 @@ def _store_measures(
 
 
 Write = Callable[..., str | None]  # (services, parsed input, request_key=, user=, now=) -> what was stored
+Touched = Callable[[Any], Change]  # parsed input -> what its write changes (for the alerts)
 
 
-def _form_handler(parse: Callable[..., tuple[Any, Errors]], write: Write) -> Any:
+def _form_handler(parse: Callable[..., tuple[Any, Errors]], write: Write, touched: Touched) -> Any:
     """A view listener for a form stored as one new submission: parse and validate, store once, thank."""
 
     def handle(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -124,7 +131,7 @@ def _form_handler(parse: Callable[..., tuple[Any, Errors]], write: Write) -> Any
         stored = None
         if parsed is not None:
             stored = write(services, parsed, request_key=view_key(view), user=access.user, now=services.clock())
-        acknowledge(ack, client, context, errors, stored, team=parsed.team if parsed else None)
+        acknowledge(ack, client, context, errors, stored, change=touched(parsed) if parsed else None)
 
     return handle
 
@@ -178,6 +185,8 @@ def _write_milestone(
     return None if stored is None else f"{milestone.team} {milestone.project} · {milestone.name} #{stored.id}"
 
 
-handle_survey = _form_handler(parse_survey, _write_survey)
-handle_case = _form_handler(parse_case, _write_case)
-handle_milestone = _form_handler(parse_milestone, _write_milestone)
+handle_survey = _form_handler(parse_survey, _write_survey, lambda survey: Change(survey.team, surveys=True))
+handle_case = _form_handler(parse_case, _write_case, lambda case: Change(case.team, case_kinds=frozenset({case.kind})))
+handle_milestone = _form_handler(
+    parse_milestone, _write_milestone, lambda milestone: Change(milestone.team, milestones=True)
+)

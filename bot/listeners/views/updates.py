@@ -11,6 +11,7 @@ from bot.forms import State, parse_case_update, parse_milestone_completion
 from bot.listeners.context import access_of, localizer, services_of
 from bot.listeners.views.submissions import acknowledge, view_key
 from kpi_core import use_cases
+from kpi_core.alert_sweep import Change
 
 
 def _selected_id(view: dict[str, Any], block_id: str) -> int | None:
@@ -38,7 +39,8 @@ def handle_case_update(ack: Ack, view: dict[str, Any], client: WebClient, contex
             now=now,
         )
         stored = None if updated is None else f"{case.team} #{case.id}"
-    acknowledge(ack, client, context, errors, stored, team=case.team if case else None)
+    change = Change(case.team, case_kinds=frozenset({case.kind})) if case else None
+    acknowledge(ack, client, context, errors, stored, change=change)
 
 
 def handle_milestone_completion(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -65,4 +67,5 @@ def handle_milestone_completion(ack: Ack, view: dict[str, Any], client: WebClien
             now=now,
         )
         stored = None if completed is None else f"{milestone.team} {milestone.project} · {milestone.name}"
-    acknowledge(ack, client, context, errors, stored, team=milestone.team if milestone else None)
+    change = Change(milestone.team, milestones=True) if milestone else None
+    acknowledge(ack, client, context, errors, stored, change=change)
