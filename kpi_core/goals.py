@@ -107,7 +107,7 @@ def propose(
 ) -> list[PersonalTarget]:
     """Stores ``person``'s proposal (one value per KPI of their position) for ``period``; a waiting proposal
     is replaced, an agreed target stays in force until the new one is decided."""
-    bump_data_version(session)
+    bump_data_version(session, team=person.team)  # its team only: team alerts and reports re-read it
     existing = _rows(session, person=person.user, period=period)
     rows = []
     for kpi in position_kpis(config, person.user):
@@ -156,7 +156,7 @@ def decide(
     superior = superior_of(config, person.user)
     if user != superior:
         raise NotTheSuperior(user=user, person=person.user, superior=superior)
-    bump_data_version(session)  # its row lock orders two decisions on one proposal (a double click)
+    bump_data_version(session, team=person.team)  # its row lock orders two decisions on one proposal (a double click)
     rows = pending(session, person=person.user, period=period)
     if not rows or proposal_stamp(rows) != stamp:
         raise NothingPending()
