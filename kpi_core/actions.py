@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from kpi_core import store
 from kpi_core.config import Config
@@ -59,9 +59,8 @@ def open_action(
     engine: sa.Engine, *, request_key: str, data: ActionInput, user: str, now: datetime
 ) -> CorrectiveAction | None:
     """Stores the action (None when the same modal submission was stored already), audited."""
-    with transaction(engine) as session:
-        if not store.claim_request(session, key=request_key, now=now):
-            return None
+
+    def write(session: Session) -> CorrectiveAction:
         action = CorrectiveAction(
             team=data.team,
             kpi=data.kpi,
@@ -78,6 +77,8 @@ def open_action(
         session.flush()
         session.add(_audit(action, "action_open", user=user, now=now, old=None))
         return action
+
+    return store.write_once(engine, request_key=request_key, now=now, write=write)
 
 
 def actions_of(engine: sa.Engine, *, teams: Sequence[str] | None, status: str | None = OPEN) -> list[CorrectiveAction]:

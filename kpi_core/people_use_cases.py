@@ -17,7 +17,7 @@ from kpi_core.goals import TargetGap
 from kpi_core.models import PersonalTarget
 from kpi_core.periods import Period
 from kpi_core.person_scorecard import PersonCard, person_card
-from kpi_core.use_cases import _once as once  # the request claim shared by every write from Slack
+from kpi_core.store import write_once
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def propose_targets(
         rows = goals.propose(session, config=config, person=person, period=period, values=values, now=now)
         return Proposal({row.kpi: row.proposed for row in rows}, goals.proposal_stamp(rows))
 
-    return once(engine, request_key=request_key, now=now, write=write)
+    return write_once(engine, request_key=request_key, now=now, write=write)
 
 
 def pending_proposal(engine: sa.Engine, *, person: str, period: Period) -> Proposal | None:

@@ -19,7 +19,7 @@ from kpi_core.review_cycles import LaunchRequest
 from kpi_core.review_demo import load_demo_review
 from kpi_core.review_models import ReviewAssignment, ReviewCycle, ReviewInterview
 from kpi_core.review_results import GroupResult
-from kpi_core.store import claim_request
+from kpi_core.store import write_once
 
 
 def launch(
@@ -85,12 +85,14 @@ def submit_answer(
     now: datetime,
 ) -> bool | None:
     """Stores the answer once per Slack request; True: it replaced an earlier one; None: a repeat."""
-    with transaction(engine) as session:
-        if not claim_request(session, key=request_key, now=now):
-            return None
-        return reviews.submit_answer(
+    return write_once(
+        engine,
+        request_key=request_key,
+        now=now,
+        write=lambda session: reviews.submit_answer(
             session, config=config, assignment_id=assignment_id, rater=rater, scores=scores, comment=comment, now=now
-        )
+        ),
+    )
 
 
 def open_cycle(engine: sa.Engine, *, cycle_id: int) -> ReviewCycle:
@@ -239,10 +241,12 @@ def record_interview(
     record: interviews.InterviewRecord,
     now: datetime,
 ) -> ReviewInterview | None:
-    with transaction(engine) as session:
-        if not claim_request(session, key=request_key, now=now):
-            return None
-        return interviews.record(session, interview_id=interview_id, user=user, record=record, now=now)
+    return write_once(
+        engine,
+        request_key=request_key,
+        now=now,
+        write=lambda session: interviews.record(session, interview_id=interview_id, user=user, record=record, now=now),
+    )
 
 
 def confirm_interview(engine: sa.Engine, *, interview_id: int, user: str, now: datetime) -> ReviewInterview:

@@ -3,7 +3,7 @@ Every replacement, update and withdrawal leaves an AuditEntry with the old and n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from kpi_core.data_changes import Days, around, bump_data_version, days_of, touch_teams
+from kpi_core.db import transaction
 from kpi_core.models import (
     AuditEntry,
     CustomerCase,
@@ -24,6 +25,7 @@ from kpi_core.models import (
 from kpi_core.periods import Period
 
 RowT = TypeVar("RowT", CustomerCase, Milestone)
+T = TypeVar("T")
 DATA_TABLES: tuple[type[SQLModel], ...] = (MeasureValue, SurveyResponse, CustomerCase, Milestone)
 
 
@@ -35,6 +37,15 @@ def claim_request(session: Session, *, key: str, now: datetime) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def write_once(engine: sa.Engine, *, request_key: str, now: datetime, write: Callable[[Session], T]) -> T | None:
+    """Runs ``write`` and claims the Slack request in one transaction; None when the request was handled
+    already (Slack's retry, a double click): every write from a modal or button goes through here."""
+    with transaction(engine) as session:
+        if not claim_request(session, key=request_key, now=now):
+            return None
+        return write(session)
 
 
 def _submission(

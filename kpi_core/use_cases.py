@@ -7,7 +7,7 @@ transaction as the data, so a retry or a double click stores nothing twice and r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -31,14 +31,6 @@ from kpi_core.shared_reports import SharedReports
 T = TypeVar("T")
 
 
-def _once(engine: sa.Engine, *, request_key: str, now: datetime, write: Callable[[Session], T]) -> T | None:
-    """Runs ``write`` and claims the request in one transaction; None when the request was handled already."""
-    with transaction(engine) as session:
-        if not store.claim_request(session, key=request_key, now=now):
-            return None
-        return write(session)
-
-
 # submissions from Slack
 
 
@@ -59,7 +51,7 @@ def submit_measures(
     user: str,
     now: datetime,
 ) -> Submission | None:
-    return _once(
+    return store.write_once(
         engine,
         request_key=request_key,
         now=now,
@@ -79,7 +71,7 @@ def submit_survey(
     user: str,
     now: datetime,
 ) -> Submission | None:
-    return _once(
+    return store.write_once(
         engine,
         request_key=request_key,
         now=now,
@@ -102,7 +94,7 @@ def record_case(
     now: datetime,
     person: str | None = None,
 ) -> CustomerCase | None:
-    return _once(
+    return store.write_once(
         engine,
         request_key=request_key,
         now=now,
@@ -135,7 +127,7 @@ def record_milestone(
     now: datetime,
     person: str | None = None,
 ) -> Milestone | None:
-    return _once(
+    return store.write_once(
         engine,
         request_key=request_key,
         now=now,
@@ -201,7 +193,7 @@ def update_case(
             session, case=case, first_response_at=first_response_at, resolved_at=resolved_at, user=user, now=now
         )
 
-    return _once(engine, request_key=request_key, now=now, write=write)
+    return store.write_once(engine, request_key=request_key, now=now, write=write)
 
 
 def complete_milestone(
@@ -223,7 +215,7 @@ def complete_milestone(
             session, milestone=milestone, completed_on=completed_on, actual_cost=actual_cost, user=user, now=now
         )
 
-    return _once(engine, request_key=request_key, now=now, write=write)
+    return store.write_once(engine, request_key=request_key, now=now, write=write)
 
 
 # history: list, withdraw, correct
