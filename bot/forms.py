@@ -82,6 +82,8 @@ class MeasuresInput:
     team: str
     period: Period
     values: dict[str, float]
+    #: the person the values are recorded for; None: the team's own figures
+    person: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,9 +147,9 @@ class _Checker:
             return None
         return config.team(key)
 
-    def person(self, config: Config, team: Team | None) -> str | None:
-        """The optional person a record belongs to: a configured person of the chosen team."""
-        user = self.state.user(PERSON)
+    def person(self, config: Config, team: Team | None, user: str | None) -> str | None:
+        """The optional person a record belongs to (``user``, as the view or its metadata names them): a
+        configured person of the chosen team."""
         if user is not None and team is not None:
             self.report(PERSON, rules.check_person(config, team=team.key, user=user))
         return user
@@ -235,10 +237,11 @@ def parse_measures(
         return None, check.errors
     team = check.team(config, access, state.selected(TEAM))
     period = check.period(state.selected(PERIOD), config=config, team=team, now=now)
+    person = check.person(config, team, state.selected(PERSON))
     values = check.measures(config, form, lambda key, bounds: check.number(MEASURE_PREFIX + key, bounds))
     if check.errors or team is None or period is None:
         return None, check.errors
-    return MeasuresInput(team=team.key, period=period, values=values), {}
+    return MeasuresInput(team=team.key, period=period, values=values, person=person), {}
 
 
 REPLACE = "replace"
@@ -255,9 +258,18 @@ def parse_confirm_replace(
     form = config.form_by_key.get(str(metadata.get("form")))
     team = check.team(config, access, str(metadata.get("team")))
     period = check.period(str(metadata.get("period")), config=config, team=team, now=now)
+    chosen = metadata.get("person")  # None: the team's own figures; anything but a user id is forged
+    forged_person = chosen is not None and not (isinstance(chosen, str) and chosen)
+    person = check.person(config, team, None if forged_person else chosen)
     given = metadata.get("values")
     values: dict[str, float] = {}
-    if form is None or form.kind != "measures" or not isinstance(given, dict) or not set(given) <= set(form.measures):
+    if (
+        form is None
+        or form.kind != "measures"
+        or not isinstance(given, dict)
+        or not set(given) <= set(form.measures)
+        or forged_person
+    ):
         check.fail(REPLACE, "gone")
     else:
 
@@ -272,7 +284,7 @@ def parse_confirm_replace(
     if check.errors or team is None or period is None or form is None:
         # the confirmation has no input blocks of its own: every problem is shown on its one section
         return None, {REPLACE: next(iter(check.errors.values()))} if check.errors else {}
-    return (form.key, MeasuresInput(team=team.key, period=period, values=values)), {}
+    return (form.key, MeasuresInput(team=team.key, period=period, values=values, person=person)), {}
 
 
 _SCORE_SEPARATORS = re.compile(r"[\s,;，、]+")
@@ -321,7 +333,7 @@ def parse_case(
     first_response_at = instant("first_response_at", required=False)
     resolved_at = instant("resolved_at", required=False)
     check.case_order(raised_at, first_response_at, resolved_at)
-    person = check.person(config, team)
+    person = check.person(config, team, state.user(PERSON))
     if check.errors or team is None or raised_at is None or kind is None:
         return None, check.errors
     return CaseInput(team.key, kind, raised_at, first_response_at, resolved_at, person), {}
@@ -344,7 +356,7 @@ def parse_milestone(
     completed_on = check.past_date("completed_on", today=today, data_since=config.data_since, required=False)
     budget = check.number("budget", rules.MONEY, required=False)
     actual_cost = check.number("actual_cost", rules.MONEY, required=False)
-    person = check.person(config, team)
+    person = check.person(config, team, state.user(PERSON))
     if check.errors or team is None or due_on is None:
         return None, check.errors
     return MilestoneInput(team.key, project, name, due_on, completed_on, budget, actual_cost, person), {}

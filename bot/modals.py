@@ -30,8 +30,10 @@ def form_modal(
     team: str | None = None,
     period: Period | None = None,
     initial: dict[str, float] | None = None,
+    person: str | None = None,
 ) -> dict[str, Any]:
-    """The modal of one of the config's forms, for the teams ``access`` may submit for."""
+    """The modal of one of the config's forms, for the teams ``access`` may submit for (a measures form
+    reopened to correct it: with its team, period, values and ``person``)."""
     config = services.config
     team = team or access.submit_teams[0]
     now = services.clock()
@@ -57,6 +59,7 @@ def form_modal(
             "period_options": [(choice.label, choice.label) for choice in choices],
             "measures": [config.measure_by_key[key] for key in form.measures],
             "initial": {key: f"{value:g}" for key, value in (initial or {}).items()},
+            **_person_menu(services, access, person),
         }
     if form.kind == "case":
         context["case_kinds"] = [(kind, services.renderer.text(kind, access.language)) for kind in CASE_KINDS]
@@ -82,6 +85,38 @@ def team_menu_options(services: Services, access: Access, *, typed: str = "") ->
         if needle in key.casefold() or needle in name.casefold():
             options.append((key, option_text(name)))
     return options[:MENU_OPTIONS_MAX]
+
+
+def _person_menu(services: Services, access: Access, person: str | None) -> dict[str, Any]:
+    """The menu of the person a measures form's values are recorded for (none chosen: the team's own
+    figures): the configured people of the teams ``access`` may submit for, or (more than a static menu
+    holds) only the chosen one, the rest served as the user types."""
+    options = person_menu_options(services, access, limit=None)
+    if person is not None and person not in dict(options):
+        # a correction of values recorded for someone no longer among these people: shown, so that
+        # submitting says why instead of silently making them the team's own figures
+        options.insert(0, (person, option_text(person)))
+    if len(options) <= MENU_OPTIONS_MAX:
+        return {"person_options": options, "person": person, "person_external": False}
+    chosen = [(user, text) for user, text in options if user == person]
+    return {"person_options": chosen, "person": person, "person_external": True}
+
+
+def person_menu_options(
+    services: Services, access: Access, *, typed: str = "", limit: int | None = MENU_OPTIONS_MAX
+) -> list[tuple[str, str]]:
+    """(user id, menu text) of the configured people of the teams ``access`` may submit for whose name,
+    user id or team holds ``typed``: "Zhang Min · Shanghai Operations"."""
+    config, needle = services.config, typed.strip().casefold()
+    teams = set(access.submit_teams)
+    options = []
+    for person in config.people:
+        if person.team not in teams:
+            continue
+        text = f"{person.name or person.user} · {config.team(person.team).name.in_language(access.language)}"
+        if needle in person.user.casefold() or needle in text.casefold():
+            options.append((person.user, option_text(text)))
+    return options if limit is None else options[:limit]
 
 
 def case_update_modal(services: Services, access: Access, cases: list[CustomerCase]) -> dict[str, Any]:
@@ -122,8 +157,14 @@ def confirm_replace_modal(
     period: Period,
     values: dict[str, float],
     stored: dict[str, float],
+    person: str | None = None,
 ) -> dict[str, Any]:
+    """Asks to replace the values already stored for ``team`` in ``period``: those of ``person``, or the
+    team's own figures; the metadata carries all it takes to store them once confirmed."""
     config = services.config
+    whose = config.team(team).name.in_language(access.language)
+    if person is not None and person in config.person_by_user:
+        whose = f"{config.person_by_user[person].name or person} ({whose})"
     changes = [
         f"• {config.measure_by_key[key].name.in_language(access.language)}: {stored[key]:g} → {values[key]:g}"
         for key in values
@@ -132,8 +173,8 @@ def confirm_replace_modal(
     return services.renderer.view(
         "confirm_replace",
         language=access.language,
-        metadata={"form": form.key, "team": team, "period": period.label, "values": values},
-        team_name=config.team(team).name.in_language(access.language),
+        metadata={"form": form.key, "team": team, "period": period.label, "values": values, "person": person},
+        team_name=whose,
         period=period.label,
         changes=changes,
     )

@@ -2,8 +2,9 @@
 period's measure values that another submission holds. Both would double the values (a re-imported week
 of sales, 190000 -> 380000); both are refused naming the earlier submission, unless the import replaces.
 
-A measures file holds the whole period of each team and measure it names, like the weekly form: its rows
-replace the period's earlier values (audited as a replacement) instead of adding to them."""
+A measures file holds the whole period of each team, person (or the team's own figures) and measure it
+names, like the weekly form: its rows replace that person's (or the team's own) earlier values of the
+period (audited as a replacement) instead of adding to them; other people's values stay."""
 
 from __future__ import annotations
 
@@ -62,19 +63,25 @@ def replace_identical(session: Session, *, submission: Submission, file: str, re
     )
 
 
+def whose(team: str, person: str | None) -> str:
+    """``shanghai_ops``, or ``U0OPSSH1 of shanghai_ops``: whose figures a problem is about."""
+    return team if person is None else f"{person} of {team}"
+
+
 def overlapping_measures(
     session: Session,
     *,
     submission: Submission,
-    periods: dict[tuple[str, Period], dict[str, tuple[int, float]]],
+    periods: dict[tuple[str, Period, str | None], dict[str, tuple[int, float]]],
     replace: bool,
 ) -> list[RowProblem]:
-    """For each team, period and measure of the file (its last line and its total), the values other
-    submissions hold: replaced (and audited) with ``replace``, else one problem each naming them."""
+    """For each team, period, person (None: the team's own figures) and measure of the file (its last line
+    and its total), the values other submissions hold for the same person: replaced (and audited) with
+    ``replace``, else one problem each naming them. Other people's values are no overlap, as in the form."""
     problems = []
-    for (team, period), measures in periods.items():
+    for (team, period, person), measures in periods.items():
         previous = store.measure_rows(
-            session, team=team, measures=list(measures), period=period, excluding=submission.id
+            session, team=team, measures=list(measures), period=period, person=person, excluding=submission.id
         )
         for measure, (line, total) in measures.items():
             rows = [row for row in previous if row.measure == measure]
@@ -92,16 +99,17 @@ def overlapping_measures(
                     entity_id=None,
                     user=submission.submitted_by,
                     now=submission.submitted_at,
+                    person=person,
                 )
             else:
-                problems.append(RowProblem(line, "value", _held(session, rows, team, measure, period)))
+                problems.append(RowProblem(line, "value", _held(session, rows, whose(team, person), measure, period)))
     return sorted(problems, key=lambda problem: problem.line)
 
 
-def _held(session: Session, rows: list[MeasureValue], team: str, measure: str, period: Period) -> str:
+def _held(session: Session, rows: list[MeasureValue], whose: str, measure: str, period: Period) -> str:
     ids = sorted({row.submission_id for row in rows if row.submission_id is not None})
     holders = [describe(held) for held in (session.get(Submission, id_) for id_ in ids) if held is not None]
     return (
-        f"{team} {measure} in {period.label} already has values from {', '.join(holders) or 'an earlier submission'}"
+        f"{whose} {measure} in {period.label} already has values from {', '.join(holders) or 'an earlier submission'}"
         " (import with --replace to replace them)"
     )

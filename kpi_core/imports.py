@@ -389,22 +389,27 @@ class _Total:
         return self.latest[2]
 
 
+#: the rows of a measures file that replace each other: one team's (one person's, or its own) in a period
+Group = tuple[str, Period, str | None]
+
+
 class _PeriodTotals:
     """``at_most`` across the rows of one period: the file's on_time_orders of a week cannot exceed its
-    orders. Keeps one small total per team, period and measure, not the rows."""
+    orders. Keeps one small total per team, period, person and measure, not the rows: a person's figures
+    are checked (and replace earlier ones) apart from the team's own, as in the weekly form."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.groups: dict[tuple[str, Period], dict[str, _Total]] = {}
+        self.groups: dict[Group, dict[str, _Total]] = {}
 
     def add(self, record: dict[str, Any], line: int) -> None:
         key = record["measure"]
         period = Period.containing(rules.measure_period(self.config, key), record["on_date"])
-        totals = self.groups.setdefault((record["team"], period), {})
+        totals = self.groups.setdefault((record["team"], period, record["person"]), {})
         totals.setdefault(key, _Total()).add(record["on_date"], record["value"], line)
 
-    def periods(self) -> dict[tuple[str, Period], dict[str, tuple[int, float]]]:
-        """Each team and period's measures: the last line of each and its value in the period."""
+    def periods(self) -> dict[Group, dict[str, tuple[int, float]]]:
+        """Each team, period and person's measures: the last line of each and its value in the period."""
         measures = self.config.measure_by_key
         return {
             group: {key: (total.line, total.value(measures[key])) for key, total in totals.items()}
@@ -414,9 +419,10 @@ class _PeriodTotals:
     def problems(self) -> list[RowProblem]:
         measures = self.config.measure_by_key
         found = []
-        for (team, period), totals in self.groups.items():
+        for (team, period, person), totals in self.groups.items():
             values = {key: total.value(measures[key]) for key, total in totals.items()}
             for key, problem in rules.at_most(values, measures).items():
-                text = f"{key} {rules.format_number(values[key])} for {team} in {period.label}"
+                whose = import_guard.whose(team, person)
+                text = f"{key} {rules.format_number(values[key])} for {whose} in {period.label}"
                 found.append(RowProblem(totals[key].line, "value", words(problem, text)))
         return sorted(found, key=lambda found_problem: found_problem.line)

@@ -68,8 +68,16 @@ def _submission(
     return submission
 
 
-def stored_measures(session: Session, *, team: str, period: Period, measures: Sequence[str]) -> dict[str, float]:
-    """The total already stored per measure for ``team`` in ``period`` (only measures that have rows)."""
+def _of_person(person: str | None) -> Any:
+    """Rows of ``person``, or (None) the team's own rows that name nobody: each is replaced on its own."""
+    return col(MeasureValue.person).is_(None) if person is None else MeasureValue.person == person
+
+
+def stored_measures(
+    session: Session, *, team: str, period: Period, measures: Sequence[str], person: str | None = None
+) -> dict[str, float]:
+    """The total already stored per measure for ``team`` (``person``'s rows, or the team's own) in
+    ``period`` (only measures that have rows)."""
     query = (
         select(MeasureValue.measure, sa.func.sum(MeasureValue.value))
         .where(
@@ -77,6 +85,7 @@ def stored_measures(session: Session, *, team: str, period: Period, measures: Se
             col(MeasureValue.measure).in_(measures),
             MeasureValue.on_date >= period.start,
             MeasureValue.on_date < period.end,
+            _of_person(person),
         )
         .group_by(MeasureValue.measure)
     )
@@ -84,14 +93,22 @@ def stored_measures(session: Session, *, team: str, period: Period, measures: Se
 
 
 def measure_rows(
-    session: Session, *, team: str, measures: Sequence[str], period: Period, excluding: int | None = None
+    session: Session,
+    *,
+    team: str,
+    measures: Sequence[str],
+    period: Period,
+    person: str | None = None,
+    excluding: int | None = None,
 ) -> list[MeasureValue]:
-    """The stored rows of these measures of ``team`` in ``period``, but those of submission ``excluding``."""
+    """The stored rows of these measures of ``team`` in ``period`` recorded for ``person`` (None: the
+    team's own rows), but those of submission ``excluding``."""
     query = select(MeasureValue).where(
         MeasureValue.team == team,
         col(MeasureValue.measure).in_(measures),
         MeasureValue.on_date >= period.start,
         MeasureValue.on_date < period.end,
+        _of_person(person),
     )
     if excluding is not None:
         query = query.where(
@@ -109,9 +126,11 @@ def submit_measures(
     values: dict[str, float],
     user: str,
     now: datetime,
+    person: str | None = None,
 ) -> Submission:
-    """Stores one value per measure for ``period`` (dated its first day); a measure that already has
-    values in the period is replaced, and the replacement is audited."""
+    """Stores one value per measure for ``period`` (dated its first day), recorded for ``person`` (None:
+    the team's own figures); a measure that already has values of the same person (or the team's own) in
+    the period is replaced, and the replacement is audited. Other people's values stay."""
     # _submission bumps the data version first: its row lock makes a concurrent submission wait for this
     # one to commit, so the second sees these rows and replaces them instead of adding to them.
     days = (period.start, period.end - timedelta(days=1))
@@ -119,8 +138,10 @@ def submit_measures(
         session, team=team, kind="measures", user=user, now=now, rows=len(values), days=days, form=form
     )
     for measure, value in values.items():
-        previous = measure_rows(session, team=team, measures=[measure], period=period)
-        row = MeasureValue(team=team, measure=measure, on_date=period.start, value=value, submission_id=submission.id)
+        previous = measure_rows(session, team=team, measures=[measure], period=period, person=person)
+        row = MeasureValue(
+            team=team, measure=measure, on_date=period.start, value=value, submission_id=submission.id, person=person
+        )
         session.add(row)
         session.flush()
         replace_measure_rows(
@@ -134,6 +155,7 @@ def submit_measures(
             entity_id=row.id,
             user=user,
             now=now,
+            person=person,
         )
     return submission
 
@@ -150,9 +172,11 @@ def replace_measure_rows(
     entity_id: int | None,
     user: str,
     now: datetime,
+    person: str | None = None,
 ) -> None:
     """Deletes ``previous``, the rows a new ``value`` of the measure in the period replaces (by a form or an
-    import), and audits them as one replacement; nothing when there were none."""
+    import, for ``person`` or the team itself), and audits them as one replacement; nothing when there
+    were none."""
     if not previous:
         return
     for old in previous:
@@ -167,7 +191,8 @@ def replace_measure_rows(
             entity_id=entity_id,
             submission_id=submission_id,
             old={"period": period.label, "measure": measure, "rows": [_as_dict(old) for old in previous]},
-            new={"period": period.label, "measure": measure, "value": value},
+            # the person whose values these are; a team's own figures name nobody
+            new={"period": period.label, "measure": measure, "value": value} | ({"person": person} if person else {}),
         )
     )
 

@@ -34,10 +34,13 @@ T = TypeVar("T")
 # submissions from Slack
 
 
-def stored_measures(engine: sa.Engine, *, team: str, period: Period, measures: Sequence[str]) -> dict[str, float]:
-    """The totals already stored for these measures in the period (a new value would replace them)."""
+def stored_measures(
+    engine: sa.Engine, *, team: str, period: Period, measures: Sequence[str], person: str | None = None
+) -> dict[str, float]:
+    """The totals already stored for these measures in the period, of ``person`` (None: the team's own
+    figures): a new value of the same person would replace them."""
     with transaction(engine) as session:
-        return store.stored_measures(session, team=team, period=period, measures=measures)
+        return store.stored_measures(session, team=team, period=period, measures=measures, person=person)
 
 
 def submit_measures(
@@ -50,13 +53,14 @@ def submit_measures(
     values: dict[str, float],
     user: str,
     now: datetime,
+    person: str | None = None,
 ) -> Submission | None:
     return store.write_once(
         engine,
         request_key=request_key,
         now=now,
         write=lambda session: store.submit_measures(
-            session, team=team, form=form, period=period, values=values, user=user, now=now
+            session, team=team, form=form, period=period, values=values, user=user, now=now, person=person
         ),
     )
 

@@ -51,5 +51,7 @@ def handle_correct(ack: Ack, body: dict[str, Any], client: WebClient, respond: R
         return
     period = Period.containing(form.period, rows[0].on_date)
     initial = {row.measure: row.value for row in rows}
-    view = form_modal(services, access, form, team=submission.team, period=period, initial=initial)
+    # a submission's values are all recorded for one person (or the team itself): the correction keeps them so
+    person = rows[0].person
+    view = form_modal(services, access, form, team=submission.team, period=period, initial=initial, person=person)
     client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.forms import (
     CaseInput,
     Errors,
+    MeasuresInput,
     MilestoneInput,
     State,
     SurveyInput,
@@ -26,7 +27,6 @@ from bot.modals import confirm_replace_modal, notice_modal
 from bot.services import Services
 from kpi_core import use_cases
 from kpi_core.alert_sweep import Change
-from kpi_core.periods import Period
 
 
 def view_key(view: dict[str, Any]) -> str:
@@ -63,8 +63,9 @@ def handle_measures(ack: Ack, view: dict[str, Any], client: WebClient, context: 
         acknowledge(ack, client, context, errors, None)
         return
     form = services.config.form_by_key[State(view).metadata["form"]]
+    # only the same person's values (or, for none, the team's own) are replaced: others' stay
     stored = use_cases.stored_measures(
-        services.engine, team=parsed.team, period=parsed.period, measures=list(parsed.values)
+        services.engine, team=parsed.team, period=parsed.period, measures=list(parsed.values), person=parsed.person
     )
     if stored:
         modal = confirm_replace_modal(
@@ -75,10 +76,11 @@ def handle_measures(ack: Ack, view: dict[str, Any], client: WebClient, context: 
             period=parsed.period,
             values=parsed.values,
             stored=stored,
+            person=parsed.person,
         )
         ack(response_action="update", view=modal)
         return
-    what = _store_measures(context, view, form.key, parsed.team, parsed.period, parsed.values)
+    what = _store_measures(context, view, form.key, parsed)
     acknowledge(ack, client, context, {}, what, change=Change(parsed.team, measures=frozenset(parsed.values)))
 
 
@@ -95,25 +97,28 @@ def handle_confirm_replace(ack: Ack, view: dict[str, Any], client: WebClient, co
         ack(response_action="update", view=notice)
         return
     form, measures = parsed
-    what = _store_measures(context, view, form, measures.team, measures.period, measures.values)
+    what = _store_measures(context, view, form, measures)
     acknowledge(ack, client, context, {}, what, change=Change(measures.team, measures=frozenset(measures.values)))
 
 
-def _store_measures(
-    context: BoltContext, view: dict[str, Any], form: str, team: str, period: Period, values: dict[str, float]
-) -> str | None:
+def _store_measures(context: BoltContext, view: dict[str, Any], form: str, measures: MeasuresInput) -> str | None:
     services, access = services_of(context), access_of(context)
     submission = use_cases.submit_measures(
         services.engine,
         request_key=view_key(view),
-        team=team,
+        team=measures.team,
         form=form,
-        period=period,
-        values=values,
+        period=measures.period,
+        values=measures.values,
         user=access.user,
         now=services.clock(),
+        person=measures.person,
     )
-    return None if submission is None else f"{team} {period.label}, {len(values)}"
+    if submission is None:
+        return None
+    person = services.config.person_by_user.get(measures.person or "")
+    whose = f"{measures.team} ({person.name or person.user})" if person is not None else measures.team
+    return f"{whose} {measures.period.label}, {len(measures.values)}"
 
 
 Write = Callable[..., str | None]  # (services, parsed input, request_key=, user=, now=) -> what was stored
