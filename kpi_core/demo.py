@@ -1,8 +1,10 @@
 """Deterministic demo data: six months of measures, surveys, cases and milestones for every team, the cases and
-milestones shared out among the team's configured people, and their agreed targets for the last quarter."""
+milestones shared out among the team's configured people (and part of the weekly figures their positions' KPIs
+rest on recorded for them), and their agreed targets for the last quarter."""
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -11,6 +13,7 @@ from sqlmodel import Session
 
 from kpi_core.config import Config, Team
 from kpi_core.data_changes import bump_data_version
+from kpi_core.expressions import names_in
 from kpi_core.goals import agreed_row, combination
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, PersonalTarget, Submission, SurveyResponse
 from kpi_core.people import superior_of
@@ -41,6 +44,7 @@ def load_demo_data(session: Session, *, config: Config, now: datetime) -> int:
         for row in rows:
             row.submission_id = submission.id
         _name_people(config, team, rows)
+        rows += _share_measures(config, team, rows)
         session.add_all(rows)
         targets = _agreed_targets(config, team, now)
         session.add_all(targets)
@@ -59,6 +63,43 @@ def _name_people(config: Config, team: Team, rows: list[Any]) -> None:
     milestones = [row for row in rows if isinstance(row, Milestone)]
     for number, row in enumerate([*cases, *milestones]):
         row.person = people[number % len(people)]
+
+
+def _share_measures(config: Config, team: Team, rows: list[Any]) -> list[MeasureValue]:
+    """Each summed weekly or monthly figure a person's position KPIs rest on (sales, orders, ...): a share
+    recorded for each such person, as the weekly form's *Recorded for* would, taken from the team's own row,
+    so that the team figures stay the same and their personal scorecards show their own figures."""
+    users: dict[str, list[str]] = {}  # measure -> the people whose position's KPIs use it
+    for person in config.people:
+        position = config.position_by_key.get(person.position)
+        if person.team != team.key or position is None:
+            continue
+        for key in position.kpis:
+            formula = config.kpi_by_key[key].formula
+            expressions = [getattr(formula, name, None) for name in ("expression", "numerator", "denominator", "of")]
+            for measure in set().union(*(names_in(text) for text in expressions if isinstance(text, str))):
+                if config.measure_by_key[measure].aggregate == "sum" and person.user not in users.get(measure, []):
+                    users.setdefault(measure, []).append(person.user)
+    shares = []
+    for row in rows:
+        if not isinstance(row, MeasureValue) or row.measure not in users:
+            continue
+        fraction = 1 / (len(users[row.measure]) + 1)  # the team keeps a share too
+        integer, whole = config.measure_by_key[row.measure].integer, row.value
+        value = math.floor(whole * fraction) if integer else round(whole * fraction, 2)
+        for user in users[row.measure]:
+            shares.append(
+                MeasureValue(
+                    team=team.key,
+                    measure=row.measure,
+                    on_date=row.on_date,
+                    value=value,
+                    person=user,
+                    submission_id=row.submission_id,
+                )
+            )
+            row.value -= value
+    return shares
 
 
 def _agreed_targets(config: Config, team: Team, now: datetime) -> list[PersonalTarget]:

@@ -14,10 +14,12 @@ from sqlmodel import col, delete, select
 from kpi_core import use_cases
 from kpi_core.config import Config
 from kpi_core.db import transaction
+from kpi_core.demo import load_demo_data
 from kpi_core.errors import ImportFileError
 from kpi_core.kpis import compute_person, compute_reports
 from kpi_core.models import AuditEntry, MeasureValue
 from kpi_core.periods import Period
+from kpi_core.store import DATA_TABLES
 from tests.factories import WEEKLY_ANSWERS, at
 
 NOW = at("2026-10-01 12:00")
@@ -144,3 +146,33 @@ def test_a_files_at_most_is_checked_per_person(engine: sa.Engine, example_config
         == "on_time_orders 12 for U0OPSSH1 of shanghai_ops in 2026-W40 is more than orders (10)"
     )
     assert len(refused.value.problems) == 1
+
+
+def test_the_demo_records_a_share_of_the_figures_for_its_people_and_keeps_the_teams(
+    engine: sa.Engine, example_config: Config
+) -> None:
+    quarter = Period.parse("2026-Q3")
+    without_people = Config.model_validate(example_config.model_dump() | {"people": []})
+    found = {}
+    for config in (without_people, example_config):
+        with transaction(engine) as session:
+            for table in DATA_TABLES:  # the first load's rows, so that the second stands alone
+                session.exec(delete(table))  # type: ignore[call-overload]
+            load_demo_data(session, config=config, now=NOW)
+        with transaction(engine) as session:
+            reports = compute_reports(session, config=config, period=quarter, teams=[TEAM])[TEAM].results
+            found[bool(config.people)] = {key: result.value for key, result in reports.items()}
+    assert found[True].keys() == found[False].keys()
+    for key, value in found[False].items():
+        assert found[True][key] == (pytest.approx(value) if value is not None else None), key
+    with transaction(engine) as session:
+        sales = compute_person(
+            session,
+            config=example_config,
+            person=example_config.person_by_user[AGENT],
+            period=quarter,
+            kpis=["sales", "on_time_delivery"],
+            targets={},
+        )
+    assert 0 < (sales["sales"].value or 0) < (found[True]["sales"] or 0) / 2
+    assert sales["on_time_delivery"].value == pytest.approx(found[True]["on_time_delivery"], abs=2)
