@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from kpi_core.config import Config
 from kpi_core.models import AuditEntry, MeasureValue, Submission
 from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, Bot, running_bot
+from tests.mrkdwn import as_slack_shows, mrkdwn_problems
 from tests.slack_calls import wait_for_posts
 from tests.test_slack_history import TRIGGER_ID, click
 from tests.test_slack_submissions import WEEKLY, open_form, weekly_answers
@@ -236,3 +237,24 @@ def test_the_person_menu_is_served_as_the_user_types_when_it_holds_more_than_100
         status, body = many.submit(view, answers_for("U0MANY011", sales="5"), user_id=LEAD)
         assert (status, body) == (200, "")
     assert sales_by_person(bot) == {"U0MANY011": 5}
+
+
+def test_a_person_named_like_an_attack_reaches_slack_escaped(bot: Bot, example_config: Config) -> None:
+    hostile = "R&D <!channel> <https://evil.example|click here>"
+    people = [
+        person.model_dump() | ({"name": hostile} if person.user == AGENT else {}) for person in example_config.people
+    ]
+    config = Config.model_validate(example_config.model_dump() | {"people": people})
+    with running_bot(config=config, database_url=str(bot.engine.url), fake=bot.fake) as named:
+        view = open_form(named, "weekly", LEAD)
+        [block] = [block for block in view["blocks"] if block.get("block_id") == "person"]
+        # plain text: Slack shows it as typed, nothing to escape (cut to the 75 characters an option holds)
+        [text] = [option["text"] for option in block["element"]["options"] if option["value"] == AGENT]
+        assert text["type"] == "plain_text" and text["text"].startswith(hostile) and len(text["text"]) == 75
+        assert named.submit(view | {"id": "V0FIRST"}, answers_for(AGENT), user_id=LEAD) == (200, "")
+        thanks = wait_for_posts(named.fake, LEAD)[-1].params["text"]
+        _, body = submit_for(named, AGENT, view_id="V0AGAIN", sales="1")
+    confirm = body["view"]["blocks"][0]["text"]["text"]
+    for text in (thanks, confirm):
+        assert mrkdwn_problems(text) == [], text
+        assert hostile in as_slack_shows(text)
