@@ -238,7 +238,14 @@ def parse_measures(
     team = check.team(config, access, state.selected(TEAM))
     period = check.period(state.selected(PERIOD), config=config, team=team, now=now)
     person = check.person(config, team, state.selected(PERSON))
-    values = check.measures(config, form, lambda key, bounds: check.number(MEASURE_PREFIX + key, bounds))
+
+    def read(key: str, bounds: Bounds) -> float | None:
+        # the team's own figures are the whole form; a person's may be only those recorded for them
+        return check.number(MEASURE_PREFIX + key, bounds, required=person is None)
+
+    values = check.measures(config, form, read)
+    if person is not None and not values and not check.errors:
+        check.errors[MEASURE_PREFIX + form.measures[0]] = localize("measures_person.no_values")
     if check.errors or team is None or period is None:
         return None, check.errors
     return MeasuresInput(team=team.key, period=period, values=values, person=person), {}

@@ -97,9 +97,9 @@ def _person_menu(services: Services, access: Access, person: str | None) -> dict
         # submitting says why instead of silently making them the team's own figures
         options.insert(0, (person, option_text(person)))
     if len(options) <= MENU_OPTIONS_MAX:
-        return {"person_options": options, "person": person, "person_external": False}
+        return {"person_menu": bool(options), "person_options": options, "person": person, "person_external": False}
     chosen = [(user, text) for user, text in options if user == person]
-    return {"person_options": chosen, "person": person, "person_external": True}
+    return {"person_menu": True, "person_options": chosen, "person": person, "person_external": True}
 
 
 def person_menu_options(

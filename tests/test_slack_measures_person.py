@@ -258,3 +258,29 @@ def test_a_person_named_like_an_attack_reaches_slack_escaped(bot: Bot, example_c
     for text in (thanks, confirm):
         assert mrkdwn_problems(text) == [], text
         assert hostile in as_slack_shows(text)
+
+
+def test_a_person_may_be_given_only_their_own_figures_the_team_every_one(bot: Bot) -> None:
+    view = open_form(bot, "weekly", LEAD)
+    measures = [block for block in view["blocks"] if block.get("block_id", "").startswith("measure:")]
+    assert measures and all(block["optional"] for block in measures)  # Slack lets either kind through
+    only_sales = {key: value for key, value in answers_for(AGENT).items() if not key.startswith("measure:")}
+    only_sales["measure:sales"] = answers_for(AGENT)["measure:sales"]
+
+    # the team's own figures: every one is required, on its own field
+    status, body = bot.submit(view, only_sales | {"person": person_value(None)}, user_id=LEAD)
+    assert status == 200 and set(body["errors"]) == {f"measure:{key}" for key in WEEKLY if key != "sales"}
+    # a person with no figure at all
+    status, body = bot.submit(
+        view, {key: value for key, value in only_sales.items() if key != "measure:sales"}, user_id=LEAD
+    )
+    assert status == 200 and body["errors"] == {
+        "measure:orders": "Give at least one figure for this person. / 请至少为此人填写一项数据。"
+    }
+    assert bot.count(MeasureValue) == 0
+
+    assert bot.submit(view, only_sales, user_id=LEAD) == (200, "")
+    assert sales_by_person(bot) == {AGENT: float(WEEKLY["sales"])} and bot.count(MeasureValue) == 1
+    # her own figures still obey the rules across them: 60 on time of her 50 orders is refused
+    status, body = submit_for(bot, AGENT, view_id="V0ORDERS", orders="50", on_time_orders="60")
+    assert status == 200 and set(body["errors"]) == {"measure:on_time_orders"}
