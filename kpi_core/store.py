@@ -371,6 +371,19 @@ def recent_submissions(session: Session, *, teams: Sequence[str], limit: int = 1
     return list(session.exec(query))
 
 
+def person_of_submissions(session: Session, *, submission_ids: Sequence[int]) -> dict[int, str]:
+    """The one person each of these submissions' rows were recorded for (a form names one at most; an
+    import naming several, or nobody, is left out), to tell whose values a submission holds."""
+    found: dict[int, set[str | None]] = {}
+    for table in (MeasureValue, CustomerCase, Milestone):
+        query = select(table.submission_id, table.person).where(col(table.submission_id).in_(submission_ids))
+        for submission_id, person in session.exec(query.distinct()):
+            if submission_id is not None:
+                found.setdefault(submission_id, set()).add(person)
+    named = {key: people.pop() for key, people in found.items() if len(people) == 1}
+    return {key: person for key, person in named.items() if person is not None}
+
+
 def list_submissions(
     session: Session, *, team: str | None = None, source: str | None = None, limit: int = 20
 ) -> list[Submission]:

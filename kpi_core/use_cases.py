@@ -230,6 +230,12 @@ def recent_submissions(engine: sa.Engine, *, teams: Sequence[str]) -> list[Submi
         return store.recent_submissions(session, teams=teams)
 
 
+def person_of_submissions(engine: sa.Engine, *, submission_ids: Sequence[int]) -> dict[int, str]:
+    """Whose values each of these submissions holds, when one person's."""
+    with transaction(engine) as session:
+        return store.person_of_submissions(session, submission_ids=submission_ids)
+
+
 def latest_submission_by(engine: sa.Engine, *, user: str) -> Submission | None:
     with transaction(engine) as session:
         return store.latest_submission_by(session, user=user)

@@ -15,7 +15,7 @@ from kpi_core.models import AuditEntry, MeasureValue, Submission
 from tests.bot_harness import LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, Bot, running_bot
 from tests.mrkdwn import as_slack_shows, mrkdwn_problems
 from tests.slack_calls import wait_for_posts
-from tests.test_slack_history import TRIGGER_ID, click
+from tests.test_slack_history import TRIGGER_ID, click, listing
 from tests.test_slack_submissions import WEEKLY, open_form, weekly_answers
 
 LEAD = LEAD_SHANGHAI_AND_BERLIN
@@ -145,6 +145,10 @@ def test_correct_and_withdraw_keep_the_person(bot: Bot) -> None:
     store_for(bot, None, view_id="V0TEAM")
     agents = store_for(bot, AGENT, view_id="V0AGENT", sales="150000")
 
+    # /kpi history says whose values each submission holds
+    lines = [block["text"]["text"] for block in listing(bot, "history", user=LEAD)["blocks"][1:] if "text" in block]
+    assert [line.split(" · ")[2] for line in lines] == ["measures (for Zhang Min / 记录对象：Zhang Min)", "measures"]
+
     click(bot, "correct_submission", agents.id, user=LEAD, trigger_id=TRIGGER_ID)
     view = bot.opened_view() | {"id": "V0CORRECT"}
     [block] = [block for block in view["blocks"] if block.get("block_id") == "person"]
@@ -254,8 +258,9 @@ def test_a_person_named_like_an_attack_reaches_slack_escaped(bot: Bot, example_c
         assert named.submit(view | {"id": "V0FIRST"}, answers_for(AGENT), user_id=LEAD) == (200, "")
         thanks = wait_for_posts(named.fake, LEAD)[-1].params["text"]
         _, body = submit_for(named, AGENT, view_id="V0AGAIN", sales="1")
+        history = listing(named, "history", user=LEAD)["blocks"][1]["text"]["text"]
     confirm = body["view"]["blocks"][0]["text"]["text"]
-    for text in (thanks, confirm):
+    for text in (thanks, confirm, history):
         assert mrkdwn_problems(text) == [], text
         assert hostile in as_slack_shows(text)
 

@@ -240,12 +240,16 @@ def _undo(invocation: Invocation) -> None:
 
 def _respond_with_submissions(invocation: Invocation, title: str, submissions: list[Any]) -> None:
     services, access = invocation.services, invocation.access
+    # whose values each holds (issue 11): a lead tells one person's submission from another's
+    people = use_cases.person_of_submissions(services.engine, submission_ids=[item.id for item in submissions])
+    known = services.config.person_by_user
     blocks = services.renderer.blocks(
         "submissions",
         language=access.language,
         title=title,
         submissions=submissions,
         tz={team.key: team.tz for team in services.config.teams},
+        people={key: (known[user].name if user in known else None) or user for key, user in people.items()},
     )
     invocation.respond(text=title, blocks=blocks, response_type="ephemeral")
 
