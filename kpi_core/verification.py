@@ -28,6 +28,7 @@ from kpi_core.verification_models import PENDING, VERIFIED, SubmissionVerificati
 __all__ = [
     "Blocker",
     "Waiting",
+    "holding",
     "is_on",
     "state_of",
     "unverified_kpis",
@@ -244,13 +245,16 @@ def waiting_for(
     ids = [int(row) for row in session.exec(select(held.c.id).order_by(held.c.id))]
     total = len(ids)
     shown = ids if limit is None else ids[:limit]
-    return [_waiting(session, config, submission_id) for submission_id in shown], total
+    held_now = [holding(session, config, submission_id) for submission_id in shown]
+    return [item for item in held_now if item is not None], total
 
 
-def _waiting(session: Session, config: Config, submission_id: int) -> Waiting:
-    """What one submission holds, aggregated in SQL (an import may hold many rows)."""
+def holding(session: Session, config: Config, submission_id: int) -> Waiting | None:
+    """What one submission holds, aggregated in SQL (an import may hold many rows); None when it is
+    unknown or holds nothing (withdrawn, or every value replaced)."""
     submission = session.get(Submission, submission_id)
-    assert submission is not None  # selected from the table just now, in this transaction
+    if submission is None:
+        return None
     team = config.team_by_key.get(submission.team or "")
     zone = team.tz if team is not None else UTC
     days: list[date] = []
@@ -270,6 +274,8 @@ def _waiting(session: Session, config: Config, submission_id: int) -> Waiting:
         MeasureValue.submission_id == submission_id
     )
     values = {measure: float(total) for measure, total in session.exec(sums.group_by(col(MeasureValue.measure)))}
+    if not rows:
+        return None
     form = config.form_by_key.get(submission.form or "")
     period = Period.containing(form.period, min(days)).label if form is not None else None
     return Waiting(submission, rows, min(days), max(days), period, values)

@@ -101,7 +101,8 @@ def _move(
     return True, row, found
 
 
-def _checked(session: Session, config: Config, *, submission_id: int, user: str) -> Step | Submission:
+def checked_submission(session: Session, config: Config, *, submission_id: int, user: str) -> Step | Submission:
+    """The submission ``user`` may act on as a verifier, or the refusal."""
     if not is_on(config):
         return Step("off")
     if user not in config.roles.verifiers:
@@ -118,7 +119,7 @@ def verify(
     session: Session, config: Config, *, submission_id: int, user: str, now: datetime, note: str | None = None
 ) -> Step:
     """A verifier's Verify: pending (or queried, settled in the thread) -> verified."""
-    checked = _checked(session, config, submission_id=submission_id, user=user)
+    checked = checked_submission(session, config, submission_id=submission_id, user=user)
     if isinstance(checked, Step):
         return checked
     moved, row, found = _move(
@@ -138,7 +139,7 @@ def verify(
 
 def query(session: Session, config: Config, *, submission_id: int, user: str, question: str, now: datetime) -> Step:
     """A verifier's Query: pending -> queried, with the question to the submission's lead."""
-    checked = _checked(session, config, submission_id=submission_id, user=user)
+    checked = checked_submission(session, config, submission_id=submission_id, user=user)
     if isinstance(checked, Step):
         return checked
     moved, row, found = _move(

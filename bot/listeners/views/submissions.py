@@ -21,12 +21,21 @@ from bot.forms import (
     parse_milestone,
     parse_survey,
 )
-from bot.listeners.context import access_of, check_alerts, localizer, message_localizer, services_of
+from bot.listeners.context import (
+    access_of,
+    after_ack,
+    check_alerts,
+    localizer,
+    message_localizer,
+    services_of,
+    verification_of,
+)
 from bot.modals import confirm_replace_modal, notice_modal
 from bot.services import Services
 from kpi_core import use_cases
 from kpi_core.alert_sweep import Change
 from kpi_core.periods import Period
+from kpi_core.verification import is_on
 
 
 def view_key(view: dict[str, Any]) -> str:
@@ -113,7 +122,11 @@ def _store_measures(
         user=access.user,
         now=services.clock(),
     )
-    return None if submission is None else f"{team} {period.label}, {len(values)}"
+    if submission is None:
+        return None
+    if is_on(services.config):  # a correction answers the queries on the values it replaced: tell their threads
+        after_ack(context, "verification", lambda: verification_of(context).tell_corrected(submission))
+    return f"{team} {period.label}, {len(values)}"
 
 
 Write = Callable[..., str | None]  # (services, parsed input, request_key=, user=, now=) -> what was stored
