@@ -7,10 +7,11 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 
-from bot.forms import State, _Checker
+from bot.forms import Errors, State
 from bot.listeners.context import access_of, localizer, services_of, verification_of
 from bot.listeners.views.submissions import view_key
 from bot.mrkdwn import Mrkdwn, mention
+from bot.review_forms import long_text
 from kpi_core import verification_use_cases as use
 from kpi_core.verification_models import NOTE_CHARS
 
@@ -25,10 +26,10 @@ def handle_query(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
     if not isinstance(submission_id, int) or isinstance(submission_id, bool) or not 0 < submission_id <= _MAX_ID:
         ack(response_action="errors", errors={FIELD: localize("verification.gone", id="-")})
         return
-    checker = _Checker(state, localize, services.config)
-    question = checker.required_text(FIELD, maximum=NOTE_CHARS)
-    if checker.errors:
-        ack(response_action="errors", errors=checker.errors)
+    errors: Errors = {}
+    question = long_text(state, errors, localize, FIELD, required=True, maximum=NOTE_CHARS)
+    if errors or question is None:
+        ack(response_action="errors", errors=errors)
         return
     step = use.query_submission(
         services.engine,
