@@ -14,6 +14,7 @@ from bot.resources import EXAMPLE_CONFIG
 from kpi_core import use_cases
 from kpi_core.config import Config, parse_config
 from kpi_core.db import transaction
+from kpi_core.errors import ConfigError
 from kpi_core.imports import import_csv
 from kpi_core.models import AuditEntry, Submission
 from kpi_core.periods import Period
@@ -205,3 +206,13 @@ def test_a_query_settled_in_the_thread_may_be_verified_without_a_correction(engi
     with transaction(engine) as session:
         assert verify(session, config, submission_id=submission.id, user=OTHER_VERIFIER, now=NOW).outcome == "done"
         assert verification_blockers(session, config, Q3) == []
+
+
+def test_the_config_refuses_a_verifier_that_is_no_slack_user_and_a_list_too_long():
+    raw = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    raw["roles"]["verifiers"] = ["alice"]
+    raw["verification"] = {"dm_items": 50, "dm_at": "25:00"}
+    with pytest.raises(ConfigError) as raised:
+        parse_config(raw, file="my.yaml")
+    message = str(raised.value)
+    assert "roles.verifiers" in message and "verification.dm_items" in message and "verification.dm_at" in message
