@@ -29,12 +29,12 @@ from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MAN
 from tests.mrkdwn import as_slack_shows, mrkdwn_problems
 from tests.slack_calls import wait_for_posts
 from tests.slack_requests import text_value
+from tests.test_slack_history import click, clicked_response
 from tests.test_slack_submissions import weekly_answers
 
 VERIFIER, OTHER_VERIFIER = "U0VERIFY", "U0VERIFY2"
 LEAD = LEAD_SHANGHAI_AND_BERLIN
 HOSTILE = "R&D <!channel> <https://evil.example|click here>"
-TRIGGER_ID = "1234567890.0987654321.0123456789abcdef0123456789abcdef"
 
 
 def verifying_config(*verifiers: str) -> Config:
@@ -65,22 +65,10 @@ def stored(engine, *, team="shanghai_ops", period="2026-W40", user=LEAD, key="v1
     return submission
 
 
-def click(bot: Bot, action_id: str, value: Any, *, user: str, channel: str = "D0DM") -> None:
-    bot.fake.reset()
-    reply = bot.slack.action(
-        action_id=action_id,
-        value=str(value),
-        user_id=user,
-        block_id=f"verify:{value}",
-        response_url=bot.fake.response_url("click"),
-        channel_id=channel,
-        trigger_id=TRIGGER_ID,
-    )
-    assert (reply.status, reply.body) == (200, "")
-
-
-def answer(bot: Bot) -> dict[str, Any]:
+def command_answer(bot: Bot) -> dict[str, Any]:
+    """The one answer a command posted to its response_url."""
     (call,) = bot.fake.wait_for("response")
+    assert call.path == "/response/cmd"
     params: dict[str, Any] = call.params
     return params
 
@@ -132,9 +120,9 @@ def test_only_verifiers_may_list_verify_or_query(vbot, user):
     status, body = vbot.command("verify", user_id=user)
     assert status == 200 and "only verifiers" in body["text"]
     click(vbot, "verify_submission", submission.id, user=user)
-    assert "only verifiers" in answer(vbot)["text"]
+    assert "only verifiers" in clicked_response(vbot)["text"]
     click(vbot, "query_submission", submission.id, user=user)
-    assert "only verifiers" in answer(vbot)["text"]
+    assert "only verifiers" in clicked_response(vbot)["text"]
     vbot.fake.assert_no_call("views.open")
     assert state(vbot, submission.id) == "pending"
 
@@ -150,15 +138,15 @@ def test_a_forged_query_modal_from_a_non_verifier_stores_nothing(vbot):
 def test_a_verifier_cannot_verify_or_query_their_own_submission(vbot):
     own = stored(vbot.engine, user=VERIFIER)
     click(vbot, "verify_submission", own.id, user=VERIFIER)
-    assert "another verifier" in answer(vbot)["text"]
+    assert "another verifier" in clicked_response(vbot)["text"]
     click(vbot, "query_submission", own.id, user=VERIFIER)
-    assert "another verifier" in answer(vbot)["text"]
+    assert "another verifier" in clicked_response(vbot)["text"]
     vbot.fake.reset()
     status, body = vbot.command("verify", user_id=VERIFIER)
     assert (status, body) == (200, "")
-    assert "Nothing waits" in answer(vbot)["text"]  # their own is not listed to them
+    assert "Nothing waits" in command_answer(vbot)["text"]  # their own is not listed to them
     click(vbot, "verify_submission", own.id, user=OTHER_VERIFIER)
-    assert "verified by <@U0VERIFY2>" in answer(vbot)["text"]
+    assert "verified by <@U0VERIFY2>" in clicked_response(vbot)["text"]
     assert state(vbot, own.id) == "verified"
 
 
@@ -174,7 +162,7 @@ def test_verify_query_correct_round_trip_in_one_thread(vbot):
     first = stored(vbot.engine)
     status, body = vbot.command("verify", user_id=VERIFIER)
     assert (status, body) == (200, "")
-    listing = answer(vbot)
+    listing = command_answer(vbot)
     assert listed(listing) == [str(first.id)]
     assert "1 submission(s) wait" in listing["text"]
 
@@ -198,7 +186,7 @@ def test_verify_query_correct_round_trip_in_one_thread(vbot):
     assert (correct["action_id"], correct["value"]) == ("correct_submission", str(first.id))
 
     # the lead corrects through the existing Correct flow (prefilled form, then the replace confirmation)
-    click(vbot, "correct_submission", first.id, user=LEAD, channel=channel)
+    click(vbot, "correct_submission", first.id, user=LEAD)
     form = vbot.opened_view() | {"id": "V0CORRECT"}
     status, body = vbot.submit(form, weekly_answers(orders="125", on_time_orders="120"), user_id=LEAD)
     assert body["response_action"] == "update"
@@ -217,7 +205,7 @@ def test_verify_query_correct_round_trip_in_one_thread(vbot):
     assert state(vbot, first.id) == "pending"  # answered: its values are the correction's now
     assert [(entry.action, entry.user) for entry in audit] == [("query", VERIFIER), ("correct", LEAD)]
     click(vbot, "verify_submission", correction.id, user=VERIFIER)
-    assert "verified" in answer(vbot)["text"]
+    assert "verified" in clicked_response(vbot)["text"]
     with transaction(vbot.engine) as session:
         assert verification_blockers(session, verifying_config(), Period.parse("2026-Q3")) == []
 
@@ -379,7 +367,7 @@ def test_the_digest_marks_values_that_include_unverified_data_until_they_are_ver
     text = json.dumps(digest.blocks, ensure_ascii=False)
     assert "†" in text and "includes data not verified yet" in text
     click(vbot, "verify_submission", submission.id, user=VERIFIER)
-    answer(vbot)
+    clicked_response(vbot)
     [digest] = weekly_digests(services, teams=[team], period=Period.parse("2026-W39"), charts=False)
     assert "†" not in json.dumps(digest.blocks, ensure_ascii=False)
 
