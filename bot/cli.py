@@ -251,11 +251,17 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
             writer.writerows(report_csv_rows(config, team_report))
     else:
         from bot.render import blocks_text
+        from kpi_core.verification_use_cases import unverified_of
 
         for current, before in zip(reports, earlier[0], strict=True):
             team_config = config.team(current.team)
+            marks = unverified_of(services.engine, config=config, team=current.team, periods=[parsed])
             blocks = services.renderer.report_blocks(
-                team=team_config, report=current, previous=before, now=services.clock()
+                team=team_config,
+                report=current,
+                previous=before,
+                now=services.clock(),
+                unverified=marks.get(parsed, ()),
             )
             _echo_mrkdwn(blocks_text(blocks) + "\n")  # as Slack shows the /kpi report answer
 

@@ -3,6 +3,7 @@ basis, the KPIs without data folded into one list, and the forms nobody submitte
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,6 +33,7 @@ class KpiLine:
     period: Period
     basis: Basis | None
     open_cases: int
+    unverified: bool = False  # the value includes data no verifier has verified yet (marked)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,10 @@ class DigestView:
     def has_data(self) -> bool:
         return any(group.lines for group in self.groups)
 
+    @property
+    def has_unverified(self) -> bool:
+        return any(line.unverified for group in self.groups for line in group.lines)
+
 
 @dataclass(frozen=True)
 class Section:
@@ -64,9 +70,17 @@ class Section:
     keys: list[str]
 
 
-def digest_view(config: Config, team: Team, sections: list[Section], *, now: datetime | None = None) -> DigestView:
+def digest_view(
+    config: Config,
+    team: Team,
+    sections: list[Section],
+    *,
+    now: datetime | None = None,
+    unverified: Mapping[Period, Collection[str]] | None = None,
+) -> DigestView:
     """The view of ``sections`` (the first one's period names the digest); ``now`` tells open cases that are
-    past their threshold (a breach) from those that may still be answered in time (None: never past)."""
+    past their threshold (a breach) from those that may still be answered in time (None: never past);
+    ``unverified``: per period, the KPIs whose values include data not verified yet."""
     lines: dict[tuple[str, Period], list[KpiLine]] = {}
     not_reported: list[str] = []
     for section in sections:
@@ -84,8 +98,9 @@ def digest_view(config: Config, team: Team, sections: list[Section], *, now: dat
             previous = before.value if before is not None else None
             basis = basis_of(config, key, result)
             group = config.kpi_by_key[key].group
+            marked = key in (unverified or {}).get(period, ())
             lines.setdefault((group, period), []).append(
-                KpiLine(key, result, status, previous, period, basis, open_cases)
+                KpiLine(key, result, status, previous, period, basis, open_cases, marked)
             )
     order = list(dict.fromkeys([*config.groups, *(kpi.group for kpi in config.kpis)]))
     groups = [

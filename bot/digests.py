@@ -25,6 +25,7 @@ from kpi_core.isolation import ComputeFailure
 from kpi_core.periods import Period, PeriodKind
 from kpi_core.reporting import Report, build_reports, rank_teams
 from kpi_core.store import has_submitted
+from kpi_core.verification_use_cases import unverified_of
 
 TREND_WEEKS = 12
 
@@ -86,7 +87,10 @@ def _digest(
     current, previous = series[-1], series[-2]
     cadences = services.config.cadences
     weekly = [key for key in current.kpis if cadences[key] is PeriodKind.WEEK]
-    view = digest_view(services.config, team, [Section(current, previous, weekly)], now=services.clock())
+    marks = unverified_of(services.engine, config=services.config, team=team.key, periods=[current.period])
+    view = digest_view(
+        services.config, team, [Section(current, previous, weekly)], now=services.clock(), unverified=marks
+    )
     # one digest's blocks are bounded by the config's KPIs (ten fields a section), not by the number of teams
     blocks = services.renderer.digest_blocks(view)
     if current.failure is None:  # before the legend: the week's alert follow-up, Open action buttons
@@ -144,7 +148,8 @@ def monthly_digests(
                 [before] = build_reports(session, config=config, period=shown.previous(), teams=[team.key])
                 keys = [key for key in current.kpis if config.cadences[key] is cadence]
                 sections.append(Section(current, before, keys))
-        view = digest_view(config, team, sections, now=services.clock())
+        marks = unverified_of(services.engine, config=config, team=team.key, periods=[shown for shown, _ in wanted])
+        view = digest_view(config, team, sections, now=services.clock(), unverified=marks)
         blocks = services.renderer.digest_blocks(view, title="monthly_digest")
         failed = tuple(section.report.failure for section in sections if section.report.failure is not None)
         messages.append(

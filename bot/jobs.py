@@ -42,6 +42,7 @@ from bot.mrkdwn import escape
 from bot.reviews import ReviewMessenger
 from bot.sender import Outgoing, Sender
 from bot.services import Services
+from bot.verification import VerificationMessenger
 from bot.working_days import team_cron
 from kpi_core.periods import Period, PeriodKind
 
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 CATCH_UP_EVERY = timedelta(minutes=5)
 MISSING_DATA_EVERY = timedelta(minutes=1)  # a form due at 12:00 is chased by 12:01
 REVIEW_TICK_EVERY = timedelta(minutes=5)
+VERIFICATION_TICK_EVERY = timedelta(minutes=5)
 CASE_TIMER_ID = "case_timer"
 
 
@@ -70,6 +72,10 @@ class Jobs:
     @cached_property
     def reviews(self) -> ReviewMessenger:
         return ReviewMessenger(self.services, self.sender)
+
+    def verification_lists(self) -> None:
+        """Each verifier's daily list of what waits, from its time in their zone (bot/verification.py)."""
+        VerificationMessenger(self.services, self.sender).send_daily()
 
     # job bodies: plain functions of the clock, the database and Slack
 
@@ -183,6 +189,12 @@ class Jobs:
             # 360° reviews: requests, reminders from 09:00 in each rater's zone, closing at the deadline
             ("review_tick", IntervalTrigger(seconds=REVIEW_TICK_EVERY.total_seconds()), self.reviews.tick),
             ("alert_followup", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.follow_up),
+            # the verifiers' daily lists, each from verification.dm_at in the verifier's zone, once a day
+            (
+                "verification_lists",
+                IntervalTrigger(seconds=VERIFICATION_TICK_EVERY.total_seconds()),
+                self.verification_lists,
+            ),
             # at start: the runs missed while the process was down, and the case timer rebuilt from the data
             ("startup_catch_up", DateTrigger(), self.catch_up),
             ("startup_alert_check", DateTrigger(), self.alerts.check),

@@ -10,7 +10,7 @@ encodes JSON: a plain_text field is ``value | tojson``, a mrkdwn field is ``valu
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,8 @@ from kpi_core.scorecard import TeamScore
 
 STATUS_ICONS = {"met": "✅", "missed": "⚠️", "breach": "🔴", "no_data": "▫️", "info": "•"}
 MONEY_UNITS = {"CNY", "EUR", "USD"}
+#: after a value that includes data not verified yet (strings.yaml verification.unverified_legend)
+UNVERIFIED_MARK = "†"
 
 
 class Renderer:
@@ -100,11 +102,19 @@ class Renderer:
         )
 
     def report_blocks(
-        self, *, team: Team, report: Report, previous: Report, now: datetime | None = None
+        self,
+        *,
+        team: Team,
+        report: Report,
+        previous: Report,
+        now: datetime | None = None,
+        unverified: Collection[str] = (),
     ) -> list[dict[str, Any]]:
         """A report (``/kpi report``, ``kpi-bot report``): the digest's layout over every KPI of the asked
-        period, whatever its cadence, next to the previous period; ``now`` as for bot.digest_view."""
-        view = digest_view(self.config, team, [Section(report, previous, list(report.kpis))], now=now)
+        period, whatever its cadence, next to the previous period; ``now`` and ``unverified`` (the KPIs
+        whose values include data not verified yet) as for bot.digest_view."""
+        sections = [Section(report, previous, list(report.kpis))]
+        view = digest_view(self.config, team, sections, now=now, unverified={report.period: unverified})
         return self.digest_blocks(view, title="report")
 
     def _kpi_field(self, line: KpiLine, language: Language) -> Mrkdwn:
@@ -116,7 +126,10 @@ class Renderer:
         unit = self.unit(kpi.unit, language)
         limits = [limit for limit in (result.target, result.threshold) if limit is not None]
         value = format_value(result.value, unit, no_data=self.text("no_data", language), against=limits)
-        parts = [f"*{escape(value)}*", escape(self._goal(line.key, result, language))]
+        parts = [
+            f"*{escape(value)}*" + (f" {UNVERIFIED_MARK}" if line.unverified else ""),
+            escape(self._goal(line.key, result, language)),
+        ]
         if line.status == "breach" and result.threshold is not None:
             sign = "<" if kpi.better == "higher" else ">"
             threshold = format_value(result.threshold, unit, no_data="", against=[result.value or 0])

@@ -117,6 +117,7 @@ class FakeSlack:
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._views: dict[str, dict[str, Any]] = {}
         self._users: dict[str, dict[str, Any]] = {}
+        self._conversations: dict[str, str] = {}  # the users of a group DM, sorted and joined -> its id
         self._ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -132,6 +133,7 @@ class FakeSlack:
             "chat.getPermalink": self._permalink,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
+            "conversations.open": self._open_conversation,
             "users.info": self._user_info,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
@@ -375,6 +377,12 @@ class FakeSlack:
                 message[key] = params[key]
         self._messages.setdefault(channel, []).append(message)
         return {"channel": channel, "ts": ts, "message": message}
+
+    def _open_conversation(self, params: Params) -> dict[str, Any]:
+        """A group DM of ``users`` (the same one each time, as Slack's ``conversations.open``)."""
+        users = ",".join(sorted(str(params.get("users", "")).split(",")))
+        channel = self._conversations.setdefault(users, self._next_id("G"))
+        return {"channel": {"id": channel}}
 
     def _update_message(self, params: Params) -> dict[str, Any]:
         channel, ts = params.get("channel", ""), params.get("ts", "")

@@ -11,6 +11,7 @@ from bot.alert_poster import AlertPoster
 from bot.failures import answer_after_ack
 from bot.reviews import ReviewMessenger
 from bot.services import Services
+from bot.verification import VerificationMessenger
 from kpi_core.access import Access
 from kpi_core.alert_sweep import Change
 from kpi_core.errors import ReviewError
@@ -63,3 +64,8 @@ def after_ack(context: BoltContext, what: str, work: Callable[[], None]) -> None
     """Runs ``work`` (which answers through response_url) in the slow lane; should it fail, the user who
     asked is told what happened, like any listener's failure (bot/failures.py)."""
     services_of(context).slow_lane.run(work, on_error=lambda error: answer_after_ack(error, context=context, what=what))
+
+
+def verification_of(context: BoltContext) -> VerificationMessenger:
+    """The verification messages, sent through the process's one ledger-backed sender (the review DMs')."""
+    return VerificationMessenger(services_of(context), reviews_of(context).sender)

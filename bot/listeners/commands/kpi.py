@@ -14,6 +14,7 @@ from bot.listeners.commands import people
 from bot.listeners.commands.away import away
 from bot.listeners.commands.followup import list_actions, list_alerts
 from bot.listeners.commands.review import handle_review
+from bot.listeners.commands.verify import verify
 from bot.listeners.context import access_of, after_ack, message_localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
 from bot.mrkdwn import escape
@@ -23,6 +24,7 @@ from kpi_core import use_cases
 from kpi_core.access import Access
 from kpi_core.errors import PeriodError
 from kpi_core.periods import Period, PeriodKind
+from kpi_core.verification_use_cases import unverified_of
 
 HISTORY_TEAMS_NAMED = 10  # more teams are counted in the title, not named
 
@@ -71,7 +73,9 @@ def handle_kpi(ack: Ack, command: dict[str, Any], respond: Respond, client: WebC
     subcommand = SUBCOMMANDS.get(name)
     if subcommand is None:
         invocation.reply(invocation.localize("unknown_subcommand", word=name) + "\n" + _help(invocation))
-    elif subcommand not in (_show_help, people.me, handle_review) and access.role == "none":  # HR, people: no team role
+    elif (
+        subcommand not in (_show_help, people.me, handle_review, verify) and access.role == "none"
+    ):  # HR, people, verifiers
         invocation.reply(invocation.localize("refused"))
     else:
         subcommand(invocation)
@@ -178,7 +182,10 @@ def _post_report(invocation: Invocation, team: str, period: Period | None) -> No
         services.engine, config=services.config, wanted=wanted, cache=services.reports
     )
     # one message: a report's blocks are bounded by the config's KPIs (ten fields a section), not by teams
-    blocks = services.renderer.report_blocks(team=team_config, report=current, previous=previous, now=services.clock())
+    marks = unverified_of(services.engine, config=services.config, team=team, periods=[period]).get(period, ())
+    blocks = services.renderer.report_blocks(
+        team=team_config, report=current, previous=previous, now=services.clock(), unverified=marks
+    )
     fallback = escape(blocks[0]["text"]["text"])  # the notification text is mrkdwn; the header plain text
     invocation.respond(text=fallback, blocks=blocks, response_type="ephemeral")
 
@@ -269,4 +276,5 @@ SUBCOMMANDS: dict[str, Callable[[Invocation], None]] = {
     "me": people.me,
     "alerts": list_alerts,
     "actions": list_actions,
+    "verify": verify,
 }

@@ -22,11 +22,20 @@ from bot.forms import (
     parse_milestone,
     parse_survey,
 )
-from bot.listeners.context import access_of, check_alerts, localizer, message_localizer, services_of
+from bot.listeners.context import (
+    access_of,
+    after_ack,
+    check_alerts,
+    localizer,
+    message_localizer,
+    services_of,
+    verification_of,
+)
 from bot.modals import confirm_replace_modal, notice_modal
 from bot.services import Services
 from kpi_core import use_cases
 from kpi_core.alert_sweep import Change
+from kpi_core.verification import is_on
 
 
 def view_key(view: dict[str, Any]) -> str:
@@ -116,6 +125,8 @@ def _store_measures(context: BoltContext, view: dict[str, Any], form: str, measu
     )
     if submission is None:
         return None
+    if is_on(services.config):  # a correction answers the queries on the values it replaced: tell their threads
+        after_ack(context, "verification", lambda: verification_of(context).tell_corrected(submission))
     person = services.config.person_by_user.get(measures.person or "")
     whose = f"{measures.team} ({person.name or person.user})" if person is not None else measures.team
     return f"{whose} {measures.period.label}, {len(measures.values)}"
