@@ -219,7 +219,7 @@ def withdraw(settings: Settings, submission_id: int, reason: str | None, by: str
 @main.command("report")
 @click.option("--team", "team", help="One team's key.")
 @click.option("--all", "all_teams", is_flag=True, help="Every team.")
-@click.option("--period", required=True, help="2026-W40, 2026-09 or 2026-Q3.")
+@click.option("--period", required=True, help="2026-W40, 2026-09, 2026-Q3 or 2026.")
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
 )

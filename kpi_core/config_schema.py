@@ -16,6 +16,7 @@ from kpi_core.cron import CronSyntaxError, check_cron
 from kpi_core.errors import ExpressionSyntaxError, UnknownTeam
 from kpi_core.expressions import names_in
 from kpi_core.periods import PeriodKind
+from kpi_core.plan_schema import KpiPlan
 
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 Language = Literal["en", "zh", "both"]
@@ -394,6 +395,7 @@ class Config(_Model):
     #: the earliest day data may be dated (older dates are typing mistakes, or break date arithmetic)
     data_since: date = date(2000, 1, 1)
     alert_followup: AlertFollowUp = AlertFollowUp()
+    plans: dict[Key, KpiPlan] = {}  # yearly targets and their decomposition (kpi_core/plan_schema.py)
 
     @cached_property
     def team_by_key(self) -> dict[str, Team]:

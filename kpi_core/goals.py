@@ -16,7 +16,6 @@ at most it when lower is better).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,17 +23,15 @@ from typing import Literal
 
 from sqlmodel import Session, col, select
 
-from kpi_core.config_schema import Config, ExpressionFormula, Kpi, Person
-from kpi_core.expressions import names_in
+from kpi_core.config_schema import Config, Kpi, Person
 from kpi_core.kpis import compute_person
 from kpi_core.models import AuditEntry, PersonalTarget
 from kpi_core.people import people_of_team, position_of, superior_of
 from kpi_core.periods import Period
+from kpi_core.plan_schema import is_additive
 from kpi_core.rules import Bounds
 from kpi_core.store import bump_data_version
 
-#: an expression that only adds and subtracts (names, numbers, + - and parentheses): it is additive
-_ADDITIVE = re.compile(r"^[\sA-Za-z0-9_.+\-()]*$")
 #: the longest reason an adjustment may give (the column's length)
 MAX_REASON_CHARS = 500
 
@@ -201,12 +198,7 @@ def agreed_targets(session: Session, *, person: str, period: Period) -> dict[str
 
 def combination(config: Config, kpi: Kpi) -> Combination:
     """How personal targets of ``kpi`` combine into a team figure (the module docstring)."""
-    formula = kpi.formula
-    if isinstance(formula, ExpressionFormula) and _ADDITIVE.match(formula.expression):
-        measures = [config.measure_by_key.get(name) for name in names_in(formula.expression)]
-        if measures and all(measure is not None and measure.aggregate == "sum" for measure in measures):
-            return "sum"
-    return "weighted"
+    return "sum" if is_additive(kpi, config.measure_by_key) else "weighted"
 
 
 def team_gaps(session: Session, *, config: Config, team: str, period: Period) -> list[TargetGap]:
