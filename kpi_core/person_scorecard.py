@@ -24,7 +24,7 @@ PARTS = ("position", "personal", "team")
 class PositionItem:
     kpi: str
     weight: float
-    result: KpiResult  # ``target`` is the person's agreed target (None: none agreed, the item scores 0)
+    result: KpiResult  # ``target``: agreed, else planned (kpi_core/targets.py; None: neither, the item scores 0)
     score: float  # 0..100
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from kpi_core.annual_plan import YearPlan, config_plan, even_months, year_plan
+from kpi_core.annual_plan import YearPlan, config_plan, even_months, from_row, year_plan
 from kpi_core.config_schema import Config
 from kpi_core.data_changes import bump_data_version
 from kpi_core.db import transaction
@@ -24,6 +24,7 @@ from kpi_core.plan_schema import MONTHS, is_additive
 from kpi_core.store import write_once
 
 __all__ = [
+    "PlanLine",
     "PlanRefused",
     "approvers",
     "decide_plan",
@@ -31,6 +32,7 @@ __all__ = [
     "may_plan",
     "pending_plan",
     "propose_plan",
+    "year_plans",
 ]
 
 Refusal = Literal["not_planner", "own_proposal", "decided"]
@@ -192,7 +194,33 @@ def _audit(
     )
 
 
-def config_default(engine: sa.Engine, *, config: Config, kpi: str, year: int, team: str) -> YearPlan | None:
-    """The config's plan, whatever was approved (``kpi-bot plan show`` puts both side by side)."""
+@dataclass(frozen=True)
+class PlanLine:
+    """One team's KPI in ``kpi-bot plan show``: the approved plan (if any) beside the config's default."""
+
+    team: str
+    kpi: str
+    approved: YearPlan | None
+    default: YearPlan | None
+
+    @property
+    def in_force(self) -> YearPlan | None:
+        return self.approved or self.default
+
+
+def year_plans(engine: sa.Engine, *, config: Config, year: int, teams: Sequence[str]) -> list[PlanLine]:
+    """Every planned KPI of ``teams`` in ``year`` (approved, or by the config), in config order."""
     with transaction(engine) as session:
-        return config_plan(session, config, kpi=kpi, year=year, team=team)
+        query = select(AnnualPlan).where(
+            AnnualPlan.year == year, col(AnnualPlan.team).in_(teams), AnnualPlan.state == "approved"
+        )
+        approved = {
+            (row.team, row.kpi): from_row(config, row) for row in session.exec(query.order_by(col(AnnualPlan.id)))
+        }
+        lines = []
+        for team in teams:
+            for kpi in config.kpis:
+                default = config_plan(session, config, kpi=kpi.key, year=year, team=team)
+                if default is not None or (team, kpi.key) in approved:
+                    lines.append(PlanLine(team, kpi.key, approved.get((team, kpi.key)), default))
+        return lines

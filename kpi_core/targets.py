@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from kpi_core.annual_plan import YearPlan, config_plan, from_row
 from kpi_core.config_schema import Config
+from kpi_core.db import transaction
 from kpi_core.models import PersonalTarget
 from kpi_core.periods import Period, PeriodKind
 from kpi_core.plan_models import AnnualPlan
 
-__all__ = ["agreed_targets", "person_targets", "team_target", "team_targets"]
+__all__ = ["agreed_targets", "person_targets", "targets_of_team", "team_target", "team_targets"]
 
 
 def team_targets(
@@ -39,6 +41,12 @@ def team_targets(
             planned = plan.target(period) if plan is not None else None
             targets[team][kpi.key] = planned if planned is not None else kpi.target_for(team, period.kind)
     return targets
+
+
+def targets_of_team(engine: sa.Engine, *, config: Config, period: Period, team: str) -> dict[str, float | None]:
+    """``team_targets`` of one team in a transaction of its own (for what Slack shows, e.g. the goals' hints)."""
+    with transaction(engine) as session:
+        return team_targets(session, config=config, period=period, teams=[team])[team]
 
 
 def team_target(session: Session, *, config: Config, kpi: str, period: Period, team: str) -> float | None:
