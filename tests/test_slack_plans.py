@@ -215,9 +215,18 @@ def test_plan_refusals_are_ephemeral(bot: Bot, user: str, text: str, message: st
     bot.fake.assert_no_call("views.open")
 
 
-@pytest.mark.parametrize("user", [MANAGER, ADMIN])
-def test_management_and_admins_open_the_modal(bot: Bot, user: str) -> None:
-    assert open_plan(bot, user, "plan 2027 berlin_ops csat")["callback_id"] == "submit_plan"
+@pytest.mark.parametrize(
+    ("user", "text", "metadata"),
+    [
+        pytest.param(MANAGER, "plan 2027 berlin_ops csat", {"team": "berlin_ops", "kpi": "csat"}, id="management"),
+        pytest.param(ADMIN, "plan csat berlin_ops 2027", {"team": "berlin_ops", "kpi": "csat"}, id="any-order"),
+        pytest.param(ADMIN, "plan 2027", {"team": "shanghai_ops", "kpi": "sales"}, id="defaults"),
+    ],
+)
+def test_management_and_admins_open_the_modal(bot: Bot, user: str, text: str, metadata: dict[str, str]) -> None:
+    view = open_plan(bot, user, text)
+    assert view["callback_id"] == "submit_plan"
+    assert json.loads(view["private_metadata"]) == metadata | {"year": 2027}
 
 
 def test_a_kpi_that_does_not_add_up_takes_months_that_differ_from_the_year(bot: Bot) -> None:
