@@ -219,7 +219,7 @@ def withdraw(settings: Settings, submission_id: int, reason: str | None, by: str
 @main.command("report")
 @click.option("--team", "team", help="One team's key.")
 @click.option("--all", "all_teams", is_flag=True, help="Every team.")
-@click.option("--period", required=True, help="2026-W40, 2026-09 or 2026-Q3.")
+@click.option("--period", required=True, help="2026-W40, 2026-09, 2026-Q3 or 2026.")
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
 )
@@ -516,10 +516,12 @@ def _echo_mrkdwn(text: str) -> None:
 
 
 def _register_review_commands() -> None:
-    from bot.cli_reviews import export, review  # click only: `kpi-bot --help` stays light
+    from bot.cli_plans import plan  # click only: `kpi-bot --help` stays light
+    from bot.cli_reviews import export, review
 
     main.add_command(review)
     main.add_command(export)
+    main.add_command(plan)
 
 
 _register_review_commands()

@@ -18,7 +18,7 @@ from kpi_core.periods import Period
 
 GOAL_PREFIX = "goal:"
 REASON = "reason"
-_EXAMPLES = {"week": "2027-W02", "month": "2027-01", "quarter": "2027-Q1"}
+_EXAMPLES = {"week": "2027-W02", "month": "2027-01", "quarter": "2027-Q1", "year": "2027"}
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from kpi_core.models import Alert
 from kpi_core.periods import Period, PeriodKind
 
 #: How many periods of each cadence a chart shows.
-WINDOW = {PeriodKind.WEEK: 12, PeriodKind.MONTH: 6, PeriodKind.QUARTER: 4}
+WINDOW = {PeriodKind.WEEK: 12, PeriodKind.MONTH: 6, PeriodKind.QUARTER: 4, PeriodKind.YEAR: 3}
 
 #: One team's results at one cadence, oldest period first.
 Series = Sequence[tuple[Period, Mapping[str, KpiResult]]]

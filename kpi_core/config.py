@@ -56,6 +56,7 @@ __all__ = [  # the models live in config_schema; importers may take them from he
 ]
 from kpi_core.calendar_schema import check_due
 from kpi_core.config_people import check_people
+from kpi_core.config_plans import check_plans
 from kpi_core.config_problems import declared_keys, did_you_mean, schema_problem, valid_parts
 from kpi_core.errors import ConfigError, ConfigProblem
 from kpi_core.expressions import ExpressionSyntaxError, names_in
@@ -147,6 +148,7 @@ def check_consistency(config: Config, *, declared: Mapping[str, Collection[str]]
     for name, schedule in config.schedules.items():
         problems += _check_schedule(name, schedule)
     problems += check_people(config, declared)
+    problems += check_plans(config, declared)
     for team in config.alert_followup.teams:
         if team not in declared["teams"]:
             message = f"override for unknown team {team!r}{did_you_mean(team, declared['teams'])}"

@@ -17,6 +17,7 @@ from kpi_core.cron import CronSyntaxError, check_cron
 from kpi_core.errors import ExpressionSyntaxError, UnknownTeam
 from kpi_core.expressions import names_in
 from kpi_core.periods import PeriodKind
+from kpi_core.plan_schema import KpiPlan
 
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 Language = Literal["en", "zh", "both"]
@@ -398,6 +399,7 @@ class Config(_Model):
     data_since: date = date(2000, 1, 1)
     alert_followup: AlertFollowUp = AlertFollowUp()
     verification: VerificationSettings = VerificationSettings()
+    plans: dict[Key, KpiPlan] = {}  # yearly targets and their decomposition (kpi_core/plan_schema.py)
 
     @cached_property
     def team_by_key(self) -> dict[str, Team]:

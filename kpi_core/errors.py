@@ -47,11 +47,11 @@ class ExpressionSyntaxError(KpiError, ValueError):
 
 
 class PeriodError(KpiError, ValueError):
-    """A period label that is not an ISO week, a month or a quarter."""
+    """A period label that is not an ISO week, a month, a quarter or a year."""
 
     def __init__(self, *, label: str, reason: str) -> None:
         self.label = label
-        super().__init__(f"bad period {label!r}: {reason} (expected e.g. 2026-W40, 2026-09 or 2026-Q3)")
+        super().__init__(f"bad period {label!r}: {reason} (expected e.g. 2026-W40, 2026-09, 2026-Q3 or 2026)")
 
 
 @dataclass(frozen=True)

@@ -320,5 +320,5 @@ class Absence(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=_utc_column(nullable=False))
 
 
-from kpi_core import review_models  # noqa: E402, F401, I001  (registers the review tables on the same metadata)
-from kpi_core import verification_models  # noqa: E402, F401, I001  (registers the verification table)
+# registers the review, verification and annual plan tables on the same metadata
+from kpi_core import plan_models, review_models, verification_models  # noqa: E402, F401

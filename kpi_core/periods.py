@@ -1,4 +1,4 @@
-"""Reporting periods (ISO week, month, quarter) and their bounds in a team's time zone."""
+"""Reporting periods (ISO week, month, quarter, year) and their bounds in a team's time zone."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ class PeriodKind(StrEnum):
     WEEK = "week"
     MONTH = "month"
     QUARTER = "quarter"
+    YEAR = "year"  # last: PeriodKind's order is from the shortest period to the longest
 
 
 MIN_YEAR, MAX_YEAR = 1900, 9990
@@ -22,6 +23,7 @@ MIN_YEAR, MAX_YEAR = 1900, 9990
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
 
 
 def _add_months(day: date, months: int) -> date:
@@ -68,6 +70,8 @@ class Period:
             return cls.containing(PeriodKind.MONTH, date(int(match[1]), month, 1))
         if match := _QUARTER.match(text):
             return cls.containing(PeriodKind.QUARTER, date(int(match[1]), 3 * int(match[2]) - 2, 1))
+        if match := _YEAR.match(text):
+            return cls.containing(PeriodKind.YEAR, date(int(match[1]), 1, 1))
         raise PeriodError(label=label, reason="unknown format")
 
     @classmethod
@@ -79,6 +83,9 @@ class Period:
         if kind is PeriodKind.MONTH:
             start = day.replace(day=1)
             return cls(start, _add_months(start, 1), kind)
+        if kind is PeriodKind.YEAR:
+            start = date(day.year, 1, 1)
+            return cls(start, _add_months(start, 12), kind)
         start = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
         return cls(start, _add_months(start, 3), kind)
 
@@ -94,6 +101,8 @@ class Period:
             return f"{year:04d}-W{week:02d}"
         if self.kind is PeriodKind.MONTH:
             return f"{self.start.year:04d}-{self.start.month:02d}"
+        if self.kind is PeriodKind.YEAR:
+            return f"{self.start.year:04d}"
         return f"{self.start.year:04d}-Q{(self.start.month - 1) // 3 + 1}"
 
     def __str__(self) -> str:

@@ -374,7 +374,7 @@ def test_report_bad_period(demo: tuple[Env, str], label: str) -> None:
     env, _ = demo
     output = failed(invoke(env, "report", "--all", "--period", label))
     assert f"Error: bad period {label!r}: " in output
-    assert "(expected e.g. 2026-W40, 2026-09 or 2026-Q3)" in output
+    assert "(expected e.g. 2026-W40, 2026-09, 2026-Q3 or 2026)" in output
 
 
 def test_report_unknown_team(demo: tuple[Env, str]) -> None:

@@ -1,4 +1,4 @@
-"""Periods: ISO weeks, months and quarters; labels, navigation and edge cases around year ends."""
+"""Periods: ISO weeks, months, quarters and years; labels, navigation and edge cases around year ends."""
 
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -25,6 +25,10 @@ from kpi_core.periods import Period, PeriodKind
         pytest.param("2026-Q2", PeriodKind.QUARTER, date(2026, 4, 1), date(2026, 7, 1), id="q2"),
         pytest.param("2026-Q3", PeriodKind.QUARTER, date(2026, 7, 1), date(2026, 10, 1), id="q3"),
         pytest.param("2026-Q4", PeriodKind.QUARTER, date(2026, 10, 1), date(2027, 1, 1), id="q4"),
+        pytest.param("2027", PeriodKind.YEAR, date(2027, 1, 1), date(2028, 1, 1), id="year"),
+        pytest.param("2028", PeriodKind.YEAR, date(2028, 1, 1), date(2029, 1, 1), id="leap-year"),
+        pytest.param("1900", PeriodKind.YEAR, date(1900, 1, 1), date(1901, 1, 1), id="first-year"),
+        pytest.param("9990", PeriodKind.YEAR, date(9990, 1, 1), date(9991, 1, 1), id="last-year"),
     ],
 )
 def test_parse_gives_bounds_and_label_round_trips(label, kind, start, end):
@@ -58,7 +62,13 @@ def test_parse_is_lenient_about_case_and_surrounding_spaces(text, label):
         pytest.param("2026-1", id="month-one-digit"),
         pytest.param("2026-Q5", id="quarter-5"),
         pytest.param("2026-Q0", id="quarter-0"),
-        pytest.param("2026", id="year-only"),
+        pytest.param("202", id="three-digit-year"),
+        pytest.param("02027", id="five-digit-year"),
+        pytest.param("2027-", id="year-and-dash"),
+        pytest.param("1899", id="year-before-1900"),
+        pytest.param("9991", id="year-after-9990"),
+        pytest.param("0000", id="year-0"),
+        pytest.param("9999", id="year-ending-after-year-9999"),
         pytest.param("26-09", id="two-digit-year"),
         pytest.param("2026/09", id="slash"),
         pytest.param("2026-09-01", id="a-day"),
@@ -105,6 +115,9 @@ def test_period_error_explains_the_missing_week():
         pytest.param("quarter", date(2026, 9, 30), "2026-Q3", id="last-day-of-q3"),
         pytest.param("quarter", date(2026, 10, 1), "2026-Q4", id="first-day-of-q4"),
         pytest.param("quarter", date(2026, 12, 31), "2026-Q4", id="last-day-of-q4"),
+        pytest.param("year", date(2027, 1, 1), "2027", id="new-years-day"),
+        pytest.param("year", date(2027, 12, 31), "2027", id="new-years-eve"),
+        pytest.param("year", date(2028, 2, 29), "2028", id="leap-day"),
     ],
 )
 def test_containing(kind, day, label):
@@ -144,6 +157,7 @@ def test_contains_is_half_open():
         pytest.param("2026-03", "2026-02", "2026-04", id="march-after-short-february"),
         pytest.param("2026-Q1", "2025-Q4", "2026-Q2", id="q1"),
         pytest.param("2026-Q4", "2026-Q3", "2027-Q1", id="q4"),
+        pytest.param("2027", "2026", "2028", id="year"),
     ],
 )
 def test_previous_and_next_across_year_ends(label, previous, following):
@@ -167,6 +181,7 @@ def test_previous_and_next_across_year_ends(label, previous, following):
         pytest.param("2026-09", "2025-09", id="month"),
         pytest.param("2029-02", "2028-02", id="february-after-a-leap-year"),
         pytest.param("2026-Q1", "2025-Q1", id="quarter"),
+        pytest.param("2029", "2028", id="year-after-a-leap-year"),
     ],
 )
 def test_year_ago(label, year_ago):
@@ -212,6 +227,12 @@ def test_utc_bounds_in_utc_and_a_zone_without_dst():
             id="new-year-in-shanghai",
         ),
         pytest.param(
+            datetime(2026, 12, 31, 16, tzinfo=UTC), "Asia/Shanghai", "year", "2027", id="year-starts-in-shanghai"
+        ),
+        pytest.param(
+            datetime(2026, 12, 31, 16, tzinfo=UTC), "Europe/Berlin", "year", "2026", id="still-2026-in-berlin"
+        ),
+        pytest.param(
             datetime(2027, 1, 4, 3, tzinfo=UTC),
             "America/New_York",
             "week",
@@ -231,3 +252,36 @@ def test_periods_sort_by_start():
         "2026-W01",
         "2026-W40",
     ]
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "end"),
+    [
+        pytest.param("UTC", datetime(2027, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC), id="utc"),
+        # UTC+8 all year: the local year starts at 16:00 UTC on New Year's Eve
+        pytest.param(
+            "Asia/Shanghai",
+            datetime(2026, 12, 31, 16, tzinfo=UTC),
+            datetime(2027, 12, 31, 16, tzinfo=UTC),
+            id="shanghai",
+        ),
+        # winter time at both ends (UTC-5): the year's DST shifts cancel out
+        pytest.param(
+            "America/New_York", datetime(2027, 1, 1, 5, tzinfo=UTC), datetime(2028, 1, 1, 5, tzinfo=UTC), id="new-york"
+        ),
+    ],
+)
+def test_a_year_is_cut_in_the_teams_time_zone(zone, start, end):
+    year = Period.parse("2027")
+    assert year.utc_bounds(ZoneInfo(zone)) == (start, end)
+    assert (year.end - year.start).days == 365
+    assert Period.parse("2028").end - Period.parse("2028").start == date(2029, 1, 1) - date(2028, 1, 1)
+
+
+def test_a_year_holds_its_quarters_and_months():
+    year = Period.parse("2027")
+    quarters = [Period.parse(f"2027-Q{number}") for number in range(1, 5)]
+    months = [Period.parse(f"2027-{number:02d}") for number in range(1, 13)]
+    assert quarters[0].start == months[0].start == year.start
+    assert quarters[-1].end == months[-1].end == year.end
+    assert all(year.contains(period.start) for period in quarters + months)

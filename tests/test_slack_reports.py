@@ -199,7 +199,7 @@ def test_a_period_at_the_edge_of_the_calendar_gets_a_clear_message(bot):
         pytest.param(
             "report 2026-W99",
             LEAD_BERLIN,
-            "`2026-W99` is not a period; use e.g. 2026-W40, 2026-09 or 2026-Q3.",
+            "`2026-W99` is not a period; use e.g. 2026-W40, 2026-09, 2026-Q3 or 2026.",
             id="week-99",
         ),
         pytest.param("report berlin_ops 2026-13", LEAD_BERLIN, "`2026-13` is not a period;", id="month-13"),

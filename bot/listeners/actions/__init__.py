@@ -4,7 +4,7 @@ import re
 
 from slack_bolt import App
 
-from bot.listeners.actions import alert_buttons, corrective_actions, reviews, verification
+from bot.listeners.actions import alert_buttons, corrective_actions, plan, reviews, verification
 from bot.listeners.actions.goals import handle_adjust_open, handle_approve
 from bot.listeners.actions.history import handle_correct, handle_withdraw
 
@@ -30,3 +30,5 @@ def register(app: App) -> None:
     app.action("close_action")(corrective_actions.handle_close)
     app.action("verify_submission")(verification.handle_verify)
     app.action("query_submission")(verification.handle_query_open)
+    app.action("approve_plan")(plan.handle_approve)
+    app.action("reject_plan")(plan.handle_reject_open)

@@ -1,5 +1,5 @@
 """``/kpi <subcommand>``: help, submit, case, milestone, report, scorecard, history, undo, alerts, actions; goals
-and me (bot/listeners/commands/people.py)."""
+and me (bot/listeners/commands/people.py); plan (bot/listeners/commands/plan.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from bot.listeners.commands import people
 from bot.listeners.commands.away import away
 from bot.listeners.commands.followup import list_actions, list_alerts
+from bot.listeners.commands.plan import plan
 from bot.listeners.commands.review import handle_review
 from bot.listeners.commands.verify import verify
 from bot.listeners.context import access_of, after_ack, message_localizer, services_of
@@ -73,9 +74,7 @@ def handle_kpi(ack: Ack, command: dict[str, Any], respond: Respond, client: WebC
     subcommand = SUBCOMMANDS.get(name)
     if subcommand is None:
         invocation.reply(invocation.localize("unknown_subcommand", word=name) + "\n" + _help(invocation))
-    elif (
-        subcommand not in (_show_help, people.me, handle_review, verify) and access.role == "none"
-    ):  # HR, people, verifiers
+    elif subcommand not in _ANY_ROLE and access.role == "none":  # HR, people, verifiers: no team role
         invocation.reply(invocation.localize("refused"))
     else:
         subcommand(invocation)
@@ -261,6 +260,9 @@ def _respond_with_submissions(invocation: Invocation, title: str, submissions: l
     invocation.respond(text=title, blocks=blocks, response_type="ephemeral")
 
 
+#: subcommands that answer users without a team role themselves (HR, people), each with its own refusal
+_ANY_ROLE = (_show_help, people.me, handle_review, plan, verify)
+
 SUBCOMMANDS: dict[str, Callable[[Invocation], None]] = {
     "help": _show_help,
     "submit": _submit,
@@ -277,4 +279,5 @@ SUBCOMMANDS: dict[str, Callable[[Invocation], None]] = {
     "alerts": list_alerts,
     "actions": list_actions,
     "verify": verify,
+    "plan": plan,
 }
