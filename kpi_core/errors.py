@@ -9,7 +9,8 @@ KpiError
 ├── UnknownTeam            a team key that the config does not declare
 ├── SettingsError          a setting of the environment the process cannot run without
 ├── StorageUnavailable     the database cannot be reached or refuses writes for now; the transaction stored nothing
-└── ReviewError            a 360° review or interview step that is refused (names why); nothing was stored
+├── ReviewError            a 360° review or interview step that is refused (names why); nothing was stored
+└── PeriodCloseError       a close, reopening or correction of a period, or a write into a closed period, is refused
 """
 
 from __future__ import annotations
@@ -143,3 +144,11 @@ class ReviewError(KpiError):
         self.reason = reason
         self.params = params
         super().__init__(REVIEW_REASONS[reason].format(**params))
+
+
+class PeriodCloseError(KpiError):
+    """A period close step, or a write dated inside a closed period, that is refused; the message says why."""
+
+    def __init__(self, message: str, *, period: str) -> None:
+        self.period = period
+        super().__init__(message)
