@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kpi_core.calendar_schema import AnomalyWatch, CalendarConfig, Due
 from kpi_core.close_schema import PeriodCloseSettings
+from kpi_core.config_verification import VerificationSettings
 from kpi_core.cron import CronSyntaxError, check_cron
 from kpi_core.errors import ExpressionSyntaxError, UnknownTeam
 from kpi_core.expressions import names_in
@@ -251,15 +252,17 @@ class Schedule(_Model):
         return value
 
 
+#: A Slack user id (U… or, on Enterprise Grid, W…); a typo here would silently orphan a person.
+UserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+
+
 class Roles(_Model):
     admins: list[str] = []
     management: list[str] = []
     #: human resources: see every person's scorecard and (issue 11) launch review cycles
     hr: list[str] = []
-
-
-#: A Slack user id (U… or, on Enterprise Grid, W…); a typo here would silently orphan a person.
-UserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+    #: check submitted data before it counts (kpi_core/verification.py); none: verification is off
+    verifiers: list[UserId] = []
 
 
 class Competency(_Model):
@@ -372,6 +375,7 @@ class Config(_Model):
     #: the earliest day data may be dated (older dates are typing mistakes, or break date arithmetic)
     data_since: date = date(2000, 1, 1)
     alert_followup: AlertFollowUp = AlertFollowUp()
+    verification: VerificationSettings = VerificationSettings()
     period_close: PeriodCloseSettings = PeriodCloseSettings()
 
     @cached_property

@@ -320,4 +320,6 @@ class Absence(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=_utc_column(nullable=False))
 
 
-from kpi_core import close_models, review_models  # noqa: E402, F401  (register their tables on the same metadata)
+from kpi_core import review_models  # noqa: E402, F401, I001  (registers the review tables on the same metadata)
+from kpi_core import verification_models  # noqa: E402, F401, I001  (registers the verification table)
+from kpi_core import close_models  # noqa: E402, F401, I001  (registers the period close tables)

@@ -21,7 +21,7 @@ def tables(engine) -> set[str]:
 
 
 def test_0019_adds_the_period_close_tables_and_takes_them_away(engine):
-    downgrade(engine, "0015")
+    downgrade(engine, "0017")
     assert TABLES.isdisjoint(tables(engine))
 
     migrate(engine)
@@ -39,6 +39,6 @@ def test_0019_adds_the_period_close_tables_and_takes_them_away(engine):
         else:
             raise AssertionError("a second revision 1 of 2026-Q3 was accepted")
 
-    downgrade(engine, "0015")
+    downgrade(engine, "0017")
     assert TABLES.isdisjoint(tables(engine))
     migrate(engine)

@@ -14,6 +14,8 @@ from kpi_core.close_schema import PeriodCloseSettings, check_period_close
 from kpi_core.config import Config
 from kpi_core.db import transaction
 from kpi_core.errors import PeriodCloseError
+from kpi_core.imports import import_csv
+from kpi_core.models import Submission
 from kpi_core.period_close import (
     close_period,
     closed_results,
@@ -22,6 +24,8 @@ from kpi_core.period_close import (
     reopen_period,
 )
 from kpi_core.periods import Period
+from kpi_core.store import submit_measures, withdraw_submission
+from kpi_core.verification_steps import query, verify
 from tests.factories import add, at, measures, surveys
 
 Q3 = Period.parse("2026-Q3")
@@ -82,7 +86,7 @@ def test_a_closed_period_refuses_writes_dated_inside_it_and_a_second_close(engin
     close(engine, example_config)
 
     refused = "2026-Q3 is closed: data dated 2026-09-28"
-    with transaction(engine) as session, pytest.raises(PeriodCloseError, match=refused):
+    with pytest.raises(PeriodCloseError, match=refused), transaction(engine) as session:
         ensure_open(session, first=date(2026, 9, 28), last=date(2026, 10, 4))
     with transaction(engine) as session:
         ensure_open(session, first=date(2026, 10, 1), last=date(2026, 10, 7))  # Q4 is open
@@ -93,7 +97,7 @@ def test_a_closed_period_refuses_writes_dated_inside_it_and_a_second_close(engin
 def test_reopening_needs_a_reason_and_closing_again_makes_a_new_revision(engine, example_config):
     seed_q3(engine)
     close(engine, example_config)
-    with transaction(engine) as session, pytest.raises(PeriodCloseError, match="a reason is required"):
+    with pytest.raises(PeriodCloseError, match="a reason is required"), transaction(engine) as session:
         reopen_period(session, period_label="2026-Q3", reason="   ", by="U0ADMIN", now=NOW)
 
     with transaction(engine) as session:
@@ -102,7 +106,7 @@ def test_reopening_needs_a_reason_and_closing_again_makes_a_new_revision(engine,
     assert snapshot(engine) is None
     with transaction(engine) as session:
         ensure_open(session, first=date(2026, 9, 1), last=date(2026, 9, 1))
-    with transaction(engine) as session, pytest.raises(PeriodCloseError, match="is not closed"):
+    with pytest.raises(PeriodCloseError, match="is not closed"), transaction(engine) as session:
         reopen_period(session, period_label="2026-Q3", reason="again", by="U0ADMIN", now=NOW)
 
     add(engine, *measures("berlin_ops", date(2026, 9, 1), sales=1_150_000))
@@ -144,7 +148,7 @@ def test_a_correction_rescores_reranks_and_regrades_as_a_new_audited_revision(en
     assert revision is not None and (revision.revision, revision.kind, revision.made_by) == (2, "correction", "U0HR")
     assert revision.reason == "appeal upheld: September invoices"
 
-    with transaction(engine) as session, pytest.raises(PeriodCloseError, match="no item 'orders'"):
+    with pytest.raises(PeriodCloseError, match="no item 'orders'"), transaction(engine) as session:
         correct_closed_result(
             session, period_label="2026-Q3", subject_kind="team", subject="berlin_ops", item="orders",
             value=1, reason="x", by="U0HR", now=NOW,
@@ -176,3 +180,66 @@ def test_a_rank_reward_names_top_or_bottom_and_an_unknown_scorecard_is_reported(
         PeriodCloseSettings.model_validate({"rewards": [{"top": 1, "bottom": 1, "text": "x"}]})
     problems = check_period_close(PeriodCloseSettings(scorecard="yearly"), scorecards={"quarterly"})
     assert [str(problem) for problem in problems] == ["period_close.scorecard: unknown scorecard 'yearly'"]
+
+
+def with_verifiers(config: Config) -> Config:
+    return config.model_copy(update={"roles": config.roles.model_copy(update={"verifiers": ["U0VERIFIER"]})})
+
+
+def submit_week(engine: sa.Engine, team: str, monday: date, **values: float) -> int:
+    with transaction(engine) as session:
+        submission = submit_measures(
+            session,
+            team=team,
+            form="weekly",
+            period=Period.containing("week", monday),
+            values=values,
+            user="U0LEAD",
+            now=NOW,
+        )
+        assert submission.id is not None
+        return submission.id
+
+
+def test_closing_is_refused_while_submissions_wait_for_verification_or_have_open_queries(engine, example_config):
+    config = with_verifiers(example_config)
+    pending = submit_week(engine, "berlin_ops", date(2026, 8, 3), sales=1_150_000)
+    queried = submit_week(engine, "shanghai_ops", date(2026, 8, 10), sales=3_000_000)
+    with transaction(engine) as session:
+        query(session, config, submission_id=queried, user="U0VERIFIER", question="which invoices?", now=NOW)
+
+    with pytest.raises(PeriodCloseError) as refused:
+        close(engine, config)
+    assert str(refused.value) == (
+        "2026-Q3 cannot be closed: 2 submissions wait for verification or have open queries: "
+        f"shanghai_ops weekly #{queried} (queried); berlin_ops weekly #{pending} (pending)"
+    )
+    assert snapshot(engine) is None
+
+    with transaction(engine) as session:
+        for submission in (pending, queried):
+            verify(session, config, submission_id=submission, user="U0VERIFIER", now=NOW)
+    results = close(engine, config)
+    assert {r.subject: r.verified_share for r in results if r.subject_kind == "team"}["berlin_ops"] == 1.0
+
+
+def test_writes_dated_inside_a_closed_period_are_refused_and_store_nothing(engine, example_config, tmp_path):
+    submission = submit_week(engine, "berlin_ops", date(2026, 9, 21), sales=1_000)
+    close(engine, example_config)
+
+    with pytest.raises(PeriodCloseError, match="2026-Q3 is closed: data dated 2026-09-28 to 2026-10-04"):
+        submit_week(engine, "berlin_ops", date(2026, 9, 28), sales=1)
+    with pytest.raises(PeriodCloseError, match="2026-Q3 is closed"), transaction(engine) as session:
+        stored = session.get(Submission, submission)
+        assert stored is not None
+        withdraw_submission(session, submission=stored, user="U0ADMIN", now=NOW)
+    file = tmp_path / "surveys.csv"
+    file.write_text("team,submitted_at,score\nberlin_ops,2026-10-02T09:00:00+02:00,5\nberlin_ops,2026-09-30T09:00,4\n")
+    with pytest.raises(PeriodCloseError, match="data dated 2026-09-30 to 2026-10-02"), transaction(engine) as session:
+        import_csv(session, config=example_config, kind="surveys", path=file, submitted_by="cli", now=NOW)
+    with engine.connect() as connection:
+        counted = connection.execute(sa.text("SELECT COUNT(*) FROM submission")).scalar_one()
+        surveys_stored = connection.execute(sa.text("SELECT COUNT(*) FROM survey_response")).scalar_one()
+    assert (counted, surveys_stored) == (1, 0)
+
+    submit_week(engine, "berlin_ops", date(2026, 10, 5), sales=1)  # Q4 is open

@@ -5,7 +5,7 @@ The frozen results of a closed period (issue 12): each close or correction of a 
 revision it reopens.
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0017
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 import kpi_core.models
 
 revision: str = "0019"
-down_revision: str | None = "0015"
+down_revision: str | None = "0017"  # 0015 in the brief; re-chained after verify's 0017, merged here
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
