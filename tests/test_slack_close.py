@@ -226,9 +226,10 @@ def test_reopening_with_a_reason_then_closing_again_replies_in_the_first_scoreca
     assert {row["revision"] for row in rows} == {"2"}
 
 
-def test_two_replicas_catching_up_after_a_crash_post_once(start, tmp_path):
-    first = start()
-    second = start(database=str(first.engine.url))
+def test_two_replicas_catching_up_after_a_crash_post_once(start, database_url):
+    """Two processes on one database (SQLite, PostgreSQL), each with its own engine and sender."""
+    first = start(database=database_url)
+    second = start(database=database_url)
     seed_q3(first.engine)
     # the closing process died right after its commit: nothing was posted
     close_use_cases.close(
