@@ -236,8 +236,11 @@ def closed_results(session: Session, period_label: str) -> list[ClosedResult] | 
     revision = _current(session, period_label)
     if revision is None:
         return None
-    rows = session.exec(select(ClosedResultRow).where(ClosedResultRow.close_id == revision.id)).all()
-    return _results(revision, rows)
+    return _results(revision, _rows(session, revision))
+
+
+def _rows(session: Session, revision: PeriodCloseRevision) -> Sequence[ClosedResultRow]:
+    return session.exec(select(ClosedResultRow).where(ClosedResultRow.close_id == revision.id)).all()
 
 
 def _results(revision: PeriodCloseRevision, rows: Sequence[ClosedResultRow]) -> list[ClosedResult]:
@@ -307,7 +310,7 @@ def correct_closed_result(
     if current is None:
         raise PeriodCloseError(f"{label} is not closed", period=label)
     why = _reason(reason, label)
-    rows = session.exec(select(ClosedResultRow).where(ClosedResultRow.close_id == current.id)).all()
+    rows = _rows(session, current)
     drafts = [
         Draft(
             row.subject_kind,

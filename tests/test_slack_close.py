@@ -19,6 +19,7 @@ from bot.mrkdwn import unescape
 from kpi_core import close_use_cases, ledger
 from kpi_core.config import Config
 from kpi_core.db import transaction
+from kpi_core.period_close import correct_closed_result
 from kpi_core.periods import Period
 from kpi_core.store import submit_measures
 from tests import factories
@@ -243,3 +244,51 @@ def test_two_replicas_catching_up_after_a_crash_post_once(start, database_url):
 
     assert close_keys(first.fake) == ["period_close:*:2026-Q3", "period_close_hr:*:2026-Q3:r1"]
     assert len(uploaded_csv(first.fake)) == 1
+
+
+def test_a_hostile_reopen_reason_is_shown_literally_and_stored_as_typed(start):
+    bot = start()
+    seed_q3(bot.engine)
+    close(bot, "close 2026-Q3", user_id=MANAGER)
+    status, body = bot.command("reopen 2026-Q3 <!channel> see <https://evil.example|the memo> & more", user_id=ADMIN)
+    assert status == 200 and isinstance(body, dict)
+    assert "<!channel>" not in body["text"] and "&lt;!channel&gt;" in body["text"]
+    assert "&lt;https://evil.example|the memo&gt; &amp; more" in body["text"]
+    with bot.engine.connect() as connection:
+        stored = connection.execute(sa.text("SELECT reopen_reason FROM period_close")).scalar_one()
+    assert stored == "<!channel> see <https://evil.example|the memo> & more"
+
+
+def test_a_corrected_result_is_posted_as_a_revised_scorecard_in_the_original_thread(start):
+    bot = start()
+    seed_q3(bot.engine)
+    close(bot, "close 2026-Q3", user_id=MANAGER)
+    original = ledger.find(bot.engine, key="period_close:*:2026-Q3")
+    assert original is not None
+    with transaction(bot.engine) as session:
+        correct_closed_result(
+            session,
+            period_label="2026-Q3",
+            subject_kind="team",
+            subject="berlin_ops",
+            item="sales",
+            value=2_300_000,
+            reason="appeal upheld: <September> invoices",
+            by=HR,
+            now=AFTER_Q3,
+        )
+    bot.fake.reset()
+    assert bot.process is not None
+    deliver_closed(bot.process.services, bot.process.sender)
+    deliver_closed(bot.process.services, bot.process.sender)  # a second catch-up sends nothing more
+
+    (revised,) = posts_to(bot.fake, MANAGEMENT_CHANNEL)
+    assert revised.params["thread_ts"] == original.ts
+    assert revised.params["metadata"]["event_payload"]["key"] == "period_close:*:2026-Q3:r2"
+    text = revised.params["blocks"][0]["text"]["text"]
+    assert "2. *Berlin Operations / 柏林运营部*: 40.0 / 100" in text
+    assert f"<@{HR}> · revised on 2026-10-05: appeal upheld: &lt;September&gt; invoices" in text
+    (rows,) = uploaded_csv(bot.fake)
+    assert {(row["subject"], row["score"], row["revision"]) for row in rows if row["subject"] == "berlin_ops"} == {
+        ("berlin_ops", "40.0", "2")
+    }
