@@ -1,6 +1,6 @@
 """The messages of a period close, each sent exactly once through the delivery ledger: the final
-scorecard in management's channel (key ``period_close:*:<period>``; a later revision of the period, after
-a reopening or a correction, replies in its thread) and HR's results file (CSV, in the thread of a short
+scorecard in management's channel (key ``period_close:*:<period>``; closing again after a reopening
+replies in its thread) and HR's results file, also of each later revision (CSV, in the thread of a short
 message in HR's channel). Closing sends them at once; the jobs' catch-up sends whatever a crash or a
 restart left unsent (two replicas may both try: the ledger lets one through).
 
@@ -72,7 +72,9 @@ def close_messages(
     """The final scorecard (both languages, for management) and HR's results file, where configured."""
     config, messages = services.config, []
     channel = scorecard_channel(config)
-    if channel is not None:
+    # a correction's revised scorecard is the appeals' to post (bot/appeals.py, with the appeal's reason);
+    # HR still gets the revised results file
+    if channel is not None and revision.kind == "close":
         text = final_scorecard_text(services, revision, results, language="both")
         first, *more = message_parts(text)
         thread = None
@@ -121,9 +123,8 @@ def deliver(services: Services, sender: Sender, period_label: str) -> list[Outco
     if found is None:
         return []
     revision, results = found
-    if sender.settled(KIND, None, scorecard_subject(revision)) and sender.settled(
-        HR_KIND, None, hr_subject(revision), with_chart=True
-    ):
+    scorecard_sent = revision.kind != "close" or sender.settled(KIND, None, scorecard_subject(revision))
+    if scorecard_sent and sender.settled(HR_KIND, None, hr_subject(revision), with_chart=True):
         return []
     # the appeal state column stays empty until kpi_core.appeals (the appeals branch) provides appeal_states
     messages = close_messages(services, sender, revision, results, appeal_states={})
