@@ -30,6 +30,6 @@ def test_the_slack_demo_posts_digests_summary_scorecard_alert_and_recovery_once(
         [line] = [line for line in output.splitlines() if key in line and "chat.postMessage" in line]
         assert line.strip().startswith("1× "), (key, output)
     assert "chat.update" in output
-    [results_file] = [line for line in output.splitlines() if "kpi-results-2026-Q3-r1.csv" in line]
-    assert results_file.strip().startswith("1× files.completeUploadExternal C0HR"), output
+    [results_file] = [line for line in output.splitlines() if "files.completeUploadExternal C0HR" in line]
+    assert results_file.strip().startswith("1× ") and "2026-Q3 r1" in results_file, output  # HR's results file
     assert "posted twice: nothing; new after the restart: 0" in output
