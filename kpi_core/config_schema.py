@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kpi_core.appeal_schema import AppealSettings
 from kpi_core.calendar_schema import AnomalyWatch, CalendarConfig, Due
 from kpi_core.cron import CronSyntaxError, check_cron
 from kpi_core.errors import ExpressionSyntaxError, UnknownTeam
@@ -394,6 +395,7 @@ class Config(_Model):
     #: the earliest day data may be dated (older dates are typing mistakes, or break date arithmetic)
     data_since: date = date(2000, 1, 1)
     alert_followup: AlertFollowUp = AlertFollowUp()
+    appeals: AppealSettings = AppealSettings()
 
     @cached_property
     def team_by_key(self) -> dict[str, Team]:

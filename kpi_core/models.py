@@ -320,4 +320,5 @@ class Absence(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=_utc_column(nullable=False))
 
 
-from kpi_core import review_models  # noqa: E402, F401  (registers the review tables on the same metadata)
+# registers the review and appeal tables on the same metadata
+from kpi_core import appeal_models, review_models  # noqa: E402, F401
