@@ -6,20 +6,22 @@ from __future__ import annotations
 from contextlib import suppress
 from datetime import date, time
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kpi_core.appeal_schema import AppealSettings
 from kpi_core.calendar_schema import AnomalyWatch, CalendarConfig, Due
+from kpi_core.close_schema import PeriodCloseSettings
+from kpi_core.config_verification import VerificationSettings
 from kpi_core.cron import CronSyntaxError, check_cron
 from kpi_core.errors import ExpressionSyntaxError, UnknownTeam
 from kpi_core.expressions import names_in
+from kpi_core.names import Language, Names
 from kpi_core.periods import PeriodKind
 
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-Language = Literal["en", "zh", "both"]
 Better = Literal["higher", "lower", "band"]
 #: The kinds of customer case (kpi_core.rules.CASE_KINDS, the database's check constraint).
 CaseKind = Literal["after_sales", "feedback"]
@@ -43,29 +45,6 @@ MAX_CEILING = 1e15
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Names(_Model):
-    """A name in English and Chinese. Chinese falls back to English, so a config for English-speaking teams
-    gives ``name: {en: Sales}`` or just ``name: Sales``."""
-
-    en: str
-    zh: str = ""  # always filled by _chinese_falls_back_to_english; the default only spares a second error
-
-    @model_validator(mode="before")
-    @classmethod
-    def _chinese_falls_back_to_english(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            return {"en": data, "zh": data}
-        if isinstance(data, dict) and data.get("zh") is None and isinstance(data.get("en"), str):
-            return {**data, "zh": data["en"]}
-        return data
-
-    def in_language(self, language: Language) -> str:
-        if language == "both":
-            # a name without its own Chinese is shown once, not as "Sales / Sales"
-            return self.en if self.zh == self.en else f"{self.en} / {self.zh}"
-        return self.zh if language == "zh" else self.en
 
 
 class QuietHours(_Model):
@@ -274,15 +253,17 @@ class Schedule(_Model):
         return value
 
 
+#: A Slack user id (U… or, on Enterprise Grid, W…); a typo here would silently orphan a person.
+UserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+
+
 class Roles(_Model):
     admins: list[str] = []
     management: list[str] = []
     #: human resources: see every person's scorecard and (issue 11) launch review cycles
     hr: list[str] = []
-
-
-#: A Slack user id (U… or, on Enterprise Grid, W…); a typo here would silently orphan a person.
-UserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+    #: check submitted data before it counts (kpi_core/verification.py); none: verification is off
+    verifiers: list[UserId] = []
 
 
 class Competency(_Model):
@@ -395,6 +376,8 @@ class Config(_Model):
     #: the earliest day data may be dated (older dates are typing mistakes, or break date arithmetic)
     data_since: date = date(2000, 1, 1)
     alert_followup: AlertFollowUp = AlertFollowUp()
+    verification: VerificationSettings = VerificationSettings()
+    period_close: PeriodCloseSettings = PeriodCloseSettings()
     appeals: AppealSettings = AppealSettings()
 
     @cached_property

@@ -10,6 +10,7 @@ KpiError
 ├── SettingsError          a setting of the environment the process cannot run without
 ├── StorageUnavailable     the database cannot be reached or refuses writes for now; the transaction stored nothing
 ├── ReviewError            a 360° review or interview step that is refused (names why); nothing was stored
+├── PeriodCloseError       a close, reopening or correction of a period, or a write into a closed period, is refused
 └── AppealError            a confirmation, appeal or decision that is refused (names why); nothing was stored
 """
 
@@ -144,6 +145,14 @@ class ReviewError(KpiError):
         self.reason = reason
         self.params = params
         super().__init__(REVIEW_REASONS[reason].format(**params))
+
+
+class PeriodCloseError(KpiError):
+    """A period close step, or a write dated inside a closed period, that is refused; the message says why."""
+
+    def __init__(self, message: str, *, period: str) -> None:
+        self.period = period
+        super().__init__(message)
 
 
 #: What a refused appeal step says, by reason; bot/templates/strings.yaml has them as ``appeals.errors.<reason>``.

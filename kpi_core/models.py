@@ -320,5 +320,7 @@ class Absence(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=_utc_column(nullable=False))
 
 
-# registers the review and appeal tables on the same metadata
-from kpi_core import appeal_models, review_models  # noqa: E402, F401
+from kpi_core import review_models  # noqa: E402, F401, I001  (registers the review tables on the same metadata)
+from kpi_core import verification_models  # noqa: E402, F401, I001  (registers the verification table)
+from kpi_core import close_models  # noqa: E402, F401, I001  (registers the period close tables)
+from kpi_core import appeal_models  # noqa: E402, F401, I001  (registers the appeal tables)

@@ -27,6 +27,7 @@ from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission
 from kpi_core.periods import Period
 from kpi_core.reporting import Rankings, Report, build_reports, rank_teams
 from kpi_core.shared_reports import SharedReports
+from kpi_core.verification_steps import answer_queries
 
 T = TypeVar("T")
 
@@ -51,14 +52,20 @@ def submit_measures(
     user: str,
     now: datetime,
 ) -> Submission | None:
-    return store.write_once(
-        engine,
-        request_key=request_key,
-        now=now,
-        write=lambda session: store.submit_measures(
+    def write(session: Session) -> Submission:
+        # the submissions whose values these replace: a queried one is answered by this correction
+        replaced = {
+            row.submission_id for row in store.measure_rows(session, team=team, measures=list(values), period=period)
+        }
+        submission = store.submit_measures(
             session, team=team, form=form, period=period, values=values, user=user, now=now
-        ),
-    )
+        )
+        answer_queries(
+            session, replaced=[key for key in replaced if key is not None], correction=submission, user=user, now=now
+        )
+        return submission
+
+    return store.write_once(engine, request_key=request_key, now=now, write=write)
 
 
 def submit_survey(

@@ -4,7 +4,7 @@ Appeals (申诉) against a closed period's results: the window after a close, on
 assessed team or person, and each state change with its reason.
 
 Revision ID: 0020
-Revises: 0015
+Revises: 0019
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from alembic import op
 from kpi_core.models import UTCDateTime
 
 revision: str = "0020"
-down_revision: str | None = "0015"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
