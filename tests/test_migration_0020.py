@@ -1,10 +1,14 @@
 """Migration 0020 adds the appeal tables and takes them away again, on SQLite and PostgreSQL."""
 
+from importlib import import_module
+
 import pytest
 import sqlalchemy as sa
 
 from kpi_core.db import downgrade, migrate
 
+#: the revision 0020 follows (the lead re-chains the migrations of parallel branches on merge)
+BEFORE = import_module("kpi_core.migrations.versions.0020_appeals").down_revision
 APPEAL_TABLES = {"appeal_window", "appeal", "appeal_event"}
 WINDOW = sa.text(
     "INSERT INTO appeal_window (id, period_label, opened_at, closes_at) "
@@ -30,7 +34,7 @@ def tables(engine) -> set[str]:
 
 
 def test_0020_adds_the_appeal_tables_and_takes_them_away(engine):
-    downgrade(engine, "0015")
+    downgrade(engine, BEFORE)
     assert APPEAL_TABLES.isdisjoint(tables(engine))
 
     migrate(engine)
@@ -44,6 +48,6 @@ def test_0020_adds_the_appeal_tables_and_takes_them_away(engine):
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
         connection.execute(BAD_STATE)
 
-    downgrade(engine, "0015")
+    downgrade(engine, BEFORE)
     assert APPEAL_TABLES.isdisjoint(tables(engine))
     migrate(engine)
