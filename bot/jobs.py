@@ -28,6 +28,7 @@ from bot.alert_followup import AlertFollowUpJob
 from bot.alert_poster import AlertPoster
 from bot.anomaly_alerts import anomaly_alerts, team_anomalies
 from bot.appeals import AppealMessenger
+from bot.close_delivery import deliver_closed
 from bot.digests import (
     last_month,
     last_week,
@@ -169,6 +170,8 @@ class Jobs:
             if due_in_cycle(job, now):
                 self._run_reporting_errors(job.id, job.run)
                 ran.append(job.id)
+        # a closed period's final scorecard and HR file that a crash or restart left unsent (no schedule)
+        self._run_reporting_errors("period_close", partial(deliver_closed, self.services, self.sender))
         return ran
 
     def install(self, scheduler: BaseScheduler, *, alert_sweep_every: timedelta) -> None:

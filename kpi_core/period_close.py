@@ -72,6 +72,11 @@ def close_scheme(config: Config, period: Period) -> str:
     raise PeriodCloseError(message, period=period.label)
 
 
+def ended_at(config: Config, period: Period) -> datetime:
+    """When ``period`` has ended in every team's time zone (before, data may still come in somewhere)."""
+    return max(period.utc_bounds(team.tz)[1] for team in config.teams)
+
+
 def close_period(session: Session, *, config: Config, period: Period, by: str, now: datetime) -> list[ClosedResult]:
     """Freezes ``period``'s results as a new revision, in the caller's transaction; refused while the
     period is closed already, while submissions in it wait for verification or have open queries, and
@@ -80,6 +85,10 @@ def close_period(session: Session, *, config: Config, period: Period, by: str, n
     latest = _latest(session, label)
     if latest is not None and latest.reopened_at is None:
         raise PeriodCloseError(f"{label} is closed already (revision {latest.revision})", period=label)
+    ends = ended_at(config, period)
+    if now < ends:  # data may still come in somewhere: the period has not ended in every team's zone
+        message = f"{label} cannot be closed before it has ended ({ends:%Y-%m-%d %H:%M} UTC)"
+        raise PeriodCloseError(message, period=label)
     scheme = close_scheme(config, period)
     blockers = verification_blockers(session, config, period)
     if blockers:

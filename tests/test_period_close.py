@@ -243,3 +243,10 @@ def test_writes_dated_inside_a_closed_period_are_refused_and_store_nothing(engin
     assert (counted, surveys_stored) == (1, 0)
 
     submit_week(engine, "berlin_ops", date(2026, 10, 5), sales=1)  # Q4 is open
+
+
+def test_a_period_cannot_be_closed_before_it_has_ended_in_every_teams_zone(engine, example_config):
+    # 2026-10-01 03:00 UTC: Q4 in Shanghai, still 2026-09-30 in New York
+    refused = r"cannot be closed before it has ended \(2026-10-01 04:00 UTC\)"
+    with pytest.raises(PeriodCloseError, match=refused), transaction(engine) as session:
+        close_period(session, config=example_config, period=Q3, by="U0MANAGER", now=at("2026-10-01 03:00"))
