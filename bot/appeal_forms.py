@@ -12,7 +12,7 @@ from bot.modals import option_text
 from bot.review_forms import long_text
 from kpi_core import rules
 from kpi_core.appeal_models import REASON_CHARS, Appeal
-from kpi_core.appeals import LINK_CHARS, MAX_LINKS, link_problem
+from kpi_core.appeals import DECISION_REASON_CHARS, LINK_CHARS, MAX_LINKS, link_problem
 from kpi_core.config import Language
 from kpi_core.period_close import ClosedResult
 
@@ -66,7 +66,7 @@ def decision_modal(messenger: AppealMessenger, appeal: Appeal, *, decision: str,
         metadata={"appeal": appeal.id, "decision": decision},
         intro=messenger.appeal_text(appeal, to),
         to=decision,
-        reason_chars=REASON_CHARS,
+        reason_chars=DECISION_REASON_CHARS,
     )
 
 
@@ -104,7 +104,7 @@ def parse_decision(view: dict[str, Any], *, decision: str, localize: Localize) -
                 errors["corrected_value"] = localize(f"errors.{parsed.code}", **dict(parsed.params))
             else:
                 corrected = parsed
-    reason = long_text(state, errors, localize, "reason", required=True, maximum=REASON_CHARS)
+    reason = long_text(state, errors, localize, "reason", required=True, maximum=DECISION_REASON_CHARS)
     if errors or reason is None:
         return None, errors
     return DecisionInput(reason, corrected), {}

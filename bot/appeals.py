@@ -1,17 +1,16 @@
 """Appeals' messages, each sent once through the delivery ledger: the Confirm / Appeal DM to each assessed
 lead and person after a close, the appeal to every decider (management and HR) with Take up / Uphold /
-Reject, their reminders before the decision deadline, each state change to the appellant, and an upheld
-appeal's revised scorecard in the thread of the period's final scorecard. ``tick`` is the job body."""
+Reject, their reminders before the decision deadline, and each state change to the appellant; an upheld
+appeal's revised scorecard goes out as the corrected revision's final scorecard, in the thread of the
+period's first (bot/close_delivery.py). ``tick`` is the job body."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
+from bot.close_delivery import deliver
 from bot.mrkdwn import Mrkdwn, mention
-from bot.render import message_parts
 from bot.reviews import Button, ReviewMessenger, person_named
 from bot.sender import Outgoing
 from bot.services import Services
@@ -21,13 +20,6 @@ from kpi_core.appeal_use_cases import Invitation
 from kpi_core.appeals import deciders, due_reminder
 from kpi_core.config import Language
 from kpi_core.period_close import ClosedResult
-
-logger = logging.getLogger(__name__)
-
-#: an upheld appeal's revised scorecard is retried by the tick this long (the final scorecard not out yet)
-REVISED_RETRIED_FOR = timedelta(days=7)
-#: the ledger kind of the period's final scorecard (kpi_core/period_close.py's contract)
-FINAL_SCORECARD = "period_close"
 
 
 def item_value(item: object) -> float | None:
@@ -197,54 +189,13 @@ class AppealMessenger:
             )
         )
 
-    # upheld: the revised scorecard in the final scorecard's thread
-
-    def post_revised(self, appeal: Appeal) -> None:
-        """The corrected results of the period, in the thread of its final scorecard, once; waits (the
-        tick retries) while the final scorecard is not out."""
-        subject = f"{appeal.period_label}:{appeal.id}"
-        if self.reviews.sender.settled("appeal_revised", None, subject):
-            return
-        thread = self.reviews.sender.sent_ts(FINAL_SCORECARD, None, appeal.period_label)
-        if thread is None:
-            logger.info("appeal %s: the final scorecard of %s is not out yet", appeal.id, appeal.period_label)
-            return
-        channel, ts = thread
-        services = self.services
-        results = [
-            result
-            for result in use.closed_results(services.engine, period_label=appeal.period_label)
-            if result.subject_kind == appeal.subject_kind
-        ]
-        text = services.renderer.render(
-            "appeal_revised.txt.j2",
-            language="both",
-            appeal=appeal,
-            subject=self.subject_name(appeal.subject_kind, appeal.subject, "both"),
-            results=sorted(results, key=lambda result: (result.rank or 10**6, result.subject)),
-            subject_names={
-                result.subject: self.subject_name(result.subject_kind, result.subject, "both") for result in results
-            },
-            reason=use.events(services.engine, appeal_id=appeal.id or 0)[-1].reason,
-        )
-        first, *more = message_parts(text)
-        self.reviews.sender.send(
-            Outgoing(
-                kind="appeal_revised",
-                team=None,
-                subject=subject,
-                channel=channel,
-                thread_ts=ts,
-                text=text.splitlines()[0][:300],
-                blocks=first,
-                continued=more,
-            )
-        )
-
     def after_decision(self, appeal: Appeal) -> None:
+        """The appellant is told; upheld, the corrected revision's final scorecard replies in the thread
+        of the period's first one, and HR gets the revised results file (bot/close_delivery.py; the
+        jobs' catch-up sends them should this fail)."""
         self.tell_appellant(appeal)
         if appeal.state == "upheld":
-            self.post_revised(appeal)
+            deliver(self.services, self.reviews.sender, appeal.period_label)
 
     # the scheduler's job body
 
@@ -252,6 +203,3 @@ class AppealMessenger:
         """Everything due, each message once (the ledger), so every replica may run it."""
         self.send_invitations()
         self.send_reminders()
-        since = self.services.clock() - REVISED_RETRIED_FOR
-        for appeal in use.upheld_since(self.services.engine, since=since):
-            self.post_revised(appeal)

@@ -166,7 +166,7 @@ def decide(
                 subject=appeal.subject,
                 item=appeal.item,
                 value=corrected_value,
-                reason=appeals.clean_reason(reason),
+                reason=appeals.correction_reason(appeal, appeals.clean_reason(reason)),
                 by=user,
                 now=now,
             )
@@ -207,16 +207,6 @@ def events(engine: sa.Engine, *, appeal_id: int) -> list[AppealEvent]:
 def undecided(engine: sa.Engine) -> list[Appeal]:
     with transaction(engine) as session:
         return appeals.undecided(session)
-
-
-def upheld_since(engine: sa.Engine, *, since: datetime) -> list[Appeal]:
-    with transaction(engine) as session:
-        return appeals.upheld_since(session, since=since)
-
-
-def closed_results(engine: sa.Engine, *, period_label: str) -> list[ClosedResult]:
-    with transaction(engine) as session:
-        return period_close.closed_results(session, period_label) or []
 
 
 def appeal_states(engine: sa.Engine, *, period_label: str) -> dict[tuple[str, str], str]:

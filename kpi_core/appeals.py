@@ -27,6 +27,8 @@ from kpi_core.models import AuditEntry
 #: the decisions, each from the state it may follow
 STEPS = {"under_review": "submitted", "upheld": "under_review", "rejected": "under_review"}
 UNDECIDED = ("submitted", "under_review")
+#: a decision's reason leaves room for ``correction_reason``'s prefix in the closed results' revision
+DECISION_REASON_CHARS = REASON_CHARS - 200
 MAX_LINKS = 5
 LINK_CHARS = 500
 #: characters a link never needs and a hostile one uses to break out of Slack's <url|label> markup
@@ -64,12 +66,13 @@ def link_problem(link: str) -> bool:
     return parts.scheme not in ("http", "https") or not host
 
 
-def clean_reason(reason: str | None) -> str:
-    """A reason as stored: required, at most REASON_CHARS, no control characters but newlines and tabs."""
+def clean_reason(reason: str | None, *, maximum: int = REASON_CHARS) -> str:
+    """A reason as stored: required, at most ``maximum`` characters, no control characters but newlines
+    and tabs."""
     text = (reason or "").strip()
     if not text:
         raise AppealError(reason="reason_required")
-    if len(text) > REASON_CHARS or any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text):
+    if len(text) > maximum or any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text):
         raise AppealError(reason="reason_required")  # the modal says which; a forged request only learns this
     return text
 
@@ -237,7 +240,7 @@ def move(
     the UPDATE, so of two deciders clicking at once one wins and the other is told the state moved on."""
     appeal = find(session, appeal_id=appeal_id)
     check_step(config, appeal, to=to, user=user)
-    text = clean_reason(reason)
+    text = clean_reason(reason, maximum=DECISION_REASON_CHARS)
     if to == "upheld" and corrected_value is None:
         raise AppealError(reason="value_required")
     decided = to in ("upheld", "rejected")
@@ -257,6 +260,11 @@ def move(
     return appeal
 
 
+def correction_reason(appeal: Appeal, reason: str) -> str:
+    """The reason the closed results' new revision records: which appeal, and the decider's reason."""
+    return f"appeal #{appeal.id} upheld / 申诉 #{appeal.id} 获支持 ({appeal.subject}, {appeal.item}): {reason}"
+
+
 def events(session: Session, *, appeal_id: int) -> list[AppealEvent]:
     query = select(AppealEvent).where(AppealEvent.appeal_id == appeal_id).order_by(col(AppealEvent.id))
     return list(session.exec(query).all())
@@ -271,11 +279,6 @@ def appeal_states(session: Session, period_label: str) -> dict[tuple[str, str], 
 def undecided(session: Session) -> list[Appeal]:
     query = select(Appeal).where(col(Appeal.state).in_(UNDECIDED)).order_by(col(Appeal.id))
     return list(session.exec(query).all())
-
-
-def upheld_since(session: Session, *, since: datetime) -> list[Appeal]:
-    query = select(Appeal).where(Appeal.state == "upheld", col(Appeal.decided_at) >= since)
-    return list(session.exec(query.order_by(col(Appeal.id))).all())
 
 
 def due_reminder(appeal: Appeal, *, remind_days_before: Sequence[int], now: datetime) -> int | None:

@@ -3,12 +3,14 @@ close, the appeal modal (field errors, hostile input), who may answer and decide
 for every step, and an upheld appeal's correction with the revised scorecard in the final scorecard's
 thread."""
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
-from bot.sender import Outgoing
+from bot.close_delivery import deliver, deliver_closed
 from kpi_core.appeal_models import Appeal, AppealEvent
 from kpi_core.db import transaction
 from kpi_core.models import AuditEntry
@@ -24,7 +26,7 @@ from tests.test_slack_reviews import TRIGGER_ID, button, dm_with
 HR = "U0HR"
 LEAD_BERLIN = "U0LEADBE"  # leads berlin_ops (with LEAD_SHANGHAI_AND_BERLIN); messages in English
 AGENT = "U0AGENTBJ1"
-SCORECARD_CHANNEL = "C0MANAGEMENT"
+SCORECARD_CHANNEL, HR_CHANNEL = "C0MANAGEMENT", "C0HR"
 Q3 = "2026-Q3"
 CLOSED_AT = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
 HOSTILE = "R&D <!channel> <https://evil.example|click here>"
@@ -38,9 +40,7 @@ def closed(database_url, example_config, fake_slack):
     with running_bot(config=example_config, database_url=database_url, fake=fake_slack, clock=clock) as bot:
         with transaction(bot.engine) as session:
             close_period(session, config=example_config, period=Period.parse(Q3), by=MANAGER, now=CLOSED_AT)
-        bot.process.sender.send(
-            Outgoing(kind="period_close", team=None, subject=Q3, channel=SCORECARD_CHANNEL, text="Final scorecard")
-        )
+        deliver(bot.process.services, bot.process.sender, Q3)  # the final scorecard and HR's file
         clock.advance(timedelta(minutes=5))
         bot.process.jobs.appeals.tick()
         yield bot, clock
@@ -276,14 +276,21 @@ def test_the_whole_appeal_upheld_with_the_revised_scorecard_in_the_thread(closed
     assert after["berlin_ops"].items[item].value == 97.5
     assert after["berlin_ops"].revision == before["berlin_ops"].revision + 1 == upheld.revision
 
-    # the revised scorecard, once, in the final scorecard's thread
+    # the revised scorecard, once, in the final scorecard's thread; HR's file of the revision says upheld
     channel, final_ts = bot.process.sender.sent_ts("period_close", None, Q3)
     revised = wait_for_posts(bot.fake, SCORECARD_CHANNEL, count=2)[-1]
-    assert key_of(revised) == f"appeal_revised:*:{Q3}:{upheld.id}"
+    assert key_of(revised) == f"period_close:*:{Q3}:r{upheld.revision}"
     assert (revised.params["channel"], revised.params["thread_ts"]) == (channel, final_ts)
-    assert "Revised scorecard 2026-Q3" in revised.params["text"]
+    shown = as_slack_shows(str(revised.params["blocks"]))
+    assert f"appeal #{upheld.id} upheld" in shown and "double count confirmed" in shown
     bot.process.jobs.appeals.tick()
+    deliver_closed(bot.process.services, bot.process.sender)  # the catch-up of close: nothing twice
     assert len(posts(bot.fake, SCORECARD_CHANNEL)) == 2
+    files = bot.fake.wait_until(lambda calls: [c for c in calls if c.method == "upload"][1:] or None)
+    rows = list(csv.DictReader(io.StringIO(files[-1].body.decode("utf-8"))))
+    assert {row["subject"]: row["appeal_state"] for row in rows if row["subject"] == "berlin_ops"} == {
+        "berlin_ops": "upheld"
+    }
     dm_with_text(bot, LEAD_BERLIN, "was upheld")
 
     with Session(bot.engine) as session:
