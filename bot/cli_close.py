@@ -84,7 +84,7 @@ def export_results(settings: Settings, period: str, output_format: str) -> None:
     state and verified share (the file HR gets)."""
     from bot.cli import _services, _user_errors
     from bot.close_export import result_rows, results_csv, results_json
-    from kpi_core import close_use_cases
+    from kpi_core import appeal_use_cases, close_use_cases
 
     with _user_errors():
         services = _services(settings)
@@ -92,8 +92,8 @@ def export_results(settings: Settings, period: str, output_format: str) -> None:
     if found is None:
         raise click.ClickException(f"{period} is not closed: close it first (kpi-bot close {period})")
     revision, results = found
-    # the appeal state column stays empty until kpi_core.appeals (the appeals branch) provides appeal_states
-    rows = result_rows(services.config, results, appeal_states={})
+    states = appeal_use_cases.appeal_states(services.engine, period_label=revision.period)
+    rows = result_rows(services.config, results, appeal_states=states)
     if output_format == "json":
         click.echo(json.dumps(results_json(revision, rows), indent=2, ensure_ascii=False))
         return

@@ -16,7 +16,7 @@ from bot.close_export import result_rows, results_csv
 from bot.render import message_parts
 from bot.sender import Chart, Outcome, Outgoing, Sender
 from bot.services import Services
-from kpi_core import close_use_cases
+from kpi_core import appeal_use_cases, close_use_cases
 from kpi_core.close_scoring import ClosedResult
 from kpi_core.config import Config, Language
 from kpi_core.period_close import Revision
@@ -126,8 +126,8 @@ def deliver(services: Services, sender: Sender, period_label: str) -> list[Outco
     scorecard_sent = revision.kind != "close" or sender.settled(KIND, None, scorecard_subject(revision))
     if scorecard_sent and sender.settled(HR_KIND, None, hr_subject(revision), with_chart=True):
         return []
-    # the appeal state column stays empty until kpi_core.appeals (the appeals branch) provides appeal_states
-    messages = close_messages(services, sender, revision, results, appeal_states={})
+    states = appeal_use_cases.appeal_states(services.engine, period_label=revision.period)
+    messages = close_messages(services, sender, revision, results, appeal_states=states)
     return [sender.send(message) for message in messages]
 
 

@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.alert_followup import AlertFollowUpJob
 from bot.alert_poster import AlertPoster
 from bot.anomaly_alerts import anomaly_alerts, team_anomalies
+from bot.appeals import AppealMessenger
 from bot.close_delivery import deliver_closed
 from bot.digests import (
     last_month,
@@ -71,6 +72,10 @@ class Jobs:
     @cached_property
     def reviews(self) -> ReviewMessenger:
         return ReviewMessenger(self.services, self.sender)
+
+    @cached_property
+    def appeals(self) -> AppealMessenger:
+        return AppealMessenger(self.reviews)
 
     # job bodies: plain functions of the clock, the database and Slack
 
@@ -185,6 +190,8 @@ class Jobs:
             ("missing_data", IntervalTrigger(seconds=MISSING_DATA_EVERY.total_seconds()), missing_data.check),
             # 360° reviews: requests, reminders from 09:00 in each rater's zone, closing at the deadline
             ("review_tick", IntervalTrigger(seconds=REVIEW_TICK_EVERY.total_seconds()), self.reviews.tick),
+            # appeals: the Confirm / Appeal DMs after a close, the deciders' reminders, revised scorecards
+            ("appeal_tick", IntervalTrigger(seconds=REVIEW_TICK_EVERY.total_seconds()), self.appeals.tick),
             ("alert_followup", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.follow_up),
             # at start: the runs missed while the process was down, and the case timer rebuilt from the data
             ("startup_catch_up", DateTrigger(), self.catch_up),

@@ -31,15 +31,17 @@ def metadata_id(state: State, key: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _MAX_ID else 0
 
 
-def _long_text(state: State, errors: Errors, localize: Localize, block_id: str, *, required: bool) -> str | None:
+def long_text(
+    state: State, errors: Errors, localize: Localize, block_id: str, *, required: bool, maximum: int = COMMENT_CHARS
+) -> str | None:
     """Multi-line text: newlines and tabs are fine, other control characters (a NUL breaks PostgreSQL) not."""
     text = state.text(block_id)
     if text is None:
         if required:
             errors[block_id] = localize("errors.required")
         return None
-    if len(text) > COMMENT_CHARS:
-        errors[block_id] = localize("errors.too_long", maximum=COMMENT_CHARS, length=len(text))
+    if len(text) > maximum:
+        errors[block_id] = localize("errors.too_long", maximum=maximum, length=len(text))
     elif any(unicodedata.category(char) == "Cc" and char not in "\n\t" for char in text):
         errors[block_id] = localize("errors.control_character")
     return text
@@ -57,7 +59,7 @@ def parse_rating(
             errors[SCORE_PREFIX + key] = localize("reviews.errors.pick_score")
         else:
             scores[key] = score
-    comment = _long_text(state, errors, localize, "comment", required=False)
+    comment = long_text(state, errors, localize, "comment", required=False)
     if errors:
         return None, errors
     return RatingInput(metadata_id(state, "assignment"), scores, comment), {}
@@ -85,8 +87,8 @@ def parse_interview(view: dict[str, Any], *, today: date, localize: Localize) ->
     rating = SCORES.get(state.selected("rating") or "")
     if rating is None:
         errors["rating"] = localize("reviews.errors.pick_score")
-    strengths = _long_text(state, errors, localize, "strengths", required=True)
-    plan = _long_text(state, errors, localize, "development_plan", required=True)
+    strengths = long_text(state, errors, localize, "strengths", required=True)
+    plan = long_text(state, errors, localize, "development_plan", required=True)
     if errors or held_on is None or rating is None or strengths is None or plan is None:
         return None, errors
     return InterviewRecord(held_on=held_on, rating=rating, strengths=strengths, development_plan=plan), {}

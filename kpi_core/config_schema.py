@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kpi_core.appeal_schema import AppealSettings
 from kpi_core.calendar_schema import AnomalyWatch, CalendarConfig, Due
 from kpi_core.close_schema import PeriodCloseSettings
 from kpi_core.config_verification import VerificationSettings
@@ -377,6 +378,7 @@ class Config(_Model):
     alert_followup: AlertFollowUp = AlertFollowUp()
     verification: VerificationSettings = VerificationSettings()
     period_close: PeriodCloseSettings = PeriodCloseSettings()
+    appeals: AppealSettings = AppealSettings()
 
     @cached_property
     def team_by_key(self) -> dict[str, Team]:

@@ -323,3 +323,4 @@ class Absence(SQLModel, table=True):
 from kpi_core import review_models  # noqa: E402, F401, I001  (registers the review tables on the same metadata)
 from kpi_core import verification_models  # noqa: E402, F401, I001  (registers the verification table)
 from kpi_core import close_models  # noqa: E402, F401, I001  (registers the period close tables)
+from kpi_core import appeal_models  # noqa: E402, F401, I001  (registers the appeal tables)

@@ -4,7 +4,7 @@ import re
 
 from slack_bolt import App
 
-from bot.listeners.actions import alert_buttons, corrective_actions, reviews
+from bot.listeners.actions import alert_buttons, appeals, corrective_actions, reviews
 from bot.listeners.actions.goals import handle_adjust_open, handle_approve
 from bot.listeners.actions.history import handle_correct, handle_withdraw
 
@@ -28,3 +28,8 @@ def register(app: App) -> None:
     # a digest's Open action buttons: one per KPI, each action_id unique in its block
     app.action(re.compile(r"^kpi_open_action:"))(alert_buttons.handle_open_action_for_kpi)
     app.action("close_action")(corrective_actions.handle_close)
+    app.action("appeal_confirm")(appeals.handle_confirm)
+    app.action("appeal_open")(appeals.handle_open)
+    app.action("appeal_take_up")(appeals.handle_take_up)
+    app.action("appeal_uphold")(appeals.handle_uphold)
+    app.action("appeal_reject")(appeals.handle_reject)
