@@ -1,8 +1,9 @@
 """The messages of a period close, each sent exactly once through the delivery ledger: the final
-scorecard in management's channel (key ``period_close:*:<period>``; closing again after a reopening
-replies in its thread) and HR's results file, also of each later revision (CSV, in the thread of a short
-message in HR's channel). Closing sends them at once; the jobs' catch-up sends whatever a crash or a
-restart left unsent (two replicas may both try: the ledger lets one through).
+scorecard in management's channel (key ``period_close:*:<period>``; a later revision, closed again after
+a reopening or corrected by an upheld appeal, replies in its thread) and HR's results file of each
+revision (CSV, in the thread of a short message in HR's channel). Closing sends them at once; the jobs'
+catch-up sends whatever a crash or a restart left unsent (two replicas may both try: the ledger lets one
+through).
 
 Who sees what: the final scorecard shows each team's score, rank, grade, rank rewards and verified share
 to management's channel; pay factors and personal results are only in HR's file (and ``kpi-bot export
@@ -72,9 +73,7 @@ def close_messages(
     """The final scorecard (both languages, for management) and HR's results file, where configured."""
     config, messages = services.config, []
     channel = scorecard_channel(config)
-    # a correction's revised scorecard is the appeals' to post (bot/appeals.py, with the appeal's reason);
-    # HR still gets the revised results file
-    if channel is not None and revision.kind == "close":
+    if channel is not None:
         text = final_scorecard_text(services, revision, results, language="both")
         first, *more = message_parts(text)
         thread = None
@@ -123,8 +122,9 @@ def deliver(services: Services, sender: Sender, period_label: str) -> list[Outco
     if found is None:
         return []
     revision, results = found
-    scorecard_sent = revision.kind != "close" or sender.settled(KIND, None, scorecard_subject(revision))
-    if scorecard_sent and sender.settled(HR_KIND, None, hr_subject(revision), with_chart=True):
+    if sender.settled(KIND, None, scorecard_subject(revision)) and sender.settled(
+        HR_KIND, None, hr_subject(revision), with_chart=True
+    ):
         return []
     states = appeal_use_cases.appeal_states(services.engine, period_label=revision.period)
     messages = close_messages(services, sender, revision, results, appeal_states=states)

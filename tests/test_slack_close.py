@@ -259,10 +259,12 @@ def test_a_hostile_reopen_reason_is_shown_literally_and_stored_as_typed(start):
     assert stored == "<!channel> see <https://evil.example|the memo> & more"
 
 
-def test_a_corrected_result_sends_hr_the_revised_file_and_leaves_the_revised_scorecard_to_appeals(start):
+def test_a_corrected_result_is_posted_as_a_revised_scorecard_in_the_original_thread(start):
     bot = start()
     seed_q3(bot.engine)
     close(bot, "close 2026-Q3", user_id=MANAGER)
+    original = ledger.find(bot.engine, key="period_close:*:2026-Q3")
+    assert original is not None
     with transaction(bot.engine) as session:
         correct_closed_result(
             session,
@@ -271,7 +273,7 @@ def test_a_corrected_result_sends_hr_the_revised_file_and_leaves_the_revised_sco
             subject="berlin_ops",
             item="sales",
             value=2_300_000,
-            reason="appeal upheld: September invoices",
+            reason="appeal upheld: <September> invoices",
             by=HR,
             now=AFTER_Q3,
         )
@@ -280,7 +282,12 @@ def test_a_corrected_result_sends_hr_the_revised_file_and_leaves_the_revised_sco
     deliver_closed(bot.process.services, bot.process.sender)
     deliver_closed(bot.process.services, bot.process.sender)  # a second catch-up sends nothing more
 
-    assert close_keys(bot.fake) == ["period_close_hr:*:2026-Q3:r2"]  # the appeal posts the revised scorecard
+    assert close_keys(bot.fake) == ["period_close:*:2026-Q3:r2", "period_close_hr:*:2026-Q3:r2"]
+    (revised,) = posts_to(bot.fake, MANAGEMENT_CHANNEL)
+    assert revised.params["thread_ts"] == original.ts
+    text = revised.params["blocks"][0]["text"]["text"]
+    assert "2. *Berlin Operations / 柏林运营部*: 40.0 / 100" in text
+    assert f"<@{HR}> · revised on 2026-10-05: appeal upheld: &lt;September&gt; invoices" in text
     (rows,) = uploaded_csv(bot.fake)
     assert {(row["subject"], row["score"], row["revision"]) for row in rows if row["subject"] == "berlin_ops"} == {
         ("berlin_ops", "40.0", "2")
