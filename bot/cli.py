@@ -453,7 +453,8 @@ def _log_to_stderr() -> None:
 @click.pass_obj
 def demo(settings: Settings) -> None:
     """Load six months of demo data and print each team's weekly digest of its last week (as `kpi-bot digest
-    --all --dry-run` would), the quarterly scorecard and a personal scorecard."""
+    --all --dry-run` would), the quarterly scorecard and a personal scorecard, then close the quarter and
+    print its final scorecard with grades."""
     from bot.digests import weekly_digests
     from kpi_core import review_use_cases, use_cases
     from kpi_core.demo import DEMO_END
@@ -494,6 +495,9 @@ def demo(settings: Settings) -> None:
             card = people_use_cases.scorecard_of(engine, config=config, person=person, period=quarter)
         _echo_mrkdwn("\n" + card_text(services.renderer, config, "both", card))
         _echo_review(services, person.user)
+    from bot.cli_close import close_demo_quarter
+
+    close_demo_quarter(services, quarter)  # the quarter closed, graded (issue 12)
 
 
 def _echo_review(services: Services, user: str) -> None:
@@ -525,6 +529,18 @@ def _register_review_commands() -> None:
 
 
 _register_review_commands()
+
+
+def _register_close_commands() -> None:
+    from bot.cli_close import close, export_results, reopen  # click only: `kpi-bot --help` stays light
+    from bot.cli_reviews import export
+
+    main.add_command(close)
+    main.add_command(reopen)
+    export.add_command(export_results)
+
+
+_register_close_commands()
 
 if __name__ == "__main__":
     main()

@@ -27,6 +27,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.alert_followup import AlertFollowUpJob
 from bot.alert_poster import AlertPoster
 from bot.anomaly_alerts import anomaly_alerts, team_anomalies
+from bot.appeals import AppealMessenger
+from bot.close_delivery import deliver_closed
 from bot.digests import (
     last_month,
     last_week,
@@ -76,6 +78,10 @@ class Jobs:
     def verification_lists(self) -> None:
         """Each verifier's daily list of what waits, from its time in their zone (bot/verification.py)."""
         VerificationMessenger(self.services, self.sender).send_daily()
+
+    @cached_property
+    def appeals(self) -> AppealMessenger:
+        return AppealMessenger(self.reviews)
 
     # job bodies: plain functions of the clock, the database and Slack
 
@@ -170,6 +176,8 @@ class Jobs:
             if due_in_cycle(job, now):
                 self._run_reporting_errors(job.id, job.run)
                 ran.append(job.id)
+        # a closed period's final scorecard and HR file that a crash or restart left unsent (no schedule)
+        self._run_reporting_errors("period_close", partial(deliver_closed, self.services, self.sender))
         return ran
 
     def install(self, scheduler: BaseScheduler, *, alert_sweep_every: timedelta) -> None:
@@ -188,6 +196,8 @@ class Jobs:
             ("missing_data", IntervalTrigger(seconds=MISSING_DATA_EVERY.total_seconds()), missing_data.check),
             # 360° reviews: requests, reminders from 09:00 in each rater's zone, closing at the deadline
             ("review_tick", IntervalTrigger(seconds=REVIEW_TICK_EVERY.total_seconds()), self.reviews.tick),
+            # appeals: the Confirm / Appeal DMs after a close, the deciders' reminders, revised scorecards
+            ("appeal_tick", IntervalTrigger(seconds=REVIEW_TICK_EVERY.total_seconds()), self.appeals.tick),
             ("alert_followup", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.follow_up),
             # the verifiers' daily lists, each from verification.dm_at in the verifier's zone, once a day
             (

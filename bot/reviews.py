@@ -82,7 +82,7 @@ class ReviewMessenger:
     ) -> Mrkdwn:
         return results_text(self.services, cycle=cycle, subject=subject, groups=groups, language=language)
 
-    def _dm(
+    def dm(
         self, *, kind: str, subject: str, to: str, text: Mrkdwn, buttons: list[Button], more: Mrkdwn | None = None
     ) -> Outgoing:
         """A DM: ``text`` (and ``more``, in parts when long) with the buttons under the first part."""
@@ -124,7 +124,7 @@ class ReviewMessenger:
             relation=relation,
             deadline=self.local_time(cycle.deadline_at, rater),
         )
-        return self._dm(
+        return self.dm(
             kind="review_request",
             subject=f"{cycle.key}:{assignment.id}",
             to=rater,
@@ -147,7 +147,7 @@ class ReviewMessenger:
                 due=self.local_time(cycle.nominations_due_at, user),
             )
             buttons: list[Button] = [("review_nominate", "reviews.nominate", cycle.id, None)]
-            self.sender.send(self._dm(kind="review_invite", subject=subject, to=user, text=text, buttons=buttons))
+            self.sender.send(self.dm(kind="review_invite", subject=subject, to=user, text=text, buttons=buttons))
 
     def ask_approval(self, cycle: ReviewCycle, subject: str, pending: list[ReviewAssignment]) -> None:
         superior = superior_of(self.services.config, subject)
@@ -162,7 +162,7 @@ class ReviewMessenger:
         ]
         first = min(assignment.id or 0 for assignment in pending)
         self.sender.send(
-            self._dm(
+            self.dm(
                 kind="review_peers", subject=f"{cycle.key}:{subject}:{first}", to=superior, text=text, buttons=buttons
             )
         )
@@ -183,7 +183,7 @@ class ReviewMessenger:
                 deadline=self.local_time(due.cycle.deadline_at, due.rater),
                 people=Mrkdwn(people),
             )
-            message = self._dm(kind="review_reminder", subject=subject, to=due.rater, text=text, buttons=[])
+            message = self.dm(kind="review_reminder", subject=subject, to=due.rater, text=text, buttons=[])
             sent += self.sender.send(message) == "sent"
         return sent
 
@@ -212,7 +212,7 @@ class ReviewMessenger:
         intro = self._say("reviews.packet_intro", holder, cycle=packet.cycle.key, person=mention(subject))
         results = self.results_text(cycle=packet.cycle, subject=subject, groups=packet.results, language=language)
         card = self._scorecard(subject, language)
-        return self._dm(
+        return self.dm(
             kind="review_packet",
             subject=f"{packet.cycle.key}:{subject}:{holder}",
             to=holder,
@@ -261,7 +261,7 @@ class ReviewMessenger:
                     cycle=cycle.key,
                 )
                 self.sender.send(
-                    self._dm(
+                    self.dm(
                         kind="interview_confirm",
                         subject=f"{cycle.key}:{interview.subject}:{holder}:{stamp}",
                         to=holder,
@@ -273,7 +273,7 @@ class ReviewMessenger:
                 return
         subject = interview.subject
         self.sender.send(
-            self._dm(
+            self.dm(
                 kind="interview_ack",
                 subject=f"{cycle.key}:{subject}:{stamp}",
                 to=subject,

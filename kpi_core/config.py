@@ -55,6 +55,7 @@ __all__ = [  # the models live in config_schema; importers may take them from he
     "parse_config",
 ]
 from kpi_core.calendar_schema import check_due
+from kpi_core.close_schema import check_period_close
 from kpi_core.config_people import check_people
 from kpi_core.config_plans import check_plans
 from kpi_core.config_problems import declared_keys, did_you_mean, schema_problem, valid_parts
@@ -153,6 +154,7 @@ def check_consistency(config: Config, *, declared: Mapping[str, Collection[str]]
         if team not in declared["teams"]:
             message = f"override for unknown team {team!r}{did_you_mean(team, declared['teams'])}"
             problems.append(ConfigProblem(f"alert_followup.teams.{team}", message))
+    problems += check_period_close(config.period_close, scorecards=declared["scorecards"])
     problems += check_display_limits(config)
     return problems
 

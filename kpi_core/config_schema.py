@@ -6,21 +6,23 @@ from __future__ import annotations
 from contextlib import suppress
 from datetime import date, time
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kpi_core.appeal_schema import AppealSettings
 from kpi_core.calendar_schema import AnomalyWatch, CalendarConfig, Due
+from kpi_core.close_schema import PeriodCloseSettings
 from kpi_core.config_verification import VerificationSettings
 from kpi_core.cron import CronSyntaxError, check_cron
 from kpi_core.errors import ExpressionSyntaxError, UnknownTeam
 from kpi_core.expressions import names_in
+from kpi_core.names import Language, Names
 from kpi_core.periods import PeriodKind
 from kpi_core.plan_schema import KpiPlan
 
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-Language = Literal["en", "zh", "both"]
 Better = Literal["higher", "lower", "band"]
 #: The kinds of customer case (kpi_core.rules.CASE_KINDS, the database's check constraint).
 CaseKind = Literal["after_sales", "feedback"]
@@ -44,29 +46,6 @@ MAX_CEILING = 1e15
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Names(_Model):
-    """A name in English and Chinese. Chinese falls back to English, so a config for English-speaking teams
-    gives ``name: {en: Sales}`` or just ``name: Sales``."""
-
-    en: str
-    zh: str = ""  # always filled by _chinese_falls_back_to_english; the default only spares a second error
-
-    @model_validator(mode="before")
-    @classmethod
-    def _chinese_falls_back_to_english(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            return {"en": data, "zh": data}
-        if isinstance(data, dict) and data.get("zh") is None and isinstance(data.get("en"), str):
-            return {**data, "zh": data["en"]}
-        return data
-
-    def in_language(self, language: Language) -> str:
-        if language == "both":
-            # a name without its own Chinese is shown once, not as "Sales / Sales"
-            return self.en if self.zh == self.en else f"{self.en} / {self.zh}"
-        return self.zh if language == "zh" else self.en
 
 
 class QuietHours(_Model):
@@ -400,6 +379,8 @@ class Config(_Model):
     alert_followup: AlertFollowUp = AlertFollowUp()
     verification: VerificationSettings = VerificationSettings()
     plans: dict[Key, KpiPlan] = {}  # yearly targets and their decomposition (kpi_core/plan_schema.py)
+    period_close: PeriodCloseSettings = PeriodCloseSettings()
+    appeals: AppealSettings = AppealSettings()
 
     @cached_property
     def team_by_key(self) -> dict[str, Team]:

@@ -9,7 +9,9 @@ KpiError
 ├── UnknownTeam            a team key that the config does not declare
 ├── SettingsError          a setting of the environment the process cannot run without
 ├── StorageUnavailable     the database cannot be reached or refuses writes for now; the transaction stored nothing
-└── ReviewError            a 360° review or interview step that is refused (names why); nothing was stored
+├── ReviewError            a 360° review or interview step that is refused (names why); nothing was stored
+├── PeriodCloseError       a close, reopening or correction of a period, or a write into a closed period, is refused
+└── AppealError            a confirmation, appeal or decision that is refused (names why); nothing was stored
 """
 
 from __future__ import annotations
@@ -143,3 +145,39 @@ class ReviewError(KpiError):
         self.reason = reason
         self.params = params
         super().__init__(REVIEW_REASONS[reason].format(**params))
+
+
+class PeriodCloseError(KpiError):
+    """A period close step, or a write dated inside a closed period, that is refused; the message says why."""
+
+    def __init__(self, message: str, *, period: str) -> None:
+        self.period = period
+        super().__init__(message)
+
+
+#: What a refused appeal step says, by reason; bot/templates/strings.yaml has them as ``appeals.errors.<reason>``.
+APPEAL_REASONS = {
+    "not_closed": "period {period} is not closed",
+    "no_window": "period {period} is not open for appeals",
+    "window_closed": "the appeal window of {period} closed on {closes}",
+    "not_yours": "only the assessed lead or person may confirm or appeal this result",
+    "answered": "this result was {state} already",
+    "not_allowed": "only management or HR may decide appeals",
+    "own_appeal": "you cannot decide your own appeal",
+    "no_appeal": "there is no such appeal",
+    "bad_step": "an appeal that is {state} cannot become {to}",
+    "reason_required": "a reason is required",
+    "unknown_item": "{item!r} is not an item of this scorecard",
+    "bad_link": "{link!r} is not an http(s) link",
+    "value_required": "an upheld appeal needs the corrected value",
+    "not_corrected": "the closed result could not be corrected: {detail}",
+}
+
+
+class AppealError(KpiError):
+    """A confirmation, appeal or decision that is refused; ``reason`` keys the message (APPEAL_REASONS)."""
+
+    def __init__(self, *, reason: str, **params: object) -> None:
+        self.reason = reason
+        self.params = params
+        super().__init__(APPEAL_REASONS[reason].format(**params))

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
 from kpi_core import import_guard, rules
+from kpi_core.close_guard import date_of, ensure_open
 from kpi_core.config import Config, Measure, Team
 from kpi_core.csv_rows import read_rows, undecodable
 from kpi_core.data_changes import bump_data_version, touch_teams
@@ -299,6 +300,7 @@ def import_csv(
     totals = _PeriodTotals(config)
     rows = 0
     teams: set[str] = set()
+    dated: tuple[date, date] | None = None  # the first and last date of the file's rows (closed periods)
 
     def note(row_problems: list[RowProblem]) -> None:
         nonlocal problem_count, problems
@@ -318,6 +320,8 @@ def import_csv(
                     continue
                 rows += 1
                 teams.add(record["team"])
+                day = date_of(record)
+                dated = (min(dated[0], day), max(dated[1], day)) if dated else (day, day)
                 if kind == "measures":
                     totals.add(record, line)
                 if problems:
@@ -338,6 +342,8 @@ def import_csv(
         )
     if problems:
         raise ImportFileError(file=file, problems=problems, more=problem_count - len(problems))
+    if dated is not None:  # a file reaching into a closed period is refused whole
+        ensure_open(session, first=dated[0], last=dated[1])
     submission.row_count = rows
     touch_teams(session, change=change, teams=teams)  # shared reports and the alert sweep look at these teams
     # a file of one team's data is that team's submission: its leads see it in /kpi history

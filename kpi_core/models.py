@@ -320,5 +320,5 @@ class Absence(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=_utc_column(nullable=False))
 
 
-# registers the review, verification and annual plan tables on the same metadata
-from kpi_core import plan_models, review_models, verification_models  # noqa: E402, F401
+# registers the review, verification, annual plan, period close and appeal tables on the same metadata
+from kpi_core import appeal_models, close_models, plan_models, review_models, verification_models  # noqa: E402, F401

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from kpi_core.close_guard import ensure_open, ensure_rows_open
 from kpi_core.data_changes import Days, around, bump_data_version, days_of, touch_teams
 from kpi_core.db import transaction
 from kpi_core.models import (
@@ -134,6 +135,7 @@ def submit_measures(
     # _submission bumps the data version first: its row lock makes a concurrent submission wait for this
     # one to commit, so the second sees these rows and replaces them instead of adding to them.
     days = (period.start, period.end - timedelta(days=1))
+    ensure_open(session, first=days[0], last=days[1])
     submission = _submission(
         session, team=team, kind="measures", user=user, now=now, rows=len(values), days=days, form=form
     )
@@ -201,6 +203,7 @@ def submit_survey(
     session: Session, *, team: str, scores: Sequence[int], submitted_at: datetime, user: str, now: datetime
 ) -> Submission:
     days = around(submitted_at)
+    ensure_rows_open(session, [{"submitted_at": submitted_at}])
     submission = _submission(session, team=team, kind="survey", user=user, now=now, rows=len(scores), days=days)
     session.add_all(
         SurveyResponse(team=team, submitted_at=submitted_at, score=score, submission_id=submission.id)
@@ -261,6 +264,7 @@ def record_milestone(
 
 def _record_one(session: Session, row: RowT, *, kind: str, user: str, now: datetime) -> RowT:
     """Stores ``row`` as a submission of its own, so it can be listed, corrected and withdrawn."""
+    ensure_rows_open(session, [row])
     submission = _submission(session, team=row.team, kind=kind, user=user, now=now, rows=1, days=days_of(row))
     row.submission_id = submission.id
     session.add(row)
@@ -334,6 +338,7 @@ def complete_milestone(
 
 def _update_audited(session: Session, row: RowT, changes: dict[str, Any], *, user: str, now: datetime) -> RowT:
     """Sets the given (not None) fields of ``row`` and records the row before and after."""
+    ensure_rows_open(session, [row])
     before = days_of(row)
     bump = bump_data_version(session, team=row.team)
     old = _as_dict(row)
@@ -419,6 +424,7 @@ def withdraw_submission(
     teams: set[str] = set()
     for table in DATA_TABLES:
         rows = session.exec(select(table).where(table.submission_id == submission.id)).all()  # type: ignore[attr-defined]
+        ensure_rows_open(session, rows)
         for row in rows:
             teams.add(row.team)  # type: ignore[attr-defined]
             session.add(

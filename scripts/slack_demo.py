@@ -3,11 +3,12 @@ its clock started at Monday 2026-10-05 16:00 Shanghai, talking to the fake Slack
 
     .venv/bin/python scripts/slack_demo.py
 
-It shows the start-up catch-up posting the weekly digests (with trend charts), the management summary
-and the Q3 scorecard; a lead recording an overdue case in the modal, which is alerted at once; the same
-lead recording the first response, which posts the recovery in the alert's thread and marks the alert
-resolved; and a restart of the server that posts nothing again. Every message is listed with its
-delivery key and how often it arrived.
+It shows the start-up catch-up posting the weekly digests (with trend charts), the management summary,
+the Q3 scorecard, and Q3's final scorecard with grades and HR's results file (`kpi-bot demo` ends by
+closing 2026-Q3, and the bot sends a closed period's messages once); a lead recording an overdue case
+in the modal, which is alerted at once; the same lead recording the first response, which posts the
+recovery in the alert's thread and marks the alert resolved; and a restart of the server that posts
+nothing again. Every message is listed with its delivery key and how often it arrived.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def main() -> None:
             [sys.executable, "-m", "bot.cli", "demo"], env=env, cwd=REPO_ROOT, check=True, capture_output=True
         )
 
-        print(f"1. kpi-bot serve starts with its clock at {CLOCK_START}; the start-up catch-up posts what is due")
+        print(f"1. kpi-bot serve starts with its clock at {CLOCK_START}; the start-up catch-up posts what is due,")
+        print("   with the final scorecard of the closed 2026-Q3 and the results file (CSV) in HR's channel")
         process, url = serve(env)
         slack = SlackClient(url, SECRET)
         settle(fake)

@@ -23,9 +23,13 @@ def test_the_slack_demo_posts_digests_summary_scorecard_alert_and_recovery_once(
         "weekly_digest:berlin_ops:2026-W40",
         "management_summary:*:2026-W40",
         "scorecard_quarterly:*:2026-Q3",
+        "C0MANAGEMENT period_close:*:2026-Q3",
+        "C0HR period_close_hr:*:2026-Q3:r1",
         "recovery:beijing_service:",
     ):
         [line] = [line for line in output.splitlines() if key in line and "chat.postMessage" in line]
         assert line.strip().startswith("1× "), (key, output)
     assert "chat.update" in output
+    [results_file] = [line for line in output.splitlines() if "files.completeUploadExternal C0HR" in line]
+    assert results_file.strip().startswith("1× ") and "2026-Q3 r1" in results_file, output  # HR's results file
     assert "posted twice: nothing; new after the restart: 0" in output

@@ -8,13 +8,14 @@ from typing import Any
 from slack_bolt import BoltContext
 
 from bot.alert_poster import AlertPoster
+from bot.appeals import AppealMessenger
 from bot.failures import answer_after_ack
 from bot.reviews import ReviewMessenger
 from bot.services import Services
 from bot.verification import VerificationMessenger
 from kpi_core.access import Access
 from kpi_core.alert_sweep import Change
-from kpi_core.errors import ReviewError
+from kpi_core.errors import AppealError, ReviewError
 
 
 def services_of(context: BoltContext) -> Services:
@@ -49,6 +50,16 @@ def reviews_of(context: BoltContext) -> ReviewMessenger:
 def review_refusal(context: BoltContext, error: ReviewError) -> str:
     """Why a review step was refused, in the user's language, for a Slack message."""
     return str(message_localizer(context)(f"reviews.errors.{error.reason}", **error.params))
+
+
+def appeals_of(context: BoltContext) -> AppealMessenger:
+    """The appeals' sender: the review DMs' language, time and DM shape serve it (bot/appeals.py)."""
+    return AppealMessenger(reviews_of(context))
+
+
+def appeal_refusal(context: BoltContext, error: AppealError) -> str:
+    """Why an appeal step was refused, in the user's language, for a Slack message."""
+    return str(message_localizer(context)(f"appeals.errors.{error.reason}", **error.params))
 
 
 def check_alerts(context: BoltContext, change: Change | None) -> None:

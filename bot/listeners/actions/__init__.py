@@ -4,7 +4,7 @@ import re
 
 from slack_bolt import App
 
-from bot.listeners.actions import alert_buttons, corrective_actions, plan, reviews, verification
+from bot.listeners.actions import alert_buttons, appeals, corrective_actions, plan, reviews, verification
 from bot.listeners.actions.goals import handle_adjust_open, handle_approve
 from bot.listeners.actions.history import handle_correct, handle_withdraw
 
@@ -32,3 +32,8 @@ def register(app: App) -> None:
     app.action("query_submission")(verification.handle_query_open)
     app.action("approve_plan")(plan.handle_approve)
     app.action("reject_plan")(plan.handle_reject_open)
+    app.action("appeal_confirm")(appeals.handle_confirm)
+    app.action("appeal_open")(appeals.handle_open)
+    app.action("appeal_take_up")(appeals.handle_take_up)
+    app.action("appeal_uphold")(appeals.handle_uphold)
+    app.action("appeal_reject")(appeals.handle_reject)

@@ -17,12 +17,12 @@ from kpi_core.errors import ReviewError
 _MAX_ID = 2**63 - 1
 
 
-def _value(body: dict[str, Any]) -> str:
+def button_value(body: dict[str, Any]) -> str:
     value = body["actions"][0].get("value")
     return value if isinstance(value, str) else ""
 
 
-def _id(text: str) -> int:
+def button_id(text: str) -> int:
     """An id a button carries; 0 (no row has it) when it cannot be one."""
     return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= _MAX_ID else 0
 
@@ -36,7 +36,11 @@ def handle_rate(ack: Ack, body: dict[str, Any], client: WebClient, respond: Resp
     services, user, messenger = services_of(context), access_of(context).user, reviews_of(context)
     try:
         form = use.rater_form(
-            services.engine, config=services.config, assignment_id=_id(_value(body)), rater=user, now=services.clock()
+            services.engine,
+            config=services.config,
+            assignment_id=button_id(button_value(body)),
+            rater=user,
+            now=services.clock(),
         )
     except ReviewError as error:
         _refused(respond, context, error)
@@ -49,7 +53,7 @@ def handle_nominate(ack: Ack, body: dict[str, Any], client: WebClient, respond: 
     ack()
     services, user, messenger = services_of(context), access_of(context).user, reviews_of(context)
     try:
-        cycle = use.open_cycle(services.engine, cycle_id=_id(_value(body)))
+        cycle = use.open_cycle(services.engine, cycle_id=button_id(button_value(body)))
         if cycle.closed_at is not None or services.clock() >= cycle.deadline_at:
             raise ReviewError(reason="closed", cycle=cycle.key)
     except ReviewError as error:
@@ -64,12 +68,12 @@ def _decide(approve: bool) -> Any:
     def handle(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
         ack()
         services, user, messenger = services_of(context), access_of(context).user, reviews_of(context)
-        cycle_text, _, subject = _value(body).partition(":")
+        cycle_text, _, subject = button_value(body).partition(":")
         try:
             decided = use.decide_peers(
                 services.engine,
                 config=services.config,
-                cycle_id=_id(cycle_text),
+                cycle_id=button_id(cycle_text),
                 subject=subject,
                 approver=user,
                 approve=approve,
@@ -99,7 +103,7 @@ def handle_record(ack: Ack, body: dict[str, Any], client: WebClient, respond: Re
     ack()
     services, user, messenger = services_of(context), access_of(context).user, reviews_of(context)
     try:
-        interview, cycle = use.interview(services.engine, interview_id=_id(_value(body)), user=user)
+        interview, cycle = use.interview(services.engine, interview_id=button_id(button_value(body)), user=user)
         if user == interview.subject:
             raise ReviewError(reason="not_yours")
     except ReviewError as error:
@@ -114,7 +118,7 @@ def handle_confirm(ack: Ack, body: dict[str, Any], respond: Respond, context: Bo
     services, user, messenger = services_of(context), access_of(context).user, reviews_of(context)
     try:
         interview = use.confirm_interview(
-            services.engine, interview_id=_id(_value(body)), user=user, now=services.clock()
+            services.engine, interview_id=button_id(button_value(body)), user=user, now=services.clock()
         )
         _, cycle = use.interview(services.engine, interview_id=interview.id or 0, user=user)
     except ReviewError as error:
@@ -130,7 +134,9 @@ def handle_acknowledge(ack: Ack, body: dict[str, Any], respond: Respond, context
     ack()
     services, user = services_of(context), access_of(context).user
     try:
-        use.acknowledge_interview(services.engine, interview_id=_id(_value(body)), user=user, now=services.clock())
+        use.acknowledge_interview(
+            services.engine, interview_id=button_id(button_value(body)), user=user, now=services.clock()
+        )
     except ReviewError as error:
         _refused(respond, context, error)
         return

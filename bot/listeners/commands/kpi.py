@@ -10,8 +10,10 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.close_delivery import final_scorecard_text
 from bot.listeners.commands import people
 from bot.listeners.commands.away import away
+from bot.listeners.commands.close import close_period, reopen_period
 from bot.listeners.commands.followup import list_actions, list_alerts
 from bot.listeners.commands.plan import plan
 from bot.listeners.commands.review import handle_review
@@ -21,7 +23,7 @@ from bot.modals import case_update_modal, form_modal, milestone_completion_modal
 from bot.mrkdwn import escape
 from bot.render import RESPONSE_URL_POSTS, message_parts
 from bot.services import Services
-from kpi_core import use_cases
+from kpi_core import close_use_cases, use_cases
 from kpi_core.access import Access
 from kpi_core.errors import PeriodError
 from kpi_core.periods import Period, PeriodKind
@@ -202,6 +204,10 @@ def _post_scorecard(invocation: Invocation, period: Period | None) -> None:
     services = invocation.services
     zone = services.config.team(invocation.access.view_teams[0]).tz if invocation.access.view_teams else None
     period = period or Period.current(PeriodKind.QUARTER, now=services.clock(), tz=zone or services.config.teams[0].tz)
+    closed = close_use_cases.frozen(services.engine, period_label=period.label)
+    if closed is not None:  # a closed period's scorecard is its frozen snapshot, whatever the data says now
+        invocation.respond_in_parts(final_scorecard_text(services, *closed, language=invocation.access.language))
+        return
     rankings = use_cases.rankings(services.engine, config=services.config, period=period, cache=services.reports)
     texts = [
         services.renderer.scorecard(
@@ -280,4 +286,6 @@ SUBCOMMANDS: dict[str, Callable[[Invocation], None]] = {
     "actions": list_actions,
     "verify": verify,
     "plan": plan,
+    "close": close_period,
+    "reopen": reopen_period,
 }

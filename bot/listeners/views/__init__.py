@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners.views import corrective_action, goals, plan, reviews, submissions, updates, verification
+from bot.listeners.views import appeals, corrective_action, goals, plan, reviews, submissions, updates, verification
 
 
 def register(app: App) -> None:
@@ -22,3 +22,5 @@ def register(app: App) -> None:
     app.view("verification_query")(verification.handle_query)
     app.view("submit_plan")(plan.handle_plan)
     app.view("reject_plan")(plan.handle_reject)
+    app.view("appeal")(appeals.handle_appeal)
+    app.view("appeal_decision")(appeals.handle_decision)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.forms import (
+    PERIOD,
     CaseInput,
     Errors,
     MeasuresInput,
@@ -35,12 +36,23 @@ from bot.modals import confirm_replace_modal, notice_modal
 from bot.services import Services
 from kpi_core import use_cases
 from kpi_core.alert_sweep import Change
+from kpi_core.errors import PeriodCloseError
 from kpi_core.verification import is_on
+
+T = TypeVar("T")
 
 
 def view_key(view: dict[str, Any]) -> str:
     """The same view submitted twice (double click, retry) carries the same id and hash."""
     return f"view:{view['id']}:{view.get('hash', '')}"
+
+
+def refusing_closed(context: BoltContext, block_id: str, write: Callable[[], T]) -> tuple[T | None, Errors]:
+    """Runs ``write``; one dated inside a closed period stores nothing and becomes ``block_id``'s field error."""
+    try:
+        return write(), {}
+    except PeriodCloseError as error:
+        return None, {block_id: localizer(context)("period_close.write_refused", period=error.period)}
 
 
 def acknowledge(
@@ -89,8 +101,8 @@ def handle_measures(ack: Ack, view: dict[str, Any], client: WebClient, context: 
         )
         ack(response_action="update", view=modal)
         return
-    what = _store_measures(context, view, form.key, parsed)
-    acknowledge(ack, client, context, {}, what, change=Change(parsed.team, measures=frozenset(parsed.values)))
+    what, errors = refusing_closed(context, PERIOD, lambda: _store_measures(context, view, form.key, parsed))
+    acknowledge(ack, client, context, errors, what, change=Change(parsed.team, measures=frozenset(parsed.values)))
 
 
 def handle_confirm_replace(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -106,7 +118,11 @@ def handle_confirm_replace(ack: Ack, view: dict[str, Any], client: WebClient, co
         ack(response_action="update", view=notice)
         return
     form, measures = parsed
-    what = _store_measures(context, view, form, measures)
+    what, refused = refusing_closed(context, PERIOD, lambda: _store_measures(context, view, form, measures))
+    if refused:  # the period was closed while the confirmation was open
+        notice = notice_modal(services, access, title_key="replace_title", text=refused[PERIOD])
+        ack(response_action="update", view=notice)
+        return
     acknowledge(ack, client, context, {}, what, change=Change(measures.team, measures=frozenset(measures.values)))
 
 
@@ -136,8 +152,9 @@ Write = Callable[..., str | None]  # (services, parsed input, request_key=, user
 Touched = Callable[[Any], Change]  # parsed input -> what its write changes (for the alerts)
 
 
-def _form_handler(parse: Callable[..., tuple[Any, Errors]], write: Write, touched: Touched) -> Any:
-    """A view listener for a form stored as one new submission: parse and validate, store once, thank."""
+def _form_handler(parse: Callable[..., tuple[Any, Errors]], write: Write, touched: Touched, dated_by: str) -> Any:
+    """A view listener for a form stored as one new submission: parse and validate, store once, thank;
+    ``dated_by`` is the block whose date a closed period refuses."""
 
     def handle(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         services, access = services_of(context), access_of(context)
@@ -146,7 +163,11 @@ def _form_handler(parse: Callable[..., tuple[Any, Errors]], write: Write, touche
         )
         stored = None
         if parsed is not None:
-            stored = write(services, parsed, request_key=view_key(view), user=access.user, now=services.clock())
+            stored, errors = refusing_closed(
+                context,
+                dated_by,
+                lambda: write(services, parsed, request_key=view_key(view), user=access.user, now=services.clock()),
+            )
         acknowledge(ack, client, context, errors, stored, change=touched(parsed) if parsed else None)
 
     return handle
@@ -201,8 +222,12 @@ def _write_milestone(
     return None if stored is None else f"{milestone.team} {milestone.project} · {milestone.name} #{stored.id}"
 
 
-handle_survey = _form_handler(parse_survey, _write_survey, lambda survey: Change(survey.team, surveys=True))
-handle_case = _form_handler(parse_case, _write_case, lambda case: Change(case.team, case_kinds=frozenset({case.kind})))
+handle_survey = _form_handler(
+    parse_survey, _write_survey, lambda survey: Change(survey.team, surveys=True), dated_by="survey_date"
+)
+handle_case = _form_handler(
+    parse_case, _write_case, lambda case: Change(case.team, case_kinds=frozenset({case.kind})), dated_by="raised_at"
+)
 handle_milestone = _form_handler(
-    parse_milestone, _write_milestone, lambda milestone: Change(milestone.team, milestones=True)
+    parse_milestone, _write_milestone, lambda milestone: Change(milestone.team, milestones=True), dated_by="due_on"
 )

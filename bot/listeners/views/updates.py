@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.forms import State, parse_case_update, parse_milestone_completion
 from bot.listeners.context import access_of, localizer, services_of
-from bot.listeners.views.submissions import acknowledge, view_key
+from bot.listeners.views.submissions import acknowledge, refusing_closed, view_key
 from kpi_core import use_cases
 from kpi_core.alert_sweep import Change
 
@@ -28,15 +28,20 @@ def handle_case_update(ack: Ack, view: dict[str, Any], client: WebClient, contex
     parsed, errors = parse_case_update(view, case=case, config=services.config, now=now, localize=localize)
     if case is not None and case.id is not None and parsed is not None and not errors:
         first_response_at, resolved_at = parsed
-        updated = use_cases.update_case(
-            services.engine,
-            request_key=view_key(view),
-            case_id=case.id,
-            teams=access.submit_teams,
-            first_response_at=first_response_at,
-            resolved_at=resolved_at,
-            user=access.user,
-            now=now,
+        case_id = case.id
+        updated, errors = refusing_closed(
+            context,
+            "first_response_at",
+            lambda: use_cases.update_case(
+                services.engine,
+                request_key=view_key(view),
+                case_id=case_id,
+                teams=access.submit_teams,
+                first_response_at=first_response_at,
+                resolved_at=resolved_at,
+                user=access.user,
+                now=now,
+            ),
         )
         stored = None if updated is None else f"{case.team} #{case.id}"
     change = Change(case.team, case_kinds=frozenset({case.kind})) if case else None
@@ -56,15 +61,20 @@ def handle_milestone_completion(ack: Ack, view: dict[str, Any], client: WebClien
     )
     if milestone is not None and milestone.id is not None and parsed is not None:
         completed_on, actual_cost = parsed
-        completed = use_cases.complete_milestone(
-            services.engine,
-            request_key=view_key(view),
-            milestone_id=milestone.id,
-            teams=access.submit_teams,
-            completed_on=completed_on,
-            actual_cost=actual_cost,
-            user=access.user,
-            now=now,
+        milestone_id = milestone.id
+        completed, errors = refusing_closed(
+            context,
+            "completed_on",
+            lambda: use_cases.complete_milestone(
+                services.engine,
+                request_key=view_key(view),
+                milestone_id=milestone_id,
+                teams=access.submit_teams,
+                completed_on=completed_on,
+                actual_cost=actual_cost,
+                user=access.user,
+                now=now,
+            ),
         )
         stored = None if completed is None else f"{milestone.team} {milestone.project} · {milestone.name}"
     change = Change(milestone.team, milestones=True) if milestone else None
