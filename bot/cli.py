@@ -250,6 +250,7 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
         for team_report in reports:
             writer.writerows(report_csv_rows(config, team_report))
     else:
+        from bot.plan_progress_view import report_progress_blocks
         from bot.render import blocks_text
 
         for current, before in zip(reports, earlier[0], strict=True):
@@ -257,6 +258,7 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
             blocks = services.renderer.report_blocks(
                 team=team_config, report=current, previous=before, now=services.clock()
             )
+            blocks[-1:-1] = report_progress_blocks(services, team=team_config, period=parsed)  # before the legend
             _echo_mrkdwn(blocks_text(blocks) + "\n")  # as Slack shows the /kpi report answer
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kpi_core.calendar_schema import AnomalyWatch, CalendarConfig, Due
+from kpi_core.config_projection import ProjectionSettings
 from kpi_core.cron import CronSyntaxError, check_cron
 from kpi_core.errors import ExpressionSyntaxError, UnknownTeam
 from kpi_core.expressions import names_in
@@ -396,6 +397,7 @@ class Config(_Model):
     data_since: date = date(2000, 1, 1)
     alert_followup: AlertFollowUp = AlertFollowUp()
     plans: dict[Key, KpiPlan] = {}  # yearly targets and their decomposition (kpi_core/plan_schema.py)
+    projection: ProjectionSettings = ProjectionSettings()  # year to date vs plan: kpi_core/projection.py
 
     @cached_property
     def team_by_key(self) -> dict[str, Team]:

@@ -17,6 +17,7 @@ from bot.listeners.commands.review import handle_review
 from bot.listeners.context import access_of, after_ack, message_localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
 from bot.mrkdwn import escape
+from bot.plan_progress_view import report_progress_blocks
 from bot.render import RESPONSE_URL_POSTS, message_parts
 from bot.services import Services
 from kpi_core import use_cases
@@ -179,6 +180,7 @@ def _post_report(invocation: Invocation, team: str, period: Period | None) -> No
     )
     # one message: a report's blocks are bounded by the config's KPIs (ten fields a section), not by teams
     blocks = services.renderer.report_blocks(team=team_config, report=current, previous=previous, now=services.clock())
+    blocks[-1:-1] = report_progress_blocks(services, team=team_config, period=period)  # before the legend
     fallback = escape(blocks[0]["text"]["text"])  # the notification text is mrkdwn; the header plain text
     invocation.respond(text=fallback, blocks=blocks, response_type="ephemeral")
 
