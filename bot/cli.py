@@ -512,10 +512,12 @@ def _echo_mrkdwn(text: str) -> None:
 
 
 def _register_review_commands() -> None:
-    from bot.cli_reviews import export, review  # click only: `kpi-bot --help` stays light
+    from bot.cli_plans import plan  # click only: `kpi-bot --help` stays light
+    from bot.cli_reviews import export, review
 
     main.add_command(review)
     main.add_command(export)
+    main.add_command(plan)
 
 
 _register_review_commands()

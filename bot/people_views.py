@@ -13,6 +13,7 @@ from kpi_core.config_schema import Config, Language, Person
 from kpi_core.goals import TargetGap
 from kpi_core.periods import Period
 from kpi_core.person_scorecard import PersonCard
+from kpi_core.targets import targets_of_team
 
 
 def goals_modal(
@@ -31,8 +32,9 @@ def goals_modal(
     position = config.position_by_key[person.position]
     kpis = [config.kpi_by_key[key] for key in position.kpis]
     hints = {}
+    team_targets = targets_of_team(services.engine, config=config, period=period, team=person.team)
     for kpi in kpis:
-        target = kpi.target_for(person.team, period.kind)
+        target = team_targets[kpi.key]
         if target is not None:
             hints[kpi.key] = renderer.text(
                 "people.team_target_hint", language, target=format_value(target, kpi.unit, no_data="")
@@ -67,12 +69,8 @@ def decision_value(person: str, period: Period, stamp: str) -> str:
 def proposal_blocks(
     services: Services, language: Language, *, person: Person, period: Period, values: dict[str, float], stamp: str
 ) -> list[dict[str, Any]]:
-    config = services.config
-    team_targets = {
-        key: target
-        for key in values
-        if (target := config.kpi_by_key[key].target_for(person.team, period.kind)) is not None
-    }
+    in_force = targets_of_team(services.engine, config=services.config, period=period, team=person.team)
+    team_targets = {key: target for key in values if (target := in_force.get(key)) is not None}
     return services.renderer.blocks(
         "goals_proposal",
         language=language,

@@ -46,6 +46,8 @@ class YearPlan:
     method: Method
     #: why the asked split was not used (last year lacked data), to be shown wherever the plan is
     note: str | None = None
+    #: with that note: how many of last year's months had data (12: they did not make shares)
+    months_with_data: int | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
 
@@ -140,8 +142,14 @@ def config_plan(
         return YearPlan(**common, total=total, months=(total,) * MONTHS, method="same")  # type: ignore[arg-type]
     total = float(target.year or 0)
     split, weights = _split_of(plan, target)
-    shares, method, note = _shares(session, config, definition, split, weights, year=year, team=team, person=person)
-    return YearPlan(**common, total=total, months=additive_months(total, shares), method=method, note=note)  # type: ignore[arg-type]
+    shares, method, having = _shares(session, config, definition, split, weights, year=year, team=team, person=person)
+    note = None
+    if having is not None:
+        note = f"split evenly: {year - 1} has data for {having} of 12 months"
+        if having == MONTHS:
+            note = f"split evenly: {year - 1}'s monthly values are no shares of a positive total"
+    months = additive_months(total, shares)
+    return YearPlan(**common, total=total, months=months, method=method, note=note, months_with_data=having)  # type: ignore[arg-type]
 
 
 def _split_of(plan: KpiPlan, target: PlanTarget) -> tuple[Split, list[float] | None]:
@@ -171,7 +179,9 @@ def _shares(
     year: int,
     team: str,
     person: str | None,
-) -> tuple[list[float], Method, str | None]:
+) -> tuple[list[float], Method, int | None]:
+    """The 12 monthly shares, the method used and, when last year's shares could not be used, how many of
+    its months had data."""
     if split == "weights" and weights is not None:
         if len(weights) == MONTHS:
             return [weight / 100 for weight in weights], "weights", None
@@ -182,10 +192,7 @@ def _shares(
         total = sum(having)
         if len(having) == MONTHS and total > 0 and min(having) >= 0:
             return [value / total for value in having], "last_year", None
-        note = f"split evenly: {year - 1} has data for {len(having)} of 12 months"
-        if len(having) == MONTHS:
-            note = f"split evenly: {year - 1}'s monthly values cannot be shares (a total of {total:g})"
-        return [1 / MONTHS] * MONTHS, "even", note
+        return [1 / MONTHS] * MONTHS, "even", len(having)
     return [1 / MONTHS] * MONTHS, "even", None
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from kpi_core.config_schema import Config, Kpi, Person
 from kpi_core.kpis import compute_person
@@ -31,6 +31,7 @@ from kpi_core.periods import Period
 from kpi_core.plan_schema import is_additive
 from kpi_core.rules import Bounds
 from kpi_core.store import bump_data_version
+from kpi_core.targets import agreed_targets, team_targets
 
 #: the longest reason an adjustment may give (the column's length)
 MAX_REASON_CHARS = 500
@@ -187,15 +188,6 @@ def agreed_row(
     )
 
 
-def agreed_targets(session: Session, *, person: str, period: Period) -> dict[str, float]:
-    query = select(PersonalTarget).where(
-        PersonalTarget.person == person,
-        PersonalTarget.period == period.label,
-        col(PersonalTarget.agreed).is_not(None),
-    )
-    return {row.kpi: float(row.agreed) for row in session.exec(query) if row.agreed is not None}
-
-
 def combination(config: Config, kpi: Kpi) -> Combination:
     """How personal targets of ``kpi`` combine into a team figure (the module docstring)."""
     return "sum" if is_additive(kpi, config.measure_by_key) else "weighted"
@@ -206,10 +198,11 @@ def team_gaps(session: Session, *, config: Config, team: str, period: Period) ->
     target for that period kind (KPIs without a team target or with a band are not checked)."""
     people = people_of_team(config, team)
     targets = {person.user: agreed_targets(session, person=person.user, period=period) for person in people}
+    team_wide = team_targets(session, config=config, period=period, teams=[team])[team]
     gaps = []
     for kpi_key in dict.fromkeys(key for person_targets in targets.values() for key in person_targets):
         kpi = config.kpi_by_key.get(kpi_key)
-        team_target = kpi.target_for(team, period.kind) if kpi is not None else None
+        team_target = team_wide.get(kpi_key)
         if kpi is None or team_target is None or kpi.better == "band":
             continue
         having = [person for person in people if kpi_key in targets[person.user]]

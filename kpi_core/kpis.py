@@ -23,7 +23,8 @@ from kpi_core.config import (
 from kpi_core.config_schema import Person
 from kpi_core.expressions import evaluate, names_in
 from kpi_core.isolation import ComputeFailure, check_finite, per_team
-from kpi_core.periods import Period, PeriodKind
+from kpi_core.periods import Period
+from kpi_core.targets import team_targets
 
 Status = Literal["no_data", "met", "missed", "breach", "info"]
 Detail = float | int | None
@@ -67,16 +68,19 @@ def compute_reports(
     All teams are computed together; a team whose data cannot be computed (an overflowing sum, a stored
     infinity) gets a report carrying its failure, and the other teams' reports stand."""
     selected = {team.key: team for team in ([config.team(key) for key in teams] if teams is not None else config.teams)}
+    targets = team_targets(session, config=config, period=period, teams=selected)  # plans, else the KPIs' own
     computed, failures = per_team(
         session,
         teams=list(selected),
         period=period,
-        run=lambda keys: _compute(session, config, [selected[key] for key in keys], period),
+        run=lambda keys: _compute(session, config, [selected[key] for key in keys], period, targets),
     )
     return {key: computed.get(key) or TeamReport(key, period, {}, failures[key]) for key in selected}
 
 
-def _compute(session: Session, config: Config, selected: list[Team], period: Period) -> dict[str, TeamReport]:
+def _compute(
+    session: Session, config: Config, selected: list[Team], period: Period, targets: dict[str, dict[str, float | None]]
+) -> dict[str, TeamReport]:
     current = _load(session, config, selected, period, config.kpis)
     comparisons: dict[str, dict[str, TeamAggregates]] = {}
     for versus in ("previous", "year_ago"):
@@ -96,7 +100,7 @@ def _compute(session: Session, config: Config, selected: list[Team], period: Per
             check_finite(kpi.key, outcome.value)
             for name, detail in details.items():
                 check_finite(f"{kpi.key}.{name}", detail)
-            results[kpi.key] = _result(kpi, outcome, details, team.key, period.kind)
+            results[kpi.key] = _result(kpi, outcome, details, team.key, targets[team.key][kpi.key])
         reports[team.key] = TeamReport(team=team.key, period=period, results=results)
     return reports
 
@@ -115,8 +119,7 @@ def status_of(kpi: Kpi, value: float | None, *, target: float | None, threshold:
     return "met" if (value <= target if lower_is_better else value >= target) else "missed"
 
 
-def _result(kpi: Kpi, outcome: _Outcome, details: dict[str, Detail], team: str, kind: PeriodKind) -> KpiResult:
-    target = kpi.target_for(team, kind)
+def _result(kpi: Kpi, outcome: _Outcome, details: dict[str, Detail], team: str, target: float | None) -> KpiResult:
     threshold = kpi.alert_threshold_for(team)
     return KpiResult(
         key=kpi.key,

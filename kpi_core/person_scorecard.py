@@ -10,12 +10,12 @@ from datetime import datetime
 from sqlmodel import Session
 
 from kpi_core.config_schema import Config, Person, ScorecardItem
-from kpi_core.goals import agreed_targets
 from kpi_core.isolation import NotFinite
 from kpi_core.kpis import KpiResult, compute_person, compute_reports
 from kpi_core.periods import Period
 from kpi_core.review_hook import ReviewSummary, latest_review_summary
 from kpi_core.scorecard import item_score, score_teams
+from kpi_core.targets import person_targets
 
 PARTS = ("position", "personal", "team")
 
@@ -24,7 +24,7 @@ PARTS = ("position", "personal", "team")
 class PositionItem:
     kpi: str
     weight: float
-    result: KpiResult  # ``target`` is the person's agreed target (None: none agreed, the item scores 0)
+    result: KpiResult  # ``target``: agreed, else planned (kpi_core/targets.py; None: neither, the item scores 0)
     score: float  # 0..100
 
 
@@ -52,7 +52,9 @@ def default_period(config: Config, person: Person, *, now: datetime) -> Period:
 
 def person_card(session: Session, *, config: Config, person: Person, period: Period) -> PersonCard:
     position = config.position_by_key[person.position]
-    targets = agreed_targets(session, person=person.user, period=period)
+    targets = person_targets(
+        session, config=config, person=person.user, team=person.team, period=period, kpis=list(position.kpis)
+    )
     items: list[PositionItem] = []
     try:
         results = compute_person(

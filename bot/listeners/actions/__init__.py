@@ -4,7 +4,7 @@ import re
 
 from slack_bolt import App
 
-from bot.listeners.actions import alert_buttons, corrective_actions, reviews
+from bot.listeners.actions import alert_buttons, corrective_actions, plan, reviews
 from bot.listeners.actions.goals import handle_adjust_open, handle_approve
 from bot.listeners.actions.history import handle_correct, handle_withdraw
 
@@ -28,3 +28,5 @@ def register(app: App) -> None:
     # a digest's Open action buttons: one per KPI, each action_id unique in its block
     app.action(re.compile(r"^kpi_open_action:"))(alert_buttons.handle_open_action_for_kpi)
     app.action("close_action")(corrective_actions.handle_close)
+    app.action("approve_plan")(plan.handle_approve)
+    app.action("reject_plan")(plan.handle_reject_open)

@@ -1,5 +1,5 @@
 """``/kpi <subcommand>``: help, submit, case, milestone, report, scorecard, history, undo, alerts, actions; goals
-and me (bot/listeners/commands/people.py)."""
+and me (bot/listeners/commands/people.py); plan (bot/listeners/commands/plan.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from bot.listeners.commands import people
 from bot.listeners.commands.away import away
 from bot.listeners.commands.followup import list_actions, list_alerts
+from bot.listeners.commands.plan import plan
 from bot.listeners.commands.review import handle_review
 from bot.listeners.context import access_of, after_ack, message_localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
@@ -72,7 +73,7 @@ def handle_kpi(ack: Ack, command: dict[str, Any], respond: Respond, client: WebC
     subcommand = SUBCOMMANDS.get(name)
     if subcommand is None:
         invocation.reply(invocation.localize("unknown_subcommand", word=name) + "\n" + _help(invocation))
-    elif subcommand not in (_show_help, people.me, handle_review) and access.role == "none":  # HR, people: no team role
+    elif subcommand not in _ANY_ROLE and access.role == "none":  # HR, people: no team role
         invocation.reply(invocation.localize("refused"))
     else:
         subcommand(invocation)
@@ -252,6 +253,9 @@ def _respond_with_submissions(invocation: Invocation, title: str, submissions: l
     invocation.respond(text=title, blocks=blocks, response_type="ephemeral")
 
 
+#: subcommands that answer users without a team role themselves (HR, people), each with its own refusal
+_ANY_ROLE = (_show_help, people.me, handle_review, plan)
+
 SUBCOMMANDS: dict[str, Callable[[Invocation], None]] = {
     "help": _show_help,
     "submit": _submit,
@@ -267,4 +271,5 @@ SUBCOMMANDS: dict[str, Callable[[Invocation], None]] = {
     "me": people.me,
     "alerts": list_alerts,
     "actions": list_actions,
+    "plan": plan,
 }

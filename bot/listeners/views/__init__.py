@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners.views import corrective_action, goals, reviews, submissions, updates
+from bot.listeners.views import corrective_action, goals, plan, reviews, submissions, updates
 
 
 def register(app: App) -> None:
@@ -19,3 +19,5 @@ def register(app: App) -> None:
     app.view("review_peers")(reviews.handle_peers)
     app.view("review_interview")(reviews.handle_interview)
     app.view("corrective_action")(corrective_action.handle_corrective_action)
+    app.view("submit_plan")(plan.handle_plan)
+    app.view("reject_plan")(plan.handle_reject)
