@@ -8,12 +8,12 @@ from functools import partial
 
 from sqlmodel import Session
 
-from kpi_core.annual_plan import plan_target
 from kpi_core.config import Config, Kpi, ScorecardItem
 from kpi_core.kpis import KpiResult, compute_reports
 from kpi_core.periods import Period, PeriodKind
 from kpi_core.plan_schema import is_additive
 from kpi_core.projection import ItemProjection, current_quarter, months_of, project_item, year_of
+from kpi_core.targets import team_targets
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,11 @@ def year_to_date(session: Session, *, config: Config, teams: list[str], as_of: P
     this_year = [month for month in months_of(year) if month.start <= as_of.start]
     last_year = months_of(year.previous())
     results: dict[Period, dict[str, dict[str, KpiResult]]] = {}
+    keys = {kpi.key for kpi, _ in items}
     if items:
         for month in [*last_year, *this_year]:
-            reports = compute_reports(session, config=config, period=month, teams=teams)
+            # the scorecard's KPIs only: a year and a half of months for every team
+            reports = compute_reports(session, config=config, period=month, teams=teams, kpis=keys)
             results[month] = {team: report.results for team, report in reports.items()}
     targets = _targets(
         session, config, teams, [kpi.key for kpi, _ in items], [*this_year, current_quarter(as_of), year]
@@ -74,21 +76,19 @@ Targets = dict[tuple[str, str, Period], float | None]  # (team, KPI, period) -> 
 
 
 def _targets(session: Session, config: Config, teams: list[str], kpis: list[str], periods: list[Period]) -> Targets:
-    """Each team's target of each KPI in each period: its plan (kpi_core.annual_plan), else the KPI's own
-    target for that kind of period, else for an additive KPI the sum of its own quarter (or month) targets
-    in the period (a sales target of 2,300,000 a quarter plans 9,200,000 a year)."""
+    """Each team's target of each KPI in each period (kpi_core.targets: its plan, else the KPI's own target
+    for that kind of period), else for an additive KPI the sum of its own quarter (or month) targets in the
+    period (a sales target of 2,300,000 a quarter plans 9,200,000 a year)."""
     found: Targets = {}
-    for team in teams:
-        for key in kpis:
-            kpi = config.kpi_by_key[key]
-            additive = is_additive(kpi, config.measure_by_key)
-            for period in periods:
-                planned = plan_target(session, config, kpi=key, period=period, team=team)
-                if planned is None:
-                    planned = kpi.target_for(team, period.kind)
-                if planned is None and additive:
-                    planned = _summed(kpi, team, period)
-                found[(team, key, period)] = planned
+    for period in periods:
+        by_team = team_targets(session, config=config, period=period, teams=teams)
+        for team in teams:
+            for key in kpis:
+                kpi = config.kpi_by_key[key]
+                target = by_team[team][key]
+                if target is None and is_additive(kpi, config.measure_by_key):
+                    target = _summed(kpi, team, period)
+                found[(team, key, period)] = target
     return found
 
 

@@ -12,6 +12,7 @@ from kpi_core.annual_plan import plan_target
 from kpi_core.config import Config, parse_config
 from kpi_core.db import transaction
 from kpi_core.errors import ConfigError
+from kpi_core.kpis import compute_reports
 from kpi_core.periods import Period
 from kpi_core.plan_progress import scorecard_items, year_to_date
 from tests import factories
@@ -93,3 +94,13 @@ def test_the_at_risk_tolerance_is_configurable_and_checked(example_config: Confi
     assert parse_config({**raw, "projection": {"at_risk_within_pct": 10}}).projection.at_risk_within_pct == 10
     with pytest.raises(ConfigError, match="projection.at_risk_within_pct"):
         parse_config({**raw, "projection": {"at_risk_within_pct": -1}})
+
+
+def test_compute_reports_computes_only_the_kpis_asked_for(engine: sa.Engine, example_config: Config) -> None:
+    factories.add(engine, *factories.measures("berlin_ops", date(2026, 8, 3), sales=700_000, orders=10))
+    with transaction(engine) as session:
+        reports = compute_reports(
+            session, config=example_config, period=Period.parse("2026-08"), teams=["berlin_ops"], kpis={"sales", "csat"}
+        )
+    assert list(reports["berlin_ops"].results) == ["csat", "sales"]  # config order
+    assert reports["berlin_ops"].results["sales"].value == 700_000
