@@ -62,9 +62,9 @@ class PlanMessenger:
                 continue
             language = self.language(approver)
             note = self.decision_note(row, before, language)
-            summary = plan_summary(self.services, language, row)
-            block = {"type": "section", "text": {"type": "mrkdwn", "text": f"{note}\n{summary}"}}
-            self.sender.update(channel=posted[0], ts=posted[1], text=note, blocks=[block])
+            text = Mrkdwn(f"{note}\n{plan_summary(self.services, language, row)}")
+            blocks = self.services.renderer.blocks("plan_proposal", language=language, text=text, plan_id=None)
+            self.sender.update(channel=posted[0], ts=posted[1], text=note, blocks=blocks)
 
     def decision_note(self, row: AnnualPlan, before: YearPlan | None, language: Language) -> Mrkdwn:
         """``Approved by …: the 2027 plan of Sales for … It replaces …`` (or rejected, with the reason)."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.mrkdwn import Mrkdwn, mention
+from bot.mrkdwn import Mrkdwn, escape, mention
 from bot.render import format_value
 from bot.services import Services
 from kpi_core.annual_plan import YearPlan, from_row
@@ -101,8 +101,8 @@ def plan_summary(services: Services, language: Language, row: AnnualPlan | YearP
     quarters = " · ".join(
         f"Q{number} {format_value(value, unit, no_data='-')}" for number, value in enumerate(plan.quarters(), start=1)
     )
-    total = format_value(plan.total, unit, no_data="-")
-    line = renderer.mrkdwn("plans.proposal_line", language, total=total, quarters=quarters)
+    year = renderer.text("plans.show_year", language)  # "Year / 全年" in both languages: the figures once
+    line = escape(f"{year} {format_value(plan.total, unit, no_data='-')} · {quarters}")
     months = ", ".join(
         f"{number:02d}: {format_value(value, unit, no_data='-')}" for number, value in enumerate(plan.months, start=1)
     )

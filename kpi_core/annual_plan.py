@@ -132,24 +132,38 @@ def config_plan(
     if target is None:
         return None
     additive = is_additive(definition, config.measure_by_key)
-    common = {"kpi": kpi, "team": team, "person": person, "year": year, "additive": additive, "source": "config"}
-    if not additive:
-        if target.months is not None:
-            months = tuple(target.months)
-            total = target.year if target.year is not None else sum(months) / len(months)
-            return YearPlan(**common, total=total, months=months, method="months")  # type: ignore[arg-type]
+    note, having = None, None
+    if not additive and target.months is not None:
+        months: tuple[float, ...] = tuple(target.months)
+        total = target.year if target.year is not None else sum(months) / len(months)
+        method: Method = "months"
+    elif not additive:
         total = float(target.year or 0)
-        return YearPlan(**common, total=total, months=(total,) * MONTHS, method="same")  # type: ignore[arg-type]
-    total = float(target.year or 0)
-    split, weights = _split_of(plan, target)
-    shares, method, having = _shares(session, config, definition, split, weights, year=year, team=team, person=person)
-    note = None
-    if having is not None:
-        note = f"split evenly: {year - 1} has data for {having} of 12 months"
-        if having == MONTHS:
-            note = f"split evenly: {year - 1}'s monthly values are no shares of a positive total"
-    months = additive_months(total, shares)
-    return YearPlan(**common, total=total, months=months, method=method, note=note, months_with_data=having)  # type: ignore[arg-type]
+        months, method = (total,) * MONTHS, "same"
+    else:
+        total = float(target.year or 0)
+        split, weights = _split_of(plan, target)
+        shares, method, having = _shares(
+            session, config, definition, split, weights, year=year, team=team, person=person
+        )
+        months = additive_months(total, shares)
+        if having is not None:
+            note = f"split evenly: {year - 1} has data for {having} of 12 months"
+            if having == MONTHS:
+                note = f"split evenly: {year - 1}'s monthly values are no shares of a positive total"
+    return YearPlan(
+        kpi=kpi,
+        team=team,
+        person=person,
+        year=year,
+        additive=additive,
+        total=total,
+        months=months,
+        source="config",
+        method=method,
+        note=note,
+        months_with_data=having,
+    )
 
 
 def _split_of(plan: KpiPlan, target: PlanTarget) -> tuple[Split, list[float] | None]:

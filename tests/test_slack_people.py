@@ -14,6 +14,8 @@ from sqlmodel import Session, col, select
 from kpi_core.config import Config
 from kpi_core.models import AuditEntry, CustomerCase, PersonalTarget
 from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, STRANGER, Bot, running_bot
+from tests.dm_buttons import buttons_in, clicked
+from tests.dm_buttons import click as click_button
 from tests.slack_requests import app_home_opened_body, datetimepicker_value, static_select_value, text_value
 
 AGENT = "U0OPSSH1"  # Shanghai speaks both languages: every message has its English half
@@ -52,28 +54,11 @@ def propose(bot: Bot, **overrides: str) -> dict[str, Any]:
 
 
 def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    blocks = message["blocks"] if isinstance(message["blocks"], list) else json.loads(message["blocks"])
-    [actions] = [block for block in blocks if block.get("block_id") == "goals_decision"]
-    return {element["action_id"]: element for element in actions["elements"]}
+    return buttons_in(message, "goals_decision")
 
 
 def click(bot: Bot, button: dict[str, Any], *, user: str, value: str | None = None) -> None:
-    bot.fake.reset()
-    reply = bot.slack.action(
-        action_id=button["action_id"],
-        value=button["value"] if value is None else value,
-        user_id=user,
-        block_id="goals_decision",
-        response_url=bot.fake.response_url("click"),
-        channel_id="D0DM",
-    )
-    assert (reply.status, reply.body) == (200, "")
-
-
-def clicked(bot: Bot) -> dict[str, Any]:
-    (call,) = bot.fake.wait_for("response")
-    params: dict[str, Any] = call.params
-    return params
+    click_button(bot, button, user=user, block_id="goals_decision", value=value)
 
 
 def targets(bot: Bot, person: str = AGENT) -> dict[str, tuple[float, float | None, bool]]:

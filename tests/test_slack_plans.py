@@ -16,6 +16,8 @@ from kpi_core.models import AuditEntry, Delivery
 from kpi_core.periods import Period
 from kpi_core.plan_models import AnnualPlan
 from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER, STRANGER, Bot
+from tests.dm_buttons import buttons_in, clicked
+from tests.dm_buttons import click as click_button
 from tests.mrkdwn import as_slack_shows, mrkdwn_problems
 from tests.slack_calls import wait_for_posts
 from tests.slack_requests import text_value
@@ -69,28 +71,11 @@ def propose(bot: Bot, user: str = MANAGER, **values: str) -> dict[str, Any]:
 
 
 def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    blocks = message["blocks"] if isinstance(message["blocks"], list) else json.loads(message["blocks"])
-    [actions] = [block for block in blocks if block.get("block_id") == "plan_decision"]
-    return {element["action_id"]: element for element in actions["elements"]}
+    return buttons_in(message, "plan_decision")
 
 
 def click(bot: Bot, button: dict[str, Any], *, user: str, value: str | None = None) -> None:
-    bot.fake.reset()
-    reply = bot.slack.action(
-        action_id=button["action_id"],
-        value=button["value"] if value is None else value,
-        user_id=user,
-        block_id="plan_decision",
-        response_url=bot.fake.response_url("click"),
-        channel_id="D0DM",
-    )
-    assert (reply.status, reply.body) == (200, "")
-
-
-def clicked(bot: Bot) -> dict[str, Any]:
-    (call,) = bot.fake.wait_for("response")
-    params: dict[str, Any] = call.params
-    return params
+    click_button(bot, button, user=user, block_id="plan_decision", value=value)
 
 
 def rows(bot: Bot) -> list[tuple[str, float, str | None]]:
@@ -230,9 +215,18 @@ def test_plan_refusals_are_ephemeral(bot: Bot, user: str, text: str, message: st
     bot.fake.assert_no_call("views.open")
 
 
-@pytest.mark.parametrize("user", [MANAGER, ADMIN])
-def test_management_and_admins_open_the_modal(bot: Bot, user: str) -> None:
-    assert open_plan(bot, user, "plan 2027 berlin_ops csat")["callback_id"] == "submit_plan"
+@pytest.mark.parametrize(
+    ("user", "text", "metadata"),
+    [
+        pytest.param(MANAGER, "plan 2027 berlin_ops csat", {"team": "berlin_ops", "kpi": "csat"}, id="management"),
+        pytest.param(ADMIN, "plan csat berlin_ops 2027", {"team": "berlin_ops", "kpi": "csat"}, id="any-order"),
+        pytest.param(ADMIN, "plan 2027", {"team": "shanghai_ops", "kpi": "sales"}, id="defaults"),
+    ],
+)
+def test_management_and_admins_open_the_modal(bot: Bot, user: str, text: str, metadata: dict[str, str]) -> None:
+    view = open_plan(bot, user, text)
+    assert view["callback_id"] == "submit_plan"
+    assert json.loads(view["private_metadata"]) == metadata | {"year": 2027}
 
 
 def test_a_kpi_that_does_not_add_up_takes_months_that_differ_from_the_year(bot: Bot) -> None:

@@ -10,28 +10,20 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.listeners.context import access_of, message_localizer, services_of
-from bot.listeners.views.plan import messenger
+from bot.listeners.views.plan import decide, messenger
 from bot.plan_forms import plan_id_of
 from bot.plan_views import reject_modal
-from kpi_core.plan_approval import PlanRefused, decide_plan, may_plan, pending_plan
+from kpi_core.plan_approval import PlanRefused, may_plan, pending_plan
 
 
 def handle_approve(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     ack()
-    services, access, localize = services_of(context), access_of(context), message_localizer(context)
+    access, localize = access_of(context), message_localizer(context)
     plan_id = plan_id_of(body["actions"][0].get("value"))
     try:
         if plan_id is None:
             raise PlanRefused("decided")
-        row, before = decide_plan(
-            services.engine,
-            config=services.config,
-            plan_id=plan_id,
-            user=access.user,
-            approve=True,
-            reason=None,
-            now=services.clock(),
-        )
+        row, before = decide(context, plan_id=plan_id, approve=True, reason=None)
     except PlanRefused as refusal:
         respond(text=localize(f"plans.{refusal.reason}"), replace_original=False)
         return

@@ -22,21 +22,23 @@ def plan(invocation: Invocation) -> None:
     if not approvers(config, user):
         invocation.reply(invocation.localize("plans.no_approver"))
         return
-    if not invocation.args:
-        invocation.reply(invocation.localize("plans.usage"))
-        return
-    year_text, *rest = invocation.args
     team = next(iter(invocation.access.view_teams), config.teams[0].key)
     kpi = next(iter(config.plans), None) or next(key for key in config.kpi_by_key if plannable(config, key))
-    for word in rest:
+    year_text = None
+    for word in invocation.args:  # the year, a team and a KPI, in any order
         if word in config.team_by_key:
             team = word
         elif word in config.kpi_by_key:
             kpi = word
+        elif year_text is None and any(character.isdigit() for character in word):
+            year_text = word
         else:
             teams = ", ".join(config.team_by_key)
             invocation.reply(invocation.localize("plans.unknown_word", word=word, teams=teams))
             return
+    if year_text is None:
+        invocation.reply(invocation.localize("plans.usage"))
+        return
     if not plannable(config, kpi):
         invocation.reply(invocation.localize("plans.band_kpi", kpi=kpi))
         return
