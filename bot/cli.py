@@ -250,6 +250,7 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
         for team_report in reports:
             writer.writerows(report_csv_rows(config, team_report))
     else:
+        from bot.plan_progress_view import report_progress_blocks
         from bot.render import blocks_text
         from kpi_core.verification_use_cases import unverified_of
 
@@ -263,6 +264,7 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
                 now=services.clock(),
                 unverified=marks.get(parsed, ()),
             )
+            blocks[-1:-1] = report_progress_blocks(services, team=team_config, period=parsed)  # before the legend
             _echo_mrkdwn(blocks_text(blocks) + "\n")  # as Slack shows the /kpi report answer
 
 

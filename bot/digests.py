@@ -14,6 +14,7 @@ from bot.charts import TrendSpec, render_trend, score_bars
 from bot.digest_view import Section, digest_view
 from bot.followup_summary import digest_followup_blocks, summary_followup_text
 from bot.mrkdwn import Mrkdwn, escape
+from bot.plan_progress_view import month_before, progress_blocks, progress_of, weekly_progress_blocks
 from bot.render import message_parts
 from bot.sender import Chart, Outgoing
 from bot.services import Services
@@ -23,6 +24,7 @@ from kpi_core.config import Team
 from kpi_core.db import transaction
 from kpi_core.isolation import ComputeFailure
 from kpi_core.periods import Period, PeriodKind
+from kpi_core.plan_progress import TeamProgress
 from kpi_core.reporting import Report, build_reports, rank_teams
 from kpi_core.store import has_submitted
 from kpi_core.verification_use_cases import unverified_of
@@ -66,11 +68,14 @@ def weekly_digests(
         with transaction(services.engine) as session:
             history = [build_reports(session, config=services.config, period=week, teams=keys) for week in weeks]
         anomalies = team_anomalies(services, teams=group, period=shown)
+        progress = progress_of(services, teams=group, as_of=month_before(shown))
         for index, team in enumerate(group):
             series = [reports[index] for reports in history]
             # the weekly KPIs' panels; monthly and quarterly KPIs are charted with the monthly digest
             trends = {PeriodKind.WEEK: [(report.period, report.kpis) for report in series]}
             unusual = anomaly_blocks(services, team=team, anomalies=anomalies[team.key])
+            # the year to date vs plan: one context line at most, with the unusual KPIs before the legend
+            unusual += weekly_progress_blocks(services, team=team, progress=progress[team.key])
             messages.append(_digest(services, team, series, trends=trends, chart=charts, unusual=unusual))
     return messages
 
@@ -134,6 +139,7 @@ def monthly_digests(
     config = services.config
     months = {team.key: period or last_month(team, services) for team in teams}
     history = _coarser_history(services, months) if charts else {}
+    progress = _year_to_date(services, teams, months)
     messages = []
     for team in teams:
         month = months[team.key]
@@ -151,6 +157,7 @@ def monthly_digests(
         marks = unverified_of(services.engine, config=config, team=team.key, periods=[shown for shown, _ in wanted])
         view = digest_view(config, team, sections, now=services.clock(), unverified=marks)
         blocks = services.renderer.digest_blocks(view, title="monthly_digest")
+        blocks[-1:-1] = progress_blocks(services, team=team, progress=progress[team.key])  # before the legend
         failed = tuple(section.report.failure for section in sections if section.report.failure is not None)
         messages.append(
             Outgoing(
@@ -184,6 +191,17 @@ def _coarser_history(services: Services, months: dict[str, Period]) -> dict[str,
         for month, keys in by_month.items():
             history |= coarser_history(session, config=services.config, teams=keys, ending=month)
     return history
+
+
+def _year_to_date(services: Services, teams: list[Team], months: dict[str, Period]) -> dict[str, TeamProgress]:
+    """Each team's scorecard items against plan to its digest's month, for all teams of a month at once."""
+    by_month: dict[Period, list[Team]] = defaultdict(list)
+    for team in teams:
+        by_month[months[team.key]].append(team)
+    progress: dict[str, TeamProgress] = {}
+    for month, month_teams in by_month.items():
+        progress |= progress_of(services, teams=month_teams, as_of=month)
+    return progress
 
 
 def _failures(reports: list[Report]) -> tuple[ComputeFailure, ...]:

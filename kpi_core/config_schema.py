@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from kpi_core.appeal_schema import AppealSettings
 from kpi_core.calendar_schema import AnomalyWatch, CalendarConfig, Due
 from kpi_core.close_schema import PeriodCloseSettings
+from kpi_core.config_projection import ProjectionSettings
 from kpi_core.config_verification import VerificationSettings
 from kpi_core.cron import CronSyntaxError, check_cron
 from kpi_core.errors import ExpressionSyntaxError, UnknownTeam
@@ -381,6 +382,7 @@ class Config(_Model):
     plans: dict[Key, KpiPlan] = {}  # yearly targets and their decomposition (kpi_core/plan_schema.py)
     period_close: PeriodCloseSettings = PeriodCloseSettings()
     appeals: AppealSettings = AppealSettings()
+    projection: ProjectionSettings = ProjectionSettings()  # year to date vs plan: kpi_core/projection.py
 
     @cached_property
     def team_by_key(self) -> dict[str, Team]:

@@ -22,6 +22,8 @@ from kpi_core.periods import Period, PeriodKind
 DEMO_START = date(2026, 4, 1)
 DEMO_END = date(2026, 10, 1)  # exclusive: the demo data covers 2026-Q2 and 2026-Q3
 SEED = 20260401
+Span = tuple[date, date]  # [start, end) of generated data
+DEMO_SPAN: Span = (DEMO_START, DEMO_END)
 
 
 def load_demo_data(session: Session, *, config: Config, now: datetime) -> int:
@@ -29,28 +31,60 @@ def load_demo_data(session: Session, *, config: Config, now: datetime) -> int:
     added = 0
     for index, team in enumerate(config.teams):
         rng = random.Random(f"{SEED}:{team.key}")
-        skill = 0.85 + 0.05 * (index % 4)  # a stable per-team quality, so the ranking is not a coin toss
-        submission = Submission(team=team.key, kind="demo", source="demo", submitted_by="demo", submitted_at=now)
-        session.add(submission)
-        bump_data_version(session, team=team.key)
-        session.flush()
-        rows = [
-            *_weekly_measures(team, rng, skill),
-            *_monthly_measures(team, rng, skill),
-            *_surveys(team, rng, skill),
-            *_cases(team, rng, skill),
-            *_milestones(team, rng, skill),
-        ]
-        for row in rows:
-            row.submission_id = submission.id
-        _name_people(config, team, rows)
-        rows += _share_measures(config, team, rows)
-        session.add_all(rows)
+        added += len(_add_rows(session, config, team, rng, _skill(index), DEMO_SPAN, now))
         targets = _agreed_targets(config, team, now)
         session.add_all(targets)
-        submission.row_count = len(rows)
-        added += len(rows) + len(targets)
+        added += len(targets)
     return added
+
+
+#: Sales through the year of the optional history, against a flat month: a Spring Festival dip and a year-end
+#: peak; flat from April to September, so that the six demo months fit the pattern as they are.
+SALES_SEASON = {1: 0.8, 2: 0.7, 3: 0.95, 10: 1.05, 11: 1.15, 12: 1.35}
+
+
+def load_demo_history(session: Session, *, config: Config, now: datetime, since: date) -> int:
+    """Adds history before the demo, from ``since`` to DEMO_START, generated like the demo (its own random
+    draws; sales following SALES_SEASON): complete years for the projection back-test
+    (bench/projection_backtest.py). ``kpi-bot demo`` leaves it out, so the demo's figures stay as they are."""
+    added = 0
+    for index, team in enumerate(config.teams):
+        rng = random.Random(f"{SEED}:history:{team.key}")
+        rows = _add_rows(session, config, team, rng, _skill(index), (since, DEMO_START), now)
+        for row in rows:
+            if isinstance(row, MeasureValue) and row.measure == "sales":
+                row.value = round(row.value * SALES_SEASON.get(row.on_date.month, 1.0), 2)
+        added += len(rows)
+    return added
+
+
+def _skill(index: int) -> float:
+    """A stable per-team quality, so the ranking is not a coin toss."""
+    return 0.85 + 0.05 * (index % 4)
+
+
+def _add_rows(
+    session: Session, config: Config, team: Team, rng: random.Random, skill: float, span: Span, now: datetime
+) -> list[Any]:
+    """One demo submission of ``team`` over ``span``: its rows, added to the session."""
+    submission = Submission(team=team.key, kind="demo", source="demo", submitted_by="demo", submitted_at=now)
+    session.add(submission)
+    bump_data_version(session, team=team.key)
+    session.flush()
+    rows = [
+        *_weekly_measures(team, rng, skill, span),
+        *_monthly_measures(team, rng, skill, span),
+        *_surveys(team, rng, skill, span),
+        *_cases(team, rng, skill, span),
+        *_milestones(team, rng, skill, span),
+    ]
+    for row in rows:
+        row.submission_id = submission.id
+    _name_people(config, team, rows)
+    rows += _share_measures(config, team, rows)
+    session.add_all(rows)
+    submission.row_count = len(rows)
+    return rows
 
 
 def _name_people(config: Config, team: Team, rows: list[Any]) -> None:
@@ -121,30 +155,30 @@ def _agreed_targets(config: Config, team: Team, now: datetime) -> list[PersonalT
     return rows
 
 
-def _weeks() -> list[Period]:
-    week = Period.containing(PeriodKind.WEEK, DEMO_START)
+def _weeks(span: Span = DEMO_SPAN) -> list[Period]:
+    week = Period.containing(PeriodKind.WEEK, span[0])
     weeks = []
-    while week.start < DEMO_END:
+    while week.start < span[1]:
         weeks.append(week)
         week = week.next()
     return weeks
 
 
-def _months() -> list[Period]:
-    month = Period.containing(PeriodKind.MONTH, DEMO_START)
+def _months(span: Span = DEMO_SPAN) -> list[Period]:
+    month = Period.containing(PeriodKind.MONTH, span[0])
     months = []
-    while month.start < DEMO_END:
+    while month.start < span[1]:
         months.append(month)
         month = month.next()
     return months
 
 
-def _weekly_measures(team: Team, rng: random.Random, skill: float) -> list[MeasureValue]:
+def _weekly_measures(team: Team, rng: random.Random, skill: float, span: Span = DEMO_SPAN) -> list[MeasureValue]:
     rows = []
     headcount = rng.randint(25, 45)
-    for number, week in enumerate(_weeks()):
-        day = max(week.start + timedelta(days=4), DEMO_START)  # Friday, or the first demo day
-        if day >= DEMO_END:
+    for number, week in enumerate(_weeks(span)):
+        day = max(week.start + timedelta(days=4), span[0])  # Friday, or the first demo day
+        if day >= span[1]:
             continue
         orders = rng.randint(120, 220)
         on_time = min(orders, round(orders * rng.uniform(skill, min(1.0, skill + 0.13))))
@@ -164,9 +198,9 @@ def _weekly_measures(team: Team, rng: random.Random, skill: float) -> list[Measu
     return rows
 
 
-def _monthly_measures(team: Team, rng: random.Random, skill: float) -> list[MeasureValue]:
+def _monthly_measures(team: Team, rng: random.Random, skill: float, span: Span = DEMO_SPAN) -> list[MeasureValue]:
     rows = []
-    for month in _months():
+    for month in _months(span):
         revenue = rng.uniform(900_000, 1_100_000)
         budget = rng.uniform(250_000, 300_000)
         operating = budget * rng.uniform(1.08 - skill * 0.1, 1.12 - skill * 0.1)
@@ -196,23 +230,23 @@ def _local(team: Team, day: date, hours: float) -> datetime:
     return (datetime.combine(day, time(0), team.tz) + timedelta(hours=hours)).astimezone(UTC)
 
 
-def _days() -> list[date]:
-    return [DEMO_START + timedelta(days=offset) for offset in range((DEMO_END - DEMO_START).days)]
+def _days(span: Span = DEMO_SPAN) -> list[date]:
+    return [span[0] + timedelta(days=offset) for offset in range((span[1] - span[0]).days)]
 
 
-def _surveys(team: Team, rng: random.Random, skill: float) -> list[SurveyResponse]:
+def _surveys(team: Team, rng: random.Random, skill: float, span: Span = DEMO_SPAN) -> list[SurveyResponse]:
     weights = [0.04, 0.06, 0.2 - (skill - 0.85), 0.4, 0.3 + (skill - 0.85)]
     rows = []
-    for day in _days():
+    for day in _days(span):
         for _ in range(rng.randint(1, 4)):
             score = rng.choices([1, 2, 3, 4, 5], weights=weights)[0]
             rows.append(SurveyResponse(team=team.key, submitted_at=_local(team, day, rng.uniform(8, 20)), score=score))
     return rows
 
 
-def _cases(team: Team, rng: random.Random, skill: float) -> list[CustomerCase]:
+def _cases(team: Team, rng: random.Random, skill: float, span: Span = DEMO_SPAN) -> list[CustomerCase]:
     rows = []
-    for day in _days():
+    for day in _days(span):
         for _ in range(rng.randint(1, 4)):
             raised_at = _local(team, day, rng.uniform(7, 22))
             response_hours = rng.lognormvariate(1.2, 0.6) / skill
@@ -241,9 +275,9 @@ def _cases(team: Team, rng: random.Random, skill: float) -> list[CustomerCase]:
     return rows
 
 
-def _milestones(team: Team, rng: random.Random, skill: float) -> list[Milestone]:
+def _milestones(team: Team, rng: random.Random, skill: float, span: Span = DEMO_SPAN) -> list[Milestone]:
     rows = []
-    for month in _months():
+    for month in _months(span):
         for number in range(rng.randint(2, 4)):
             due_on = month.start + timedelta(days=rng.randint(3, 27))
             late_days = 0 if rng.random() < skill else rng.randint(1, 9)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -62,36 +63,48 @@ class _Outcome:
 
 
 def compute_reports(
-    session: Session, *, config: Config, period: Period, teams: list[str] | None = None
+    session: Session,
+    *,
+    config: Config,
+    period: Period,
+    teams: list[str] | None = None,
+    kpis: Collection[str] | None = None,
 ) -> dict[str, TeamReport]:
-    """Every KPI of ``config`` for ``teams`` (default: all) in ``period``, keyed by team, in config order.
-    All teams are computed together; a team whose data cannot be computed (an overflowing sum, a stored
-    infinity) gets a report carrying its failure, and the other teams' reports stand."""
+    """Every KPI of ``config`` (only those in ``kpis`` when given) for ``teams`` (default: all) in ``period``,
+    keyed by team, in config order. All teams are computed together; a team whose data cannot be computed
+    (an overflowing sum, a stored infinity) gets a report carrying its failure, and the other teams'
+    reports stand."""
     selected = {team.key: team for team in ([config.team(key) for key in teams] if teams is not None else config.teams)}
     targets = team_targets(session, config=config, period=period, teams=selected)  # plans, else the KPIs' own
     computed, failures = per_team(
         session,
         teams=list(selected),
         period=period,
-        run=lambda keys: _compute(session, config, [selected[key] for key in keys], period, targets),
+        run=lambda keys: _compute(session, config, [selected[key] for key in keys], period, targets, kpis),
     )
     return {key: computed.get(key) or TeamReport(key, period, {}, failures[key]) for key in selected}
 
 
 def _compute(
-    session: Session, config: Config, selected: list[Team], period: Period, targets: dict[str, dict[str, float | None]]
+    session: Session,
+    config: Config,
+    selected: list[Team],
+    period: Period,
+    targets: dict[str, dict[str, float | None]],
+    only: Collection[str] | None = None,
 ) -> dict[str, TeamReport]:
-    current = _load(session, config, selected, period, config.kpis)
+    wanted = [kpi for kpi in config.kpis if only is None or kpi.key in only]
+    current = _load(session, config, selected, period, wanted)
     comparisons: dict[str, dict[str, TeamAggregates]] = {}
     for versus in ("previous", "year_ago"):
-        kpis = [kpi for kpi in config.kpis if versus in _comparisons(kpi)]
+        kpis = [kpi for kpi in wanted if versus in _comparisons(kpi)]
         if kpis:
             comparisons[versus] = _load(session, config, selected, _shift(period, versus), kpis)
 
     reports = {}
     for team in selected:
         results = {}
-        for kpi in config.kpis:
+        for kpi in wanted:
             outcome = _evaluate(kpi, current[team.key], comparisons, team.key)
             details = dict(outcome.details)
             for versus in kpi.report_growth:

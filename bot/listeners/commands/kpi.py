@@ -21,6 +21,7 @@ from bot.listeners.commands.verify import verify
 from bot.listeners.context import access_of, after_ack, message_localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
 from bot.mrkdwn import escape
+from bot.plan_progress_view import report_progress_blocks
 from bot.render import RESPONSE_URL_POSTS, message_parts
 from bot.services import Services
 from kpi_core import close_use_cases, use_cases
@@ -187,6 +188,7 @@ def _post_report(invocation: Invocation, team: str, period: Period | None) -> No
     blocks = services.renderer.report_blocks(
         team=team_config, report=current, previous=previous, now=services.clock(), unverified=marks
     )
+    blocks[-1:-1] = report_progress_blocks(services, team=team_config, period=period)  # before the legend
     fallback = escape(blocks[0]["text"]["text"])  # the notification text is mrkdwn; the header plain text
     invocation.respond(text=fallback, blocks=blocks, response_type="ephemeral")
 
