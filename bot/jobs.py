@@ -172,6 +172,8 @@ class Jobs:
                 ran.append(job.id)
         # a closed period's final scorecard and HR file that a crash or restart left unsent (no schedule)
         self._run_reporting_errors("period_close", partial(deliver_closed, self.services, self.sender))
+        # after it, so the Confirm / Appeal DMs follow the final scorecard: appeals' DMs and reminders due
+        self._run_reporting_errors("appeal_tick", self.appeals.tick)
         return ran
 
     def install(self, scheduler: BaseScheduler, *, alert_sweep_every: timedelta) -> None:
@@ -190,8 +192,6 @@ class Jobs:
             ("missing_data", IntervalTrigger(seconds=MISSING_DATA_EVERY.total_seconds()), missing_data.check),
             # 360° reviews: requests, reminders from 09:00 in each rater's zone, closing at the deadline
             ("review_tick", IntervalTrigger(seconds=REVIEW_TICK_EVERY.total_seconds()), self.reviews.tick),
-            # appeals: the Confirm / Appeal DMs after a close, the deciders' reminders, revised scorecards
-            ("appeal_tick", IntervalTrigger(seconds=REVIEW_TICK_EVERY.total_seconds()), self.appeals.tick),
             ("alert_followup", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.follow_up),
             # at start: the runs missed while the process was down, and the case timer rebuilt from the data
             ("startup_catch_up", DateTrigger(), self.catch_up),
