@@ -34,21 +34,19 @@ class DecisionInput:
     corrected_value: float | None
 
 
-def appeal_modal(
-    messenger: AppealMessenger, result: ClosedResult, *, period_label: str, language: Language
-) -> dict[str, Any]:
+def appeal_modal(messenger: AppealMessenger, result: ClosedResult, *, language: Language) -> dict[str, Any]:
     renderer = messenger.services.renderer
     names = {kpi.key: kpi.name.in_language(language) for kpi in messenger.services.config.kpis}
     intro = renderer.mrkdwn(
         "appeals.modal_intro",
         language,
-        period=period_label,
+        period=result.period,
         subject=messenger.subject_name(result.subject_kind, result.subject, language),
     )
     return renderer.view(
         "appeal",
         language=language,
-        metadata={"answer": answer_value(period_label, result.subject_kind, result.subject)},
+        metadata={"answer": answer_value(result.period, result.subject_kind, result.subject)},
         intro=intro,
         items=[(key, option_text(names.get(key, key))) for key in list(result.items)[:100]],
         reason_chars=REASON_CHARS,

@@ -58,6 +58,21 @@ class AppealMessenger:
             return team.name.in_language(language) if team is not None else subject
         return person_named(self.services.config, subject)
 
+    def result_to_answer(self, answer: str, user: str) -> ClosedResult:
+        """The closed result a Confirm / Appeal button or the appeal modal names (``answer_value``, from
+        the client), if ``user`` may still answer it; AppealError otherwise."""
+        period_label, subject_kind, subject = parse_answer_value(answer)
+        services = self.services
+        return use.result_to_answer(
+            services.engine,
+            config=services.config,
+            period_label=period_label,
+            subject_kind=subject_kind,
+            subject=subject,
+            user=user,
+            now=services.clock(),
+        )
+
     def result_text(self, result: ClosedResult, language: Language) -> Mrkdwn:
         return self.services.renderer.render("appeal_result.txt.j2", language=language, result=result)
 

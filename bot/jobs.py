@@ -178,6 +178,8 @@ class Jobs:
                 ran.append(job.id)
         # a closed period's final scorecard and HR file that a crash or restart left unsent (no schedule)
         self._run_reporting_errors("period_close", partial(deliver_closed, self.services, self.sender))
+        # after it, so the Confirm / Appeal DMs follow the final scorecard: appeals' DMs and reminders due
+        self._run_reporting_errors("appeal_tick", self.appeals.tick)
         return ran
 
     def install(self, scheduler: BaseScheduler, *, alert_sweep_every: timedelta) -> None:
@@ -196,8 +198,6 @@ class Jobs:
             ("missing_data", IntervalTrigger(seconds=MISSING_DATA_EVERY.total_seconds()), missing_data.check),
             # 360° reviews: requests, reminders from 09:00 in each rater's zone, closing at the deadline
             ("review_tick", IntervalTrigger(seconds=REVIEW_TICK_EVERY.total_seconds()), self.reviews.tick),
-            # appeals: the Confirm / Appeal DMs after a close, the deciders' reminders, revised scorecards
-            ("appeal_tick", IntervalTrigger(seconds=REVIEW_TICK_EVERY.total_seconds()), self.appeals.tick),
             ("alert_followup", IntervalTrigger(seconds=alert_sweep_every.total_seconds()), self.follow_up),
             # the verifiers' daily lists, each from verification.dm_at in the verifier's zone, once a day
             (

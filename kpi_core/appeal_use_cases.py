@@ -59,13 +59,13 @@ def invitations(engine: sa.Engine, *, config: Config, window: AppealWindow) -> l
 
 def result_to_answer(
     engine: sa.Engine, *, config: Config, period_label: str, subject_kind: str, subject: str, user: str, now: datetime
-) -> tuple[ClosedResult, AppealWindow]:
-    """The closed result ``user`` may still confirm or appeal (refused otherwise), with its window."""
+) -> ClosedResult:
+    """The closed result ``user`` may still confirm or appeal (refused otherwise)."""
     with transaction(engine) as session:
-        window = appeals.check_may_answer(
+        appeals.check_may_answer(
             session, config, period_label=period_label, subject_kind=subject_kind, subject=subject, user=user, now=now
         )
-        return _result(session, period_label, subject_kind, subject), window
+        return _result(session, period_label, subject_kind, subject)
 
 
 def _result(session: Session, period_label: str, subject_kind: str, subject: str) -> ClosedResult:

@@ -7,8 +7,11 @@ It shows the start-up catch-up posting the weekly digests (with trend charts), t
 the Q3 scorecard, and Q3's final scorecard with grades and HR's results file (`kpi-bot demo` ends by
 closing 2026-Q3, and the bot sends a closed period's messages once); a lead recording an overdue case
 in the modal, which is alerted at once; the same lead recording the first response, which posts the
-recovery in the alert's thread and marks the alert resolved; and a restart of the server that posts
-nothing again. Every message is listed with its delivery key and how often it arrived.
+recovery in the alert's thread and marks the alert resolved; the same lead appealing Q3's sales (the
+Confirm / Appeal DM every assessed lead and person got after the close), management taking the appeal up
+and HR upholding it, which posts the corrected revision's final scorecard in the thread of the first and
+HR's revised results file; and a restart of the server that posts nothing again. Every message is listed
+with its delivery key and how often it arrived.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -33,11 +37,14 @@ from tests.slack_requests import (  # noqa: E402
     SlackClient,
     datetimepicker_value,
     static_select_value,
+    text_value,
 )
 
 SECRET = "demo-signing-secret"
 CLOCK_START = "2026-10-05T08:00:00+00:00"  # Monday: 16:00 Shanghai, 10:00 Berlin, 04:00 New York
 LEAD = "U0LEADBJ"
+QUARTER = "2026-Q3"
+MANAGER, HR = "U0MANAGER", "U0HR"
 
 
 STARTUP_JOBS = ("startup_catch_up", "startup_alert_check", "startup_missing_data")
@@ -85,6 +92,31 @@ def posts(fake: FakeSlack) -> list[tuple[str, str, str]]:
     return found
 
 
+def button_value(fake: FakeSlack, user: str, action_id: str) -> str:
+    """The value of the ``action_id`` button in the DMs ``user`` got."""
+    for call in fake.calls("chat.postMessage"):
+        if call.params.get("channel") != user:
+            continue
+        for block in call.params.get("blocks") or []:
+            for element in block.get("elements", []):
+                if element.get("action_id") == action_id:
+                    return str(element["value"])
+    raise SystemExit(f"{user} got no {action_id} button")
+
+
+def appeal(
+    slack: SlackClient, fake: FakeSlack, user: str, action_id: str, value: str, view_id: str, values: dict[str, Any]
+) -> None:
+    """Clicks an appeal button in ``user``'s DM and submits the modal it opens with ``values``."""
+    opened = len(fake.calls("views.open"))
+    slack.action(action_id=action_id, value=value, user_id=user, block_id="review_actions", channel_id=user,
+                 response_url=fake.response_url(action_id), trigger_id="1.2.3")  # fmt: skip
+    view = fake.wait_for("views.open", count=opened + 1, timeout=30)[-1].params["view"]
+    slack.submit_view(callback_id=view["callback_id"], values=values, user_id=user, view_id=view_id,
+                      private_metadata=view["private_metadata"])  # fmt: skip
+    settle(fake)
+
+
 def main() -> None:
     with (
         FakeSlack(first_ts=int(datetime.fromisoformat(CLOCK_START).timestamp())) as fake,
@@ -128,11 +160,33 @@ def main() -> None:
         }
         slack.submit_view(callback_id="update_case", values=answered, user_id=LEAD, view_id="VDEMOANSWER")
         settle(fake)
+
+        print("4. the lead appeals Q3's sales from the Confirm / Appeal DM the close sent (申诉)")
+        appeal(slack, fake, LEAD, "appeal_open", f"{QUARTER}|team|beijing_service", "VDEMOAPPEAL", {
+            "item": {"value": static_select_value("sales")},
+            "reason": {"value": text_value("402,000 CNY of September sales were booked in October.")},
+            "evidence": {"value": text_value("https://example.com/q3-bookings.xlsx")},
+        })  # fmt: skip
+        print("5. management takes the appeal up, HR upholds it with the corrected sales (a reason each):")
+        print("   Q3 is re-scored as revision 2, posted in the thread of the final scorecard")
+        appeal_id = button_value(fake, MANAGER, "appeal_take_up")
+        taken = {"reason": {"value": text_value("Checking the October bookings.")}}
+        appeal(slack, fake, MANAGER, "appeal_take_up", appeal_id, "VDEMOTAKEUP", taken)
+        upheld = {
+            "corrected_value": {"value": text_value("3044619.82")},
+            "reason": {"value": text_value("The bookings confirm it: September's sales were 3,044,619.82 CNY.")},
+        }
+        appeal(slack, fake, HR, "appeal_uphold", appeal_id, "VDEMOUPHOLD", upheld)
+        # the revision's scorecard and HR's file go out after the answer: stopping before would leave them
+        # claimed by a process that is gone, for the restart to find pending
+        revised = f"{QUARTER} r2"
+        fake.wait_until(lambda calls: any(revised in str(call.params.get("files")) for call in calls), timeout=120)
+        settle(fake)
         process.terminate()
         process.wait(timeout=30)
 
         before_restart = len(posts(fake))
-        print("4. kpi-bot serve restarts: everything is in the delivery ledger already")
+        print("6. kpi-bot serve restarts: everything is in the delivery ledger already")
         process, url = serve(env)
         settle(fake)
         process.terminate()

@@ -2,19 +2,17 @@
 Confirm / Appeal DMs, the appeal to each decider and the reminders before the decision deadline go out once;
 the window opens from the close."""
 
-import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.settings import Settings
-from bot.wiring import build
 from kpi_core import appeal_use_cases as use
 from kpi_core.db import transaction
 from kpi_core.period_close import close_period
 from kpi_core.periods import Period
 from tests.bot_harness import LEAD_BEIJING, MANAGER
+from tests.replicas import run_together, two_replicas
 from tests.slack_calls import posts
 
 HR = "U0HR"
@@ -24,44 +22,13 @@ CLOSED_AT = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def replicas(database_url, example_config, fake_slack):
-    """Two processes on one database, each with its own name in the ledger, at a clock the test moves."""
-    clock = {"now": CLOSED_AT}
-    processes = [
-        build(
-            Settings(
-                SLACK_SIGNING_SECRET="secret",
-                SLACK_BOT_TOKEN="xoxb-test",
-                SLACK_API_URL=fake_slack.base_url,
-                KPI_DATABASE_URL=database_url,
-                KPI_INSTANCE=f"replica-{number}",
-            ),
-            clock=lambda: clock["now"],
-            config=example_config,
-        )
-        for number in (1, 2)
-    ]
-    yield processes, clock
-    for process in processes:
-        process.close()
+    with two_replicas(database_url=database_url, config=example_config, fake=fake_slack, now=CLOSED_AT) as running:
+        yield running
 
 
 def tick_together(processes):
-    start = threading.Barrier(len(processes))
-    failures = []
-
-    def run(process):
-        start.wait()
-        try:
-            process.jobs.appeals.tick()
-        except Exception as error:  # reported below: a thread's exception would otherwise vanish
-            failures.append(error)
-
-    threads = [threading.Thread(target=run, args=(process,)) for process in processes]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not failures
+    """Both replicas run the appeal tick at the same moment."""
+    run_together(processes, lambda process: process.jobs.appeals.tick())
 
 
 def keys(fake, prefix):

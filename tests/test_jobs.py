@@ -230,15 +230,7 @@ def test_install_adds_every_job_with_a_generous_misfire_grace_time(jobs):
         jobs.install(scheduler, alert_sweep_every=timedelta(minutes=15))  # a restart: replaced, not doubled
         installed = {job.id: job for job in scheduler.get_jobs()}
         startup = {"startup_catch_up", "startup_alert_check", "startup_missing_data"}  # run once, at once
-        repeated = {
-            "catch_up",
-            "alert_sweep",
-            "missing_data",
-            "review_tick",
-            "appeal_tick",
-            "alert_followup",
-            "verification_lists",
-        }
+        repeated = {"catch_up", "alert_sweep", "missing_data", "review_tick", "alert_followup", "verification_lists"}
         assert set(installed) == {job.id for job in jobs.scheduled()} | repeated | startup
         assert all(isinstance(installed[job_id].trigger, DateTrigger) for job_id in startup)
         assert len(scheduler.get_jobs()) == len(installed)

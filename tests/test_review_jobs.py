@@ -2,19 +2,17 @@
 replicas running it at the same moment, reminders at 09:00 in each rater's own zone, only to those who
 have not answered, and the cycle closed at its deadline with the review packets."""
 
-import threading
 from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import Session, select
 
-from bot.settings import Settings
-from bot.wiring import build
 from kpi_core import review_use_cases as use
 from kpi_core.review_cycles import parse_launch
 from kpi_core.review_models import ReviewAssignment
 from tests.bot_harness import ADMIN, LEAD_BEIJING, MANAGER, NOW
+from tests.replicas import run_together, two_replicas
 from tests.slack_calls import posts
 
 ALL_FOURS = dict.fromkeys(
@@ -24,45 +22,13 @@ ALL_FOURS = dict.fromkeys(
 
 @pytest.fixture
 def replicas(database_url, example_config, fake_slack):
-    """Two processes on one database, each with its own name in the ledger, at a clock the test moves."""
-    clock = {"now": NOW}
-    processes = [
-        build(
-            Settings(
-                SLACK_SIGNING_SECRET="secret",
-                SLACK_BOT_TOKEN="xoxb-test",
-                SLACK_API_URL=fake_slack.base_url,
-                KPI_DATABASE_URL=database_url,
-                KPI_INSTANCE=f"replica-{number}",
-            ),
-            clock=lambda: clock["now"],
-            config=example_config,
-        )
-        for number in (1, 2)
-    ]
-    yield processes, clock
-    for process in processes:
-        process.close()
+    with two_replicas(database_url=database_url, config=example_config, fake=fake_slack, now=NOW) as running:
+        yield running
 
 
 def tick_together(processes):
     """Both replicas run the review tick at the same moment."""
-    start = threading.Barrier(len(processes))
-    failures = []
-
-    def run(process):
-        start.wait()
-        try:
-            process.jobs.reviews.tick()
-        except Exception as error:  # reported below: a thread's exception would otherwise vanish
-            failures.append(error)
-
-    threads = [threading.Thread(target=run, args=(process,)) for process in processes]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not failures
+    run_together(processes, lambda process: process.jobs.reviews.tick())
 
 
 def keys(fake, prefix):

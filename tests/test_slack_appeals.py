@@ -21,7 +21,7 @@ from tests.factories import Clock
 from tests.mrkdwn import as_slack_shows, mrkdwn_problems
 from tests.slack_calls import key_of, posts, wait_for_posts
 from tests.slack_requests import static_select_value, text_value
-from tests.test_slack_reviews import TRIGGER_ID, button, dm_with
+from tests.test_slack_reviews import button, click, dm_with
 
 HR = "U0HR"
 LEAD_BERLIN = "U0LEADBE"  # leads berlin_ops (with LEAD_SHANGHAI_AND_BERLIN); messages in English
@@ -44,23 +44,6 @@ def closed(database_url, example_config, fake_slack):
         clock.advance(timedelta(minutes=5))
         bot.process.jobs.appeals.tick()
         yield bot, clock
-
-
-def click(bot, action_id, value, *, user, name="click"):
-    reply = bot.slack.action(
-        action_id=action_id,
-        value=value,
-        user_id=user,
-        block_id="review_actions",
-        response_url=bot.fake.response_url(name),
-        channel_id=user,
-        trigger_id=TRIGGER_ID,
-    )
-    assert (reply.status, reply.body) == (200, "")
-
-
-def responses(bot, name="click"):
-    return [call for call in bot.fake.calls("response") if call.path.endswith(f"/{name}")]
 
 
 def opened_after(bot, before):

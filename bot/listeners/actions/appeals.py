@@ -43,22 +43,13 @@ def handle_confirm(ack: Ack, body: dict[str, Any], respond: Respond, context: Bo
 
 def handle_open(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
     ack()
-    services, user, messenger = services_of(context), access_of(context).user, appeals_of(context)
-    period_label, subject_kind, subject = parse_answer_value(button_value(body))
+    user, messenger = access_of(context).user, appeals_of(context)
     try:
-        result, _ = use.result_to_answer(
-            services.engine,
-            config=services.config,
-            period_label=period_label,
-            subject_kind=subject_kind,
-            subject=subject,
-            user=user,
-            now=services.clock(),
-        )
+        result = messenger.result_to_answer(button_value(body), user)
     except AppealError as error:
         _refused(respond, context, error)
         return
-    view = appeal_modal(messenger, result, period_label=period_label, language=messenger.reviews.language(user))
+    view = appeal_modal(messenger, result, language=messenger.reviews.language(user))
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 

@@ -10,7 +10,6 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.appeal_forms import DECISIONS, decision_of, parse_appeal, parse_decision
-from bot.appeals import parse_answer_value
 from bot.forms import State
 from bot.listeners.context import (
     access_of,
@@ -54,18 +53,10 @@ def _thank(client: WebClient, context: BoltContext, key: str, **params: Any) -> 
 def handle_appeal(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     services, user, messenger = services_of(context), access_of(context).user, appeals_of(context)
     answer = State(view).metadata.get("answer")
-    period_label, subject_kind, subject = parse_answer_value(answer if isinstance(answer, str) else "")
+    answer = answer if isinstance(answer, str) else ""
     fields = {"item", "reason", "evidence"}
     try:
-        result, _ = use.result_to_answer(
-            services.engine,
-            config=services.config,
-            period_label=period_label,
-            subject_kind=subject_kind,
-            subject=subject,
-            user=user,
-            now=services.clock(),
-        )
+        result = messenger.result_to_answer(answer, user)
     except AppealError as error:
         _refuse(ack, context, error, fields=fields)
         return
@@ -78,9 +69,9 @@ def handle_appeal(ack: Ack, view: dict[str, Any], client: WebClient, context: Bo
             services.engine,
             config=services.config,
             request_key=view_key(view),
-            period_label=period_label,
-            subject_kind=subject_kind,
-            subject=subject,
+            period_label=result.period,
+            subject_kind=result.subject_kind,
+            subject=result.subject,
             item=parsed.item,
             reason=parsed.reason,
             evidence=parsed.evidence,
@@ -93,7 +84,7 @@ def handle_appeal(ack: Ack, view: dict[str, Any], client: WebClient, context: Bo
     ack()
     if appeal is None:  # a retry of a request already stored and thanked for
         return
-    _thank(client, context, "appeals.submitted", period=period_label)
+    _thank(client, context, "appeals.submitted", period=result.period)
     after_ack(context, "appeal", lambda: messenger.send_to_deciders(appeal))
 
 
