@@ -237,6 +237,7 @@ def test_the_whole_appeal_upheld_with_the_revised_scorecard_in_the_thread(closed
     click(bot, "appeal_uphold", button(dm, "appeal_uphold"), user=HR, name="early")
     [refused] = bot.fake.wait_for("response", count=1)
     assert "An appeal that is submitted cannot become upheld" in refused.params["text"]
+    assert "处于“已提交”的申诉不能变为“已支持”" in refused.params["text"]  # the states in Chinese too
     assert bot.fake.calls("views.open")[1:] == []  # the appeal modal only
     status, body = decide(bot, "take_up", user=MANAGER, reason=None, view_id="V0NOREASON")
     assert body == {"response_action": "errors", "errors": {"reason": "Please fill this in. / 请填写此项。"}}

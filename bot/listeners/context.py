@@ -16,6 +16,7 @@ from bot.verification import VerificationMessenger
 from kpi_core.access import Access
 from kpi_core.alert_sweep import Change
 from kpi_core.errors import AppealError, ReviewError
+from kpi_core.names import Language
 
 
 def services_of(context: BoltContext) -> Services:
@@ -58,8 +59,22 @@ def appeals_of(context: BoltContext) -> AppealMessenger:
 
 
 def appeal_refusal(context: BoltContext, error: AppealError) -> str:
-    """Why an appeal step was refused, in the user's language, for a Slack message."""
-    return str(message_localizer(context)(f"appeals.errors.{error.reason}", **error.params))
+    """Why an appeal step was refused, in the user's language, for a Slack message; the states it names are
+    words of that language too, not the stored keys."""
+    services, access = services_of(context), access_of(context)
+
+    def in_language(language: Language) -> str:
+        params = {
+            name: services.renderer.text(f"appeals.states.{str(value).replace(' ', '_')}", language)
+            if name in ("state", "to")
+            else value
+            for name, value in error.params.items()
+        }
+        return str(services.renderer.mrkdwn(f"appeals.errors.{error.reason}", language, **params))
+
+    if access.language == "both":
+        return f"{in_language('en')} / {in_language('zh')}"
+    return in_language(access.language)
 
 
 def check_alerts(context: BoltContext, change: Change | None) -> None:
