@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.close_export import result_rows, results_csv
+from bot.mrkdwn import mention
 from bot.render import message_parts
 from bot.sender import Chart, Outcome, Outgoing, Sender
 from bot.services import Services
@@ -24,6 +25,7 @@ from kpi_core.period_close import Revision
 
 KIND = "period_close"
 HR_KIND = "period_close_hr"
+REOPEN_KIND = "period_close_reopen"
 
 
 def scorecard_channel(config: Config) -> str | None:
@@ -129,6 +131,31 @@ def deliver(services: Services, sender: Sender, period_label: str) -> list[Outco
     states = appeal_use_cases.appeal_states(services.engine, period_label=revision.period)
     messages = close_messages(services, sender, revision, results, appeal_states=states)
     return [sender.send(message) for message in messages]
+
+
+def reopen_notice(services: Services, sender: Sender, reopened: Revision) -> Outcome | None:
+    """Who reopened the period and why, in the thread of its final scorecard, once per reopened revision
+    (``period_close_reopen:*:<period>:r<n>``); None when no final scorecard was posted to reply to."""
+    original = sender.sent_ts(KIND, None, reopened.period)
+    if original is None:
+        return None
+    text = services.renderer.mrkdwn(
+        "period_close.reopen_notice",
+        "both",
+        period=reopened.period,
+        revision=reopened.revision,
+        user=mention(reopened.made_by),
+        reason=reopened.reason or "",
+    )
+    notice = Outgoing(
+        kind=REOPEN_KIND,
+        team=None,
+        subject=f"{reopened.period}:r{reopened.revision}",
+        channel=original[0],
+        thread_ts=original[1],
+        text=text,
+    )
+    return sender.send(notice)
 
 
 def deliver_closed(services: Services, sender: Sender) -> None:

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.close_delivery import deliver_closed
+from bot.close_delivery import deliver_closed, reopen_notice
 from bot.mrkdwn import unescape
 from kpi_core import close_use_cases, ledger
 from kpi_core.config import Config
 from kpi_core.db import transaction
-from kpi_core.period_close import correct_closed_result
+from kpi_core.period_close import Revision, correct_closed_result
 from kpi_core.periods import Period
 from kpi_core.store import submit_measures
 from tests import factories
@@ -73,6 +73,23 @@ def close(bot: Bot, text: str, *, user_id: str) -> str:
     (answer,) = bot.fake.wait_for("response")
     assert answer.params["response_type"] == "ephemeral"
     return unescape(answer.params["text"])
+
+
+REOPEN_KEY = "period_close_reopen:"
+
+
+def reopen_notices(fake: FakeSlack) -> list:
+    """The reopening notices posted so far, once the first arrived (it is sent after the command's ack)."""
+    found = fake.wait_until(
+        lambda calls: [
+            call
+            for call in calls
+            if call.method == "chat.postMessage"
+            and call.params.get("metadata", {}).get("event_payload", {}).get("key", "").startswith(REOPEN_KEY)
+        ]
+    )
+    assert found, "no reopening notice"
+    return list(found)
 
 
 def posts_to(fake: FakeSlack, channel: str) -> list:
@@ -213,6 +230,17 @@ def test_reopening_with_a_reason_then_closing_again_replies_in_the_first_scoreca
     with bot.engine.connect() as connection:
         recorded = connection.execute(sa.text("SELECT reopened_by, reopen_reason FROM period_close")).one()
     assert tuple(recorded) == (ADMIN, "late September invoices")
+    (notice,) = reopen_notices(bot.fake)  # who and why, in the final scorecard's thread
+    assert (notice.params["channel"], notice.params["thread_ts"]) == (MANAGEMENT_CHANNEL, first.ts)
+    assert notice.params["metadata"]["event_payload"]["key"] == "period_close_reopen:*:2026-Q3:r1"
+    assert f"2026-Q3 (revision 1) was reopened by <@{ADMIN}>" in notice.params["text"]
+    assert (
+        "Reason: late September invoices" in notice.params["text"]
+        and "原因：late September invoices" in (notice.params["text"])
+    )
+    assert bot.process is not None  # the ledger lets the notice through once, whoever sends it again
+    again = Revision("2026-Q3", 1, "close", "quarterly", ADMIN, AFTER_Q3, "late September invoices")
+    assert reopen_notice(bot.process.services, bot.process.sender, again) == "skipped"
 
     factories.add(bot.engine, *factories.measures("berlin_ops", date(2026, 9, 1), sales=1_150_000))
     answer = close(bot, "close 2026-Q3", user_id=MANAGER)
@@ -254,6 +282,9 @@ def test_a_hostile_reopen_reason_is_shown_literally_and_stored_as_typed(start):
     assert status == 200 and isinstance(body, dict)
     assert "<!channel>" not in body["text"] and "&lt;!channel&gt;" in body["text"]
     assert "&lt;https://evil.example|the memo&gt; &amp; more" in body["text"]
+    (notice,) = reopen_notices(bot.fake)
+    assert "<!channel>" not in notice.params["text"] and "<https://" not in notice.params["text"]
+    assert "Reason: &lt;!channel&gt; see &lt;https://evil.example|the memo&gt; &amp; more" in notice.params["text"]
     with bot.engine.connect() as connection:
         stored = connection.execute(sa.text("SELECT reopen_reason FROM period_close")).scalar_one()
     assert stored == "<!channel> see <https://evil.example|the memo> & more"

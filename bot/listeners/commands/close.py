@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.close_delivery import deliver, scorecard_channel
+from bot.close_delivery import deliver, reopen_notice, scorecard_channel
 from bot.listeners.context import after_ack, reviews_of
 from bot.mrkdwn import Mrkdwn, escape
 from kpi_core import close_use_cases
@@ -94,3 +94,9 @@ def reopen_period(invocation: Invocation) -> None:
         invocation.reply(escape(str(error)))
         return
     invocation.reply(invocation.localize("period_close.reopened", period=period.label, reason=reopened.reason))
+    sender = reviews_of(invocation.context).sender
+
+    def tell_thread() -> None:
+        reopen_notice(services, sender, reopened)
+
+    after_ack(invocation.context, "/kpi reopen", tell_thread)
