@@ -15,9 +15,10 @@ from bot.reviews import Button, ReviewMessenger, person_named
 from bot.sender import Outgoing
 from bot.services import Services
 from kpi_core import appeal_use_cases as use
+from kpi_core import close_use_cases
 from kpi_core.appeal_models import Appeal
 from kpi_core.appeal_use_cases import Invitation
-from kpi_core.appeals import deciders, due_reminder
+from kpi_core.appeals import assessed_users, deciders, due_reminder
 from kpi_core.config import Language
 from kpi_core.period_close import ClosedResult
 
@@ -134,12 +135,15 @@ class AppealMessenger:
             events=use.events(self.services.engine, appeal_id=appeal.id or 0),
         )
 
-    def _decider_buttons(self, appeal: Appeal) -> list[Button]:
-        return [
-            ("appeal_take_up", "appeals.take_up", appeal.id, "primary"),
+    @staticmethod
+    def _decider_buttons(appeal: Appeal) -> list[Button]:
+        """The steps still open: Take up while submitted, then Uphold / Reject; none once decided."""
+        take_up: list[Button] = [("appeal_take_up", "appeals.take_up", appeal.id, "primary")]
+        decide: list[Button] = [
             ("appeal_uphold", "appeals.uphold", appeal.id, None),
             ("appeal_reject", "appeals.reject", appeal.id, "danger"),
         ]
+        return {"submitted": take_up + decide, "under_review": decide}.get(appeal.state, [])
 
     def send_to_deciders(self, appeal: Appeal) -> None:
         """The appeal to each of management and HR (but its own appellant), once each."""
@@ -204,13 +208,79 @@ class AppealMessenger:
             )
         )
 
+    def after_appeal(self, appeal: Appeal) -> None:
+        """The appeal goes to the deciders, and the result's Confirm / Appeal DMs lose their buttons."""
+        self.send_to_deciders(appeal)
+        self.redraw_invitations(appeal)
+
     def after_decision(self, appeal: Appeal) -> None:
-        """The appellant is told; upheld, the corrected revision's final scorecard replies in the thread
-        of the period's first one, and HR gets the revised results file (bot/close_delivery.py; the
-        jobs' catch-up sends them should this fail)."""
+        """Every decider's DM of the appeal is redrawn and the appellant told; upheld, the corrected
+        revision's final scorecard replies in the thread of the period's first one, and HR gets the
+        revised results file (bot/close_delivery.py; the jobs' catch-up sends them should this fail)."""
+        self.redraw_for_deciders(appeal)
         self.tell_appellant(appeal)
         if appeal.state == "upheld":
             deliver(self.services, self.reviews.sender, appeal.period_label)
+
+    # redrawn once answered or decided (chat.update is idempotent: no ledger entry of its own)
+
+    def _redraw(self, kind: str, subject: str, message: Outgoing) -> None:
+        """The first part of a delivered DM replaced by ``message``'s (its ts is the ledger's)."""
+        posted = self.reviews.sender.sent_ts(kind, None, subject)
+        if posted is not None:
+            self.reviews.sender.update(channel=posted[0], ts=posted[1], text=message.text, blocks=message.blocks)
+
+    def redraw_for_deciders(self, appeal: Appeal) -> None:
+        """Each decider's DM of the appeal (and each reminder of it) says who moved it to its state, with
+        only the buttons that still apply: after the take-up Uphold / Reject, after a decision none."""
+        steps = use.events(self.services.engine, appeal_id=appeal.id or 0)
+        by = mention(steps[-1].by_user if steps else appeal.decided_by or "-")
+        remind = self.services.config.appeals.remind_days_before
+        for decider in deciders(self.services.config):
+            subjects = [
+                ("appeal_decide", f"{appeal.id}:{decider}"),
+                *(("appeal_reminder", f"{appeal.id}:{decider}:d{days}") for days in remind),
+            ]
+            text = self._say(
+                f"appeals.moved_{appeal.state}",
+                decider,
+                period=appeal.period_label,
+                appellant=mention(appeal.by_user),
+                user=by,
+            )
+            for kind, subject in subjects:
+                message = self.reviews.dm(
+                    kind=kind,
+                    subject=subject,
+                    to=decider,
+                    text=text,
+                    more=self.appeal_text(appeal, decider),
+                    buttons=self._decider_buttons(appeal),
+                )
+                self._redraw(kind, subject, message)
+
+    def redraw_invitations(self, answer: Appeal) -> None:
+        """Each Confirm / Appeal DM of the answered result (a team's every lead) says who confirmed or
+        appealed it, without the buttons: a result is answered once."""
+        frozen = close_use_cases.frozen(self.services.engine, period_label=answer.period_label)
+        results = frozen[1] if frozen is not None else []
+        result = next(
+            (one for one in results if (one.subject_kind, one.subject) == (answer.subject_kind, answer.subject)), None
+        )
+        how = "confirmed" if answer.state == "confirmed" else "appealed"
+        for user in assessed_users(self.services.config, subject_kind=answer.subject_kind, subject=answer.subject):
+            language = self.reviews.language(user)
+            subject = f"{answer.period_label}:{answer.subject_kind}:{answer.subject}:{user}"
+            text = self._say(
+                f"appeals.answered_{how}",
+                user,
+                period=answer.period_label,
+                subject=self.subject_name(answer.subject_kind, answer.subject, language),
+                user=mention(answer.by_user),
+            )
+            more = self.result_text(result, language) if result is not None else None
+            message = self.reviews.dm(kind="appeal_invite", subject=subject, to=user, text=text, more=more, buttons=[])
+            self._redraw("appeal_invite", subject, message)
 
     # the scheduler's job body
 

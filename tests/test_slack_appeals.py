@@ -100,6 +100,40 @@ def decide(bot, decision, *, user, reason="checked the order log", value=None, v
     return bot.submit(view, answers, user_id=user)
 
 
+def redrawn(bot, kind, subject, *, count=1):
+    """The latest chat.update of a delivered DM, found by the channel and ts its ledger entry recorded."""
+    channel, ts = bot.process.sender.sent_ts(kind, None, subject)
+    updates = bot.fake.wait_until(
+        lambda calls: (
+            found
+            if len(
+                found := [
+                    call
+                    for call in calls
+                    if call.method == "chat.update" and (call.params["channel"], call.params["ts"]) == (channel, ts)
+                ]
+            )
+            >= count
+            else None
+        )
+    )
+    assert updates, f"the DM {kind}:{subject} was not redrawn"
+    return updates[-1]
+
+
+def buttons_of(call):
+    return [
+        element["action_id"]
+        for block in call.params["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def shown_text(call):
+    return as_slack_shows("\n".join(block["text"]["text"] for block in call.params["blocks"] if block.get("text")))
+
+
 def test_each_assessed_lead_and_person_gets_one_confirm_appeal_dm(closed, example_config):
     bot, _ = closed
     results = closed_results_of(bot)
@@ -130,6 +164,9 @@ def test_confirm_then_the_result_cannot_be_appealed(closed):
     click(bot, "appeal_confirm", button(invite, "appeal_confirm"), user=LEAD_BERLIN, name="confirm")
     [answer] = bot.fake.wait_for("response", count=1)
     assert "confirmed" in answer.params["text"]
+    for lead in (LEAD_BERLIN, LEAD_SHANGHAI_AND_BERLIN):  # every lead's DM of the result, without its buttons
+        dm = redrawn(bot, "appeal_invite", f"{Q3}:team:berlin_ops:{lead}")
+        assert buttons_of(dm) == [] and f"confirmed by <@{LEAD_BERLIN}>" in shown_text(dm)
     click(bot, "appeal_open", button(invite, "appeal_open"), user=LEAD_BERLIN, name="again")
     [refused] = [call for call in bot.fake.wait_for("response", count=2) if call.path.endswith("/again")]
     assert "confirmed already" in refused.params["text"]
@@ -228,6 +265,9 @@ def test_the_whole_appeal_upheld_with_the_revised_scorecard_in_the_thread(closed
     assert (status, body) == (200, "")
     thanks = wait_for_posts(bot.fake, LEAD_BERLIN, count=2)
     assert "sent to management and HR" in thanks[-1].params["text"]
+    for lead in (LEAD_BERLIN, LEAD_SHANGHAI_AND_BERLIN):  # answered: the Confirm / Appeal DMs lose their buttons
+        invite = redrawn(bot, "appeal_invite", f"{Q3}:team:berlin_ops:{lead}")
+        assert buttons_of(invite) == [] and f"appealed by <@{LEAD_BERLIN}>" in shown_text(invite)
     for decider in (MANAGER, HR):
         [dm] = dm_with(bot, decider, "appeal_take_up")
         assert "orders.xlsx" in str(dm.params["blocks"])
@@ -243,6 +283,11 @@ def test_the_whole_appeal_upheld_with_the_revised_scorecard_in_the_thread(closed
     assert body == {"response_action": "errors", "errors": {"reason": "Please fill this in. / 请填写此项。"}}
     assert (status, decide(bot, "take_up", user=MANAGER)[1]) == (200, "")
     assert stored_appeal(bot).state == "under_review"
+    appeal_id = stored_appeal(bot).id
+    for decider in (MANAGER, HR):  # taken up: only Uphold / Reject remain, and who took it up
+        dm = redrawn(bot, "appeal_decide", f"{appeal_id}:{decider}")
+        assert buttons_of(dm) == ["appeal_uphold", "appeal_reject"]
+        assert f"taken up by <@{MANAGER}>" in shown_text(dm) and "checked the order log" in shown_text(dm)
     [told] = dm_with_text(bot, LEAD_BERLIN, "is under review")
     assert "checked the order log" in str(told.params["blocks"])
 
@@ -257,6 +302,9 @@ def test_the_whole_appeal_upheld_with_the_revised_scorecard_in_the_thread(closed
     upheld = stored_appeal(bot)
     after = {r.subject: r for r in closed_results_of(bot) if r.subject_kind == "team"}
     assert (upheld.state, upheld.corrected_value, upheld.decided_by) == ("upheld", 97.5, HR)
+    for decider in (MANAGER, HR):  # decided: no buttons left
+        dm = redrawn(bot, "appeal_decide", f"{appeal_id}:{decider}", count=2)
+        assert buttons_of(dm) == [] and f"upheld by <@{HR}>" in shown_text(dm)
     assert after["berlin_ops"].items[item].value == 97.5
     assert after["berlin_ops"].revision == before["berlin_ops"].revision + 1 == upheld.revision
 
@@ -317,6 +365,8 @@ def test_a_rejected_appeal_changes_nothing_and_the_appellant_hears_why(closed):
     assert decide(bot, "reject", user=MANAGER, reason=HOSTILE)[1] == ""
     assert stored_appeal(bot).state == "rejected"
     assert closed_results_of(bot) == before
+    dm = redrawn(bot, "appeal_decide", f"{stored_appeal(bot).id}:{HR}", count=2)
+    assert buttons_of(dm) == [] and f"rejected by <@{MANAGER}>" in shown_text(dm)
     [told] = dm_with_text(bot, LEAD_BERLIN, "was rejected")
     text = "\n".join(block["text"]["text"] for block in told.params["blocks"] if block.get("text"))
     assert mrkdwn_problems(text) == [] and HOSTILE in as_slack_shows(text)

@@ -12,7 +12,14 @@ from slack_sdk import WebClient
 from bot.appeal_forms import DECISIONS, appeal_modal, decision_modal
 from bot.appeals import parse_answer_value
 from bot.listeners.actions.reviews import button_id, button_value
-from bot.listeners.context import access_of, appeal_refusal, appeals_of, message_localizer, services_of
+from bot.listeners.context import (
+    access_of,
+    after_ack,
+    appeal_refusal,
+    appeals_of,
+    message_localizer,
+    services_of,
+)
 from kpi_core import appeal_use_cases as use
 from kpi_core.errors import AppealError
 
@@ -26,7 +33,7 @@ def handle_confirm(ack: Ack, body: dict[str, Any], respond: Respond, context: Bo
     services, user = services_of(context), access_of(context).user
     period_label, subject_kind, subject = parse_answer_value(button_value(body))
     try:
-        use.confirm(
+        confirmed = use.confirm(
             services.engine,
             config=services.config,
             period_label=period_label,
@@ -38,7 +45,10 @@ def handle_confirm(ack: Ack, body: dict[str, Any], respond: Respond, context: Bo
     except AppealError as error:
         _refused(respond, context, error)
         return
-    respond(text=message_localizer(context)("appeals.confirmed", period=period_label), replace_original=True)
+    # the DM itself is redrawn without its buttons (every lead's of a team), so this answer adds to it
+    respond(text=message_localizer(context)("appeals.confirmed", period=period_label), replace_original=False)
+    messenger = appeals_of(context)
+    after_ack(context, "appeal confirmed", lambda: messenger.redraw_invitations(confirmed))
 
 
 def handle_open(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:

@@ -85,7 +85,7 @@ def handle_appeal(ack: Ack, view: dict[str, Any], client: WebClient, context: Bo
     if appeal is None:  # a retry of a request already stored and thanked for
         return
     _thank(client, context, "appeals.submitted", period=result.period)
-    after_ack(context, "appeal", lambda: messenger.send_to_deciders(appeal))
+    after_ack(context, "appeal", lambda: messenger.after_appeal(appeal))
 
 
 def handle_decision(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
