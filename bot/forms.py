@@ -413,3 +413,14 @@ def parse_milestone_completion(
     if check.errors or completed_on is None:
         return None, check.errors
     return (completed_on, actual_cost), {}
+
+
+#: Row ids are 64-bit integers from 1: a larger number would not even bind as a query parameter.
+_MAX_ID = 2**63 - 1
+
+
+def as_id(value: object) -> int:
+    """A row id a client sent back as text (a button's value); 0 (no row has it) when it cannot be one."""
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or int(value) > _MAX_ID:
+        return 0
+    return int(value)

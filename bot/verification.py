@@ -8,16 +8,21 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
+from urllib.parse import urlsplit
 
+from slack_sdk.webhook import WebhookClient
+from sqlmodel import Session, col, select
+
+from bot.forms import as_id
 from bot.mrkdwn import Mrkdwn, escape, mention
 from bot.render import format_value
-from bot.sender import Outgoing, Sender
+from bot.sender import NETWORK_ERRORS, Outgoing, Sender
 from bot.services import Services
 from kpi_core import verification_use_cases as use
 from kpi_core.access import access_for
 from kpi_core.config import Language
 from kpi_core.config_verification import MAX_LISTED
-from kpi_core.models import Submission
+from kpi_core.models import Delivery, Submission
 from kpi_core.review_cycles import zone_of
 from kpi_core.verification import Waiting
 from kpi_core.verification_models import SubmissionVerification
@@ -27,6 +32,65 @@ logger = logging.getLogger(__name__)
 #: the measures an item names (the rest are counted), and the most characters of one item's text
 ITEM_MEASURES, ITEM_CHARS = 6, 600
 QUERY_KIND, ANSWER_KIND, DAILY_KIND = "verification_query", "verification_answer", "verification_daily"
+
+
+Message = tuple[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """What a list message showed, carried in each of its buttons' values: Slack sends an ephemeral
+    message's blocks back to nobody, so a click redraws the list from this (and the database)."""
+
+    ids: tuple[int, ...]
+    total: int
+    more: int
+
+    def value(self, submission_id: int) -> str:
+        return f"{submission_id}|{self.total}|{self.more}|{','.join(str(key) for key in self.ids)}"
+
+
+def clicked(value: object) -> tuple[int, Listed | None]:
+    """A Verify / Query button's submission id (0 when it cannot be one) and the list it was in (None when
+    the value, from the client, does not say so readably: then nothing is redrawn)."""
+    text = value if isinstance(value, str) else ""
+    head, _, rest = text.partition("|")
+    submission_id = as_id(head)
+    parts = rest.split("|")
+    if len(parts) != 3 or not all(part.isascii() and part.isdigit() for part in parts[:2]):
+        return submission_id, None
+    ids = tuple(as_id(key) for key in parts[2].split(",")[:MAX_LISTED])
+    if submission_id not in ids or 0 in ids:
+        return submission_id, None
+    return submission_id, Listed(ids, min(int(parts[0][:9]), 10**9), min(int(parts[1][:9]), 10**9))
+
+
+@dataclass(frozen=True)
+class Where:
+    """The list message clicked: an ephemeral answer's response_url, or a DM's channel and ts."""
+
+    response_url: str | None = None
+    channel: str | None = None
+    ts: str | None = None
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> Where:
+        container = body.get("container") or {}
+        if container.get("is_ephemeral"):
+            url = body.get("response_url")
+            return cls(response_url=url if isinstance(url, str) else None)
+        channel, ts = container.get("channel_id"), container.get("message_ts")
+        return cls(channel=channel if isinstance(channel, str) else None, ts=ts if isinstance(ts, str) else None)
+
+    def metadata(self) -> dict[str, str]:
+        """For the query modal's private_metadata: the list is redrawn once the question is sent."""
+        return {key: value for key, value in vars(self).items() if isinstance(value, str)}
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any]) -> Where:
+        """The inverse of ``metadata``, from the client: whatever is not text is left out."""
+        fields = ("response_url", "channel", "ts")
+        return cls(**{key: value for key in fields if isinstance(value := metadata.get(key), str)})
 
 
 @dataclass(frozen=True)
@@ -71,16 +135,84 @@ class VerificationMessenger:
         text = f"{head}\n{by} · {escape(held)}"
         return Mrkdwn(text if len(text) <= ITEM_CHARS else text[: ITEM_CHARS - 1] + "…")
 
-    def list_blocks(self, items: list[Waiting], *, language: Language, title: str, more: int) -> list[dict[str, Any]]:
+    def list_blocks(self, items: list[Waiting], *, language: Language, total: int, more: int) -> list[dict[str, Any]]:
+        listed = Listed(tuple(item.submission.id or 0 for item in items), total, more)
+        return self._blocks(
+            listed, [(item.submission.id or 0, self.item_text(item, language)) for item in items], {}, language
+        )
+
+    def _blocks(
+        self, listed: Listed, texts: list[tuple[int, Mrkdwn]], states: dict[int, Mrkdwn], language: Language
+    ) -> list[dict[str, Any]]:
+        """The list: each item's text, then its Verify / Query buttons (whose values carry ``listed``, to
+        redraw it) or, once acted on, its ``states`` line."""
         renderer = self.services.renderer
-        more_text = renderer.mrkdwn("verification.more", language, count=more) if more else None
+        title = renderer.mrkdwn("verification.list_title", language, count=listed.total)
+        more_text = renderer.mrkdwn("verification.more", language, count=listed.more) if listed.more else None
         return renderer.blocks(
             "verification_list",
             language=language,
             title=title,
-            items=[(item.submission.id, self.item_text(item, language)) for item in items],
+            items=[(key, text, listed.value(key), states.get(key)) for key, text in texts],
             more=more_text,
         )
+
+    def redrawn(self, listed: Listed, *, language: Language) -> Message:
+        """The list as it was shown, but each item verified or queried since shows that state and who
+        in place of its buttons (a queried item answered by a correction waits again: buttons again)."""
+        ids = list(listed.ids)
+        with Session(self.services.engine) as session:
+            rows = session.exec(
+                select(SubmissionVerification).where(col(SubmissionVerification.submission_id).in_(ids))
+            )
+            states = {
+                row.submission_id: self.services.renderer.mrkdwn(
+                    f"verification.now_{row.state}", language, user=mention(row.changed_by)
+                )
+                for row in rows
+                if row.state in ("verified", "queried")
+            }
+        texts = []
+        for key in ids:
+            held = use.holding_of(self.services.engine, config=self.services.config, submission_id=key)
+            texts.append((key, self.item_text(held, language) if held is not None else Mrkdwn(f"*#{key}*")))
+        title = self.services.renderer.mrkdwn("verification.list_title", language, count=listed.total)
+        return title, self._blocks(listed, texts, states, language)
+
+    def redraw(self, where: Where, listed: Listed, *, verifier: str, language: Language) -> bool:
+        """Edits the list message clicked: a daily DM with chat.update (only one the ledger recorded as
+        this verifier's list), an ephemeral ``/kpi verify`` answer through its response_url. False when
+        there was no such message to edit."""
+        if where.response_url is not None:
+            if not self._ours(where.response_url):
+                return False
+            text, blocks = self.redrawn(listed, language=language)
+            try:
+                WebhookClient(where.response_url).send(text=text, blocks=blocks, replace_original=True)
+            except NETWORK_ERRORS as error:
+                logger.warning("could not redraw the verification list of %s: %s", verifier, error)
+            return True
+        if not (where.channel and where.ts and self._daily_list(verifier, where.channel, where.ts)):
+            return False
+        text, blocks = self.redrawn(listed, language=language)
+        self.sender.update(channel=where.channel, ts=where.ts, text=text, blocks=blocks)
+        return True
+
+    def _ours(self, url: str) -> bool:
+        """Slack's response URLs (or, in tests, the Web API's host): never a URL a client could choose."""
+        origin, target = urlsplit(self.sender.client.base_url), urlsplit(url)
+        slack = target.scheme == "https" and target.hostname == "hooks.slack.com"
+        return slack or (target.scheme, target.netloc) == (origin.scheme, origin.netloc)
+
+    def _daily_list(self, verifier: str, channel: str, ts: str) -> bool:
+        query = select(Delivery.id).where(
+            Delivery.kind == DAILY_KIND,
+            Delivery.channel == channel,
+            Delivery.ts == ts,
+            col(Delivery.subject).startswith(f"{verifier}:"),
+        )
+        with Session(self.services.engine) as session:
+            return session.exec(query).first() is not None
 
     def pages(self, verifier: str, *, pages: int) -> list[tuple[str, list[dict[str, Any]]]]:
         """`/kpi verify`'s answer: the waiting submissions in parts of MAX_LISTED, at most ``pages`` parts,
@@ -93,7 +225,7 @@ class VerificationMessenger:
             return [(self.services.renderer.text("verification.nothing", language), [])]
         chunks = [items[start : start + MAX_LISTED] for start in range(0, len(items), MAX_LISTED)]
         return [
-            (title, self.list_blocks(chunk, language=language, title=title, more=total - len(items) if last else 0))
+            (title, self.list_blocks(chunk, language=language, total=total, more=total - len(items) if last else 0))
             for last, chunk in ((number == len(chunks), chunk) for number, chunk in enumerate(chunks, start=1))
         ]
 
@@ -121,7 +253,7 @@ class VerificationMessenger:
         if not items:
             return None  # nothing waits: no DM today (a later tick may still find something)
         title = self.services.renderer.mrkdwn("verification.list_title", language, count=total)
-        blocks = self.list_blocks(items, language=language, title=title, more=total - len(items))
+        blocks = self.list_blocks(items, language=language, total=total, more=total - len(items))
         return Outgoing(kind=DAILY_KIND, team=None, subject=subject, channel=verifier, text=title, blocks=blocks)
 
     # the query and its thread

@@ -85,9 +85,9 @@ def blocks_of(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def listed(message: dict[str, Any]) -> list[str]:
-    """The submission ids a list offers Verify / Query for."""
+    """The submission ids a list offers Verify / Query for (a button's value carries the list after it)."""
     return [
-        element["value"]
+        element["value"].partition("|")[0]
         for block in blocks_of(message)
         if block["type"] == "actions"
         for element in block["elements"]
@@ -380,3 +380,119 @@ def test_a_report_marks_unverified_values_and_keeps_the_legend_escaped(vbot):
     assert any("†" in field for field in fields)
     legend = blocks_of(call.params)[-1]["elements"]
     assert len(legend) == 2 and mrkdwn_problems(legend[1]["text"]) == []
+
+
+# the list clicked is redrawn: the item acted on shows its state instead of its buttons
+
+
+#: the verifiers' language is both (the example config's default)
+VERIFIED = f"✅ verified by <@{VERIFIER}> / ✅ 已由 <@{VERIFIER}> 核实"
+QUERIED = f"❓ queried by <@{VERIFIER}> / ❓ 已由 <@{VERIFIER}> 质询"
+
+
+def click_in(bot: Bot, action_id: str, value: str, *, ephemeral: bool, name: str = "click", ts: str = "1.0") -> None:
+    """Clicks a button of a list: the ``/kpi verify`` answer (ephemeral: Slack sends no message back, only a
+    response_url) or the daily DM (its channel and ts in the container)."""
+    container = {"type": "message", "message_ts": ts, "channel_id": VERIFIER, "is_ephemeral": ephemeral}
+    reply = bot.slack.action(
+        action_id=action_id,
+        value=value,
+        user_id=VERIFIER,
+        block_id=f"verify:{value.partition('|')[0]}",
+        response_url=bot.fake.response_url(name),
+        channel_id=VERIFIER,
+        container=container,
+    )
+    assert (reply.status, reply.body) == (200, "")
+
+
+def button_of(message: dict[str, Any], submission: Submission) -> str:
+    [value] = [
+        element["value"]
+        for block in blocks_of(message)
+        if block.get("block_id") == f"verify:{submission.id}" and block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == "verify_submission"
+    ]
+    return str(value)
+
+
+def states_shown(message: dict[str, Any]) -> dict[str, str]:
+    return {
+        block["block_id"]: block["elements"][0]["text"]
+        for block in blocks_of(message)
+        if block["type"] == "context" and block.get("block_id", "").startswith("verify:")
+    }
+
+
+def without(message: dict[str, Any], *submissions: Submission) -> list[dict[str, Any]]:
+    """The blocks but those of ``submissions``' buttons or state (the buttons' values name the list only)."""
+    return [
+        block for block in blocks_of(message) if block.get("block_id") not in {f"verify:{s.id}" for s in submissions}
+    ]
+
+
+def test_verify_and_query_redraw_their_item_in_the_kpi_verify_list(vbot):
+    first, second, third = (stored(vbot.engine, period=f"2026-W{week}", key=f"k{week}") for week in (40, 39, 38))
+    vbot.command("verify", user_id=VERIFIER)
+    listing = command_answer(vbot)
+    vbot.fake.reset()
+    click_in(vbot, "verify_submission", button_of(listing, first), ephemeral=True)
+    (redraw,) = vbot.fake.wait_for("response")
+    assert redraw.params["replace_original"] is True and state(vbot, first.id) == "verified"
+    assert states_shown(redraw.params) == {f"verify:{first.id}": VERIFIED}
+    assert without(redraw.params, first) == without(listing, first)  # the rest unchanged
+    assert listed(redraw.params) == [str(second.id), str(third.id)]
+
+    # Query from the redrawn list: the item changes once the question is sent, not when the modal opens
+    vbot.fake.reset()
+    click_in(vbot, "query_submission", button_of(redraw.params, second), ephemeral=True, name="query")
+    view = vbot.opened_view() | {"id": "V0QUERY"}
+    vbot.fake.assert_no_call("response")
+    status, body = vbot.submit(view, {"question": text_value("120 orders?")}, user_id=VERIFIER)
+    assert (status, body) == (200, "")
+    (requery,) = vbot.fake.wait_for("response")
+    assert requery.path == "/response/query" and requery.params["replace_original"] is True
+    assert states_shown(requery.params) == {
+        f"verify:{first.id}": VERIFIED,
+        f"verify:{second.id}": QUERIED,
+    }
+    assert without(requery.params, first, second) == without(listing, first, second)
+
+
+def test_verify_in_the_daily_dm_redraws_that_item_with_chat_update(vbot):
+    first, second = (stored(vbot.engine, period=f"2026-W{week}", key=f"k{week}") for week in (40, 39))
+    assert vbot.process is not None
+    sender = vbot.process.sender
+    message = VerificationMessenger(vbot.process.services, sender).daily(VERIFIER, f"{VERIFIER}:2026-10-05")
+    assert message is not None and sender.send(message) == "sent"
+    channel, ts = sender.sent_ts("verification_daily", None, f"{VERIFIER}:2026-10-05")
+    [dm] = daily_dms(vbot.fake, VERIFIER)
+    click_in(vbot, "verify_submission", button_of(dm.params, first), ephemeral=False, ts=ts)
+    (update,) = vbot.fake.wait_for("chat.update")
+    assert (update.params["channel"], update.params["ts"]) == (channel, ts)
+    assert states_shown(update.params) == {f"verify:{first.id}": VERIFIED}
+    assert without(update.params, first) == without(dm.params, first)
+    vbot.fake.assert_no_call("response")  # the DM itself says it: no separate answer
+
+    # a container naming a message that is no list of theirs edits nothing: the click is answered instead
+    click_in(vbot, "verify_submission", button_of(dm.params, second), ephemeral=False, ts="99.0")
+    assert "verified by" in clicked_response(vbot)["text"]
+    assert len(vbot.fake.calls("chat.update")) == 1 and state(vbot, second.id) == "verified"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("{id}|1|0|", id="no-ids"),
+        pytest.param("{id}|1|0|7,x", id="not-ids"),
+        pytest.param("{id}|1|0|987654", id="not-in-its-list"),
+        pytest.param("{id}|a|0|{id}", id="no-total"),
+        pytest.param("{id}|1|0", id="too-few-parts"),
+    ],
+)
+def test_a_forged_list_value_verifies_and_answers_but_redraws_nothing(vbot, value):
+    submission = stored(vbot.engine)
+    click_in(vbot, "verify_submission", value.format(id=submission.id), ephemeral=True)
+    assert "verified by" in clicked_response(vbot)["text"] and state(vbot, submission.id) == "verified"
+    assert "replace_original" not in clicked_response(vbot) or not clicked_response(vbot)["replace_original"]

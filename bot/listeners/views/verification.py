@@ -12,6 +12,7 @@ from bot.listeners.context import access_of, localizer, services_of, verificatio
 from bot.listeners.views.submissions import view_key
 from bot.mrkdwn import Mrkdwn, mention
 from bot.review_forms import long_text
+from bot.verification import Where, clicked
 from kpi_core import verification_use_cases as use
 from kpi_core.verification_models import NOTE_CHARS
 
@@ -57,3 +58,6 @@ def handle_query(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
         leads=Mrkdwn(" ".join(mention(lead) for lead in leads)),
     )
     messenger.sender.client.chat_postMessage(channel=access.user, text=told)
+    _, listed = clicked(state.metadata.get("list"))
+    if listed is not None:  # the list the Query was clicked in shows the item queried, by whom
+        messenger.redraw(Where.from_metadata(state.metadata), listed, verifier=access.user, language=access.language)
