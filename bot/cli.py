@@ -299,6 +299,8 @@ def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_schedu
     with _user_errors():
         process = _process(settings)
         app = process.app()
+        # reports, scorecards and the Home tab computed in worker processes, off the threads that ack
+        process.services.answers.start_processes(settings, process.services.config)
         # the one workspace served over HTTP (Socket Mode connects with this app's own token)
         team_id = None if socket_mode else settings.slack_team_id or installed_workspace(process.client)
     scheduler = None if no_scheduler else _start_scheduler(BackgroundScheduler(timezone=UTC), process)
@@ -327,6 +329,7 @@ def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_schedu
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         process.alerts.queue.close()  # the alerts of writes already acked still go out
+        process.services.answers.close()
 
 
 @main.command("worker")
