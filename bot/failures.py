@@ -78,9 +78,7 @@ def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -
     return BoltResponse(status=200, body=answer or "")
 
 
-def answer_after_ack(
-    error: Exception, *, context: BoltContext, what: str, body: dict[str, Any] | None = None
-) -> None:
+def answer_after_ack(error: Exception, *, context: BoltContext, what: str, body: dict[str, Any] | None = None) -> None:
     """Answers the failure of work done after the ack (a report, a scorecard) through response_url (on
     the Home tab for the Home tab's ``body``)."""
     services: Services = context["services"]
