@@ -9,18 +9,22 @@ so one worker computes a period once and serves every team's report and the rank
 workers run at a lower CPU priority than the server, so on a busy machine an ack never waits for them.
 Without processes (tests, the CLI) tasks run on one thread of this process, the same code.
 
-The lane is bounded: past ``max_pending`` waiting tasks a request is told at once that the bot is busy
+The lane is bounded: while the oldest unfinished task has waited more than ``max_wait`` seconds (the
+lane no longer keeps up), or ``max_pending`` tasks wait, a request is told at once that the bot is busy
 (nothing was done, try again) instead of waiting behind the queue for ever.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
 import pickle
 import threading
+import time
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -40,8 +44,11 @@ logger = logging.getLogger(__name__)
 #: services and the Slack client of the process that runs it.
 Task = Callable[["Services", WebClient], None]
 
-#: More waiting answers than this (about a minute of reports on two cores) are refused as "busy".
-MAX_PENDING = 500
+#: A task refused as "busy" while the oldest unfinished one has waited longer than this, in seconds: an
+#: answer comes within about a minute, or the user is told at once to try again.
+MAX_WAIT = 60.0
+#: ...or while this many wait (the memory of the queue).
+MAX_PENDING = 5_000
 MAX_WORKERS = 4
 #: The workers yield the CPU to the serving process (acks, listeners): nice 10 gets about a tenth of a
 #: core that the server also wants.
@@ -49,9 +56,10 @@ WORKER_NICENESS = 10
 
 
 class AnswerLane:
-    def __init__(self, *, max_pending: int = MAX_PENDING) -> None:
-        self._max_pending = max_pending
-        self._pending = 0
+    def __init__(self, *, max_pending: int = MAX_PENDING, max_wait: float = MAX_WAIT) -> None:
+        self._max_pending, self._max_wait = max_pending, max_wait
+        self._pending: OrderedDict[int, float] = OrderedDict()  # ticket -> when submitted, oldest first
+        self._tickets = itertools.count()
         self._lock = threading.Lock()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answers")
         self._processes: list[Executor] = []
@@ -83,17 +91,20 @@ class AnswerLane:
     ) -> bool:
         """Runs ``task`` later, after calling ``before`` (the ack); False, having called nothing, when
         the lane is full. A failure of the task goes to ``on_error`` (which tells the user who asked)."""
+        now = time.monotonic()
         with self._lock:
-            if self._pending >= self._max_pending:
+            oldest = next(iter(self._pending.values()), now)
+            if len(self._pending) >= self._max_pending or now - oldest > self._max_wait:
                 return False
-            self._pending += 1
+            ticket = next(self._tickets)
+            self._pending[ticket] = now
         try:
             before()
             future = self._submit(task, services, client, route)
         except BaseException:
-            self._release()
+            self._release(ticket)
             raise
-        future.add_done_callback(partial(self._done, on_error))
+        future.add_done_callback(partial(self._done, ticket, on_error))
         return True
 
     def _submit(self, task: Task, services: Services, client: WebClient, route: Hashable) -> Future[None]:
@@ -108,12 +119,12 @@ class AnswerLane:
             self._processes[slot] = self._start_worker()
             return self._processes[slot].submit(_run_in_worker, task)
 
-    def _release(self) -> None:
+    def _release(self, ticket: int) -> None:
         with self._lock:
-            self._pending -= 1
+            del self._pending[ticket]
 
-    def _done(self, on_error: Callable[[Exception], None], future: Future[None]) -> None:
-        self._release()
+    def _done(self, ticket: int, on_error: Callable[[Exception], None], future: Future[None]) -> None:
+        self._release(ticket)
         error = future.exception()
         if error is None:
             return

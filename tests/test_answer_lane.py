@@ -7,7 +7,7 @@ from functools import partial
 
 import sqlalchemy as sa
 
-from bot.answer_lane import MAX_PENDING
+from bot.answer_lane import MAX_PENDING, AnswerLane
 from bot.services import SlowLane
 from tests.bot_harness import ADMIN, LEAD_BEIJING, LEAD_SHANGHAI_AND_BERLIN, MANAGER
 from tests.test_slack_home import home_of, team_sections
@@ -121,3 +121,24 @@ def test_a_full_slow_lane_refuses_more_work_until_there_is_room():
         pass
     assert done.wait(timeout=10)
     assert ran == ["second"]
+
+
+def test_a_lane_that_no_longer_keeps_up_refuses_until_it_has_caught_up(bot):
+    lane = AnswerLane(max_wait=0.2)
+    go_on, done = threading.Event(), threading.Event()
+    services = bot.process.services
+
+    def submit(task):
+        return lane.submit(task, services=services, client=None, route="any", before=lambda: None, on_error=print)
+
+    try:
+        assert submit(partial(wait_for, go_on))
+        assert submit(partial(wait_for, go_on))  # the first has waited less than max_wait yet
+        go_on.wait(0.3)  # (it has not been set: this only lets max_wait pass)
+        assert not submit(partial(wait_for, go_on))
+    finally:
+        go_on.set()
+    while not submit(partial(wait_for, done)):  # accepted again once the old ones are done
+        go_on.wait(0.05)
+    done.set()
+    lane.close()
