@@ -13,10 +13,12 @@ server of the tests), then 3 steady sweeps 30 s apart with no write between them
 overdue case recorded for a team, then that write's alert evaluation and posting). The baseline runs the
 same steps with the code of ``--baseline-repo`` (an export of the commit before the change, e.g.
 ``git archive <commit> | tar -x -C DIR``) on its own copy of the data (``createdb -T``: its schema is
-older); baseline and new runs alternate. The new code also runs with every case-duration KPI on the
-business clock and every team on its country's calendar (``bench_config(business_clock=True)``): case
-deadlines then come from each team's working time (at 08:00 UTC Shanghai and Kolkata are at work, Berlin
-and the Americas are not). Prints the min and median over the runs; asserts nothing.
+older); baseline and new runs alternate. ``--sweep-only`` times only the sweep's evaluation (first,
+then 3 steady ones; nothing posted, nothing written), a few seconds a run. The new code also runs with
+every case-duration KPI on the business clock and every team on its country's calendar
+(``bench_config(business_clock=True)``): case deadlines then come from each team's working time (at
+08:00 UTC Shanghai and Kolkata are at work, Berlin and the Americas are not). Prints the min and median
+over the runs; asserts nothing.
 """
 
 from __future__ import annotations
@@ -72,6 +74,18 @@ def child(repo: Path, url: str, business_clock: bool) -> dict[str, Any]:
         figures["first_evaluation_s"], figures["first_evaluation_statements"] = measured(
             lambda: first_evaluation(process, use_cases)
         )
+        if os.environ.get("BENCH_SWEEP_ONLY"):
+            # the sweep's evaluation alone (what moved, what the clock made due, the next case timer),
+            # with the backlog left unposted: the steady sweep's part that grows with the data
+            sweeps = []
+            for _ in range(3):
+                clock.advance(timedelta(seconds=30))
+                sweeps.append(measured(lambda: steady_evaluation(process, use_cases)))
+            figures["steady_sweep_s"] = [seconds for seconds, _ in sweeps]
+            figures["steady_sweep_statements"] = [count for _, count in sweeps]
+            forget_the_runs(engine, sa)
+            process.close()
+            return figures
         posting_started = time.time()  # the fake Slack stamps each call with time.time()
         figures["first_posting_s"], figures["first_posting_statements"] = measured(process.alerts.flush)
         posts = fake.calls("chat.postMessage")
@@ -138,6 +152,13 @@ def first_evaluation(process: Any, use_cases: Any) -> None:
         )
 
 
+def steady_evaluation(process: Any, use_cases: Any) -> None:
+    services = process.services
+    _, process.alerts.last_sweep, _ = use_cases.sweep_alerts(
+        services.engine, config=services.config, now=services.clock(), last=process.alerts.last_sweep
+    )
+
+
 def after_write(process: Any, team: str) -> None:
     """What a listener's write costs: the new code's queued evaluation of the write's change (run here,
     synchronously), the old code's check of the team."""
@@ -195,7 +216,12 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument("--baseline-database-url")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-business-clock", action="store_true", help="skip the business-clock variant")
+    parser.add_argument(
+        "--sweep-only", action="store_true", help="time the steady sweep's evaluation only (no posting, no writes)"
+    )
     args = parser.parse_args(argv)
+    if args.sweep_only:
+        os.environ["BENCH_SWEEP_ONLY"] = "1"  # the children inherit it
     prepare(args.database_url)
     variants = {"new": (BENCH.parent, args.database_url, False)}
     if not args.no_business_clock:
@@ -208,6 +234,13 @@ def main(argv: Sequence[str]) -> None:
             results[name].append(run(repo, url, business_clock))
             print(f"run {number + 1} {name}: {json.dumps(results[name][-1])}", flush=True)
     for name, runs in results.items():
+        if args.sweep_only:
+            print(f"\n{name} ({len(runs)} runs, the sweep's evaluation only)")
+            print(summary("first evaluation (s)", [run["first_evaluation_s"] for run in runs]))
+            print(summary("steady sweep evaluation (s)", [value for run in runs for value in run["steady_sweep_s"]]))
+            print(summary("  its statements", [value for run in runs for value in run["steady_sweep_statements"]]))
+            print(summary("load average", [run["load"] for run in runs]))
+            continue
         print(f"\n{name} ({len(runs)} runs; {runs[0]['open_alerts']} open alerts after the first sweep)")
         print(summary("first sweep: evaluation (s)", [run["first_evaluation_s"] for run in runs]))
         print(summary("  its statements", [run["first_evaluation_statements"] for run in runs]))
