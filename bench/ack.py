@@ -166,6 +166,7 @@ def main() -> None:
                 "SLACK_SIGNING_SECRET": SECRET,
                 "SLACK_BOT_TOKEN": "xoxb-bench",
                 "SLACK_API_URL": fake.base_url,
+                "KPI_ANSWER_WORKERS": "2",  # reports in two worker processes (bot/answer_lane.py)
             }
         )
         print(f"kpi-bot's database: {describe_url(data['KPI_DATABASE_URL'])}")

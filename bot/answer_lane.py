@@ -63,21 +63,26 @@ class AnswerLane:
         self._lock = threading.Lock()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answers")
         self._processes: list[Executor] = []
+        self._starting: list[Future[None]] = []
         self._start_worker: Callable[[], Executor] | None = None
 
     def start_processes(self, settings: Settings, config: Config, *, workers: int | None = None) -> None:
         """From now on tasks run in ``workers`` worker processes (default one a core, at most
         ``MAX_WORKERS``; spawned: the server has threads a fork would copy mid-lock), started at once so
-        that the first answer does not wait for their imports: this returns once every worker is ready
-        (and raises what a worker failed to start with)."""
+        that the first answer is unlikely to wait for their imports. This does not wait for them: the
+        server answers acks meanwhile, and tasks queue until a worker is ready (see ``wait_ready``)."""
         workers = workers or min(MAX_WORKERS, os.cpu_count() or 1)
         context = multiprocessing.get_context("spawn")
         self._start_worker = partial(
             ProcessPoolExecutor, 1, mp_context=context, initializer=_start_worker, initargs=(settings, config)
         )
         self._processes = [self._start_worker() for _ in range(workers)]
-        for ready in [executor.submit(_ready) for executor in self._processes]:
-            ready.result()
+        self._starting = [executor.submit(_ready) for executor in self._processes]
+
+    def wait_ready(self) -> None:
+        """Returns once every worker has started (raises what one failed to start with)."""
+        for started in self._starting:
+            started.result()
 
     def submit(
         self,
@@ -146,6 +151,9 @@ _worker: tuple[Services, WebClient] | None = None
 def _start_worker(settings: Settings, config: Config) -> None:
     global _worker
     os.nice(WORKER_NICENESS)
+    # a server killed outright (SIGKILL, out of memory) cannot stop its workers: each leaves by itself,
+    # or it would live on holding the server's stderr and database connections
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     from bot.app import build_client
     from bot.render import Renderer
     from bot.services import Services
@@ -158,6 +166,12 @@ def _start_worker(settings: Settings, config: Config) -> None:
         renderer=Renderer(templates_dir=settings.templates_dir, config=config),
     )
     _worker = (services, build_client(settings))
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
 
 
 def _ready() -> None:

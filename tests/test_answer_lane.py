@@ -17,8 +17,10 @@ from tests.test_slack_submissions import open_form, weekly_answers
 
 def in_worker_processes(bot):
     process = bot.process
-    process.services.answers.start_processes(process.settings, process.services.config, workers=1)
-    return process.services.answers
+    lane = process.services.answers
+    lane.start_processes(process.settings, process.services.config, workers=1)
+    lane.wait_ready()  # its imports can take longer than a test waits for an answer
+    return lane
 
 
 def test_in_a_worker_process_reports_scorecards_and_the_home_tab_are_answered_and_see_each_write(bot):
