@@ -3,6 +3,7 @@ write, timed and with their SQL statements counted, next to a baseline tree.
 
     python bench/alerts.py --database-url postgresql://…/bench_alerts
         [--baseline-repo DIR --baseline-database-url postgresql://…/bench_alerts_base] [--runs 3]
+        [--no-business-clock]
 
 The data is bench/compute.py's (200 teams, 1,000,000 cases, seeded; generated here when the database
 does not hold it). The clock stands at 2026-09-24 08:00 UTC, so about 2,100 alerts are due (open cases of
@@ -12,7 +13,12 @@ server of the tests), then 3 steady sweeps 30 s apart with no write between them
 overdue case recorded for a team, then that write's alert evaluation and posting). The baseline runs the
 same steps with the code of ``--baseline-repo`` (an export of the commit before the change, e.g.
 ``git archive <commit> | tar -x -C DIR``) on its own copy of the data (``createdb -T``: its schema is
-older); baseline and new runs alternate. Prints the min and median over the runs; asserts nothing.
+older); baseline and new runs alternate. ``--sweep-only`` times only the sweep's evaluation (first,
+then 3 steady ones; nothing posted, nothing written), a few seconds a run. The new code also runs with
+every case-duration KPI on the business clock and every team on its country's calendar
+(``bench_config(business_clock=True)``): case deadlines then come from each team's working time (at
+08:00 UTC Shanghai and Kolkata are at work, Berlin and the Americas are not). Prints the min and median
+over the runs; asserts nothing.
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 CLOCK = datetime(2026, 9, 24, 8, 0, tzinfo=UTC)
-WRITE_TEAMS = ("team_0010", "team_0102", "team_0198")
+#: Shanghai, Shanghai and Kolkata: at 08:00 UTC their working day has begun, so a case raised 5 hours
+#: before is overdue on the business clock too (4 working hours)
+WRITE_TEAMS = ("team_0010", "team_0100", "team_0198")
 
 
-def child(repo: Path, url: str) -> dict[str, Any]:
+def child(repo: Path, url: str, business_clock: bool) -> dict[str, Any]:
     """One run with the code of ``repo``; the figures as a dict."""
     sys.path[:0] = [str(repo), str(BENCH)]
     import sqlalchemy as sa
@@ -46,7 +54,7 @@ def child(repo: Path, url: str) -> dict[str, Any]:
     from tests.factories import Clock
     from tests.fake_slack import FakeSlack
 
-    config = bench_config(200)
+    config = bench_config(200, business_clock=True) if business_clock else bench_config(200)
     clock = Clock(CLOCK)
     with FakeSlack() as fake:
         settings = Settings(SLACK_BOT_TOKEN="xoxb-bench", SLACK_API_URL=fake.base_url, KPI_DATABASE_URL=url)
@@ -66,8 +74,25 @@ def child(repo: Path, url: str) -> dict[str, Any]:
         figures["first_evaluation_s"], figures["first_evaluation_statements"] = measured(
             lambda: first_evaluation(process, use_cases)
         )
+        if os.environ.get("BENCH_SWEEP_ONLY"):
+            # the sweep's evaluation alone (what moved, what the clock made due, the next case timer),
+            # with the backlog left unposted: the steady sweep's part that grows with the data
+            sweeps = []
+            for _ in range(3):
+                clock.advance(timedelta(seconds=30))
+                sweeps.append(measured(lambda: steady_evaluation(process, use_cases)))
+            figures["steady_sweep_s"] = [seconds for seconds, _ in sweeps]
+            figures["steady_sweep_statements"] = [count for _, count in sweeps]
+            forget_the_runs(engine, sa)
+            process.close()
+            return figures
+        posting_started = time.time()  # the fake Slack stamps each call with time.time()
         figures["first_posting_s"], figures["first_posting_statements"] = measured(process.alerts.flush)
-        figures["first_sweep_posts"] = len(fake.calls("chat.postMessage"))
+        posts = fake.calls("chat.postMessage")
+        figures["first_sweep_posts"] = len(posts)
+        # every alert message is out before the first chart (each chart computes its KPI's recent periods)
+        figures["first_alerts_out_s"] = max(call.time for call in posts) - posting_started
+        figures["first_sweep_charts"] = len(fake.calls("upload"))
         with engine.connect() as connection:
             figures["open_alerts"] = connection.execute(
                 sa.text("SELECT count(*) FROM alert WHERE resolved_at IS NULL")
@@ -127,6 +152,13 @@ def first_evaluation(process: Any, use_cases: Any) -> None:
         )
 
 
+def steady_evaluation(process: Any, use_cases: Any) -> None:
+    services = process.services
+    _, process.alerts.last_sweep, _ = use_cases.sweep_alerts(
+        services.engine, config=services.config, now=services.clock(), last=process.alerts.last_sweep
+    )
+
+
 def after_write(process: Any, team: str) -> None:
     """What a listener's write costs: the new code's queued evaluation of the write's change (run here,
     synchronously), the old code's check of the team."""
@@ -156,9 +188,9 @@ def prepare(url: str) -> None:
     engine.dispose()
 
 
-def run(repo: Path, url: str) -> dict[str, Any]:
+def run(repo: Path, url: str, business_clock: bool) -> dict[str, Any]:
     result = subprocess.run(
-        [sys.executable, __file__, "--child", str(repo), url],
+        [sys.executable, __file__, "--child", str(repo), url, "business" if business_clock else "wall"],
         capture_output=True,
         text=True,
         cwd=repo,
@@ -166,7 +198,8 @@ def run(repo: Path, url: str) -> dict[str, Any]:
     )
     if result.returncode != 0:
         raise SystemExit(f"run with {repo} failed:\n{result.stderr[-3000:]}")
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    # the shared machine's load when the run ended (other engineers' tests)
+    return dict(json.loads(result.stdout.strip().splitlines()[-1])) | {"load": round(os.getloadavg()[0], 1)}
 
 
 def summary(name: str, values: Sequence[float], unit: str = "") -> str:
@@ -175,34 +208,52 @@ def summary(name: str, values: Sequence[float], unit: str = "") -> str:
 
 def main(argv: Sequence[str]) -> None:
     if argv[:1] == ["--child"]:
-        print(json.dumps(child(Path(argv[1]), argv[2])))
+        print(json.dumps(child(Path(argv[1]), argv[2], argv[3] == "business")))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--baseline-repo", type=Path)
     parser.add_argument("--baseline-database-url")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-business-clock", action="store_true", help="skip the business-clock variant")
+    parser.add_argument(
+        "--sweep-only", action="store_true", help="time the steady sweep's evaluation only (no posting, no writes)"
+    )
     args = parser.parse_args(argv)
+    if args.sweep_only:
+        os.environ["BENCH_SWEEP_ONLY"] = "1"  # the children inherit it
     prepare(args.database_url)
-    variants = {"new": (BENCH.parent, args.database_url)}
+    variants = {"new": (BENCH.parent, args.database_url, False)}
+    if not args.no_business_clock:
+        variants["new, business clock"] = (BENCH.parent, args.database_url, True)
     if args.baseline_repo is not None:
-        variants = {"baseline": (args.baseline_repo.resolve(), args.baseline_database_url)} | variants
+        variants = {"baseline": (args.baseline_repo.resolve(), args.baseline_database_url, False)} | variants
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
     for number in range(args.runs):
-        for name, (repo, url) in variants.items():  # interleaved
-            results[name].append(run(repo, url))
+        for name, (repo, url, business_clock) in variants.items():  # interleaved
+            results[name].append(run(repo, url, business_clock))
             print(f"run {number + 1} {name}: {json.dumps(results[name][-1])}", flush=True)
     for name, runs in results.items():
+        if args.sweep_only:
+            print(f"\n{name} ({len(runs)} runs, the sweep's evaluation only)")
+            print(summary("first evaluation (s)", [run["first_evaluation_s"] for run in runs]))
+            print(summary("steady sweep evaluation (s)", [value for run in runs for value in run["steady_sweep_s"]]))
+            print(summary("  its statements", [value for run in runs for value in run["steady_sweep_statements"]]))
+            print(summary("load average", [run["load"] for run in runs]))
+            continue
         print(f"\n{name} ({len(runs)} runs; {runs[0]['open_alerts']} open alerts after the first sweep)")
         print(summary("first sweep: evaluation (s)", [run["first_evaluation_s"] for run in runs]))
         print(summary("  its statements", [run["first_evaluation_statements"] for run in runs]))
-        print(summary("first sweep: posting (s)", [run["first_posting_s"] for run in runs]))
+        print(summary("first sweep: alerts out (s)", [run["first_alerts_out_s"] for run in runs]))
+        print(summary("first sweep: posting + charts (s)", [run["first_posting_s"] for run in runs]))
+        print(summary("  its charts", [run["first_sweep_charts"] for run in runs]))
         print(summary("  its statements", [run["first_posting_statements"] for run in runs]))
         print(summary("  its posts", [run["first_sweep_posts"] for run in runs]))
         print(summary("steady sweep (s)", [value for run in runs for value in run["steady_sweep_s"]]))
         print(summary("  its statements", [value for run in runs for value in run["steady_sweep_statements"]]))
         print(summary("one write's evaluation + post (s)", [value for run in runs for value in run["write_s"]]))
         print(summary("  its statements", [value for run in runs for value in run["write_statements"]]))
+        print(summary("load average", [run["load"] for run in runs]))
 
 
 if __name__ == "__main__":

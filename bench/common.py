@@ -22,13 +22,17 @@ OUT = REPO_ROOT / "bench" / "out"
 #: The generated teams cycle through five zones (with and without DST, one half-hour offset), so the
 #: aggregates, which query teams in groups sharing a time zone, run one group per zone.
 ZONES = ("Asia/Shanghai", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "America/Los_Angeles")
+#: Each zone's country, for the business-clock variant's calendars (public holidays from ``holidays``).
+COUNTRIES = {"Asia/Shanghai": "CN", "Europe/Berlin": "DE", "America/New_York": "US", "Asia/Kolkata": "IN"}
 
 T = TypeVar("T")
 
 
-def bench_config(team_count: int) -> Config:
+def bench_config(team_count: int, *, business_clock: bool = False) -> Config:
     """The example config with ``team_count`` teams: the example's own four first (their per-team
-    targets and thresholds stay valid), then copies of them with new keys spread over ``ZONES``."""
+    targets and thresholds stay valid), then copies of them with new keys spread over ``ZONES``.
+    ``business_clock``: every case-duration KPI counts working time, and every team has the calendar of
+    its zone's country (09:00-18:00), so case alerts fall due by each team's business clock."""
     example = load_config(EXAMPLE_CONFIG)
     teams = []
     for index in range(team_count):
@@ -45,8 +49,15 @@ def bench_config(team_count: int) -> Config:
                 "timezone": ZONES[index % len(ZONES)],
             }
         )
+    dumped = example.model_dump()
+    if business_clock:
+        for team in teams:
+            team["calendar"] = {"country": COUNTRIES.get(team["timezone"], "US"), "hours": "09:00-18:00"}
+        for kpi in dumped["kpis"]:
+            if kpi["formula"]["kind"] == "case_duration":
+                kpi["formula"]["clock"] = "business"
     # Validated afresh (not model_copy): Config caches its team lookups, which a copy would carry over.
-    config = Config.model_validate(example.model_dump() | {"teams": teams})
+    config = Config.model_validate(dumped | {"teams": teams})
     problems = check_consistency(config)
     if problems:
         raise SystemExit(f"bench config is inconsistent: {problems}")

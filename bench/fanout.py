@@ -4,7 +4,9 @@ sender, which posts them to the fake Slack server of the tests through the deliv
     python bench/fanout.py [--teams 500] [--database-url URL] [--no-charts] [--runs 3]
 
 Each run is a fresh process (so that its peak RSS is its own) on the same database; prints the time of
-each phase and the peak RSS of every run, then min and median over the runs. Target (issue 5): 500
+each phase and the peak RSS of every run, then min and median over the runs. Each run ends with its
+baseline: as many bare ``chat.postMessage`` calls to the same fake Slack (no ledger, no rendering, no
+computing), the floor of posting that many messages on the machine as loaded at that moment. Target (issue 5): 500
 teams' digests <= 10 s, peak RSS <= 300 MB.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -100,7 +103,13 @@ def one_run(url: str, config: Config, *, charts: bool) -> dict[str, float]:
         for message in prerendered(messages):  # as Sender.send_all does: rendered in a process pool
             sender.upload_chart(message)
         charted = time.perf_counter()
+        # the baseline, in the same run: as many bare chat.postMessage calls to the same fake Slack,
+        # without the ledger, rendering or computing: the floor of posting this many messages here
+        for message in messages:
+            client.chat_postMessage(channel=message.channel, text=message.text[:100])
+        bare = time.perf_counter() - charted
         return {
+            "baseline: bare posts": bare,
             "compute + render": built - started,
             "hand to sender": sent - built,
             "digests total": sent - started,
@@ -142,13 +151,15 @@ def main() -> None:
             f"  run {number + 1}: compute + render {figures['compute + render']:.2f} s, hand to sender "
             f"{figures['hand to sender']:.2f} s ({figures['sent']:.0f} digests sent, {figures['posts']:.0f} posts), "
             f"digests total {figures['digests total']:.2f} s, then charts {figures['then trend charts']:.2f} s "
-            f"({figures['uploads']:.0f} uploads), peak RSS {figures['peak RSS MiB']:.0f} MiB"
+            f"({figures['uploads']:.0f} uploads), peak RSS {figures['peak RSS MiB']:.0f} MiB; "
+            f"baseline: bare posts {figures['baseline: bare posts']:.2f} s; load average {os.getloadavg()[0]:.1f}"
         )
     for name, unit, target in (
         ("compute + render", "s", ""),
         ("hand to sender", "s", ""),
         ("digests total", "s", "   (target <= 10 s)"),
         ("then trend charts", "s", ""),
+        ("baseline: bare posts", "s", ""),
         ("peak RSS MiB", "MiB", "   (target <= 300 MB)"),
     ):
         values = [figures[name] for figures in runs]

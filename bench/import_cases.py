@@ -10,7 +10,10 @@ import runs, a sampler thread reads how far the importer is into the file (Linux
 resident and peak memory at every ``--checkpoint`` rows, so a flat line shows that memory does not grow
 with the file. The imported rows are deleted after each run (and vacuumed on PostgreSQL, so every run
 starts alike) unless --keep, which keeps the last run's. ``--runs`` repeats the import and prints min and
-median of the time, rows/s and resident memory. Prints figures, asserts nothing.
+median of the time, rows/s and resident memory. On PostgreSQL each run is preceded by the baseline: the
+database's own ``COPY`` of the same file into a temporary table with typed columns (it parses the times;
+no checks, no indexes), the floor of reading the file on the same machine at the same moment, so that
+the ratio says what the import costs whatever else loads the machine. Prints figures, asserts nothing.
 Target (issue): 1,000,000 cases under 30 s with flat memory.
 """
 
@@ -228,6 +231,28 @@ def delete_import(engine: sa.Engine, submission_id: int) -> None:
             connection.execute(sa.text("VACUUM customer_case"))
 
 
+def copy_baseline(engine: sa.Engine, path: Path) -> float:
+    """Seconds PostgreSQL's COPY takes to load the file into a temporary table (dropped after)."""
+    started = time.perf_counter()
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            "CREATE TEMP TABLE copied (team text, kind text, raised_at timestamptz, "
+            "first_response_at timestamptz, resolved_at timestamptz)"
+        )
+        with path.open("rb") as handle, cursor.copy("COPY copied FROM STDIN WITH (FORMAT csv, HEADER)") as copy:
+            while block := handle.read(1 << 20):
+                copy.write(block)
+        connection.commit()
+        seconds = time.perf_counter() - started
+        cursor.execute("DROP TABLE copied")
+        connection.commit()
+    finally:
+        connection.close()
+    return seconds
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=None, help="default: $KPI_DATABASE_URL or bench/out/import.db")
@@ -260,9 +285,12 @@ def main(argv: Sequence[str]) -> None:
     with engine.connect() as connection:
         before = connection.execute(sa.text("SELECT count(*) FROM customer_case")).scalar_one()
     print(f"customer_case rows already stored: {before:,}")
-    results = []
+    results, baselines = [], []
     for number in range(args.runs):
-        print(f"\nrun {number + 1} of {args.runs}")
+        print(f"\nrun {number + 1} of {args.runs} (load average {os.getloadavg()[0]:.1f})")
+        if engine.dialect.name == "postgresql":
+            baselines.append(copy_baseline(engine, path))
+            print(f"baseline: COPY of the file in {baselines[-1]:.1f} s")
         results.append(run_import(engine, config, path, offsets))
         if not args.keep or number < args.runs - 1:
             delete_import(engine, results[-1].submission_id)
@@ -274,6 +302,10 @@ def main(argv: Sequence[str]) -> None:
         ("RSS at checkpoints", [result.top_rss_mib for result in results], "MiB", min),
     ):
         print(f"  {label:18} best {best(values):10,.1f} {unit:3}  median {statistics.median(values):10,.1f} {unit}")
+    if baselines:
+        ratios = [result.seconds / baseline for result, baseline in zip(results, baselines, strict=True)]
+        print(f"  COPY baseline      best {min(baselines):10,.1f} s    median {statistics.median(baselines):10,.1f} s")
+        print(f"  import / COPY      best {min(ratios):10,.2f} x    median {statistics.median(ratios):10,.2f} x")
     print(f"  peak RSS of the process over all runs: {peak_rss_mib():.0f} MiB")
     engine.dispose()
 

@@ -22,7 +22,7 @@ from bot.failure_notices import tell_admins
 from bot.render import format_value
 from bot.sender import Chart, Outgoing, Sender
 from bot.services import Services
-from bot.trends import alert_trend_png
+from bot.trends import alert_trend_png, prepare_alert_charts
 from kpi_core.alert_rules import Evaluation, in_quiet_hours
 from kpi_core.alert_sweep import Change, DuePost, SweepState
 from kpi_core.config import Language, Team
@@ -96,7 +96,7 @@ class AlertPoster:
         by_team: dict[str, list[DuePost]] = {}
         for due in alerts_to_post(self.services.engine, now=now, teams=teams):
             by_team.setdefault(due.alert.team, []).append(due)
-        charted: list[Outgoing] = []
+        charted: list[tuple[Outgoing, Alert]] = []
         if len(by_team) <= 1:
             for dues in by_team.values():
                 charted += self._post_in_order(dues, now)
@@ -107,8 +107,13 @@ class AlertPoster:
                 for team_charted in pool.map(lambda dues: self._post_in_order(dues, now), by_team.values()):
                     charted += team_charted
         # charts only after every alert is out: each computes its KPI's recent periods and renders a PNG,
-        # which must not delay the next team's alert
-        for message in charted:
+        # which must not delay the next team's alert; their periods are computed once for all of them
+        if charted:
+            try:
+                prepare_alert_charts(self.services, [alert for _, alert in charted])
+            except Exception:  # a chart is a courtesy: each computes its own periods below instead
+                logger.exception("the alert charts' periods could not be computed at once")
+        for message, _ in charted:
             try:
                 self.sender.upload_chart(message)
             except Exception:  # a chart is a courtesy: its failure must not hold back the others
@@ -116,9 +121,9 @@ class AlertPoster:
                     "the chart of alert %s of team %s could not be uploaded", message.subject, message.team
                 )
 
-    def _post_in_order(self, dues: list[DuePost], now: datetime) -> list[Outgoing]:
+    def _post_in_order(self, dues: list[DuePost], now: datetime) -> list[tuple[Outgoing, Alert]]:
         """Posts a team's due alerts in order; returns the alert messages whose chart is to follow."""
-        charted: list[Outgoing] = []
+        charted: list[tuple[Outgoing, Alert]] = []
         for due in dues:
             alert = due.alert
             try:
@@ -133,7 +138,7 @@ class AlertPoster:
                 )
         return charted
 
-    def _post(self, due: DuePost, now: datetime) -> list[Outgoing]:
+    def _post(self, due: DuePost, now: datetime) -> list[tuple[Outgoing, Alert]]:
         """Posts the alert or its recovery when due; returns the alert message whose chart is to follow."""
         alert, case, posted = due.alert, due.case, due.posted
         team = self.services.config.team(alert.team)
@@ -144,7 +149,7 @@ class AlertPoster:
                 return []
             message = self._alert_message(alert, case)
             self.sender.send(message, with_chart=False)
-            return [message] if message.chart is not None else []
+            return [(message, alert)] if message.chart is not None else []
         if posted is None:
             return []  # opened and resolved while held: nothing worth posting now
         channel, ts = posted

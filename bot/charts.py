@@ -54,6 +54,7 @@ TARGET_COLOUR = "#4d4d4d"
 THRESHOLD_COLOUR = "#c0392b"
 BAND_COLOUR = "#2ca02c"
 MUTED = "#777777"
+PALETTE = 64  # colours of the PNG
 
 
 @dataclass(frozen=True)
@@ -218,9 +219,11 @@ def score_figure(*, title: str, teams: list[str], scores: list[float], cjk: bool
 def _png(figure: Figure) -> bytes:
     canvas = TextCachingCanvas(figure)  # labels rasterised once per process (see bot.chart_canvas)
     canvas.draw()
-    # RGB (the chart is opaque) at a fast zlib level: a third of the encoding time of matplotlib's RGBA
-    # PNG at level 6, for files about 10 % larger
-    image = Image.frombuffer("RGBA", canvas.get_width_height(physical=True), canvas.buffer_rgba()).convert("RGB")
+    # A palette of 64 colours (the chart has a handful, plus the anti-aliased edges between them; the
+    # result cannot be told from full colour at 100 dpi) at a fast zlib level: a third of the bytes to
+    # compress and to upload of an RGB PNG, and about a quarter less encoding time
+    rgba = Image.frombuffer("RGBA", canvas.get_width_height(physical=True), canvas.buffer_rgba())
+    image = rgba.convert("RGB").quantize(colors=PALETTE, method=Image.Quantize.FASTOCTREE)
     buffer = BytesIO()
     image.save(buffer, format="png", compress_level=1)
     return buffer.getvalue()

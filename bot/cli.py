@@ -264,7 +264,9 @@ def report(settings: Settings, team: str | None, all_teams: bool, period: str, o
                 now=services.clock(),
                 unverified=marks.get(parsed, ()),
             )
-            blocks[-1:-1] = report_progress_blocks(services, team=team_config, period=parsed)  # before the legend
+            blocks[-1:-1] = report_progress_blocks(
+                services, team=team_config, period=parsed, now=services.clock()
+            )  # before the legend
             _echo_mrkdwn(blocks_text(blocks) + "\n")  # as Slack shows the /kpi report answer
 
 
@@ -307,6 +309,8 @@ def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_schedu
     with _user_errors():
         process = _process(settings)
         app = process.app()
+        if settings.answer_workers:  # reports, scorecards and the Home tab off the server's interpreter
+            process.services.answers.start_processes(settings, process.services.config, workers=settings.answer_workers)
         # the one workspace served over HTTP (Socket Mode connects with this app's own token)
         team_id = None if socket_mode else settings.slack_team_id or installed_workspace(process.client)
     scheduler = None if no_scheduler else _start_scheduler(BackgroundScheduler(timezone=UTC), process)
@@ -335,6 +339,7 @@ def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_schedu
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         process.alerts.queue.close()  # the alerts of writes already acked still go out
+        process.services.answers.close()
 
 
 @main.command("worker")

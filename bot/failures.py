@@ -78,11 +78,12 @@ def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -
     return BoltResponse(status=200, body=answer or "")
 
 
-def answer_after_ack(error: Exception, *, context: BoltContext, what: str) -> None:
-    """Answers the failure of work done after the ack (a report, a scorecard) through response_url."""
+def answer_after_ack(error: Exception, *, context: BoltContext, what: str, body: dict[str, Any] | None = None) -> None:
+    """Answers the failure of work done after the ack (a report, a scorecard) through response_url (on
+    the Home tab for the Home tab's ``body``)."""
     services: Services = context["services"]
     text = _failure_text(error, context=context, services=services, what=what)
-    _deliver(text, context=context, body={}, acked=True)
+    _deliver(text, context=context, body=body or {}, acked=True)
 
 
 def _language(context: BoltContext) -> Language:

@@ -54,9 +54,9 @@ def progress_of(services: Services, *, teams: Sequence[Team], as_of: Period) -> 
         return year_to_date(session, config=services.config, teams=[team.key for team in teams], as_of=as_of)
 
 
-def report_progress_blocks(services: Services, *, team: Team, period: Period) -> list[dict[str, Any]]:
-    """The part for a report of ``period`` (none for a week, or before any month of its year ended)."""
-    as_of = as_of_for_report(period, now=services.clock(), team=team)
+def report_progress_blocks(services: Services, *, team: Team, period: Period, now: datetime) -> list[dict[str, Any]]:
+    """The part for a report of ``period`` at ``now`` (none for a week, or before any month of its year ended)."""
+    as_of = as_of_for_report(period, now=now, team=team)
     if as_of is None:
         return []
     return progress_blocks(services, team=team, progress=progress_of(services, teams=[team], as_of=as_of)[team.key])

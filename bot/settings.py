@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         validation_alias="KPI_CLAIM_TIMEOUT_SECONDS",
         description="a pending delivery older than this belongs to a dead sender and is retried",
     )
+    answer_workers: int = Field(
+        default=0,
+        ge=0,
+        validation_alias="KPI_ANSWER_WORKERS",
+        description="worker processes `serve` computes reports in (0: a thread of the server; see bot/answer_lane.py)",
+    )
     alert_sweep_seconds: float = Field(default=30, gt=0, validation_alias="KPI_ALERT_SWEEP_SECONDS")
     instance: str = Field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}", validation_alias="KPI_INSTANCE"

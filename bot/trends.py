@@ -14,8 +14,8 @@ from sqlmodel import Session
 from bot.charts import Panel, TrendSpec, render_trend
 from bot.render import Renderer, format_value
 from bot.services import Services
+from kpi_core import use_cases
 from kpi_core.config import Config, Kpi, Language, Team
-from kpi_core.db import transaction
 from kpi_core.kpis import KpiResult, compute_reports
 from kpi_core.models import Alert
 from kpi_core.periods import Period, PeriodKind
@@ -112,8 +112,23 @@ def alert_trend_png(services: Services, alert: Alert) -> bytes | None:
 
 def alert_trend_spec(services: Services, alert: Alert) -> TrendSpec:
     """The alerted KPI over its recent periods of the alert's watch period, up to the period in which the
-    alert opened (that one so far), with the alert threshold."""
+    alert opened (that one so far), with the alert threshold. The periods' reports come from the shared
+    reports (``services.reports``): the charts of many alerts share them (see ``prepare_alert_charts``)."""
     config = services.config
+    team = config.team(alert.team)
+    kpi = config.kpi_by_key[alert.kpi]
+    periods = alert_chart_periods(config, alert)
+    reports = use_cases.reports(
+        services.engine, config=config, wanted=[(period, [team.key]) for period in periods], cache=services.reports
+    )
+    series = [(period, report.kpis) for period, [report] in zip(periods, reports, strict=True)]
+    panel = kpi_panel(services.renderer, kpi=kpi, team=team, series=series)
+    title = chart_title(services.renderer, "chart.alert_title", team)
+    return TrendSpec(title=title, panels=(panel,) if panel is not None else (), cjk=team.language != "en")
+
+
+def alert_chart_periods(config: Config, alert: Alert) -> list[Period]:
+    """The periods an alert's chart shows, oldest first."""
     team = config.team(alert.team)
     kpi = config.kpi_by_key[alert.kpi]
     kind = kpi.alert.period if kpi.alert is not None and alert.case_id is None else config.cadences[kpi.key]
@@ -121,14 +136,19 @@ def alert_trend_spec(services: Services, alert: Alert) -> TrendSpec:
     periods = [current]
     while len(periods) < WINDOW[kind]:
         periods.insert(0, periods[0].previous())
-    with transaction(services.engine) as session:
-        series = [
-            (period, compute_reports(session, config=config, period=period, teams=[team.key])[team.key].results)
-            for period in periods
-        ]
-    panel = kpi_panel(services.renderer, kpi=kpi, team=team, series=series)
-    title = chart_title(services.renderer, "chart.alert_title", team)
-    return TrendSpec(title=title, panels=(panel,) if panel is not None else (), cjk=team.language != "en")
+    return periods
+
+
+def prepare_alert_charts(services: Services, alerts: Sequence[Alert]) -> None:
+    """Computes the reports the charts of ``alerts`` show, each period once for all their teams (one
+    computation instead of one per alert and period: 2,000 alerts' charts at 200 teams x 1M cases took
+    minutes), into the shared reports the charts then read."""
+    teams_by_period: dict[Period, set[str]] = {}
+    for alert in alerts:
+        for period in alert_chart_periods(services.config, alert):
+            teams_by_period.setdefault(period, set()).add(alert.team)
+    wanted = [(period, sorted(teams)) for period, teams in teams_by_period.items()]
+    use_cases.reports(services.engine, config=services.config, wanted=wanted, cache=services.reports)
 
 
 def chart_title(renderer: Renderer, key: str, team: Team, **params: str) -> str:

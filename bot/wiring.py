@@ -70,6 +70,7 @@ class Process:
     def close(self) -> None:
         """Evaluates the alerts of writes already queued, then closes the database's pooled connections."""
         self.alerts.queue.close()
+        self.services.answers.close()
         self.services.engine.dispose()
 
 

@@ -121,6 +121,23 @@ class BusinessCalendar:
             remaining -= closes - opens
         raise ValueError(f"no working time within {MAX_DAYS} days of {start}")
 
+    def latest_start(self, end: datetime, duration: timedelta) -> datetime:
+        """The latest instant from which ``duration`` (> 0) of working time has passed by ``end``: a
+        start after it has less working time before ``end``, one at or before it at least as much
+        (``add_working_time`` walked backwards; it lies within a working window)."""
+        end = end.astimezone(UTC)
+        remaining = duration
+        day = end.astimezone(self.tz).date()  # later days' windows open after ``end``
+        for offset in range(MAX_DAYS):
+            window = self.window(day - timedelta(days=offset))
+            if window is None or window[0] >= end:
+                continue
+            opens, closes = window[0], min(window[1], end)
+            if closes - opens >= remaining:
+                return closes - remaining
+            remaining -= closes - opens
+        raise ValueError(f"no working time within {MAX_DAYS} days before {end}")
+
     def is_working_time(self, at: datetime) -> bool:
         return self.next_working_moment(at) == at.astimezone(UTC)
 

@@ -17,6 +17,8 @@ KpiError
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 
 class KpiError(Exception):
@@ -114,6 +116,10 @@ class StorageUnavailable(KpiError):
     def __init__(self, *, reason: str) -> None:
         self.reason = reason
         super().__init__(f"the database is unavailable: {reason}")
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        # pickled by keyword (a report's worker process sends it back to the server, bot/answer_lane.py)
+        return partial(StorageUnavailable, reason=self.reason), ()
 
 
 #: What a refused review step says, by reason; bot/templates/strings.yaml has them as ``reviews.errors.<reason>``.

@@ -107,3 +107,25 @@ def test_a_case_timer_fires_in_working_time_only(engine):
         session.add(row)
     recovered = cases(engine, config, at("2026-10-08 14:31", CN))
     assert [(t.change, t.alert.resolved_value) for t in recovered] == [("recovered", pytest.approx(6.5))]
+
+
+def test_the_next_case_timer_is_the_earliest_target_time_still_to_come_of_any_team(engine):
+    """Per team only the earliest open case raised after its last passed start counts (target times grow
+    with the start): an overdue one, a later one and another team's are passed over or compared rightly."""
+    config = business_config()
+    add(
+        engine,
+        case(SHANGHAI, at("2026-09-29 09:00", CN)),  # due 13:00 on 29 Sep: overdue at `now`
+        case(SHANGHAI, at("2026-09-29 16:00", CN)),  # due 11:00 on 30 Sep
+        case(SHANGHAI, at("2026-09-29 17:00", CN)),  # due 12:00 on 30 Sep: later than the one before
+        case(BERLIN, at("2026-09-29 16:30", "Europe/Berlin")),  # due 12:30 on 30 Sep Berlin = 18:30 Shanghai
+        case(BERLIN, at("2026-09-29 08:00", "Europe/Berlin")),  # due 13:00 on 29 Sep Berlin: overdue at `now`
+    )
+    now = at("2026-09-29 20:00", CN)
+    with transaction(engine) as session:
+        assert next_case_deadline(session, config=config, now=now) == at("2026-09-30 11:00", CN)
+        assert next_case_deadline(session, config=config, now=at("2026-09-30 11:30", CN)) == at("2026-09-30 12:00", CN)
+        # once both of Shanghai's are due, Berlin's is next
+        assert next_case_deadline(session, config=config, now=at("2026-09-30 12:30", CN)) == at(
+            "2026-09-30 12:30", "Europe/Berlin"
+        )

@@ -158,3 +158,22 @@ def test_a_good_calendar_loads():
     config = parse_config(_with_calendar({"country": "CN", "hours": "08:30-17:30", "extra_workdays": ["2027-02-20"]}))
     assert config.teams[0].calendar is not None
     assert config.teams[0].calendar.extra_workdays == (date(2027, 2, 20),)
+
+
+@pytest.mark.parametrize(
+    ("end", "hours", "start"),
+    [
+        pytest.param(at(SHANGHAI, 2026, 9, 29, 14), 4, at(SHANGHAI, 2026, 9, 29, 10), id="same-day"),
+        pytest.param(at(SHANGHAI, 2026, 9, 30, 11), 4, at(SHANGHAI, 2026, 9, 29, 16), id="previous-afternoon"),
+        pytest.param(at(SHANGHAI, 2026, 9, 29, 22), 4, at(SHANGHAI, 2026, 9, 29, 14), id="end-at-night"),
+        pytest.param(at(SHANGHAI, 2026, 10, 8, 11), 4, at(SHANGHAI, 2026, 9, 30, 16), id="over-national-day"),
+        pytest.param(at(SHANGHAI, 2026, 10, 8, 9), 9, at(SHANGHAI, 2026, 9, 30, 9), id="end-at-opening"),
+    ],
+)
+def test_latest_start_is_the_last_start_whose_working_time_has_passed(end, hours, start):
+    calendar, duration = china(), timedelta(hours=hours)
+    latest = calendar.latest_start(end, duration)
+    assert latest == start
+    assert calendar.working_hours_between(latest, end) == pytest.approx(hours)
+    assert calendar.add_working_time(latest, duration) <= end  # due by end
+    assert calendar.add_working_time(latest + timedelta(minutes=1), duration) > end  # a later start is not

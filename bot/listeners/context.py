@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from slack_bolt import BoltContext
 
 from bot.alert_poster import AlertPoster
+from bot.answer_lane import Task
 from bot.appeals import AppealMessenger
 from bot.failures import answer_after_ack
 from bot.reviews import ReviewMessenger
@@ -88,8 +89,40 @@ def check_alerts(context: BoltContext, change: Change | None) -> None:
 
 def after_ack(context: BoltContext, what: str, work: Callable[[], None]) -> None:
     """Runs ``work`` (which answers through response_url) in the slow lane; should it fail, the user who
-    asked is told what happened, like any listener's failure (bot/failures.py)."""
-    services_of(context).slow_lane.run(work, on_error=lambda error: answer_after_ack(error, context=context, what=what))
+    asked is told what happened, like any listener's failure (bot/failures.py); should the lane be full,
+    the user is told that the follow-up did not run and to try again."""
+    services = services_of(context)
+    on_error = lambda error: answer_after_ack(error, context=context, what=what)  # noqa: E731
+    if not services.slow_lane.run(work, on_error=on_error) and context.respond is not None:
+        text = message_localizer(context)("answers.busy_after", what=what)
+        context.respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def answer_later(
+    context: BoltContext,
+    what: str,
+    task: Task,
+    *,
+    route: Hashable,
+    ack: Callable[[], object],
+    busy: Callable[[str], None],
+    body: dict[str, Any] | None = None,
+) -> None:
+    """Acks with ``ack`` and has ``task`` (bot/answers.py) answer from the answer lane, off the threads
+    that ack (bot/answer_lane.py); when the lane is full, ``busy`` says so instead, in the user's language,
+    and nothing runs. A failure of the task is answered like any listener's (bot/failures.py; ``body``,
+    the request's, says where)."""
+    services = services_of(context)
+    accepted = services.answers.submit(
+        task,
+        services=services,
+        client=context.client,
+        route=route,
+        before=ack,
+        on_error=lambda error: answer_after_ack(error, context=context, what=what, body=body),
+    )
+    if not accepted:
+        busy(message_localizer(context)("answers.busy", what=what))
 
 
 def verification_of(context: BoltContext) -> VerificationMessenger:

@@ -3,14 +3,16 @@ and me (bot/listeners/commands/people.py); plan (bot/listeners/commands/plan.py)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.close_delivery import final_scorecard_text
+from bot import answers
+from bot.answer_lane import Task
 from bot.listeners.commands import people
 from bot.listeners.commands.away import away
 from bot.listeners.commands.close import close_period, reopen_period
@@ -18,17 +20,13 @@ from bot.listeners.commands.followup import list_actions, list_alerts
 from bot.listeners.commands.plan import plan
 from bot.listeners.commands.review import handle_review
 from bot.listeners.commands.verify import verify
-from bot.listeners.context import access_of, after_ack, message_localizer, services_of
+from bot.listeners.context import access_of, answer_later, message_localizer, services_of
 from bot.modals import case_update_modal, form_modal, milestone_completion_modal
-from bot.mrkdwn import escape
-from bot.plan_progress_view import report_progress_blocks
-from bot.render import RESPONSE_URL_POSTS, message_parts
 from bot.services import Services
-from kpi_core import close_use_cases, use_cases
+from kpi_core import use_cases
 from kpi_core.access import Access
 from kpi_core.errors import PeriodError
 from kpi_core.periods import Period, PeriodKind
-from kpi_core.verification_use_cases import unverified_of
 
 HISTORY_TEAMS_NAMED = 10  # more teams are counted in the title, not named
 
@@ -49,13 +47,14 @@ class Invocation:
         """Acknowledge with a message only the user sees."""
         self.ack(text=text, response_type="ephemeral")
 
-    def respond_in_parts(self, text: str) -> None:
-        """A long answer (an admin's scorecard of 200 teams) as several answers, in order, each only for
-        the user: a response_url takes at most five, and the last one counts what did not fit."""
-        parts = message_parts(text, max_parts=RESPONSE_URL_POSTS)
-        for number, blocks in enumerate(parts, start=1):
-            fallback = text.splitlines()[0] if number == 1 else f"{text.splitlines()[0]} ({number}/{len(parts)})"
-            self.respond(text=fallback, blocks=blocks, response_type="ephemeral")
+    @property
+    def response_url(self) -> str:
+        return str(self.respond.response_url)
+
+    def answer_later(self, what: str, task: Task, *, route: Hashable) -> None:
+        """Acks, and has ``task`` answer through response_url from the answer lane (bot/answer_lane.py);
+        when the lane is full, the ack says the bot is busy instead."""
+        answer_later(self.context, what, task, route=route, ack=self.ack, busy=self.reply)
 
 
 def handle_kpi(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext) -> None:
@@ -171,26 +170,11 @@ def _report(invocation: Invocation) -> None:
     if team is None or not access.may_view(team):
         invocation.reply(invocation.localize("refused_view", team=team or "-"))
         return
-    invocation.ack()  # computing can take longer than Slack's 3 s: answer through response_url
-    after_ack(invocation.context, "/kpi report", lambda: _post_report(invocation, team, period))
-
-
-def _post_report(invocation: Invocation, team: str, period: Period | None) -> None:
-    services = invocation.services
-    team_config = services.config.team(team)
-    period = period or Period.current(PeriodKind.WEEK, now=services.clock(), tz=team_config.tz)
-    wanted = [(period, [team]), (period.previous(), [team])]
-    [current], [previous] = use_cases.reports(
-        services.engine, config=services.config, wanted=wanted, cache=services.reports
-    )
-    # one message: a report's blocks are bounded by the config's KPIs (ten fields a section), not by teams
-    marks = unverified_of(services.engine, config=services.config, team=team, periods=[period]).get(period, ())
-    blocks = services.renderer.report_blocks(
-        team=team_config, report=current, previous=previous, now=services.clock(), unverified=marks
-    )
-    blocks[-1:-1] = report_progress_blocks(services, team=team_config, period=period)  # before the legend
-    fallback = escape(blocks[0]["text"]["text"])  # the notification text is mrkdwn; the header plain text
-    invocation.respond(text=fallback, blocks=blocks, response_type="ephemeral")
+    now = invocation.services.clock()
+    period = period or Period.current(PeriodKind.WEEK, now=now, tz=invocation.services.config.team(team).tz)
+    # computing can take longer than Slack's 3 s: ack, and answer through response_url
+    task = partial(answers.report, response_url=invocation.response_url, team=team, period=period, now=now)
+    invocation.answer_later("/kpi report", task, route=period)
 
 
 def _scorecard(invocation: Invocation) -> None:
@@ -198,31 +182,11 @@ def _scorecard(invocation: Invocation) -> None:
     if error:
         invocation.reply(error)
         return
-    invocation.ack()
-    after_ack(invocation.context, "/kpi scorecard", lambda: _post_scorecard(invocation, period))
-
-
-def _post_scorecard(invocation: Invocation, period: Period | None) -> None:
-    services = invocation.services
-    zone = services.config.team(invocation.access.view_teams[0]).tz if invocation.access.view_teams else None
-    period = period or Period.current(PeriodKind.QUARTER, now=services.clock(), tz=zone or services.config.teams[0].tz)
-    closed = close_use_cases.frozen(services.engine, period_label=period.label)
-    if closed is not None:  # a closed period's scorecard is its frozen snapshot, whatever the data says now
-        invocation.respond_in_parts(final_scorecard_text(services, *closed, language=invocation.access.language))
-        return
-    rankings = use_cases.rankings(services.engine, config=services.config, period=period, cache=services.reports)
-    texts = [
-        services.renderer.scorecard(
-            scheme_key=key,
-            period=period.label,
-            ranking=ranking,
-            language=invocation.access.language,
-            failures=rankings.failures,
-        )
-        for key, ranking in rankings.schemes.items()
-    ]
-    text = "\n\n".join(texts) or invocation.localize("no_data")
-    invocation.respond_in_parts(text)
+    services, access = invocation.services, invocation.access
+    zone = services.config.team(access.view_teams[0]).tz if access.view_teams else services.config.teams[0].tz
+    period = period or Period.current(PeriodKind.QUARTER, now=services.clock(), tz=zone)
+    task = partial(answers.scorecard, response_url=invocation.response_url, period=period, language=access.language)
+    invocation.answer_later("/kpi scorecard", task, route=period)
 
 
 def _history(invocation: Invocation) -> None:

@@ -4,11 +4,12 @@ scorecard, answered only to the person, their superiors, HR and admins, and only
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import TYPE_CHECKING
 
+from bot import answers
 from bot.goal_forms import goal_period
-from bot.listeners.context import after_ack
-from bot.people_views import card_text, goals_modal
+from bot.people_views import goals_modal
 from kpi_core import people_use_cases
 from kpi_core.errors import PeriodError
 from kpi_core.goals import position_kpis
@@ -75,11 +76,12 @@ def me(invocation: Invocation) -> None:
     except PeriodError:
         invocation.reply(invocation.localize("bad_period", text=label))
         return
-    invocation.ack()  # computing the KPIs can take longer than Slack's 3 s
-    language = invocation.access.language
-
-    def answer() -> None:
-        card = people_use_cases.scorecard_of(services.engine, config=config, person=person, period=period)
-        invocation.respond_in_parts(card_text(services.renderer, config, language, card))
-
-    after_ack(invocation.context, "/kpi me", answer)
+    # computing the KPIs can take longer than Slack's 3 s: ack, and answer through response_url
+    task = partial(
+        answers.person_card,
+        response_url=invocation.response_url,
+        person=person,
+        period=period,
+        language=invocation.access.language,
+    )
+    invocation.answer_later("/kpi me", task, route=period)
