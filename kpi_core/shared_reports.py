@@ -76,14 +76,18 @@ class SharedReports:
         self, session: Session, *, config: Config, period: Period, teams: list[str], kpis: Collection[str]
     ) -> dict[str, TeamReport]:
         """``compute_reports`` of ``teams`` in ``period`` for ``kpis`` only, keyed by team: computed once per
-        period and set of KPIs, for the teams not yet computed or touched by a write since."""
+        period and set of KPIs, for the teams not yet computed or touched by a write since. When one of
+        ``teams`` is missing, every team missing is computed with it: the scheduler runs each team's digest
+        on its own, and all teams cost a month's statements about as much as one team does."""
+        for team in teams:
+            config.team(team)  # raises UnknownTeam before any query runs
         key = (period, frozenset(kpis))
         version = data_version(session)
         entry = self._entry(self._subsets, key, config, version, ranked=False)
         with entry.lock:
             _refresh(session, entry, version, period)
-            missing = [team for team in teams if team not in entry.computed]
-            if missing:
+            if any(team not in entry.computed for team in teams):
+                missing = [team for team in config.team_by_key if team not in entry.computed]
                 computed = compute_reports(session, config=config, period=period, teams=missing, kpis=key[1])
                 entry.computed = entry.computed | computed
             return {team: entry.computed[team] for team in teams}

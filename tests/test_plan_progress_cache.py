@@ -44,9 +44,11 @@ def history(engine: sa.Engine) -> None:
     add(engine, *rows)
 
 
-def _ytd(engine: sa.Engine, config: Config, cache: SharedReports | None) -> dict[str, dict[str, Any]]:
+def _ytd(
+    engine: sa.Engine, config: Config, cache: SharedReports | None, teams: list[str] = TEAMS
+) -> dict[str, dict[str, Any]]:
     with transaction(engine) as session:
-        progress = year_to_date(session, config=config, teams=TEAMS, as_of=AS_OF, cache=cache)
+        progress = year_to_date(session, config=config, teams=teams, as_of=AS_OF, cache=cache)
     return {team: {item.kpi: item for item in found.items} for team, found in progress.items()}
 
 
@@ -58,6 +60,16 @@ def test_the_cached_year_to_date_is_the_computed_one(engine, example_config, his
     assert statements.take()  # the first run computes the months
     assert _ytd(engine, example_config, cache) == computed
     assert statements.take() == []  # nothing written since: every month comes from the cache
+
+
+def test_one_teams_year_to_date_computes_the_months_of_every_team(engine, example_config, history, statements):
+    # as serve's scheduler asks: each team's weekly digest on its own
+    cache = SharedReports()
+    _ytd(engine, example_config, cache, ["berlin_ops"])
+    assert statements.take()
+    cached = _ytd(engine, example_config, cache, ["newyork_delivery"])
+    assert statements.take() == []  # New York's months were computed with Berlin's
+    assert cached == _ytd(engine, example_config, None, ["newyork_delivery"])
 
 
 def test_a_write_into_a_past_month_changes_the_year_to_date(engine, example_config, history, statements):
