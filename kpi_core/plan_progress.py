@@ -9,7 +9,7 @@ from functools import partial
 from sqlmodel import Session
 
 from kpi_core.config import Config, Kpi, ScorecardItem
-from kpi_core.kpis import KpiResult, compute_reports
+from kpi_core.kpis import KpiResult, TeamReport, compute_reports
 from kpi_core.periods import Period, PeriodKind
 from kpi_core.plan_schema import is_additive
 from kpi_core.projection import ItemProjection, current_quarter, months_of, project_item, year_of
@@ -49,17 +49,17 @@ def year_to_date(
     year = year_of(as_of)
     this_year = [month for month in months_of(year) if month.start <= as_of.start]
     last_year = months_of(year.previous())
-    results: dict[Period, dict[str, dict[str, KpiResult]]] = {}
     keys = {kpi.key for kpi, _ in items}
-    if items:
-        for month in [*last_year, *this_year]:
-            # the scorecard's KPIs only: a year and a half of months for every team
-            reports = (
-                cache.results(session, config=config, period=month, teams=teams, kpis=keys)
-                if cache is not None
-                else compute_reports(session, config=config, period=month, teams=teams, kpis=keys)
-            )
-            results[month] = {team: report.results for team, report in reports.items()}
+    months = [*last_year, *this_year]
+    # the scorecard's KPIs only: a year and a half of months for every team
+    reports: dict[Period, dict[str, TeamReport]] = {}
+    if items and cache is not None:
+        reports = cache.results(session, config=config, periods=months, teams=teams, kpis=keys)
+    elif items:
+        reports = {
+            month: compute_reports(session, config=config, period=month, teams=teams, kpis=keys) for month in months
+        }
+    results = {month: {team: report.results for team, report in found.items()} for month, found in reports.items()}
     targets = _targets(
         session, config, teams, [kpi.key for kpi, _ in items], [*this_year, current_quarter(as_of), year]
     )

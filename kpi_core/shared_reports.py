@@ -73,24 +73,27 @@ class SharedReports:
         return Rankings(schemes, failures)
 
     def results(
-        self, session: Session, *, config: Config, period: Period, teams: list[str], kpis: Collection[str]
-    ) -> dict[str, TeamReport]:
-        """``compute_reports`` of ``teams`` in ``period`` for ``kpis`` only, keyed by team: computed once per
-        period and set of KPIs, for the teams not yet computed or touched by a write since. When one of
-        ``teams`` is missing, every team missing is computed with it: the scheduler runs each team's digest
-        on its own, and all teams cost a month's statements about as much as one team does."""
+        self, session: Session, *, config: Config, periods: list[Period], teams: list[str], kpis: Collection[str]
+    ) -> dict[Period, dict[str, TeamReport]]:
+        """``compute_reports`` of ``teams`` in each of ``periods`` for ``kpis`` only, keyed by period and
+        team: computed once per period and set of KPIs, for the teams not yet computed or touched by a write
+        since. When one of ``teams`` is missing, every team missing is computed with it: the scheduler runs
+        each team's digest on its own, and all teams cost a month's statements about as much as one does."""
         for team in teams:
             config.team(team)  # raises UnknownTeam before any query runs
-        key = (period, frozenset(kpis))
-        version = data_version(session)
-        entry = self._entry(self._subsets, key, config, version, ranked=False)
-        with entry.lock:
-            _refresh(session, entry, version, period)
-            if any(team not in entry.computed for team in teams):
-                missing = [team for team in config.team_by_key if team not in entry.computed]
-                computed = compute_reports(session, config=config, period=period, teams=missing, kpis=key[1])
-                entry.computed = entry.computed | computed
-            return {team: entry.computed[team] for team in teams}
+        version = data_version(session)  # once for all the periods: a year to date asks for 21 months
+        found = {}
+        for period in periods:
+            key = (period, frozenset(kpis))
+            entry = self._entry(self._subsets, key, config, version, ranked=False)
+            with entry.lock:
+                _refresh(session, entry, version, period)
+                if any(team not in entry.computed for team in teams):
+                    missing = [team for team in config.team_by_key if team not in entry.computed]
+                    computed = compute_reports(session, config=config, period=period, teams=missing, kpis=key[1])
+                    entry.computed = entry.computed | computed
+                found[period] = {team: entry.computed[team] for team in teams}
+        return found
 
     def _entry(
         self, entries: OrderedDict[_K, _Entry], key: _K, config: Config, version: int, *, ranked: bool
