@@ -50,8 +50,10 @@ def as_of_for_report(period: Period, *, now: datetime, team: Team) -> Period | N
 
 
 def progress_of(services: Services, *, teams: Sequence[Team], as_of: Period) -> dict[str, TeamProgress]:
+    """The year to date of ``teams``, its past months served from the shared report cache."""
+    keys = [team.key for team in teams]
     with transaction(services.engine) as session:
-        return year_to_date(session, config=services.config, teams=[team.key for team in teams], as_of=as_of)
+        return year_to_date(session, config=services.config, teams=keys, as_of=as_of, cache=services.reports)
 
 
 def report_progress_blocks(services: Services, *, team: Team, period: Period, now: datetime) -> list[dict[str, Any]]:

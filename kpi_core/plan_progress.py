@@ -9,10 +9,11 @@ from functools import partial
 from sqlmodel import Session
 
 from kpi_core.config import Config, Kpi, ScorecardItem
-from kpi_core.kpis import KpiResult, compute_reports
+from kpi_core.kpis import KpiResult, TeamReport, compute_reports
 from kpi_core.periods import Period, PeriodKind
 from kpi_core.plan_schema import is_additive
 from kpi_core.projection import ItemProjection, current_quarter, months_of, project_item, year_of
+from kpi_core.shared_reports import SharedReports
 from kpi_core.targets import team_targets
 
 
@@ -34,22 +35,31 @@ def scorecard_items(config: Config) -> list[tuple[Kpi, ScorecardItem]]:
     return list(found.values())
 
 
-def year_to_date(session: Session, *, config: Config, teams: list[str], as_of: Period) -> dict[str, TeamProgress]:
+def year_to_date(
+    session: Session, *, config: Config, teams: list[str], as_of: Period, cache: SharedReports | None = None
+) -> dict[str, TeamProgress]:
     """Each of ``teams``' scorecard items at the end of month ``as_of``, keyed by team. Months are cut in
-    each team's time zone; a month a team's data could not be computed for counts as a month without data."""
+    each team's time zone; a month a team's data could not be computed for counts as a month without data.
+    With ``cache``, each month's results come from it: a month stays as it is until a write touches its
+    data (or the previous month's, or the one a year before, which growth KPIs compare with), so a digest
+    run computes only the months and teams that changed instead of up to 21 months of every team."""
     if as_of.kind is not PeriodKind.MONTH:
         raise ValueError(f"year to date runs to the end of a month, not of {as_of.label}")
     items = scorecard_items(config)
     year = year_of(as_of)
     this_year = [month for month in months_of(year) if month.start <= as_of.start]
     last_year = months_of(year.previous())
-    results: dict[Period, dict[str, dict[str, KpiResult]]] = {}
     keys = {kpi.key for kpi, _ in items}
-    if items:
-        for month in [*last_year, *this_year]:
-            # the scorecard's KPIs only: a year and a half of months for every team
-            reports = compute_reports(session, config=config, period=month, teams=teams, kpis=keys)
-            results[month] = {team: report.results for team, report in reports.items()}
+    months = [*last_year, *this_year]
+    # the scorecard's KPIs only: a year and a half of months for every team
+    reports: dict[Period, dict[str, TeamReport]] = {}
+    if items and cache is not None:
+        reports = cache.results(session, config=config, periods=months, teams=teams, kpis=keys)
+    elif items:
+        reports = {
+            month: compute_reports(session, config=config, period=month, teams=teams, kpis=keys) for month in months
+        }
+    results = {month: {team: report.results for team, report in found.items()} for month, found in reports.items()}
     targets = _targets(
         session, config, teams, [kpi.key for kpi, _ in items], [*this_year, current_quarter(as_of), year]
     )

@@ -7,15 +7,20 @@ between (DataChange) say which teams' data on which dates changed, and only thos
 in the periods that depend on those dates (the period itself, the previous one and the one a year
 before, which growth figures compare with); the ranks of such a period are scored again. Concurrent
 requests for one period wait for a single computation; requests for different periods run side by side.
+
+``results`` keeps bare computed KPIs the same way, per period and set of KPIs, for callers that need many
+periods of a few KPIs: the year to date's months (kpi_core.plan_progress), which stay as they are until
+a write touches them, so a digest run recomputes only the months and teams that changed.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar
 
 from sqlmodel import Session
 
@@ -26,6 +31,8 @@ from kpi_core.models import DataChange
 from kpi_core.periods import Period
 from kpi_core.reporting import Rankings, Report, report_of, schemes_for
 from kpi_core.scorecard import TeamScore
+
+_K = TypeVar("_K", Period, tuple[Period, frozenset[str]])
 
 
 @dataclass
@@ -45,8 +52,10 @@ class SharedReports:
 
     def __init__(self, *, max_periods: int = 64) -> None:
         self._entries: OrderedDict[Period, _Entry] = OrderedDict()
+        # apart, so a digest's many months of a few KPIs and the reports' periods do not evict each other
+        self._subsets: OrderedDict[tuple[Period, frozenset[str]], _Entry] = OrderedDict()
         self._max_periods = max_periods
-        self._lock = threading.Lock()  # guards _entries; each entry's own lock guards its computation
+        self._lock = threading.Lock()  # guards the entries; each entry's own lock guards its computation
 
     def build(
         self, session: Session, *, config: Config, period: Period, teams: list[str] | None = None
@@ -63,6 +72,41 @@ class SharedReports:
         failures = tuple(report.failure for report in reports.values() if report.failure is not None)
         return Rankings(schemes, failures)
 
+    def results(
+        self, session: Session, *, config: Config, periods: list[Period], teams: list[str], kpis: Collection[str]
+    ) -> dict[Period, dict[str, TeamReport]]:
+        """``compute_reports`` of ``teams`` in each of ``periods`` for ``kpis`` only, keyed by period and
+        team: computed once per period and set of KPIs, for the teams not yet computed or touched by a write
+        since. When one of ``teams`` is missing, every team missing is computed with it: the scheduler runs
+        each team's digest on its own, and all teams cost a month's statements about as much as one does."""
+        for team in teams:
+            config.team(team)  # raises UnknownTeam before any query runs
+        version = data_version(session)  # once for all the periods: a year to date asks for 21 months
+        found = {}
+        for period in periods:
+            key = (period, frozenset(kpis))
+            entry = self._entry(self._subsets, key, config, version, ranked=False)
+            with entry.lock:
+                _refresh(session, entry, version, period)
+                if any(team not in entry.computed for team in teams):
+                    missing = [team for team in config.team_by_key if team not in entry.computed]
+                    computed = compute_reports(session, config=config, period=period, teams=missing, kpis=key[1])
+                    entry.computed = entry.computed | computed
+                found[period] = {team: entry.computed[team] for team in teams}
+        return found
+
+    def _entry(
+        self, entries: OrderedDict[_K, _Entry], key: _K, config: Config, version: int, *, ranked: bool
+    ) -> _Entry:
+        with self._lock:
+            entry = entries.get(key)
+            if entry is None or entry.config is not config:
+                entry = entries[key] = _Entry(config, version, ranked)
+            entries.move_to_end(key)
+            while len(entries) > self._max_periods:
+                entries.popitem(last=False)
+        return entry
+
     def _current(
         self, session: Session, config: Config, period: Period, wanted: list[str]
     ) -> tuple[dict[str, Report], dict[str, list[TeamScore]]]:
@@ -70,23 +114,9 @@ class SharedReports:
         once handed out, so a caller may read them while another request updates the entry."""
         version = data_version(session)
         ranked = any(scheme.period == period.kind for scheme in config.scorecards.values())
-        with self._lock:
-            entry = self._entries.get(period)
-            if entry is None or entry.config is not config:
-                entry = self._entries[period] = _Entry(config, version, ranked)
-            self._entries.move_to_end(period)
-            while len(self._entries) > self._max_periods:
-                self._entries.popitem(last=False)
+        entry = self._entry(self._entries, period, config, version, ranked=ranked)
         with entry.lock:
-            stale: set[str] = set()
-            # An entry at a later version than this request read (another request brought it up to
-            # date meanwhile) is only fresher: it is served as it is.
-            if entry.version < version:
-                changes = changes_since(session, version=entry.version, until=version)
-                stale = _touched(entry.computed, changes, period)
-                entry.version = version
-                for key in stale:
-                    del entry.computed[key]
+            stale = _refresh(session, entry, version, period)
             needed = [team.key for team in config.teams] if ranked else wanted
             missing = [key for key in needed if key not in entry.computed]
             if missing or stale:
@@ -96,6 +126,20 @@ class SharedReports:
                 entry.schemes = schemes_for(config, entry.computed) if ranked else {}
                 entry.reports = {key: report_of(report, entry.schemes) for key, report in entry.computed.items()}
             return entry.reports, entry.schemes
+
+
+def _refresh(session: Session, entry: _Entry, version: int, period: Period) -> set[str]:
+    """Drops the entry's teams whose figures for ``period`` the writes since its version may have moved
+    (call it holding the entry's lock); returns them. An entry at a later version than this request read
+    (another request brought it up to date meanwhile) is only fresher: it is served as it is."""
+    if entry.version >= version:
+        return set()
+    changes = changes_since(session, version=entry.version, until=version)
+    stale = _touched(entry.computed, changes, period)
+    entry.version = version
+    for key in stale:
+        del entry.computed[key]
+    return stale
 
 
 def _touched(computed: dict[str, TeamReport], changes: Iterable[DataChange], period: Period) -> set[str]:
