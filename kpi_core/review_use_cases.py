@@ -53,9 +53,13 @@ def close_due(engine: sa.Engine, *, config: Config, now: datetime) -> list[Revie
     for cycle in due:
         try:
             with transaction(engine) as session:
-                cycle = session.merge(cycle)
-                review_cycles.close(session, config=config, cycle=cycle, user="scheduler", now=now)
-            closed.append(cycle)
+                # read again, not merged: merging the stale copy would write its closed_at (None) back over
+                # another replica's close, and both would open the interviews
+                current = session.get(ReviewCycle, cycle.id)
+                if current is None:
+                    continue
+                review_cycles.close(session, config=config, cycle=current, user="scheduler", now=now)
+            closed.append(current)
         except ReviewError:
             continue  # another replica closed it first
     return closed
