@@ -10,6 +10,7 @@ from typing import Any
 from bot.render import format_value
 from bot.sender import Outgoing
 from bot.services import Services
+from kpi_core import ledger
 from kpi_core.anomalies import Anomaly
 from kpi_core.anomaly_scan import flags, scan
 from kpi_core.config import Team
@@ -56,6 +57,11 @@ def anomaly_blocks(services: Services, *, team: Team, anomalies: dict[str, Anoma
     if not lines:
         return []
     return renderer.blocks("anomalies", language=language, lines=lines[:MAX_LINES])
+
+
+def anomaly_alerts_pending(services: Services, *, team: Team, period: Period) -> bool:
+    """Whether an anomaly alert of the team's week is still to be posted (a transient Slack error)."""
+    return ledger.pending_ending(services.engine, kind=KIND, team=team.key, ending=f":{period.label}")
 
 
 def anomaly_alerts(services: Services, *, team: Team, period: Period, anomalies: dict[str, Anomaly]) -> list[Outgoing]:

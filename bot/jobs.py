@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import cached_property, partial
 from typing import Any
@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alert_followup import AlertFollowUpJob
 from bot.alert_poster import AlertPoster
-from bot.anomaly_alerts import anomaly_alerts, team_anomalies
+from bot.anomaly_alerts import anomaly_alerts, anomaly_alerts_pending, team_anomalies
 from bot.appeals import AppealMessenger
 from bot.close_delivery import deliver_closed
 from bot.digests import (
@@ -46,6 +46,7 @@ from bot.sender import Outgoing, Sender
 from bot.services import Services
 from bot.verification import VerificationMessenger
 from bot.working_days import team_cron
+from kpi_core.data_changes import ChangeLogPruner
 from kpi_core.periods import Period, PeriodKind
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class Jobs:
     services: Services
     sender: Sender
     alerts: AlertPoster
+    change_log: ChangeLogPruner = field(default_factory=ChangeLogPruner)
 
     @cached_property
     def reviews(self) -> ReviewMessenger:
@@ -89,12 +91,15 @@ class Jobs:
         services = self.services
         team = services.config.team(team_key)
         week = last_week(team, services)
-        if self.sender.settled("weekly_digest", team_key, week.label, with_chart=True):
+        sent = self.sender.settled("weekly_digest", team_key, week.label, with_chart=True)
+        if sent and not anomaly_alerts_pending(services, team=team, period=week):
             return  # a catch-up after it went out: not even worth computing
-        self._send(weekly_digests(services, teams=[team], period=week))
-        # with the digest, the KPIs that ask to be alerted when unusual (each once: the ledger)
+        digests = [] if sent else weekly_digests(services, teams=[team], period=week)
+        # with the digest, the KPIs that ask to be alerted when unusual (each once: the ledger). Posted in
+        # the same batch, before any chart: a digest settled with its chart means every alert was claimed,
+        # so one a transient Slack error left pending is found above and retried by a later catch-up.
         anomalies = team_anomalies(services, teams=[team], period=week)[team.key]
-        self._send(anomaly_alerts(services, team=team, period=week, anomalies=anomalies))
+        self._send([*digests, *anomaly_alerts(services, team=team, period=week, anomalies=anomalies)])
 
     def monthly_digest(self, team_key: str) -> None:
         services = self.services
@@ -127,6 +132,9 @@ class Jobs:
     def follow_up(self) -> None:
         """Escalations, reminders in open alerts' threads, overdue corrective actions (bot/alert_followup.py)."""
         AlertFollowUpJob(self.services, self.sender).run()
+
+    def prune_change_log(self) -> None:
+        self.change_log.run(self.services.engine, now=self.services.clock())
 
     def submission_reminder(self, team_key: str) -> None:
         team = self.services.config.team(team_key)
@@ -180,6 +188,8 @@ class Jobs:
         self._run_reporting_errors("period_close", partial(deliver_closed, self.services, self.sender))
         # after it, so the Confirm / Appeal DMs follow the final scorecard: appeals' DMs and reminders due
         self._run_reporting_errors("appeal_tick", self.appeals.tick)
+        # the change log keeps what a reader may still need (kpi_core.data_changes)
+        self._run_reporting_errors("change_log", self.prune_change_log)
         return ran
 
     def install(self, scheduler: BaseScheduler, *, alert_sweep_every: timedelta) -> None:

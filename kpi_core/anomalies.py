@@ -22,6 +22,9 @@ from dataclasses import dataclass
 MIN_HISTORY = 12
 WINDOW = 26
 SEASON = 52
+#: weeks behind the judged one that the seasonal baseline can look at: a year of weeks, each with its
+#: same week a year before (and the one before that)
+FULL_HISTORY = 2 * SEASON + 1
 MAD_TO_SIGMA = 1.4826  # MAD × this estimates the standard deviation of normal noise
 MEAN_AD_TO_SIGMA = 1.2533  # so does the mean absolute deviation × this
 #: the seasonal baseline judges only when its spread is below this share of the trend line's

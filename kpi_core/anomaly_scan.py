@@ -12,16 +12,12 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from kpi_core.anomalies import SEASON, WINDOW, Anomaly, judge
+from kpi_core.anomalies import FULL_HISTORY, SEASON, WINDOW, Anomaly, judge
 from kpi_core.config_schema import Config
 from kpi_core.db import transaction
 from kpi_core.periods import Period, PeriodKind
 from kpi_core.reporting import Report, build_reports
 from kpi_core.shared_reports import SharedReports
-
-#: weeks behind the judged one that the seasonal baseline can look at: a year of weeks, each with its
-#: same week a year before (and the one before that)
-FULL_HISTORY = 2 * SEASON + 1
 
 
 @dataclass(frozen=True)

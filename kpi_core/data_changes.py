@@ -1,17 +1,31 @@
 """The data version and the change log: every write transaction moves the version and records what it
-touched (a team, local dates), so cached reports know exactly what went stale (kpi_core/shared_reports.py)."""
+touched (a team, local dates), so cached reports know exactly what went stale (kpi_core/shared_reports.py).
+
+The log's readers (each SharedReports entry, the alert sweep) remember the version they last saw, in
+their process; another replica's are unknown. So the log is pruned by age (``ChangeLogPruner``, run by
+the catch-up job): changes older than ``KEEP_CHANGES`` are replaced by one change of any team and date at
+the newest version pruned, which a reader that last looked before it finds, and so recomputes everything
+it holds instead of missing a deleted change."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from kpi_core.models import CustomerCase, DataChange, DataVersion, Milestone
+from kpi_core.close_guard import DATE_FIELDS
+from kpi_core.db import transaction
+from kpi_core.models import DataChange, DataVersion
 
 Days = tuple[date, date]  # first and last local date a write touched
+#: change rows a write records per team at most: an import of scattered dates merges its closest spans
+MAX_SPANS = 8
+#: how long a change stays in the log: a reader that last looked longer ago recomputes what it holds
+KEEP_CHANGES = timedelta(hours=1)
 
 
 def data_version(session: Session) -> int:
@@ -43,16 +57,53 @@ def changes_since(session: Session, *, version: int, until: int) -> list[DataCha
     return list(session.exec(query))
 
 
-def touch_teams(session: Session, *, change: DataChange, teams: Iterable[str]) -> None:
-    """Narrows ``change``, recorded for any team because its write did not know its teams up front (an
-    import, the withdrawal of one), to the ``teams`` it turned out to touch: one change row per team, all
-    at the change's version, so shared reports and the alert sweep look at exactly those teams."""
-    touched = sorted(set(teams))
-    if not touched or change.team is not None:
-        return
-    change.team, *others = touched
-    for team in others:
-        session.add(DataChange(version=change.version, team=team, first_day=change.first_day, last_day=change.last_day))
+class Touched:
+    """The local dates a write touched, per team, gathered row by row (an import, a withdrawal) and
+    recorded with ``record``: distinct dates are kept, not rows, so a million rows cost a few thousand."""
+
+    def __init__(self) -> None:
+        self.days: dict[str, set[Days]] = {}
+
+    def add(self, team: str, days: Days) -> None:
+        self.days.setdefault(team, set()).add(days)
+
+    def add_row(self, row: Any) -> None:
+        """A stored data row, or an imported record (a dict), by the date that places it in a period."""
+        team = row["team"] if isinstance(row, dict) else row.team
+        self.add(team, days_of(row))
+
+    def record(self, session: Session, *, change: DataChange) -> None:
+        """Narrows ``change``, recorded before its write knew what it would touch (for any team, or its
+        submission's team, on any date), to what it did: one change row per team and span of dates (at
+        most ``MAX_SPANS`` a team, the closest merged), all at the change's version, so shared reports and
+        the alert sweep look at exactly those teams and periods. Touching nothing leaves it as it is."""
+        found = [(team, span) for team in sorted(self.days) for span in spans(self.days[team])]
+        if not found:
+            return
+        (change.team, (change.first_day, change.last_day)), *others = found
+        for team, (first, last) in others:
+            session.add(DataChange(version=change.version, team=team, first_day=first, last_day=last))
+
+
+def spans(days: Iterable[Days], *, limit: int = MAX_SPANS) -> list[Days]:
+    """``days`` merged where they overlap or meet, then, while more than ``limit`` spans remain, across
+    the smallest gaps: a year of daily rows is one span, a week now and one last year are two."""
+    merged: list[Days] = []
+    for first, last in sorted(days):
+        if merged and first <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    if len(merged) <= limit:
+        return merged
+    gaps = sorted(range(len(merged) - 1), key=lambda at: merged[at + 1][0] - merged[at][1], reverse=True)
+    cuts = sorted(gaps[: limit - 1])  # the widest gaps stay gaps
+    kept, start = [], 0
+    for cut in cuts:
+        kept.append((merged[start][0], merged[cut][1]))
+        start = cut + 1
+    kept.append((merged[start][0], merged[-1][1]))
+    return kept
 
 
 def teams_moved_since(session: Session, *, version: int | None) -> tuple[int, frozenset[str] | None]:
@@ -82,14 +133,54 @@ def teams_moved_since(session: Session, *, version: int | None) -> tuple[int, fr
     return rows[0][0], frozenset(teams)
 
 
+def prune(session: Session, *, through: int) -> int:
+    """Deletes the changes up to version ``through`` and records one change of any team and date at that
+    version in their place: a reader that last saw an earlier version finds it and recomputes everything
+    (it cannot tell which of the deleted changes it missed), one at ``through`` or later needed none of
+    them. Returns how many rows were deleted."""
+    table = DataChange.__table__  # type: ignore[attr-defined]
+    deleted = session.execute(sa.delete(table).where(table.c.version <= through))
+    session.add(DataChange(version=through))
+    return int(deleted.rowcount)  # type: ignore[attr-defined]
+
+
+class ChangeLogPruner:
+    """Prunes the change log to what a reader may still need: each run notes the data version, and
+    prunes through the latest version noted at least ``keep`` ago (nothing before a process has run for
+    that long: it cannot know how far behind another replica's readers may be)."""
+
+    def __init__(self, *, keep: timedelta = KEEP_CHANGES) -> None:
+        self.keep = keep
+        self._noted: deque[tuple[datetime, int]] = deque()
+        self._pruned = 0
+
+    def run(self, engine: sa.Engine, *, now: datetime) -> int:
+        """Returns how many change rows were deleted."""
+        with transaction(engine) as session:
+            self._noted.append((now, data_version(session)))
+            horizon = None
+            while self._noted and self._noted[0][0] <= now - self.keep:
+                horizon = self._noted.popleft()[1]
+            if horizon is None or horizon <= self._pruned:
+                return 0
+            self._pruned = horizon
+            return prune(session, through=horizon)
+
+
 def around(instant: datetime) -> Days:
     """The local dates an instant can fall on in any time zone (within a day of its UTC date)."""
     day = instant.astimezone(UTC).date()
     return day - timedelta(days=1), day + timedelta(days=1)
 
 
-def days_of(row: CustomerCase | Milestone) -> Days:
-    """The dates that place ``row`` in a period: a case's raising, a milestone's due date."""
-    if isinstance(row, CustomerCase):
-        return around(row.raised_at)
-    return row.due_on, row.due_on
+def days_of(row: Any) -> Days:
+    """The local dates that place ``row`` (a data row, or an imported record: a dict) in a period: a
+    measure's date, a milestone's due date, the dates a case's raising or a survey answer can fall on in
+    any team's zone."""
+    for name in DATE_FIELDS:
+        value = row.get(name) if isinstance(row, dict) else getattr(row, name, None)
+        if isinstance(value, datetime):
+            return around(value)
+        if isinstance(value, date):
+            return value, value
+    raise ValueError(f"{row!r} has no date")

@@ -69,7 +69,7 @@ def _add_rows(
     """One demo submission of ``team`` over ``span``: its rows, added to the session."""
     submission = Submission(team=team.key, kind="demo", source="demo", submitted_by="demo", submitted_at=now)
     session.add(submission)
-    bump_data_version(session, team=team.key)
+    bump_data_version(session, team=team.key, days=(span[0] - timedelta(days=1), span[1]))  # a case's zones
     session.flush()
     rows = [
         *_weekly_measures(team, rng, skill, span),

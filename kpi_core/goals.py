@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlmodel import Session, select
@@ -105,7 +105,8 @@ def propose(
 ) -> list[PersonalTarget]:
     """Stores ``person``'s proposal (one value per KPI of their position) for ``period``; a waiting proposal
     is replaced, an agreed target stays in force until the new one is decided."""
-    bump_data_version(session, team=person.team)  # its team only: team alerts and reports re-read it
+    # its team and period only: team alerts and reports re-read it
+    bump_data_version(session, team=person.team, days=(period.start, period.end - timedelta(days=1)))
     existing = _rows(session, person=person.user, period=period)
     rows = []
     for kpi in position_kpis(config, person.user):
@@ -154,7 +155,8 @@ def decide(
     superior = superior_of(config, person.user)
     if user != superior:
         raise NotTheSuperior(user=user, person=person.user, superior=superior)
-    bump_data_version(session, team=person.team)  # its row lock orders two decisions on one proposal (a double click)
+    # its row lock orders two decisions on one proposal (a double click)
+    bump_data_version(session, team=person.team, days=(period.start, period.end - timedelta(days=1)))
     rows = pending(session, person=person.user, period=period)
     if not rows or proposal_stamp(rows) != stamp:
         raise NothingPending()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from kpi_core import import_guard, rules
 from kpi_core.close_guard import date_of, ensure_open
 from kpi_core.config import Config, Measure, Team
 from kpi_core.csv_rows import read_rows, undecodable
-from kpi_core.data_changes import bump_data_version, touch_teams
+from kpi_core.data_changes import Touched, bump_data_version
 from kpi_core.errors import ImportFileError, RowProblem
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
 from kpi_core.periods import Period
@@ -299,7 +299,7 @@ def import_csv(
     batch: list[dict[str, Any]] = []
     totals = _PeriodTotals(config)
     rows = 0
-    teams: set[str] = set()
+    touched = Touched()
     dated: tuple[date, date] | None = None  # the first and last date of the file's rows (closed periods)
 
     def note(row_problems: list[RowProblem]) -> None:
@@ -319,7 +319,7 @@ def import_csv(
                     note(row_problems)
                     continue
                 rows += 1
-                teams.add(record["team"])
+                touched.add_row(record)
                 day = date_of(record)
                 dated = (min(dated[0], day), max(dated[1], day)) if dated else (day, day)
                 if kind == "measures":
@@ -340,14 +340,16 @@ def import_csv(
         note(
             import_guard.overlapping_measures(session, submission=submission, periods=totals.periods(), replace=replace)
         )
+    for team, period, _ in totals.periods():  # the values it replaced may be dated anywhere in their period
+        touched.add(team, (period.start, period.end - timedelta(days=1)))
     if problems:
         raise ImportFileError(file=file, problems=problems, more=problem_count - len(problems))
     if dated is not None:  # a file reaching into a closed period is refused whole
         ensure_open(session, first=dated[0], last=dated[1])
     submission.row_count = rows
-    touch_teams(session, change=change, teams=teams)  # shared reports and the alert sweep look at these teams
+    touched.record(session, change=change)  # shared reports and the alert sweep look at these teams and dates
     # a file of one team's data is that team's submission: its leads see it in /kpi history
-    submission.team = next(iter(teams)) if len(teams) == 1 else None
+    submission.team = next(iter(touched.days)) if len(touched.days) == 1 else None
     return ImportSummary(kind=kind, rows=rows, submission_id=submission.id or 0)
 
 

@@ -102,3 +102,17 @@ def mark_failed(engine: sa.Engine, *, key: str, error: str) -> None:
 def find(engine: sa.Engine, *, key: str) -> Delivery | None:
     with transaction(engine) as session:
         return session.exec(select(Delivery).where(Delivery.key == key)).first()
+
+
+def pending_ending(engine: sa.Engine, *, kind: str, team: str | None, ending: str) -> bool:
+    """Whether a delivery of ``kind`` to ``team`` whose subject ends with ``ending`` is still pending: a
+    transient Slack error left its claim (retried once it is stale), or a sender is on it now. Found
+    through the pending rows (the state index), so it costs little however long the ledger grows."""
+    query = select(Delivery.id).where(
+        Delivery.state == PENDING,
+        Delivery.kind == kind,
+        Delivery.team == team,
+        col(Delivery.subject).endswith(ending, autoescape=True),
+    )
+    with transaction(engine) as session:
+        return session.exec(query.limit(1)).first() is not None

@@ -11,12 +11,17 @@ requests for one period wait for a single computation; requests for different pe
 ``results`` keeps bare computed KPIs the same way, per period and set of KPIs, for callers that need many
 periods of a few KPIs: the year to date's months (kpi_core.plan_progress), which stay as they are until
 a write touches them, so a digest run recomputes only the months and teams that changed.
+
+Up to ``MAX_PERIODS`` periods of each kind are kept (least recently used first out): the anomaly scan
+(kpi_core.anomaly_scan) reads its week and the ``FULL_HISTORY`` weeks before it once for every team's
+weekly digest, so the cache holds that many weeks and a few more, and weeks never evict months or quarters.
+A process that fell behind the pruned change log (kpi_core.data_changes.prune) recomputes what it holds.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,15 +29,21 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
+from kpi_core.anomalies import FULL_HISTORY
 from kpi_core.config import Config
 from kpi_core.data_changes import changes_since, data_version
 from kpi_core.kpis import TeamReport, compute_reports
 from kpi_core.models import DataChange
-from kpi_core.periods import Period
+from kpi_core.periods import Period, PeriodKind
 from kpi_core.reporting import Rankings, Report, report_of, schemes_for
 from kpi_core.scorecard import TeamScore
 
 _K = TypeVar("_K", Period, tuple[Period, frozenset[str]])
+
+#: periods of each kind kept: the anomaly scan's weeks (FULL_HISTORY and the judged one) and the weeks a
+#: report or digest asks for around them; an LRU cache smaller than a scan that is repeated in the same
+#: order (each team's digest) would miss every time
+MAX_PERIODS = FULL_HISTORY + 1 + 8
 
 
 @dataclass
@@ -50,12 +61,14 @@ class SharedReports:
     """Team reports and rankings per period, computed once and kept until a write touches them. The data
     version and the change log are read from the database, so replicas agree on what is stale."""
 
-    def __init__(self, *, max_periods: int = 64) -> None:
-        self._entries: OrderedDict[Period, _Entry] = OrderedDict()
+    def __init__(self, *, max_periods: int = MAX_PERIODS) -> None:
+        self._entries: dict[PeriodKind, OrderedDict[Period, _Entry]] = {}
         # apart, so a digest's many months of a few KPIs and the reports' periods do not evict each other
-        self._subsets: OrderedDict[tuple[Period, frozenset[str]], _Entry] = OrderedDict()
+        self._subsets: dict[PeriodKind, OrderedDict[tuple[Period, frozenset[str]], _Entry]] = {}
         self._max_periods = max_periods
         self._lock = threading.Lock()  # guards the entries; each entry's own lock guards its computation
+        #: how many teams were computed in each period (both kinds of entry): what the cache saved is seen here
+        self.computed: Counter[Period] = Counter()
 
     def build(
         self, session: Session, *, config: Config, period: Period, teams: list[str] | None = None
@@ -85,27 +98,43 @@ class SharedReports:
         found = {}
         for period in periods:
             key = (period, frozenset(kpis))
-            entry = self._entry(self._subsets, key, config, version, ranked=False)
+            entry = self._entry(self._subsets, key, period, config, version, ranked=False)
             with entry.lock:
                 _refresh(session, entry, version, period)
                 if any(team not in entry.computed for team in teams):
                     missing = [team for team in config.team_by_key if team not in entry.computed]
                     computed = compute_reports(session, config=config, period=period, teams=missing, kpis=key[1])
+                    self.computed[period] += len(missing)
                     entry.computed = entry.computed | computed
                 found[period] = {team: entry.computed[team] for team in teams}
         return found
 
     def _entry(
-        self, entries: OrderedDict[_K, _Entry], key: _K, config: Config, version: int, *, ranked: bool
+        self,
+        entries: dict[PeriodKind, OrderedDict[_K, _Entry]],
+        key: _K,
+        period: Period,
+        config: Config,
+        version: int,
+        *,
+        ranked: bool,
     ) -> _Entry:
         with self._lock:
-            entry = entries.get(key)
+            of_kind = entries.setdefault(period.kind, OrderedDict())
+            entry = of_kind.get(key)
             if entry is None or entry.config is not config:
-                entry = entries[key] = _Entry(config, version, ranked)
-            entries.move_to_end(key)
-            while len(entries) > self._max_periods:
-                entries.popitem(last=False)
+                entry = of_kind[key] = _Entry(config, version, ranked)
+            of_kind.move_to_end(key)
+            while len(of_kind) > self._max_periods:
+                of_kind.popitem(last=False)
         return entry
+
+    def holds(self, period: Period) -> frozenset[str]:
+        """The teams whose report of ``period`` is kept, as of the last request (no database read)."""
+        with self._lock:
+            of_kind = self._entries.get(period.kind)
+            entry = of_kind.get(period) if of_kind is not None else None
+        return frozenset(entry.computed) if entry is not None else frozenset()
 
     def _current(
         self, session: Session, config: Config, period: Period, wanted: list[str]
@@ -114,7 +143,7 @@ class SharedReports:
         once handed out, so a caller may read them while another request updates the entry."""
         version = data_version(session)
         ranked = any(scheme.period == period.kind for scheme in config.scorecards.values())
-        entry = self._entry(self._entries, period, config, version, ranked=ranked)
+        entry = self._entry(self._entries, period, period, config, version, ranked=ranked)
         with entry.lock:
             stale = _refresh(session, entry, version, period)
             needed = [team.key for team in config.teams] if ranked else wanted
@@ -122,6 +151,7 @@ class SharedReports:
             if missing or stale:
                 if missing:
                     entry.computed.update(compute_reports(session, config=config, period=period, teams=missing))
+                    self.computed[period] += len(missing)
                 entry.computed = {key: entry.computed[key] for key in config.team_by_key if key in entry.computed}
                 entry.schemes = schemes_for(config, entry.computed) if ranked else {}
                 entry.reports = {key: report_of(report, entry.schemes) for key, report in entry.computed.items()}

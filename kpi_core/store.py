@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from kpi_core.close_guard import ensure_open, ensure_rows_open
-from kpi_core.data_changes import Days, around, bump_data_version, days_of, touch_teams
+from kpi_core.data_changes import Days, Touched, around, bump_data_version, days_of
 from kpi_core.db import transaction
 from kpi_core.models import (
     AuditEntry,
@@ -421,12 +421,12 @@ def withdraw_submission(
         new = {**(new or {}), "reason": reason}
     change = bump_data_version(session, team=submission.team)
     withdrawn = 0
-    teams: set[str] = set()
+    touched = Touched()
     for table in DATA_TABLES:
         rows = session.exec(select(table).where(table.submission_id == submission.id)).all()  # type: ignore[attr-defined]
         ensure_rows_open(session, rows)
         for row in rows:
-            teams.add(row.team)  # type: ignore[attr-defined]
+            touched.add_row(row)
             session.add(
                 AuditEntry(
                     at=now,
@@ -442,7 +442,8 @@ def withdraw_submission(
             )
             session.delete(row)
             withdrawn += 1
-    touch_teams(session, change=change, teams=teams)  # an import's submission has no team: its rows' have
+    # the teams and dates of its rows (an import's submission has no team), not every period of the team
+    touched.record(session, change=change)
     submission.withdrawn_at = now
     submission.withdrawn_by = user
     session.add(submission)
