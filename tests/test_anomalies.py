@@ -3,16 +3,19 @@ series with known anomalies are asserted with bounds that fail when the method g
 themselves are printed by bench/anomalies.py."""
 
 import json
+from datetime import timedelta
 
 import pytest
 import yaml
 
 from bot.settings import Settings
 from bot.wiring import build
-from kpi_core.anomalies import MIN_HISTORY, judge
+from kpi_core.anomalies import FULL_HISTORY, MIN_HISTORY, judge
 from kpi_core.anomaly_scan import flags, scan
 from kpi_core.config import parse_config
+from kpi_core.db import transaction
 from kpi_core.periods import Period
+from kpi_core.shared_reports import SharedReports
 from tests.anomaly_series import measure
 from tests.conftest import EXAMPLE_CONFIG
 from tests.factories import Clock, add, at, measures
@@ -139,3 +142,68 @@ def test_an_unusual_week_is_flagged_in_the_digest_and_alerted_once_when_its_kpi_
             assert "noise deviations below the expected 95" in blocks
         finally:
             process.close()
+
+
+def _alerting_config():
+    raw = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    next(kpi for kpi in raw["kpis"] if kpi["key"] == "on_time_delivery")["anomaly"] = {"alert": True}
+    return parse_config(raw)
+
+
+def test_an_anomaly_alert_slack_failed_to_take_is_retried_by_the_catch_up_once(database_url):
+    clock = Clock(at("2026-09-28 09:30", "Europe/Berlin"))  # Monday: W39's digest is due
+    with FakeSlack() as fake:
+        settings = Settings(SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake.base_url, KPI_DATABASE_URL=database_url)
+        process = build(settings, clock=clock, config=_alerting_config())
+        try:
+            steady = [95.0, 96.0, 94.5, 95.5, 96.5, 95.0, 94.0, 95.5, 96.0, 95.0, 94.5, 96.0, 95.5, 95.0]
+            _weekly_orders(process.services.engine, "berlin_ops", [*steady, 80.0])
+            # the digest goes through, the alert after it meets a transient error (its claim stays pending)
+            fake.fail_next("chat.postMessage", status=200, error="internal_error", after=1)
+            process.jobs.weekly_digest("berlin_ops")
+
+            def alerts():
+                return [call for call in posts(fake, "C0BERLIN") if key_of(call).startswith("anomaly:")]
+
+            assert [key_of(call) for call in posts(fake, "C0BERLIN")] == ["weekly_digest:berlin_ops:2026-W39"]
+            assert [call.failed for call in fake.calls("chat.postMessage")] == [False, True]
+            process.jobs.catch_up()  # at once: the claim is not stale yet, so nobody posts it meanwhile
+            assert alerts() == []
+            clock.advance(timedelta(minutes=6))  # the next catch-up, after the claim went stale
+            process.jobs.catch_up()
+            assert [key_of(call) for call in alerts()] == ["anomaly:berlin_ops:on_time_delivery:2026-W39"]
+            clock.advance(timedelta(minutes=6))
+            process.jobs.catch_up()
+            process.jobs.weekly_digest("berlin_ops")
+            assert len(alerts()) == 1  # never twice
+            assert len([call for call in posts(fake, "C0BERLIN") if key_of(call).startswith("weekly_digest:")]) == 1
+        finally:
+            process.close()
+
+
+def test_the_report_cache_holds_every_week_the_anomaly_scan_reads(engine, example_config):
+    """Each team's weekly digest scans the same weeks: the second finds all of them in the cache, and the
+    scan does not push a month's report out of it."""
+    steady = [95.0 + (week % 3) * 0.5 for week in range(FULL_HISTORY)]
+    period = _weekly_orders(engine, "berlin_ops", [*steady, 80.0])  # a year back and more: the full history
+    september = Period.parse("2026-09")
+    cache = SharedReports()
+    with transaction(engine) as session:
+        cache.build(session, config=example_config, period=september)
+    first = scan(engine, config=example_config, period=period, teams=["berlin_ops"], cache=cache)
+    assert first["berlin_ops"]["on_time_delivery"].unusual()
+    computed = sum(cache.computed.values())
+    teams = {team.key for team in example_config.teams}
+    assert all(cache.holds(week) == teams for week in _weeks_back(period, FULL_HISTORY))
+
+    again = scan(engine, config=example_config, period=period, teams=["shanghai_ops"], cache=cache)
+    assert "on_time_delivery" not in again["shanghai_ops"]  # no orders: nothing judged
+    assert sum(cache.computed.values()) == computed  # every week from the cache
+    assert cache.holds(september) == teams and cache.computed[september] == len(teams)
+
+
+def _weeks_back(period: Period, weeks: int) -> list[Period]:
+    found = [period]
+    for _ in range(weeks):
+        found.append(found[-1].previous())
+    return found

@@ -13,10 +13,10 @@ from sqlmodel import select
 from kpi_core.config import Config
 from kpi_core.data_changes import bump_data_version
 from kpi_core.db import transaction
-from kpi_core.models import CustomerCase
+from kpi_core.models import CustomerCase, Submission
 from kpi_core.periods import Period
 from kpi_core.shared_reports import SharedReports
-from kpi_core.store import submit_survey, update_case
+from kpi_core.store import submit_survey, update_case, withdraw_submission
 from tests.factories import add, at, case, surveys
 
 NOW = datetime(2026, 9, 30, 8, 0, tzinfo=UTC)
@@ -188,3 +188,32 @@ def test_answering_a_case_recomputes_the_period_it_was_raised_in(engine, example
     assert statements.take()
     _report(engine, cache, example_config, JUNE, "newyork_delivery")
     assert statements.take() == []
+
+
+def test_withdrawing_a_week_39_submission_recomputes_only_the_periods_of_its_dates(engine, example_config):
+    """Seen from the cache's own record of what it computed and holds: the months, quarters and weeks the
+    withdrawn rows were not in stay as they were."""
+    add(engine, *surveys("berlin_ops", at("2026-06-10 12:00"), 5), *surveys("berlin_ops", at("2026-09-10 12:00"), 4))
+    with transaction(engine) as session:  # in 2026-W39 (21-27 September)
+        withdrawn = submit_survey(
+            session, team="berlin_ops", scores=[1, 1], submitted_at=at("2026-09-23 12:00"), user="U0LEAD", now=NOW
+        ).id
+    teams = {team.key for team in example_config.teams}
+    q2, q3, w38 = Period.parse("2026-Q2"), Period.parse("2026-Q3"), Period.parse("2026-W38")
+    cache = SharedReports()
+    assert _report(engine, cache, example_config, SEPTEMBER, "berlin_ops").kpis["csat"].value == pytest.approx(2.0)
+    kept = {period: _report(engine, cache, example_config, period, "berlin_ops") for period in (JUNE, q2, w38)}
+    _report(engine, cache, example_config, q3, "berlin_ops")
+    before = cache.computed.copy()
+
+    with transaction(engine) as session:
+        withdraw_submission(session, submission=session.get(Submission, withdrawn), user="U0LEAD", now=NOW)
+
+    assert _report(engine, cache, example_config, SEPTEMBER, "berlin_ops").kpis["csat"].value == pytest.approx(4.0)
+    assert _report(engine, cache, example_config, q3, "berlin_ops").kpis["csat"].value == pytest.approx(4.0)
+    for period, report in kept.items():
+        assert cache.holds(period) >= {"berlin_ops"}
+        assert _report(engine, cache, example_config, period, "berlin_ops") is report  # not recomputed
+    assert cache.holds(JUNE) == teams and cache.holds(q2) == teams
+    # only the team of the withdrawn rows, and only in the periods of their dates
+    assert cache.computed - before == {SEPTEMBER: 1, q3: 1}
