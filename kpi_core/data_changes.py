@@ -62,22 +62,34 @@ class Touched:
     recorded with ``record``: distinct dates are kept, not rows, so a million rows cost a few thousand."""
 
     def __init__(self) -> None:
-        self.days: dict[str, set[Days]] = {}
+        self._days: dict[str, set[Days]] = {}
+        self._dates: dict[tuple[str, bool], set[date]] = {}  # (team, of an instant): dates, cheap per row
 
     def add(self, team: str, days: Days) -> None:
-        self.days.setdefault(team, set()).add(days)
+        self._days.setdefault(team, set()).add(days)
+
+    def add_date(self, team: str, day: date, *, instant: bool) -> None:
+        """A row dated ``day``, or (``instant``) the UTC date of a row's instant, which is within a day of
+        its local date in any team's zone (``around``)."""
+        self._dates.setdefault((team, instant), set()).add(day)
 
     def add_row(self, row: Any) -> None:
-        """A stored data row, or an imported record (a dict), by the date that places it in a period."""
-        team = row["team"] if isinstance(row, dict) else row.team
-        self.add(team, days_of(row))
+        """A stored data row, by the date that places it in a period."""
+        self.add(row.team, days_of(row))
+
+    def teams(self) -> list[str]:
+        return sorted({*self._days, *(team for team, _ in self._dates)})
 
     def record(self, session: Session, *, change: DataChange) -> None:
         """Narrows ``change``, recorded before its write knew what it would touch (for any team, or its
         submission's team, on any date), to what it did: one change row per team and span of dates (at
         most ``MAX_SPANS`` a team, the closest merged), all at the change's version, so shared reports and
         the alert sweep look at exactly those teams and periods. Touching nothing leaves it as it is."""
-        found = [(team, span) for team in sorted(self.days) for span in spans(self.days[team])]
+        days = {team: set(found) for team, found in self._days.items()}
+        for (team, instant), dates in self._dates.items():
+            widen = timedelta(days=1 if instant else 0)
+            days.setdefault(team, set()).update((day - widen, day + widen) for day in dates)
+        found = [(team, span) for team in sorted(days) for span in spans(days[team])]
         if not found:
             return
         (change.team, (change.first_day, change.last_day)), *others = found

@@ -300,6 +300,7 @@ def import_csv(
     totals = _PeriodTotals(config)
     rows = 0
     touched = Touched()
+    instants = spec.table in (CustomerCase, SurveyResponse)  # dated by an instant: date_of gives its UTC date
     dated: tuple[date, date] | None = None  # the first and last date of the file's rows (closed periods)
 
     def note(row_problems: list[RowProblem]) -> None:
@@ -319,8 +320,8 @@ def import_csv(
                     note(row_problems)
                     continue
                 rows += 1
-                touched.add_row(record)
                 day = date_of(record)
+                touched.add_date(record["team"], day, instant=instants)
                 dated = (min(dated[0], day), max(dated[1], day)) if dated else (day, day)
                 if kind == "measures":
                     totals.add(record, line)
@@ -349,7 +350,8 @@ def import_csv(
     submission.row_count = rows
     touched.record(session, change=change)  # shared reports and the alert sweep look at these teams and dates
     # a file of one team's data is that team's submission: its leads see it in /kpi history
-    submission.team = next(iter(touched.days)) if len(touched.days) == 1 else None
+    teams = touched.teams()
+    submission.team = teams[0] if len(teams) == 1 else None
     return ImportSummary(kind=kind, rows=rows, submission_id=submission.id or 0)
 
 
