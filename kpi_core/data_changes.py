@@ -24,8 +24,11 @@ from kpi_core.models import DataChange, DataVersion
 Days = tuple[date, date]  # first and last local date a write touched
 #: change rows a write records per team at most: an import of scattered dates merges its closest spans
 MAX_SPANS = 8
-#: how long a change stays in the log: a reader that last looked longer ago recomputes what it holds
-KEEP_CHANGES = timedelta(hours=1)
+#: how long a change stays in the log: a reader that last looked longer ago recomputes what it holds. A
+#: week and a day, so the cache of a weekly digest (its months and anomaly weeks) finds last week's changes
+KEEP_CHANGES = timedelta(days=8)
+#: and the most change rows it keeps, whatever their age (processes restarted more often than that)
+KEEP_ROWS = 100_000
 
 
 def data_version(session: Session) -> int:
@@ -158,11 +161,12 @@ def prune(session: Session, *, through: int) -> int:
 
 class ChangeLogPruner:
     """Prunes the change log to what a reader may still need: each run notes the data version, and
-    prunes through the latest version noted at least ``keep`` ago (nothing before a process has run for
-    that long: it cannot know how far behind another replica's readers may be)."""
+    prunes through the latest version noted at least ``keep`` ago (a process that has run less long
+    does not know how old the changes are), or through what leaves at most ``rows`` rows."""
 
-    def __init__(self, *, keep: timedelta = KEEP_CHANGES) -> None:
+    def __init__(self, *, keep: timedelta = KEEP_CHANGES, rows: int = KEEP_ROWS) -> None:
         self.keep = keep
+        self.rows = rows
         self._noted: deque[tuple[datetime, int]] = deque()
         self._pruned = 0
 
@@ -170,10 +174,12 @@ class ChangeLogPruner:
         """Returns how many change rows were deleted."""
         with transaction(engine) as session:
             self._noted.append((now, data_version(session)))
-            horizon = None
+            horizon = 0
             while self._noted and self._noted[0][0] <= now - self.keep:
                 horizon = self._noted.popleft()[1]
-            if horizon is None or horizon <= self._pruned:
+            newest = select(DataChange.version).order_by(col(DataChange.version).desc()).offset(self.rows).limit(1)
+            horizon = max(horizon, session.exec(newest).first() or 0)
+            if horizon <= self._pruned:
                 return 0
             self._pruned = horizon
             return prune(session, through=horizon)

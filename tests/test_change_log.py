@@ -149,6 +149,16 @@ def test_the_pruner_keeps_the_changes_of_the_last_hour(engine):
     assert versions() == [2, 3]
 
 
+def test_the_pruner_keeps_at_most_its_rows_whatever_their_age(engine):
+    for score in (1, 2, 3, 4):
+        _survey(engine, "berlin_ops", at("2026-09-29 12:00"), score)
+    pruner = ChangeLogPruner(keep=timedelta(days=8), rows=2)  # a process that has just started
+    assert pruner.run(engine, now=at("2026-09-30 08:00")) == 2  # versions 1 and 2
+    with transaction(engine) as session:
+        kept = session.exec(select(DataChange.version, DataChange.team).order_by(col(DataChange.version))).all()
+    assert [tuple(row) for row in kept] == [(2, None), (3, "berlin_ops"), (4, "berlin_ops")]
+
+
 def test_the_catch_up_job_prunes_the_change_log(database_url, example_config):
     clock = Clock(at("2026-09-30 08:00"))
     with FakeSlack() as fake:
@@ -159,7 +169,7 @@ def test_the_catch_up_job_prunes_the_change_log(database_url, example_config):
             _survey(engine, "berlin_ops", at("2026-09-29 12:00"), 3)
             process.jobs.catch_up()
             _survey(engine, "berlin_ops", at("2026-09-29 12:00"), 4)
-            clock.advance(timedelta(minutes=65))
+            clock.advance(timedelta(days=8, minutes=5))
             process.jobs.catch_up()
             with transaction(engine) as session:
                 rows = session.exec(select(DataChange).order_by(col(DataChange.version))).all()
