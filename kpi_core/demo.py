@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session
 
 from kpi_core.config import Config, Team
-from kpi_core.data_changes import bump_data_version
+from kpi_core.data_changes import Touched, bump_data_version
 from kpi_core.expressions import names_in
 from kpi_core.goals import agreed_row, combination
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, PersonalTarget, Submission, SurveyResponse
@@ -69,7 +69,7 @@ def _add_rows(
     """One demo submission of ``team`` over ``span``: its rows, added to the session."""
     submission = Submission(team=team.key, kind="demo", source="demo", submitted_by="demo", submitted_at=now)
     session.add(submission)
-    bump_data_version(session, team=team.key, days=(span[0] - timedelta(days=1), span[1]))  # a case's zones
+    change = bump_data_version(session, team=team.key)
     session.flush()
     rows = [
         *_weekly_measures(team, rng, skill, span),
@@ -84,6 +84,10 @@ def _add_rows(
     rows += _share_measures(config, team, rows)
     session.add_all(rows)
     submission.row_count = len(rows)
+    touched = Touched()
+    for row in rows:
+        touched.add_row(row)
+    touched.record(session, change=change)  # the dates of its rows, not every period of the team
     return rows
 
 
