@@ -24,11 +24,15 @@ def team_anomalies(services: Services, *, teams: list[Team], period: Period) -> 
     """Per team, its weekly KPIs' values in the week judged against their history (a KPI measured per
     month or quarter has no weekly value to judge)."""
     config = services.config
-    found = scan(
-        services.engine, config=config, period=period, teams=[team.key for team in teams], cache=services.reports
-    )
     weekly = {key for key, cadence in config.cadences.items() if cadence is PeriodKind.WEEK}
-    return {team: {key: anomaly for key, anomaly in kpis.items() if key in weekly} for team, kpis in found.items()}
+    return scan(
+        services.engine,
+        config=config,
+        period=period,
+        teams=[team.key for team in teams],
+        kpis=weekly,
+        cache=services.reports,
+    )
 
 
 @dataclass(frozen=True)

@@ -65,31 +65,57 @@ def weekly_digests(
         weeks = [shown]
         while len(weeks) < TREND_WEEKS:
             weeks.insert(0, weeks[0].previous())
+        config, cache = services.config, services.reports
         with transaction(services.engine) as session:
-            history = [build_reports(session, config=services.config, period=week, teams=keys) for week in weeks]
+            # the week and the one before in full (the digest compares them), computed afresh; the weeks
+            # before only for the chart's weekly panels: their weekly KPIs alone, from the report cache's
+            # entries that the anomaly scan reads too (so each is computed once, and ten weeks of 500
+            # teams' monthly and quarterly KPIs are neither computed nor kept)
+            current, previous = (
+                build_reports(session, config=config, period=week, teams=keys) for week in weeks[-1:-3:-1]
+            )
+            weekly = [kpi.key for kpi in config.kpis if config.cadences[kpi.key] is PeriodKind.WEEK]
+            older = cache.results(session, config=config, periods=weeks[:-2], teams=keys, kpis=weekly)
         anomalies = team_anomalies(services, teams=group, period=shown)
         progress = progress_of(services, teams=group, as_of=month_before(shown))
         for index, team in enumerate(group):
-            series = [reports[index] for reports in history]
+            before = [older[week][team.key] for week in weeks[:-2]]
+            latest = [previous[index], current[index]]
             # the weekly KPIs' panels; monthly and quarterly KPIs are charted with the monthly digest
-            trends = {PeriodKind.WEEK: [(report.period, report.kpis) for report in series]}
+            trends = {
+                PeriodKind.WEEK: [(week.period, week.results) for week in before]
+                + [(report.period, report.kpis) for report in latest]
+            }
+            failures = tuple(week.failure for week in before if week.failure is not None) + _failures(latest)
             unusual = anomaly_blocks(services, team=team, anomalies=anomalies[team.key])
             # the year to date vs plan: one context line at most, with the unusual KPIs before the legend
             unusual += weekly_progress_blocks(services, team=team, progress=progress[team.key])
-            messages.append(_digest(services, team, series, trends=trends, chart=charts, unusual=unusual))
+            messages.append(
+                _digest(
+                    services,
+                    team,
+                    current[index],
+                    previous[index],
+                    trends=trends,
+                    failures=failures,
+                    chart=charts,
+                    unusual=unusual,
+                )
+            )
     return messages
 
 
 def _digest(
     services: Services,
     team: Team,
-    series: list[Report],
+    current: Report,
+    previous: Report,
     *,
     trends: Mapping[PeriodKind, Series],
+    failures: tuple[ComputeFailure, ...],
     chart: bool,
     unusual: list[dict[str, Any]],
 ) -> Outgoing:
-    current, previous = series[-1], series[-2]
     cadences = services.config.cadences
     weekly = [key for key in current.kpis if cadences[key] is PeriodKind.WEEK]
     marks = unverified_of(services.engine, config=services.config, team=team.key, periods=[current.period])
@@ -121,7 +147,7 @@ def _digest(
         )
         if chart
         else None,
-        failures=_failures(series),
+        failures=failures,
     )
 
 

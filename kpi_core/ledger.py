@@ -87,7 +87,11 @@ def claim(
 
 
 def mark_sent(engine: sa.Engine, *, key: str, now: datetime, channel: str | None, ts: str | None) -> None:
-    with transaction(engine) as session:
+    """Records the delivery as sent. Not flushed to disk before returning (``transaction(durable=False)``):
+    should a power cut lose the mark, the claim is left pending, exactly as when the sender dies between
+    posting and marking, and whoever takes the stale claim over finds the message in Slack first. The
+    claim itself is durable: a lost claim would let the message be posted again."""
+    with transaction(engine, durable=False) as session:
         session.execute(
             sa.update(Delivery).where(col(Delivery.key) == key).values(state=SENT, sent_at=now, channel=channel, ts=ts)
         )

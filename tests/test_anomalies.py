@@ -14,7 +14,7 @@ from kpi_core.anomalies import FULL_HISTORY, MIN_HISTORY, judge
 from kpi_core.anomaly_scan import flags, scan
 from kpi_core.config import parse_config
 from kpi_core.db import transaction
-from kpi_core.periods import Period
+from kpi_core.periods import Period, PeriodKind
 from kpi_core.shared_reports import SharedReports
 from tests.anomaly_series import measure
 from tests.conftest import EXAMPLE_CONFIG
@@ -116,6 +116,19 @@ def test_scan_flags_an_unusual_week_against_the_teams_own_history(engine, exampl
     assert not found["shanghai_ops"]["on_time_delivery"].unusual()
     assert flags(example_config, found["shanghai_ops"]) == []
     assert "csat" not in found["berlin_ops"]  # no value this week: nothing judged
+
+
+def test_judging_the_weekly_kpis_through_the_cache_finds_what_judging_every_kpi_does(engine, example_config):
+    # the digest judges only its weekly KPIs, computing no other KPI for the history: same anomalies
+    steady = [95.0, 96.0, 94.5, 95.5, 96.5, 95.0, 94.0, 95.5, 96.0, 95.0, 94.5, 96.0, 95.5, 95.0]
+    period = _weekly_orders(engine, "berlin_ops", [*steady, 80.0])
+    _weekly_orders(engine, "shanghai_ops", [*steady, 95.5])
+    teams = [team.key for team in example_config.teams]
+    weekly = {key for key, cadence in example_config.cadences.items() if cadence is PeriodKind.WEEK}
+    every = scan(engine, config=example_config, period=period, teams=teams)
+    judged = scan(engine, config=example_config, period=period, teams=teams, kpis=weekly, cache=SharedReports())
+    assert judged == {team: {key: found[key] for key in found if key in weekly} for team, found in every.items()}
+    assert judged["berlin_ops"]["on_time_delivery"].unusual() and judged["shanghai_ops"]
 
 
 def test_an_unusual_week_is_flagged_in_the_digest_and_alerted_once_when_its_kpi_asks(database_url):

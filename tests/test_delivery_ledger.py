@@ -8,7 +8,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from kpi_core.db import transaction
 from kpi_core.ledger import Claim, claim, delivery_key, find, mark_failed, mark_sent
 
 T0 = datetime(2026, 10, 5, 1, 0, tzinfo=UTC)
@@ -166,3 +168,37 @@ def test_eight_concurrent_claims_of_different_keys_all_win(engine):
     results = race(lambda index: claim_digest(engine, subject=f"2026-W{40 + index}", owner=f"worker-{index}"))
     assert [result.key for result in results] == [f"weekly_digest:berlin_ops:2026-W{40 + index}" for index in range(8)]
     assert all(not result.taken_over for result in results)
+
+
+def _commit_waits_for_disk(engine) -> bool:
+    with transaction(engine) as session:
+        if engine.dialect.name == "postgresql":
+            return session.execute(sa.text("SHOW synchronous_commit")).scalar_one() == "on"
+        return session.execute(sa.text("PRAGMA synchronous")).scalar_one() == 2  # FULL
+
+
+def test_only_the_sent_mark_skips_the_disk_flush_and_the_connection_is_durable_again(engine):
+    # a lost claim could let the message out twice, so it is durable; a lost mark only leaves the claim
+    # pending, which a takeover resolves by looking in Slack first, so its commit need not wait for the disk
+    now = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
+    statements: list[str] = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    claimed = claim(engine, kind="weekly_digest", team="t", subject="W39", owner="a", now=now, stale_after=STALE)
+    claiming, statements[:] = list(statements), []
+    assert claimed is not None
+    mark_sent(engine, key=claimed.key, now=now, channel="C1", ts="1.5")
+    sa.event.remove(engine, "before_cursor_execute", record)
+    assert not any("synchronous" in statement for statement in claiming)
+    assert any("synchronous" in statement for statement in statements)
+    assert find(engine, key=claimed.key).state == "sent"  # committed, for everyone
+    with transaction(engine, durable=False) as session:  # what the mark's transaction runs with
+        if engine.dialect.name == "postgresql":
+            assert session.execute(sa.text("SHOW synchronous_commit")).scalar_one() == "off"
+        else:
+            assert session.execute(sa.text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
+    for _ in range(3):  # whichever pooled connection comes next commits durably again
+        assert _commit_waits_for_disk(engine)
