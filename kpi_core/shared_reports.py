@@ -129,11 +129,15 @@ class SharedReports:
                 of_kind.popitem(last=False)
         return entry
 
-    def holds(self, period: Period) -> frozenset[str]:
-        """The teams whose report of ``period`` is kept, as of the last request (no database read)."""
+    def holds(self, period: Period, *, kpis: Collection[str] | None = None) -> frozenset[str]:
+        """The teams whose report of ``period`` (of only ``kpis``, as ``results`` keeps them) is kept, as of
+        the last request (no database read)."""
         with self._lock:
-            of_kind = self._entries.get(period.kind)
-            entry = of_kind.get(period) if of_kind is not None else None
+            whole, subsets = self._entries.get(period.kind), self._subsets.get(period.kind)
+            if kpis is None:
+                entry = whole.get(period) if whole is not None else None
+            else:
+                entry = subsets.get((period, frozenset(kpis))) if subsets is not None else None
         return frozenset(entry.computed) if entry is not None else frozenset()
 
     def _current(

@@ -207,7 +207,8 @@ def test_the_report_cache_holds_every_week_the_anomaly_scan_reads(engine, exampl
     assert first["berlin_ops"]["on_time_delivery"].unusual()
     computed = sum(cache.computed.values())
     teams = {team.key for team in example_config.teams}
-    assert all(cache.holds(week) == teams for week in _weeks_back(period, FULL_HISTORY))
+    every_kpi = [kpi.key for kpi in example_config.kpis]
+    assert all(cache.holds(week, kpis=every_kpi) == teams for week in _weeks_back(period, FULL_HISTORY))
 
     again = scan(engine, config=example_config, period=period, teams=["shanghai_ops"], cache=cache)
     assert "on_time_delivery" not in again["shanghai_ops"]  # no orders: nothing judged
