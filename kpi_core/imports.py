@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -358,10 +357,12 @@ def _parse_row(
     if isinstance(row, RowProblem):
         return None, [row]
     cells = Cells(row)
+    text = "".join(row.values())  # one search of the whole row finds the rare bad cell's row
+    suspect = undecodable(text) or rules.has_control_character(text)
     for column in spec.columns:
-        if undecodable(row[column]):
+        if suspect and undecodable(row[column]):
             cells.fail(column, "not UTF-8 text")
-        elif any(unicodedata.category(char) == "Cc" for char in row[column]):
+        elif suspect and rules.has_control_character(row[column]):
             cells.fail(column, words(rules.problem("control_character"), ""))
         elif column in spec.required and not row[column]:
             cells.fail(column, "a value is required")
