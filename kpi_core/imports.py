@@ -21,7 +21,7 @@ from kpi_core.errors import ImportFileError, RowProblem
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
 from kpi_core.periods import Period
 from kpi_core.rules import Bounds, Problem
-from kpi_core.sql import bulk_insert
+from kpi_core.sql import bulk_inserter
 
 BATCH_ROWS = 5000
 #: columns a file may leave out: the person a row belongs to (a file of team figures has none)
@@ -311,7 +311,10 @@ def import_csv(
             submission.content_hash = import_guard.content_hash(iter(lambda: raw.read(1 << 16), b""))
         import_guard.replace_identical(session, submission=submission, file=file, replace=replace)
         # surrogateescape: bytes that are not UTF-8 become a problem of their cell, on their line
-        with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
+        with (
+            path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle,
+            bulk_inserter(session, table) as insert,  # the database stores a batch while the next is read
+        ):
             for line, row in read_rows(handle, spec.columns, file, optional=OPTIONAL_COLUMNS):
                 record, row_problems = _parse_row(line, row, spec, config, now)
                 if record is None:
@@ -328,13 +331,13 @@ def import_csv(
                 record["submission_id"] = submission.id
                 batch.append(record)
                 if len(batch) >= BATCH_ROWS:
-                    bulk_insert(session, table, batch)
+                    insert(batch)
                     batch.clear()
+            if batch and not problems:
+                insert(batch)
     except OSError as error:
         raise ImportFileError(file=file, problems=[RowProblem(0, None, f"cannot read: {error.strerror}")]) from None
-    note(totals.problems())
-    if batch and not problems:
-        bulk_insert(session, table, batch)
+    note(totals.problems())  # a file with problems is rolled back whole by the caller, rows stored or not
     if not problems:
         note(
             import_guard.overlapping_measures(session, submission=submission, periods=totals.periods(), replace=replace)
