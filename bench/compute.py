@@ -1,7 +1,7 @@
 """Benchmark: every KPI for every team for a quarter (``compute_reports``) next to hand-written raw SQL.
 
     python bench/compute.py [--database-url URL] [--teams 200] [--cases 1000000] [--measures 200000]
-                            [--responses 200000] [--milestones 10000] [--repeat 5] [--profile]
+                            [--responses 200000] [--milestones 10000] [--repeat 5] [--profile] [--serial]
 
 Generates one year of data (2025-10-01 .. 2026-10-01, seeded, so reruns see the same rows; generation is
 skipped when the database already holds exactly this data set), runs ANALYZE, then times
@@ -17,13 +17,16 @@ import argparse
 import cProfile
 import io
 import math
+import os
 import pstats
 import statistics
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import sqlalchemy as sa
@@ -38,6 +41,7 @@ from kpi_core.periods import Period
 DATA_START = datetime(2025, 10, 1, tzinfo=UTC)
 DATA_END = datetime(2026, 10, 1, tzinfo=UTC)  # exclusive: one year, 2026-Q3 is its last quarter
 PERIOD = Period.parse("2026-Q3")
+T = TypeVar("T")
 CHUNK = 100_000
 TABLES = ("customer_case", "measure_value", "survey_response", "milestone")
 
@@ -344,6 +348,30 @@ def agreement(reports: dict[str, TeamReport], baseline: Outputs) -> tuple[int, l
     return checked, differences
 
 
+#: CPU seconds of this process and of the database server's process for the connection (PostgreSQL on
+#: this machine, read from /proc), noted by the runs when --cpu asks for them
+CPU: dict[str, list[float]] = {"compute": [], "baseline": []}
+
+
+def server_cpu(backend_pid: int) -> float | None:
+    """CPU seconds the server process has used so far; None when it is not on this machine."""
+    try:
+        fields = Path(f"/proc/{backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def cpu_noted(label: str, driver_connection: Any, run: Callable[[], T]) -> T:
+    pid = driver_connection.info.backend_pid
+    server, client = server_cpu(pid), time.process_time()
+    result = run()
+    after = server_cpu(pid)
+    if server is not None and after is not None:
+        CPU[label].append(time.process_time() - client + after - server)
+    return result
+
+
 def time_both(
     engine: sa.Engine, config: Config, repeat: int
 ) -> tuple[list[float], list[float], dict[str, TeamReport], Outputs | None]:
@@ -353,13 +381,16 @@ def time_both(
 
     def compute() -> dict[str, TeamReport]:
         with transaction(engine) as session:
-            return compute_reports(session, config=config, period=PERIOD)
+            if engine.dialect.name != "postgresql":
+                return compute_reports(session, config=config, period=PERIOD)
+            driver = session.connection().connection.driver_connection
+            return cpu_noted("compute", driver, lambda: compute_reports(session, config=config, period=PERIOD))
 
     def raw() -> Outputs:
         assert baseline is not None
         connection = engine.raw_connection()
         try:
-            return baseline.run(connection)
+            return cpu_noted("baseline", connection.driver_connection, lambda: baseline.run(connection))
         finally:
             connection.close()
 
@@ -368,6 +399,8 @@ def time_both(
     if baseline is not None:
         first_raw, outputs = timed(raw)
         print(f"first run (warm-up, not counted): compute {first_compute:.3f} s, baseline {first_raw:.3f} s")
+    for runs in CPU.values():
+        runs.clear()
     compute_times, raw_times = [], []
     for _ in range(repeat):
         compute_times.append(timed(compute)[0])
@@ -398,6 +431,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=20261001)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one compute run")
+    parser.add_argument(
+        "--serial",
+        action="store_true",
+        help="PostgreSQL: no parallel workers (max_parallel_workers_per_gather = 0) for both, so that the CPU "
+        "figures hold all the work; CPU time, unlike wall time, hardly depends on what else loads the machine",
+    )
     return parser.parse_args(argv)
 
 
@@ -408,6 +447,14 @@ def main(argv: Sequence[str]) -> None:
     sizes = Sizes(args.teams, args.cases, args.measures, args.responses, args.milestones, args.seed)
     config = bench_config(sizes.teams)
     engine = make_engine(url)
+    if args.serial and engine.dialect.name == "postgresql":
+
+        @sa.event.listens_for(engine, "connect")
+        def _serial(connection: Any, _record: Any) -> None:
+            with connection.cursor() as cursor:
+                cursor.execute("SET max_parallel_workers_per_gather = 0")
+            connection.commit()
+
     zones = len({team.timezone for team in config.teams})
     print(f"database: {describe_url(url)} ({engine.dialect.name})")
     print(f"config: {len(config.teams)} teams in {zones} time zones, {len(config.kpis)} KPIs; period {PERIOD}")
@@ -434,8 +481,19 @@ def main(argv: Sequence[str]) -> None:
             ("hand-written SQL", f"{best_r:.3f}", f"{median_r:.3f}"),
             ("ratio", f"{best_c / best_r:.2f}x", f"{median_c / median_r:.2f}x"),
         ]
+    if CPU["compute"] and CPU["baseline"]:
+        for label, runs in (("CPU: compute_reports", CPU["compute"]), ("CPU: hand-written SQL", CPU["baseline"])):
+            rows.append((label, f"{min(runs):.3f}", f"{statistics.median(runs):.3f}"))
+        best = min(CPU["compute"]) / min(CPU["baseline"])
+        median = statistics.median(CPU["compute"]) / statistics.median(CPU["baseline"])
+        rows.append(("CPU ratio", f"{best:.2f}x", f"{median:.2f}x"))
     print(f"\nover {args.repeat} interleaved runs (seconds):")
     print(table(rows, ("", "min", "median")))
+    if CPU["compute"]:
+        print(
+            "CPU: this process's and the database server process's for the connection, added (the parallel "
+            "workers a statement starts are not in it: --serial keeps them off)"
+        )
     print("runs: compute  " + " ".join(f"{t:.3f}" for t in compute_times))
     if raw_times:
         print("runs: baseline " + " ".join(f"{t:.3f}" for t in raw_times))

@@ -1,4 +1,5 @@
-"""Per-team aggregates of one period, computed in SQL: measures, survey scores, case durations, milestones.
+"""Per-team aggregates of one period, computed in SQL: survey scores, case durations, milestones (measures:
+kpi_core.measure_totals).
 
 Instants (survey answers, cases) are cut by the period's UTC bounds in each team's time zone: on
 PostgreSQL every team in one statement with its own bounds joined in, on SQLite the teams that share a
@@ -8,7 +9,7 @@ time zone together. Calendar dates (measures, milestones) are local already.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,18 +19,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from kpi_core.config import Config, Team
-from kpi_core.models import CustomerCase, MeasureValue, Milestone, SurveyResponse
+from kpi_core.measure_totals import MeasureAggregate, Totals
+from kpi_core.models import CustomerCase, Milestone, SurveyResponse
 from kpi_core.periods import Period
 from kpi_core.sql import days_between, hours_between, interpolated_percentile
 
 CaseKey = tuple[str, str]  # (case kind, "first_response" | "resolved")
 PERCENTILES = {"median_hours": 0.5, "p90_hours": 0.9}
-
-
-@dataclass(frozen=True)
-class MeasureAggregate:
-    value: float
-    rows: int
 
 
 @dataclass(frozen=True)
@@ -84,18 +80,15 @@ def load_aggregates(
     case_queries: Iterable[CaseQuery] = (),
     survey: bool = True,
     milestones: bool = True,
-    measures: Collection[str] | None = None,
+    measures: Totals | None = None,
     person: str | None = None,
 ) -> dict[str, TeamAggregates]:
-    """Every aggregate the KPIs need for ``teams`` in ``period``, keyed by team; ``measures`` limits the
-    measures read (None: all of them); with ``person``, only the rows that name that person (survey
-    answers name nobody: a person has none)."""
+    """Every aggregate the KPIs need for ``teams`` in ``period``, keyed by team, with the ``measures``
+    read already (kpi_core.measure_totals, which reads several periods' in one statement); with
+    ``person``, only the rows that name that person (survey answers name nobody: a person has none)."""
     keys = [team.key for team in teams]
-    result = {key: TeamAggregates(measures={}) for key in keys}
+    result = {key: TeamAggregates(measures=(measures or {}).get(key, {})) for key in keys}
     survey = survey and person is None
-    totals = _measure_aggregates(session, config=config, teams=keys, period=period, measures=measures, person=person)
-    for team_key, team_totals in totals.items():
-        result[team_key].measures = team_totals
     case_queries = list(case_queries)
     if session.get_bind().dialect.name == "postgresql" and person is None:
         # One statement per kind of data for every team at once (see _team_bounds); SQLite, which has
@@ -140,8 +133,8 @@ def _by_timezone(teams: list[Team]) -> dict[str, list[Team]]:
 class _Bounds:
     """Each team's period as UTC instants, joined into a statement as rows of ``unnest`` over three array
     parameters (so the statement's compiled form is cached whatever the teams), grouped by the row's
-    integer ``position`` (cheaper than grouping by the team's text key); ``start`` and ``end`` span them
-    all, a pre-filter on the time column for a single scan."""
+    integer ``position`` (cheaper than grouping by the team's text key); the join keeps only these teams'
+    rows. ``start`` and ``end`` span them all, a pre-filter on the time column for a single scan."""
 
     teams: list[str]
     rows: Any
@@ -170,61 +163,6 @@ def _team_bounds(teams: list[Team], period: Period) -> _Bounds:
 def _of_person(column: Any, person: str | None) -> tuple[Any, ...]:
     """The condition on a table's ``person`` column: none (a team's every row), or only ``person``'s rows."""
     return () if person is None else (column == person,)
-
-
-def _measure_aggregates(
-    session: Session,
-    *,
-    config: Config,
-    teams: list[str],
-    period: Period,
-    measures: Collection[str] | None,
-    person: str | None = None,
-) -> dict[str, dict[str, MeasureAggregate]]:
-    table = MeasureValue.__table__.c  # type: ignore[attr-defined]
-    in_period = sa.and_(
-        table.team.in_(teams),
-        table.on_date >= period.start,
-        table.on_date < period.end,
-        *_of_person(table.person, person),
-    )
-    if measures is not None:
-        in_period = sa.and_(in_period, table.measure.in_(sorted(measures)))
-    totals = (
-        sa.select(table.team, table.measure, sa.func.sum(table.value), sa.func.avg(table.value), sa.func.count())
-        .where(in_period)
-        .group_by(table.team, table.measure)
-    )
-    result: dict[str, dict[str, MeasureAggregate]] = defaultdict(dict)
-    last_measures = []
-    for team, measure_key, total, mean, rows in session.execute(totals).all():
-        measure = config.measure_by_key.get(measure_key)
-        if measure is None:
-            continue  # data for a measure the config no longer declares
-        if measure.aggregate == "last":
-            last_measures.append(measure_key)
-            result[team][measure_key] = MeasureAggregate(value=0.0, rows=rows)
-        else:
-            value = total if measure.aggregate == "sum" else mean
-            result[team][measure_key] = MeasureAggregate(value=float(value), rows=rows)
-    if last_measures:
-        ranked = (
-            sa.select(
-                table.team,
-                table.measure,
-                table.value,
-                sa.func.row_number()
-                .over(partition_by=(table.team, table.measure), order_by=(table.on_date.desc(), table.id.desc()))
-                .label("recency"),
-            )
-            .where(in_period, table.measure.in_(set(last_measures)))
-            .subquery()
-        )
-        latest = sa.select(ranked.c.team, ranked.c.measure, ranked.c.value).where(ranked.c.recency == 1)
-        for team, measure_key, value in session.execute(latest):
-            rows = result[team][measure_key].rows
-            result[team][measure_key] = MeasureAggregate(value=float(value), rows=rows)
-    return result
 
 
 def _survey_stats(session: Session, *, teams: list[str], start: Any, end: Any) -> dict[str, SurveyStats]:
@@ -258,7 +196,6 @@ def _survey_stats_all(session: Session, *, bounds: _Bounds) -> dict[str, SurveyS
         )
         .select_from(survey_table.join(team_bounds, team_bounds.c.team == table.team))
         .where(
-            table.team.in_(bounds.teams),
             table.submitted_at >= bounds.start,
             table.submitted_at < bounds.end,
             table.submitted_at >= team_bounds.c.start,
@@ -304,7 +241,6 @@ def _case_round(session: Session, queries: list[CaseQuery], bounds: _Bounds) -> 
             hours_between(table.raised_at, end_column).label("hours"),
         )
         .where(
-            table.team.in_(bounds.teams),
             table.kind.in_([query.kind for query in queries]),
             table.raised_at >= bounds.start,
             table.raised_at < bounds.end,

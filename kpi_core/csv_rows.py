@@ -5,6 +5,7 @@ problems of a cell, never a traceback or a later line's fault."""
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
@@ -50,9 +51,13 @@ def _column(header: list[str], index: int | None) -> str | None:
     return header[index] if index is not None and 0 <= index < len(header) else None
 
 
+#: what ``errors="surrogateescape"`` makes of a byte that is not UTF-8
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def undecodable(text: str) -> bool:
     """Whether ``text`` holds bytes that were not UTF-8 (read with ``errors="surrogateescape"``)."""
-    return any("\udc80" <= char <= "\udcff" for char in text)
+    return _ESCAPED_BYTE.search(text) is not None
 
 
 def read_rows(handle: TextIO, columns: Iterable[str], file: str, *, optional: Iterable[str] = ()) -> Iterator[Row]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,7 +21,7 @@ from kpi_core.errors import ImportFileError, RowProblem
 from kpi_core.models import CustomerCase, MeasureValue, Milestone, Submission, SurveyResponse
 from kpi_core.periods import Period
 from kpi_core.rules import Bounds, Problem
-from kpi_core.sql import bulk_insert
+from kpi_core.sql import bulk_inserter
 
 BATCH_ROWS = 5000
 #: columns a file may leave out: the person a row belongs to (a file of team figures has none)
@@ -313,7 +312,10 @@ def import_csv(
             submission.content_hash = import_guard.content_hash(iter(lambda: raw.read(1 << 16), b""))
         import_guard.replace_identical(session, submission=submission, file=file, replace=replace)
         # surrogateescape: bytes that are not UTF-8 become a problem of their cell, on their line
-        with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
+        with (
+            path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle,
+            bulk_inserter(session, table) as insert,  # the database stores a batch while the next is read
+        ):
             for line, row in read_rows(handle, spec.columns, file, optional=OPTIONAL_COLUMNS):
                 record, row_problems = _parse_row(line, row, spec, config, now)
                 if record is None:
@@ -330,13 +332,13 @@ def import_csv(
                 record["submission_id"] = submission.id
                 batch.append(record)
                 if len(batch) >= BATCH_ROWS:
-                    bulk_insert(session, table, batch)
+                    insert(batch)
                     batch.clear()
+            if batch and not problems:
+                insert(batch)
     except OSError as error:
         raise ImportFileError(file=file, problems=[RowProblem(0, None, f"cannot read: {error.strerror}")]) from None
-    note(totals.problems())
-    if batch and not problems:
-        bulk_insert(session, table, batch)
+    note(totals.problems())  # a file with problems is rolled back whole by the caller, rows stored or not
     if not problems:
         note(
             import_guard.overlapping_measures(session, submission=submission, periods=totals.periods(), replace=replace)
@@ -362,10 +364,12 @@ def _parse_row(
     if isinstance(row, RowProblem):
         return None, [row]
     cells = Cells(row)
+    text = "".join(row.values())  # one search of the whole row finds the rare bad cell's row
+    suspect = undecodable(text) or rules.has_control_character(text)
     for column in spec.columns:
-        if undecodable(row[column]):
+        if suspect and undecodable(row[column]):
             cells.fail(column, "not UTF-8 text")
-        elif any(unicodedata.category(char) == "Cc" for char in row[column]):
+        elif suspect and rules.has_control_character(row[column]):
             cells.fail(column, words(rules.problem("control_character"), ""))
         elif column in spec.required and not row[column]:
             cells.fail(column, "a value is required")

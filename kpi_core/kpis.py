@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import cache
+from math import isfinite
 from typing import Literal
 
 from sqlmodel import Session
@@ -23,7 +25,8 @@ from kpi_core.config import (
 )
 from kpi_core.config_schema import Person
 from kpi_core.expressions import evaluate, names_in
-from kpi_core.isolation import ComputeFailure, check_finite, per_team
+from kpi_core.isolation import ComputeFailure, NotFinite, check_finite, per_team
+from kpi_core.measure_totals import Totals, measure_aggregates
 from kpi_core.periods import Period
 from kpi_core.targets import team_targets
 
@@ -94,28 +97,30 @@ def _compute(
     only: Collection[str] | None = None,
 ) -> dict[str, TeamReport]:
     wanted = [kpi for kpi in config.kpis if only is None or kpi.key in only]
-    current = _load(session, config, selected, period, wanted)
-    comparisons: dict[str, dict[str, TeamAggregates]] = {}
-    for versus in ("previous", "year_ago"):
-        kpis = [kpi for kpi in wanted if versus in _comparisons(kpi)]
-        if kpis:
-            comparisons[versus] = _load(session, config, selected, _shift(period, versus), kpis)
+    current, comparisons = _load_compared(session, config, selected, period, wanted)
 
     reports = {}
     for team in selected:
         results = {}
         for kpi in wanted:
             outcome = _evaluate(kpi, current[team.key], comparisons, team.key)
-            details = dict(outcome.details)
+            details = outcome.details  # each outcome's own dict
             for versus in kpi.report_growth:
                 earlier = _evaluate(kpi, comparisons[versus][team.key], comparisons, team.key).value
                 details[f"growth_vs_{versus}_pct"] = _growth(outcome.value, earlier)
-            check_finite(kpi.key, outcome.value)
-            for name, detail in details.items():
-                check_finite(f"{kpi.key}.{name}", detail)
+            _check_finite(kpi.key, outcome.value, details)
             results[kpi.key] = _result(kpi, outcome, details, team.key, targets[team.key][kpi.key])
         reports[team.key] = TeamReport(team=team.key, period=period, results=results)
     return reports
+
+
+def _check_finite(key: str, value: float | None, details: dict[str, Detail]) -> None:
+    """check_finite of a KPI's value and each detail (about 15,000 numbers in a report of 200 teams: the
+    name of the one at fault is only spelled out when there is one)."""
+    check_finite(key, value)
+    for name, detail in details.items():
+        if detail is not None and not isfinite(detail):
+            raise NotFinite(what=f"{key}.{name}")
 
 
 def status_of(kpi: Kpi, value: float | None, *, target: float | None, threshold: float | None) -> Status:
@@ -156,16 +161,52 @@ def _shift(period: Period, versus: str) -> Period:
     return period.previous() if versus == "previous" else period.year_ago()
 
 
-def _load(
+def _load_compared(
     session: Session, config: Config, teams: list[Team], period: Period, kpis: list[Kpi], person: str | None = None
+) -> tuple[dict[str, TeamAggregates], dict[str, dict[str, TeamAggregates]]]:
+    """The aggregates ``kpis`` use in ``period``, and in each period they compare with ("previous",
+    "year_ago") those of the KPIs that compare with it; every period's measures in one statement."""
+    needs: dict[Period, dict[str, Kpi]] = {period: {kpi.key: kpi for kpi in kpis}}
+    compared: dict[str, Period] = {}
+    for versus in ("previous", "year_ago"):
+        comparing = {kpi.key: kpi for kpi in kpis if versus in _comparisons(kpi)}
+        if comparing:
+            compared[versus] = _shift(period, versus)
+            needs.setdefault(compared[versus], {}).update(comparing)  # a year's previous is its year ago
+    totals = measure_aggregates(
+        session,
+        config=config,
+        teams=[team.key for team in teams],
+        wanted={shifted: _measures(list(needed.values())) for shifted, needed in needs.items()},
+        person=person,
+    )
+    loaded = {
+        shifted: _load(session, config, teams, shifted, list(needed.values()), totals[shifted], person)
+        for shifted, needed in needs.items()
+    }
+    return loaded[period], {versus: loaded[shifted] for versus, shifted in compared.items()}
+
+
+def _measures(kpis: list[Kpi]) -> set[str]:
+    measures: set[str] = set()
+    for kpi in kpis:
+        for expression in _expressions(kpi.formula):
+            measures |= names_in(expression)
+    return measures
+
+
+def _load(
+    session: Session,
+    config: Config,
+    teams: list[Team],
+    period: Period,
+    kpis: list[Kpi],
+    measures: Totals,
+    person: str | None = None,
 ) -> dict[str, TeamAggregates]:
-    """Loads only the kinds of aggregate, and only the measures, that ``kpis`` use (of ``person``'s rows
+    """Loads only the kinds of aggregate that ``kpis`` use besides ``measures`` (of ``person``'s rows
     alone, when given)."""
     formulas = [kpi.formula for kpi in kpis]
-    measures: set[str] = set()
-    for formula in formulas:
-        for expression in _expressions(formula):
-            measures |= names_in(expression)
     thresholds: dict[tuple[str, str], set[float]] = {}
     business: dict[tuple[str, str], set[float]] = {}  # clock: business, counted in Python
     for formula in formulas:
@@ -243,9 +284,16 @@ def _ratio(formula: RatioFormula, data: TeamAggregates) -> _Outcome:
     value = None
     if numerator.value is not None and denominator.value:
         value = numerator.value / denominator.value * formula.scale
-    shared = names_in(formula.numerator) & names_in(formula.denominator)
-    rows = numerator.n + denominator.n - sum(data.measures[name].rows for name in shared if name in data.measures)
+    shared = _shared_names(formula.numerator, formula.denominator)
+    rows = numerator.n + denominator.n
+    if shared:
+        rows -= sum(data.measures[name].rows for name in shared if name in data.measures)
     return _Outcome(value, rows, {"numerator": numerator.value, "denominator": denominator.value})
+
+
+@cache
+def _shared_names(numerator: str, denominator: str) -> frozenset[str]:
+    return names_in(numerator) & names_in(denominator)
 
 
 def _growth(now: float | None, before: float | None) -> float | None:
@@ -315,12 +363,7 @@ def compute_person(
     NaN raises NotFinite, as for a team."""
     team = config.team(person.team)
     selected = [config.kpi_by_key[key] for key in kpis]
-    current = _load(session, config, [team], period, selected, person.user)
-    comparisons: dict[str, dict[str, TeamAggregates]] = {}
-    for versus in ("previous", "year_ago"):
-        needing = [kpi for kpi in selected if versus in _comparisons(kpi)]
-        if needing:
-            comparisons[versus] = _load(session, config, [team], _shift(period, versus), needing, person.user)
+    current, comparisons = _load_compared(session, config, [team], period, selected, person.user)
     results = {}
     for kpi in selected:
         outcome = _evaluate(kpi, current[team.key], comparisons, team.key)

@@ -7,6 +7,8 @@ form on PostgreSQL and to an equivalent on SQLite, so the aggregation always run
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,39 +81,70 @@ def interpolated_percentile(
 
 
 def bulk_insert(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Inserts ``rows`` (dicts keyed by column, all with the same keys) in the session's transaction.
+    """Inserts ``rows`` (dicts keyed by column, all with the same keys) in the session's transaction; see
+    ``bulk_inserter``."""
+    with bulk_inserter(session, table) as insert:
+        insert(rows)
 
-    On PostgreSQL with psycopg this is one COPY: an executemany INSERT there costs a statement and a
-    round trip per row, which made a 1,000,000-row CSV import take over 30 s. The COPY stores the same
-    values as the INSERT would: each column's bind processing (UTCDateTime's checks) and scalar Python
-    default are applied, and a database error surfaces as the same SQLAlchemy exception class.
+
+@contextmanager
+def bulk_inserter(session: Session, table: sa.Table) -> Iterator[Callable[[list[dict[str, Any]]], None]]:
+    """A function that inserts rows (dicts keyed by column, all with the same keys) in the session's
+    transaction, for as long as the block lasts; nothing else may use the session inside it.
+
+    On PostgreSQL with psycopg every row of the block goes into one COPY: an executemany INSERT there
+    costs a statement and a round trip per row, which made a 1,000,000-row CSV import take over 30 s, and
+    a COPY per batch makes the database wait while the caller prepares the next batch and the caller wait
+    while the database stores it; one COPY open across the batches lets both work at once. The COPY
+    stores the same values as the INSERT would: each column's bind processing (UTCDateTime's checks) and
+    scalar Python default are applied, and a database error surfaces as the same SQLAlchemy exception
+    class. Elsewhere each call is an executemany INSERT.
     """
-    if not rows:
-        return
-    if session.autoflush:
-        session.flush()  # as session.execute would: pending ORM changes reach the database first
-    connection = session.connection()
-    dialect = connection.dialect
-    defaults = _copy_defaults(table, rows[0])
-    if dialect.name != "postgresql" or dialect.driver != "psycopg" or defaults is None:
-        session.execute(sa.insert(table), rows)
-        return
-    keys = list(rows[0])
-    columns = [table.c[key] for key in [*keys, *defaults]]
-    processors = [column.type.bind_processor(dialect) or _unchanged for column in columns]
-    default_values = [process(value) for process, value in zip(processors[len(keys) :], defaults.values(), strict=True)]
-    fields = list(zip(keys, processors, strict=False))  # the row's own keys; defaults follow
-    quote = dialect.identifier_preparer
-    statement = (
-        f"COPY {quote.format_table(table)} ({', '.join(quote.quote(column.name) for column in columns)}) FROM STDIN"
-    )
-    driver_connection = connection.connection.driver_connection
-    assert driver_connection is not None
+    with ExitStack() as stack:
+        copy: Any = None
+        fields: list[tuple[str, Any]] = []
+        default_values: list[Any] = []
+
+        def insert(rows: list[dict[str, Any]]) -> None:
+            nonlocal copy, fields, default_values
+            if not rows:
+                return
+            if copy is None:
+                if session.autoflush:
+                    session.flush()  # as session.execute would: pending ORM changes reach the database first
+                connection = session.connection()
+                dialect = connection.dialect
+                defaults = _copy_defaults(table, rows[0])
+                if dialect.name != "postgresql" or dialect.driver != "psycopg" or defaults is None:
+                    session.execute(sa.insert(table), rows)
+                    return
+                keys = list(rows[0])
+                columns = [table.c[key] for key in [*keys, *defaults]]
+                processors = [column.type.bind_processor(dialect) or _unchanged for column in columns]
+                default_values = [
+                    process(value) for process, value in zip(processors[len(keys) :], defaults.values(), strict=True)
+                ]
+                fields = list(zip(keys, processors, strict=False))  # the row's own keys; defaults follow
+                quote = dialect.identifier_preparer
+                names = ", ".join(quote.quote(column.name) for column in columns)
+                statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
+                driver_connection = connection.connection.driver_connection
+                assert driver_connection is not None
+                stack.enter_context(_as_sqlalchemy_errors(dialect, statement))
+                copy = stack.enter_context(stack.enter_context(driver_connection.cursor()).copy(statement))
+            with _as_sqlalchemy_errors(session.connection().dialect, "COPY"):
+                for row in rows:
+                    copy.write_row([process(row[key]) for key, process in fields] + default_values)
+
+        yield insert
+
+
+@contextmanager
+def _as_sqlalchemy_errors(dialect: Any, statement: str) -> Iterator[None]:
+    """A driver error reported as the INSERT's error would have been."""
     try:
-        with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row([process(row[key]) for key, process in fields] + default_values)
-    except dialect.loaded_dbapi.Error as error:  # reported as the INSERT's error would have been
+        yield
+    except dialect.loaded_dbapi.Error as error:
         raise sa.exc.DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
 
 

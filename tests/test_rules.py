@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -213,7 +214,15 @@ def test_case_kinds_and_scores() -> None:
         pytest.param("x" * 256, "too_long", id="longer"),
         pytest.param("Phase\x001", "control_character", id="nul"),
         pytest.param("Phase\n1", "control_character", id="newline"),
+        pytest.param("Phase\x7f1", "control_character", id="delete"),
+        pytest.param("Phase\x851", "control_character", id="c1-next-line"),
+        pytest.param("Phase\xa0\u2028é1", None, id="no-break-space-line-separator-letters"),
     ],
 )
 def test_text_fits_its_column_without_control_characters(text: str, expected: str | None) -> None:
     assert code(rules.check_text(text, maximum=255)) == expected
+
+
+def test_control_characters_are_unicodes_category_cc() -> None:
+    control = [chr(point) for point in range(0x3000) if unicodedata.category(chr(point)) == "Cc"]
+    assert [char for char in map(chr, range(0x3000)) if rules.has_control_character(char)] == control
