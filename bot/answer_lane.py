@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
+from bot.worker_guard import guarded
+
 if TYPE_CHECKING:
     from bot.services import Services
     from bot.settings import Settings
@@ -53,6 +55,8 @@ MAX_WORKERS = 4
 #: The workers yield the CPU to the serving process (acks, listeners): nice 10 gets about a tenth of a
 #: core that the server also wants.
 WORKER_NICENESS = 10
+#: Seconds a worker has, when the server stops, to finish the answer it is computing.
+CLOSE_GRACE = 2.0
 
 
 class AnswerLane:
@@ -65,16 +69,20 @@ class AnswerLane:
         self._processes: list[Executor] = []
         self._starting: list[Future[None]] = []
         self._start_worker: Callable[[], Executor] | None = None
+        self._closing = False
 
     def start_processes(self, settings: Settings, config: Config, *, workers: int | None = None) -> None:
         """From now on tasks run in ``workers`` worker processes (default one a core, at most
         ``MAX_WORKERS``; spawned: the server has threads a fork would copy mid-lock), started at once so
         that the first answer is unlikely to wait for their imports. This does not wait for them: the
-        server answers acks meanwhile, and tasks queue until a worker is ready (see ``wait_ready``)."""
+        server answers acks meanwhile, and tasks queue until a worker is ready (see ``wait_ready``).
+        Each worker leaves by itself when this process dies (bot/worker_guard.py); ``close`` stops them."""
         workers = workers or min(MAX_WORKERS, os.cpu_count() or 1)
         context = multiprocessing.get_context("spawn")
+        # pickled here, unpickled in the worker only once it watches this process (bot/worker_guard.py)
+        setup = pickle.dumps((_start_worker, (settings, config)))
         self._start_worker = partial(
-            ProcessPoolExecutor, 1, mp_context=context, initializer=_start_worker, initargs=(settings, config)
+            ProcessPoolExecutor, 1, mp_context=context, initializer=guarded, initargs=(setup,)
         )
         self._processes = [self._start_worker() for _ in range(workers)]
         self._starting = [executor.submit(_ready) for executor in self._processes]
@@ -130,6 +138,8 @@ class AnswerLane:
 
     def _done(self, ticket: int, on_error: Callable[[Exception], None], future: Future[None]) -> None:
         self._release(ticket)
+        if future.cancelled() or self._closing:  # dropped as the server stops: nothing went wrong
+            return
         error = future.exception()
         if error is None:
             return
@@ -138,10 +148,28 @@ class AnswerLane:
         except Exception:
             logger.exception("an answer failed, and so did reporting it")
 
-    def close(self) -> None:
-        """Stops the workers; answers still waiting are dropped (the process is stopping)."""
-        for executor in [self._thread, *self._processes]:
+    def close(self, *, grace: float = CLOSE_GRACE) -> None:
+        """Stops the workers and returns once they are gone: answers still queued are dropped (the
+        process is stopping), one being computed has ``grace`` seconds to finish; a worker still
+        starting, or not done by then, is terminated, so that none outlives the server."""
+        self._closing = True
+        self._thread.shutdown(wait=False, cancel_futures=True)
+        # (the pools forget their processes once shut down: take them first)
+        processes = [process for executor in self._processes for process in (executor._processes or {}).values()]
+        for executor in self._processes:
             executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(CLOSE_GRACE)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        self._processes = []
 
 
 # In a worker process: its own services and Slack client, built once by the initializer.
@@ -151,9 +179,6 @@ _worker: tuple[Services, WebClient] | None = None
 def _start_worker(settings: Settings, config: Config) -> None:
     global _worker
     os.nice(WORKER_NICENESS)
-    # a server killed outright (SIGKILL, out of memory) cannot stop its workers: each leaves by itself,
-    # or it would live on holding the server's stderr and database connections
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     from bot.app import build_client
     from bot.render import Renderer
     from bot.services import Services
@@ -166,12 +191,6 @@ def _start_worker(settings: Settings, config: Config) -> None:
         renderer=Renderer(templates_dir=settings.templates_dir, config=config),
     )
     _worker = (services, build_client(settings))
-
-
-def _exit_with_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1)
-    os._exit(0)
 
 
 def _ready() -> None:
