@@ -207,7 +207,8 @@ def main() -> None:
                 f"kpi-bot {figures['kpi-bot'][-1] * 1000:.3f} ms CPU a request; load {os.getloadavg()[0]:.1f}"
             )
         for name, values in figures.items():
-            print(f"{name:14} CPU a request: min {min(values) * 1000:.3f} ms / median {statistics.median(values) * 1000:.3f} ms")
+            low, middle = min(values) * 1000, statistics.median(values) * 1000
+            print(f"{name:14} CPU a request: min {low:.3f} ms / median {middle:.3f} ms")
         before = thread_cpu()
         answer(kpi, bodies(98))
         after = thread_cpu()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import multiprocessing
 import os
 import pickle
 import threading
@@ -26,14 +25,13 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
-from bot.worker_guard import guarded
+from bot.worker_pool import WorkerPool
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -66,31 +64,23 @@ class AnswerLane:
         self._tickets = itertools.count()
         self._lock = threading.Lock()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answers")
-        self._processes: list[Executor] = []
-        self._starting: list[Future[None]] = []
-        self._start_worker: Callable[[], Executor] | None = None
+        self._processes: WorkerPool | None = None
         self._closing = False
 
     def start_processes(self, settings: Settings, config: Config, *, workers: int | None = None) -> None:
         """From now on tasks run in ``workers`` worker processes (default one a core, at most
-        ``MAX_WORKERS``; spawned: the server has threads a fork would copy mid-lock), started at once so
-        that the first answer is unlikely to wait for their imports. This does not wait for them: the
-        server answers acks meanwhile, and tasks queue until a worker is ready (see ``wait_ready``).
-        Each worker leaves by itself when this process dies (bot/worker_guard.py); ``close`` stops them."""
+        ``MAX_WORKERS``; bot/worker_pool.py), started at once so that the first answer is unlikely to
+        wait for their imports. This does not wait for them: the server answers acks meanwhile, and
+        tasks queue until a worker is ready (see ``wait_ready``). Each worker leaves by itself when this
+        process dies (bot/worker_guard.py); ``close`` stops them."""
         workers = workers or min(MAX_WORKERS, os.cpu_count() or 1)
-        context = multiprocessing.get_context("spawn")
-        # pickled here, unpickled in the worker only once it watches this process (bot/worker_guard.py)
-        setup = pickle.dumps((_start_worker, (settings, config)))
-        self._start_worker = partial(
-            ProcessPoolExecutor, 1, mp_context=context, initializer=guarded, initargs=(setup,)
-        )
-        self._processes = [self._start_worker() for _ in range(workers)]
-        self._starting = [executor.submit(_ready) for executor in self._processes]
+        # pickled here, unpickled in the worker only once it watches this process
+        self._processes = WorkerPool(workers, pickle.dumps((_start_worker, (settings, config))))
 
     def wait_ready(self) -> None:
         """Returns once every worker has started (raises what one failed to start with)."""
-        for started in self._starting:
-            started.result()
+        if self._processes is not None:
+            self._processes.wait_ready()
 
     def submit(
         self,
@@ -121,16 +111,10 @@ class AnswerLane:
         return True
 
     def _submit(self, task: Task, services: Services, client: WebClient, route: Hashable) -> Future[None]:
-        if not self._processes:
+        if self._processes is None:
             return self._thread.submit(task, services, client)
         slot = zlib.crc32(repr(route).encode()) % len(self._processes)
-        try:
-            return self._processes[slot].submit(_run_in_worker, task)
-        except BrokenProcessPool:  # the worker died (killed, out of memory): a new one takes its place
-            assert self._start_worker is not None
-            logger.warning("answer worker %d had died; starting a new one", slot)
-            self._processes[slot] = self._start_worker()
-            return self._processes[slot].submit(_run_in_worker, task)
+        return self._processes.submit(slot, partial(_run_in_worker, task))
 
     def _release(self, ticket: int) -> None:
         with self._lock:
@@ -154,22 +138,9 @@ class AnswerLane:
         starting, or not done by then, is terminated, so that none outlives the server."""
         self._closing = True
         self._thread.shutdown(wait=False, cancel_futures=True)
-        # (the pools forget their processes once shut down: take them first)
-        processes = [process for executor in self._processes for process in (executor._processes or {}).values()]
-        for executor in self._processes:
-            executor.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + grace
-        for process in processes:
-            process.join(max(0.0, deadline - time.monotonic()))
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-        for process in processes:
-            process.join(CLOSE_GRACE)
-            if process.is_alive():
-                process.kill()
-                process.join()
-        self._processes = []
+        if self._processes is not None:
+            self._processes.close(grace)
+            self._processes = None
 
 
 # In a worker process: its own services and Slack client, built once by the initializer.
@@ -193,17 +164,6 @@ def _start_worker(settings: Settings, config: Config) -> None:
     _worker = (services, build_client(settings))
 
 
-def _ready() -> None:
-    """Nothing: submitted once to each worker to start it."""
-
-
 def _run_in_worker(task: Task) -> None:
-    assert _worker is not None, "the worker's initializer did not run"
-    try:
-        task(*_worker)
-    except Exception as error:
-        try:
-            pickle.loads(pickle.dumps(error))
-        except Exception:  # it could not reach the server: send what it says instead
-            raise RuntimeError(f"{type(error).__name__}: {error}") from None
-        raise
+    assert _worker is not None, "the worker's set-up did not run"
+    task(*_worker)

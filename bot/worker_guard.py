@@ -6,7 +6,7 @@ log (a supervisor, the tests) would wait for an end that never comes. Each worke
 pipe multiprocessing keeps open from the server to every child it spawns (``parent_process().sentinel``):
 the kernel closes the server's end when the server dies, however it dies, and the worker leaves at once.
 The watch starts before the worker's heavy imports (this module imports only the standard library, and
-the worker's own set-up arrives pickled), so a server killed while its workers are still starting
+the worker's own set-up arrives pickled, bot/worker_pool.py), so a server killed while its workers are still starting
 leaves none behind either. A server that stops normally terminates and joins them itself
 (``AnswerLane.close``).
 """
@@ -15,22 +15,18 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import pickle
 import signal
 import threading
 from multiprocessing.connection import wait
 
 
-def guarded(setup: bytes) -> None:
-    """A process pool's initializer: watch the server, then run ``setup``, a pickled
-    ``(function, args)`` (unpickled only now, so that its imports happen under the watch)."""
+def watch_server() -> None:
+    """Called first in a worker: it leaves the moment the process that spawned it is gone."""
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent.sentinel,), name="server-watch", daemon=True).start()
     # Ctrl-C reaches the whole process group: the server stops its workers itself, without their tracebacks
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    function, args = pickle.loads(setup)
-    function(*args)
 
 
 def _exit_with(sentinel: int) -> None:
