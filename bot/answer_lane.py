@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import multiprocessing
 import os
 import pickle
 import threading
@@ -26,12 +25,13 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
+
+from bot.worker_pool import WorkerPool
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -53,6 +53,8 @@ MAX_WORKERS = 4
 #: The workers yield the CPU to the serving process (acks, listeners): nice 10 gets about a tenth of a
 #: core that the server also wants.
 WORKER_NICENESS = 10
+#: Seconds a worker has, when the server stops, to finish the answer it is computing.
+CLOSE_GRACE = 2.0
 
 
 class AnswerLane:
@@ -62,27 +64,23 @@ class AnswerLane:
         self._tickets = itertools.count()
         self._lock = threading.Lock()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answers")
-        self._processes: list[Executor] = []
-        self._starting: list[Future[None]] = []
-        self._start_worker: Callable[[], Executor] | None = None
+        self._processes: WorkerPool | None = None
+        self._closing = False
 
     def start_processes(self, settings: Settings, config: Config, *, workers: int | None = None) -> None:
         """From now on tasks run in ``workers`` worker processes (default one a core, at most
-        ``MAX_WORKERS``; spawned: the server has threads a fork would copy mid-lock), started at once so
-        that the first answer is unlikely to wait for their imports. This does not wait for them: the
-        server answers acks meanwhile, and tasks queue until a worker is ready (see ``wait_ready``)."""
+        ``MAX_WORKERS``; bot/worker_pool.py), started at once so that the first answer is unlikely to
+        wait for their imports. This does not wait for them: the server answers acks meanwhile, and
+        tasks queue until a worker is ready (see ``wait_ready``). Each worker leaves by itself when this
+        process dies (bot/worker_guard.py); ``close`` stops them."""
         workers = workers or min(MAX_WORKERS, os.cpu_count() or 1)
-        context = multiprocessing.get_context("spawn")
-        self._start_worker = partial(
-            ProcessPoolExecutor, 1, mp_context=context, initializer=_start_worker, initargs=(settings, config)
-        )
-        self._processes = [self._start_worker() for _ in range(workers)]
-        self._starting = [executor.submit(_ready) for executor in self._processes]
+        # pickled here, unpickled in the worker only once it watches this process
+        self._processes = WorkerPool(workers, pickle.dumps((_start_worker, (settings, config))))
 
     def wait_ready(self) -> None:
         """Returns once every worker has started (raises what one failed to start with)."""
-        for started in self._starting:
-            started.result()
+        if self._processes is not None:
+            self._processes.wait_ready()
 
     def submit(
         self,
@@ -113,16 +111,10 @@ class AnswerLane:
         return True
 
     def _submit(self, task: Task, services: Services, client: WebClient, route: Hashable) -> Future[None]:
-        if not self._processes:
+        if self._processes is None:
             return self._thread.submit(task, services, client)
         slot = zlib.crc32(repr(route).encode()) % len(self._processes)
-        try:
-            return self._processes[slot].submit(_run_in_worker, task)
-        except BrokenProcessPool:  # the worker died (killed, out of memory): a new one takes its place
-            assert self._start_worker is not None
-            logger.warning("answer worker %d had died; starting a new one", slot)
-            self._processes[slot] = self._start_worker()
-            return self._processes[slot].submit(_run_in_worker, task)
+        return self._processes.submit(slot, partial(_run_in_worker, task))
 
     def _release(self, ticket: int) -> None:
         with self._lock:
@@ -130,6 +122,8 @@ class AnswerLane:
 
     def _done(self, ticket: int, on_error: Callable[[Exception], None], future: Future[None]) -> None:
         self._release(ticket)
+        if future.cancelled() or self._closing:  # dropped as the server stops: nothing went wrong
+            return
         error = future.exception()
         if error is None:
             return
@@ -138,10 +132,15 @@ class AnswerLane:
         except Exception:
             logger.exception("an answer failed, and so did reporting it")
 
-    def close(self) -> None:
-        """Stops the workers; answers still waiting are dropped (the process is stopping)."""
-        for executor in [self._thread, *self._processes]:
-            executor.shutdown(wait=False, cancel_futures=True)
+    def close(self, *, grace: float = CLOSE_GRACE) -> None:
+        """Stops the workers and returns once they are gone: answers still queued are dropped (the
+        process is stopping), one being computed has ``grace`` seconds to finish; a worker still
+        starting, or not done by then, is terminated, so that none outlives the server."""
+        self._closing = True
+        self._thread.shutdown(wait=False, cancel_futures=True)
+        if self._processes is not None:
+            self._processes.close(grace)
+            self._processes = None
 
 
 # In a worker process: its own services and Slack client, built once by the initializer.
@@ -151,9 +150,6 @@ _worker: tuple[Services, WebClient] | None = None
 def _start_worker(settings: Settings, config: Config) -> None:
     global _worker
     os.nice(WORKER_NICENESS)
-    # a server killed outright (SIGKILL, out of memory) cannot stop its workers: each leaves by itself,
-    # or it would live on holding the server's stderr and database connections
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     from bot.app import build_client
     from bot.render import Renderer
     from bot.services import Services
@@ -168,23 +164,6 @@ def _start_worker(settings: Settings, config: Config) -> None:
     _worker = (services, build_client(settings))
 
 
-def _exit_with_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1)
-    os._exit(0)
-
-
-def _ready() -> None:
-    """Nothing: submitted once to each worker to start it."""
-
-
 def _run_in_worker(task: Task) -> None:
-    assert _worker is not None, "the worker's initializer did not run"
-    try:
-        task(*_worker)
-    except Exception as error:
-        try:
-            pickle.loads(pickle.dumps(error))
-        except Exception:  # it could not reach the server: send what it says instead
-            raise RuntimeError(f"{type(error).__name__}: {error}") from None
-        raise
+    assert _worker is not None, "the worker's set-up did not run"
+    task(*_worker)

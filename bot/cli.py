@@ -309,12 +309,12 @@ def serve(settings: Settings, host: str, port: int, socket_mode: bool, no_schedu
     with _user_errors():
         process = _process(settings)
         app = process.app()
-        if settings.answer_workers:  # reports, scorecards and the Home tab off the server's interpreter
-            process.services.answers.start_processes(settings, process.services.config, workers=settings.answer_workers)
         # the one workspace served over HTTP (Socket Mode connects with this app's own token)
         team_id = None if socket_mode else settings.slack_team_id or installed_workspace(process.client)
     scheduler = None if no_scheduler else _start_scheduler(BackgroundScheduler(timezone=UTC), process)
     try:
+        if settings.answer_workers:  # reports, scorecards and the Home tab off the server's interpreter
+            process.services.answers.start_processes(settings, process.services.config, workers=settings.answer_workers)
         if socket_mode:
             if settings.slack_app_token is None:
                 raise click.ClickException("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
         description="a pending delivery older than this belongs to a dead sender and is retried",
     )
     answer_workers: int = Field(
-        default=0,
+        default_factory=lambda: min(2, os.cpu_count() or 1),
         ge=0,
         validation_alias="KPI_ANSWER_WORKERS",
         description="worker processes `serve` computes reports in (0: a thread of the server; see bot/answer_lane.py)",
