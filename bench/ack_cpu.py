@@ -3,21 +3,21 @@ and where it goes: the WSGI application of each called in this process (no HTTP,
 figures are the server's own work, without the network or the load generator.
 
     python bench/ack_cpu.py [--database-url postgresql://.../bench_acks] [--config-teams 200]
-                            [--requests 2000] [--rounds 3] [--profile 40]
+                            [--requests 2000] [--rounds 3]
 
 kpi-bot is built as ``kpi-bot serve`` builds it (bot/wiring.py), with its answer workers (the default),
 so the reports are computed there and only the hand-over is counted here. Per round, each app answers
 ``--requests`` signed requests in turn; prints the process CPU (all threads: the request, Bolt's listener
-thread, the answer lane's hand-over) per request, min and median over the rounds. ``--profile N`` then
-samples every thread's stack while kpi-bot answers (a stdlib stand-in for py-spy: ``sys._current_frames``
-every 0.5 ms) and prints the N functions most often on a busy stack (cumulative) and at its top (self).
+thread, the answer lane's hand-over) per request, min and median over the rounds, then kpi-bot's CPU a
+request by thread (Linux, /proc/self/task): where the serving process spends it. For a profile of one
+thread's path, run the calls under cProfile with Bolt's ``process_before_response=True`` (everything on
+the calling thread).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import linecache
 import os
 import statistics
 import sys
@@ -40,8 +40,6 @@ from bench.fake_process import FakeSlackProcess  # noqa: E402
 from tests.slack_requests import TEAM_ID, sign, slash_command_body  # noqa: E402
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
-#: A thread whose top frame's current line calls one of these waits (in C): not work.
-BLOCKING = ("sleep(", ".get(", "wait(", "select(", "poll(", "acquire(", "recv", "accept(", "_lock(")
 
 
 def environ(body: bytes) -> dict[str, Any]:
@@ -120,38 +118,6 @@ def bare_app(fake: FakeSlackProcess) -> WsgiApp:
     return wsgi_app(app, health=lambda: {"ok": True}, signing_secret=SECRET, team_id=TEAM_ID)
 
 
-class Sampler:
-    """Counts, every ``interval`` seconds, the functions on every busy thread's stack but its own."""
-
-    def __init__(self, interval: float = 0.0005) -> None:
-        self.interval, self.inclusive, self.top, self.samples = interval, Counter[str](), Counter[str](), 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        me = threading.get_ident()
-        while not self._stop.wait(self.interval):
-            for ident, frame in sys._current_frames().items():
-                line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
-                if ident == me or any(call in line for call in BLOCKING):
-                    continue
-                self.samples += 1
-                self.top[_where(frame)] += 1
-                seen = set()
-                while frame is not None:
-                    seen.add(_where(frame))
-                    frame = frame.f_back  # type: ignore[assignment]
-                self.inclusive.update(seen)
-
-
 def thread_cpu() -> dict[str, float]:
     """CPU seconds of each kind of thread of this process so far (Linux: /proc/self/task), by thread name
     without its number."""
@@ -180,7 +146,6 @@ def main() -> None:
     parser.add_argument("--config-teams", type=int, default=200)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--profile", type=int, default=0, help="print the N busiest functions of kpi-bot's path")
     args = parser.parse_args()
     with FakeSlackProcess() as fake, tempfile.TemporaryDirectory() as folder:
         kpi, process = kpi_app(args.database_url, args.config_teams, fake, Path(folder))
@@ -215,15 +180,6 @@ def main() -> None:
         print("kpi-bot's CPU a request by thread:")
         for name in sorted(after, key=lambda name: -(after[name] - before.get(name, 0))):
             print(f"  {(after[name] - before.get(name, 0)) / args.requests * 1000:6.3f} ms  {name}")
-        if args.profile:
-            with Sampler() as sampler:
-                answer(kpi, bodies(99))
-            print(f"\n{sampler.samples} busy samples; cumulative (share of samples a function was on the stack):")
-            for where, count in sampler.inclusive.most_common(args.profile):
-                print(f"  {count / sampler.samples:6.1%}  {where}")
-            print("self (at the top of the stack):")
-            for where, count in sampler.top.most_common(args.profile):
-                print(f"  {count / sampler.samples:6.1%}  {where}")
         process.services.answers.close(grace=0)
 
 

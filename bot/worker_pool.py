@@ -164,6 +164,8 @@ class WorkerPool:
                     by_fd[worker.tasks.fileno()] = (worker, "writable")
                     poller.register(worker.tasks.fileno(), select.POLLOUT)
             for fd, _ in poller.poll():
+                if self._closing:  # (close has closed the workers' pipes: nothing more to read or write)
+                    return
                 if fd == self._wake_read:
                     os.read(self._wake_read, 4096)
                     continue
