@@ -13,8 +13,8 @@ from tests.fake_slack import FakeSlack
 
 
 class FakeSlackProcess:
-    """What bench/ack.py uses of ``FakeSlack``: ``base_url``, ``response_url``, ``reset``, ``wait_for``
-    (which returns the number of calls, not the calls)."""
+    """What bench/ack.py and bench/fanout.py use of ``FakeSlack``: ``base_url``, ``response_url``,
+    ``reset``, ``wait_for`` and ``count`` (numbers of calls, not the calls)."""
 
     def __enter__(self) -> FakeSlackProcess:
         self._pipe, child = multiprocessing.get_context("spawn").Pipe()
@@ -40,6 +40,10 @@ class FakeSlackProcess:
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> int:
         return int(self._ask("wait_for", method, count, timeout))
 
+    def count(self, method: str) -> int:
+        """How many calls of ``method`` the fake has recorded."""
+        return int(self._ask("count", method))
+
     def _ask(self, *request: Any) -> Any:
         self._pipe.send(request)
         answer = self._pipe.recv()
@@ -62,5 +66,7 @@ def _serve(pipe: Connection) -> None:
                     pipe.send(None)
                 elif command == "wait_for":
                     pipe.send(len(fake.wait_for(*args)))
+                elif command == "count":
+                    pipe.send(len(fake.calls(*args)))
             except Exception as error:
                 pipe.send(error)

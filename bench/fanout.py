@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import bot.digests  # noqa: E402
 from bench.common import OUT, bench_config, peak_rss_mib  # noqa: E402
+from bench.fake_process import FakeSlackProcess  # noqa: E402
 from bot.chart_pool import prerendered  # noqa: E402
 from bot.digests import weekly_digests  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -46,7 +47,6 @@ from kpi_core.db import make_engine, migrate, transaction  # noqa: E402
 from kpi_core.models import CustomerCase, Delivery, MeasureValue, SurveyResponse  # noqa: E402
 from kpi_core.periods import Period  # noqa: E402
 from kpi_core.sql import bulk_insert  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
 
 WEEK = Period.parse("2026-W39")
 WEEKS = 12
@@ -96,7 +96,10 @@ def one_run(url: str, config: Config, *, charts: bool) -> dict[str, float]:
     with transaction(make_engine(url)) as session:  # a fresh run: forget the previous run's deliveries
         session.execute(sa.delete(Delivery))
     clock = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
-    with FakeSlack() as fake:
+    # the fake Slack in a process of its own: it keeps every payload and chart it receives, which Slack
+    # keeps on its own servers, not in the bot's memory (before 2026-12-03 it ran in this process and its
+    # records counted in the peak RSS)
+    with FakeSlackProcess() as fake:
         settings = Settings(KPI_DATABASE_URL=url, KPI_INSTANCE="bench")
         client = WebClient(token="xoxb-bench", base_url=fake.base_url)
         process = build(settings, client=client, clock=lambda: clock, config=config)
@@ -107,6 +110,7 @@ def one_run(url: str, config: Config, *, charts: bool) -> dict[str, float]:
         built = time.perf_counter()
         outcomes = [sender.send(message, with_chart=False) for message in messages]
         sent = time.perf_counter()
+        digests_peak = peak_rss_mib()
         first_ytd = sum(ytd)
         ytd.clear()  # the same digests again, in the same process, no write in between (not timed as a
         # phase: before 2026-12-03 it ran between "built" and "sent", so "hand to sender" included it)
@@ -132,10 +136,11 @@ def one_run(url: str, config: Config, *, charts: bool) -> dict[str, float]:
             "digests total": sent - started,
             "then trend charts": charted - charts_started,
             "compute + render again": again,
+            "peak RSS MiB, digests": digests_peak,
             "peak RSS MiB": peak_rss_mib(),
             "sent": outcomes.count("sent"),
-            "posts": len(fake.calls("chat.postMessage")),
-            "uploads": len(fake.calls("files.completeUploadExternal")),
+            "posts": fake.count("chat.postMessage"),
+            "uploads": fake.count("files.completeUploadExternal"),
         }
 
 
@@ -187,7 +192,8 @@ def main() -> None:
             f"{figures['year to date again']:.2f} s), hand to sender "
             f"{figures['hand to sender']:.2f} s ({figures['sent']:.0f} digests sent, {figures['posts']:.0f} posts), "
             f"digests total {figures['digests total']:.2f} s, then charts {figures['then trend charts']:.2f} s "
-            f"({figures['uploads']:.0f} uploads), peak RSS {figures['peak RSS MiB']:.0f} MiB; "
+            f"({figures['uploads']:.0f} uploads), peak RSS {figures['peak RSS MiB, digests']:.0f} MiB after the "
+            f"digests, {figures['peak RSS MiB']:.0f} MiB in all; "
             f"baseline: bare posts {figures['baseline: bare posts']:.2f} s; load average {os.getloadavg()[0]:.1f}"
         )
     for name, unit, target in (
@@ -199,7 +205,8 @@ def main() -> None:
         ("digests total", "s", "   (target <= 10 s)"),
         ("then trend charts", "s", ""),
         ("baseline: bare posts", "s", ""),
-        ("peak RSS MiB", "MiB", "   (target <= 300 MB)"),
+        ("peak RSS MiB, digests", "MiB", "   (up to the digests handed to the sender)"),
+        ("peak RSS MiB", "MiB", "   (target <= 300 MB = 286 MiB)"),
     ):
         values = [figures[name] for figures in runs]
         label = name.removesuffix(" MiB")
